@@ -1,0 +1,32 @@
+// Threading helpers: OpenMP only when the work pays for a parallel region (a region costs microseconds).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <omp.h>
+
+namespace nnx {
+
+// Below this many elements an elementwise kernel runs on the calling thread.
+constexpr int64_t kParallelGrain = 32768;
+
+// Calls body(begin, end) over [0, n) split into one contiguous chunk per thread.
+// Chunks are static so a kernel's result never depends on scheduling.
+template <class Body>
+inline void parallel_for(int64_t n, int64_t grain, Body&& body) {
+  if (n <= 0) return;
+  if (n <= grain || omp_in_parallel() || omp_get_max_threads() == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+  const int64_t max_chunks = (n + grain - 1) / grain;
+  const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), max_chunks));
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t chunk = (n + nt - 1) / nt;
+    const int64_t begin = t * chunk, end = std::min(n, begin + chunk);
+    if (begin < end) body(begin, end);
+  }
+}
+
+}  // namespace nnx

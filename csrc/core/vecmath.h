@@ -1,0 +1,35 @@
+// Vectorisable math for the hot row-wise kernels (softmax, cross-entropy): branch-free so that
+// `#pragma omp simd` loops compile to AVX code. Accuracy: exp within 2 ulp for float.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace nnx {
+
+// exp(x) for float: x = k ln2 + r, |r| <= ln2/2, degree-6 polynomial for exp(r), 2^k built in the
+// exponent bits. Inputs below -87.3 give 0 (callers use it for exp(x - max) <= 1, where that is exact
+// to float precision); inputs above 88.7 are clamped (callers never pass them).
+#pragma omp declare simd
+inline float exp_fast(float x) {
+  const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  const float clamped = std::fmin(std::fmax(x, -87.3f), 88.7f);
+  const float k = std::nearbyint(clamped * kLog2e);
+  const float r = (clamped - k * kLn2Hi) - k * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return x < -87.3f ? 0.0f : p * scale;
+}
+
+#pragma omp declare simd
+inline double exp_fast(double x) { return std::exp(x); }
+
+}  // namespace nnx
