@@ -1,0 +1,152 @@
+"""Type stubs and contracts of nnx._C, the native CPU kernels.
+
+Conventions for every function:
+- Arrays are numpy.ndarray, C-contiguous; nothing is converted (a list raises TypeError).
+- Float arrays are float32 or float64 and all float arguments of one call share that dtype.
+  Index arrays (targets, indices) are int64; dropout masks are uint8.
+- Outputs are provided by the caller and fully written (unless `accumulate` says they are added to);
+  an output must not share memory with an input unless the function says it may.
+- Bad arguments raise TypeError (type/dtype) or ValueError (shape, range, aliasing, unknown option)
+  with a message that starts with the argument's name. Out-of-range indices raise IndexError.
+- The GIL is released while a kernel runs.
+"""
+from typing import Literal, Optional, Sequence
+
+import numpy as np
+
+Array = np.ndarray
+Reduction = Literal["mean", "sum", "none"]
+
+def get_num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...
+
+# --- gemm.cpp / reduce.cpp ----------------------------------------------------------------------
+def gemm(a: Array, b: Array, out: Array, trans_a: bool = False, trans_b: bool = False,
+         alpha: float = 1.0, beta: float = 0.0) -> None:
+    """out(M,N) = alpha * op(a) @ op(b) + beta * out. beta == 0 never reads out."""
+
+def column_sum(x: Array, out: Array, accumulate: bool = False) -> None:
+    """out(M,) = x(N,M).sum(0) (+ out when accumulate)."""
+
+def row_argmax(x: Array, out: Array) -> None:
+    """out(N,) int64 = x(N,M).argmax(1); NaN counts as largest (first one wins), like NumPy."""
+
+# --- linear.cpp: fused linear layer -------------------------------------------------------------
+LinearActivation = Literal["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+
+def linear_forward(x: Array, weight: Array, bias: Optional[Array], out: Array,
+                   activation: LinearActivation = "none", negative_slope: float = 0.01,
+                   preact: Optional[Array] = None) -> None:
+    """out(N,M) = act(x(N,K) @ weight(M,K).T + bias(M,)), bias added and activation applied in the
+    same pass over the output. preact(N,M) receives x @ weight.T + bias; it is required for
+    gelu/gelu_tanh (their derivative needs it) and optional otherwise."""
+
+def linear_backward(grad_out: Array, x: Array, weight: Array, saved: Optional[Array],
+                    grad_preact: Array, grad_x: Optional[Array], grad_weight: Optional[Array],
+                    grad_bias: Optional[Array], activation: LinearActivation = "none",
+                    negative_slope: float = 0.01, accumulate: bool = False) -> None:
+    """Backward of linear_forward.
+    saved: the forward's `out` for relu/leaky_relu/sigmoid/tanh, its `preact` for gelu/gelu_tanh,
+    unused (may be None) for none.
+    grad_preact(N,M) receives dL/dpreact = grad_out * act'(.); it may be the very same array as
+    grad_out (computed in place).
+    grad_x(N,K) = grad_preact @ weight; grad_weight(M,K) = grad_preact.T @ x; grad_bias(M,) =
+    grad_preact.sum(0). Each may be None to skip it. accumulate=True adds into grad_weight and
+    grad_bias (gradient accumulation); grad_x is always overwritten."""
+
+# --- activations.cpp: elementwise activations ---------------------------------------------------
+Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
+
+def activation_forward(kind: Activation, x: Array, out: Array, negative_slope: float = 0.01,
+                       beta: float = 1.0, threshold: float = 20.0) -> None:
+    """out = act(x), any shape, same shape and dtype. out may be x itself (in place).
+    leaky_relu uses negative_slope; softplus is log(1 + exp(beta x)) / beta, and x where
+    beta * x > threshold (PyTorch's definition). gelu is the exact erf form, gelu_tanh the tanh
+    approximation."""
+
+def activation_backward(kind: Activation, grad_out: Array, x: Array, out: Array, grad_in: Array,
+                        negative_slope: float = 0.01, beta: float = 1.0, threshold: float = 20.0) -> None:
+    """grad_in = grad_out * act'(x). x is the forward's input, out its output (each kernel reads the
+    one it needs: relu/leaky_relu/sigmoid/tanh use out, gelu/silu/softplus use x). grad_in may be
+    grad_out itself."""
+
+# --- softmax.cpp: softmax and log_softmax over the last axis --------------------------------------
+def softmax_forward(x: Array, out: Array, log: bool = False) -> None:
+    """out = softmax(x) (or log_softmax when log) over the last axis; x has ndim >= 1."""
+
+def softmax_backward(grad_out: Array, out: Array, grad_in: Array, log: bool = False) -> None:
+    """grad_in from the forward's out: softmax: out * (g - sum(g*out)); log: g - exp(out) * sum(g)."""
+
+# --- losses.cpp ---------------------------------------------------------------------------------
+def cross_entropy_forward(logits: Array, target: Array, loss: Array, logsumexp: Array,
+                          grad_logits: Optional[Array] = None, reduction: Reduction = "mean",
+                          ignore_index: int = -100, label_smoothing: float = 0.0) -> None:
+    """Softmax + cross-entropy in one pass per row. logits(N,C) float, target(N,) int64 in [0, C)
+    or == ignore_index. loss: shape () for mean/sum, (N,) for none. logsumexp(N,) is saved for
+    the backward. When grad_logits(N,C) is given it also receives dloss/dlogits for an upstream
+    gradient of 1 (the fused forward+backward the training step uses). mean divides by the number of
+    non-ignored targets (PyTorch semantics; 0/0 gives nan like PyTorch). Exact for |logits| up to 1e4."""
+
+def cross_entropy_backward(grad_loss: Array, logits: Array, target: Array, logsumexp: Array,
+                           grad_logits: Array, reduction: Reduction = "mean", ignore_index: int = -100,
+                           label_smoothing: float = 0.0) -> None:
+    """grad_logits(N,C) from the upstream grad_loss (shape () for mean/sum, (N,) for none)."""
+
+def mse_loss_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean") -> None: ...
+def mse_loss_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
+                      reduction: Reduction = "mean") -> None: ...
+def l1_loss_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean") -> None: ...
+def l1_loss_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
+                     reduction: Reduction = "mean") -> None:
+    """d|x - t|/dx = sign(x - t), 0 where x == t (PyTorch)."""
+def bce_with_logits_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean",
+                            pos_weight: Optional[Array] = None) -> None:
+    """Numerically stable binary cross-entropy on logits; target in [0, 1], same shape as input.
+    pos_weight broadcasts over the last axis (shape (C,)) like PyTorch's."""
+def bce_with_logits_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
+                             reduction: Reduction = "mean", pos_weight: Optional[Array] = None) -> None: ...
+# For mse/l1/bce: input and target have the same shape; loss is shape () for mean/sum and input's
+# shape for none; grad_loss likewise.
+
+# --- dropout.cpp --------------------------------------------------------------------------------
+def dropout_forward(x: Array, out: Array, mask: Array, p: float, seed: int, offset: int) -> None:
+    """Inverted dropout: mask(uint8, x's shape) = 1 where kept (probability 1-p), out = x * mask / (1-p).
+    Element i draws from Philox4x32-10(seed, counter = offset + i // 4), word i % 4, so the mask is the
+    same whatever the thread count. 0 <= p < 1 (p == 1 gives out = 0, mask = 0)."""
+
+def dropout_backward(grad_out: Array, mask: Array, grad_in: Array, p: float) -> None:
+    """grad_in = grad_out * mask / (1-p)."""
+
+def philox_uniform(out: Array, seed: int, offset: int) -> None:
+    """Fills out (float32/float64) with the uniforms in [0, 1) dropout uses, from the same stream."""
+
+# --- embedding.cpp ------------------------------------------------------------------------------
+def embedding_forward(weight: Array, indices: Array, out: Array) -> None:
+    """out(*indices.shape, D) = weight(V,D)[indices]; IndexError for an index outside [0, V)."""
+
+def embedding_backward(grad_out: Array, indices: Array, grad_weight: Array, padding_idx: int = -1) -> None:
+    """grad_weight(V,D)[indices[i]] += grad_out(.., D)[i] (duplicates accumulate, deterministic order);
+    rows with index == padding_idx are skipped. Adds into grad_weight: the caller zeroes it."""
+
+# --- optim.cpp: fused optimizer steps over a whole parameter group --------------------------------
+# Every list holds one array per parameter; the i-th entries of all lists have the same shape and
+# dtype. One call updates the whole group in place (one native call, no Python loop).
+def sgd_step(params: Sequence[Array], grads: Sequence[Array], momentum_buffers: Optional[Sequence[Array]],
+             lr: float, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
+             nesterov: bool = False, maximize: bool = False, first_step: bool = False) -> None:
+    """PyTorch SGD. momentum_buffers is required when momentum != 0; first_step=True sets b = g
+    (PyTorch's first-step rule) instead of b = momentum * b + (1 - dampening) * g."""
+
+def adam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
+              exp_avg_sqs: Sequence[Array], max_exp_avg_sqs: Optional[Sequence[Array]], step: int,
+              lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+              weight_decay: float = 0.0, decoupled_weight_decay: bool = False, amsgrad: bool = False,
+              maximize: bool = False) -> None:
+    """PyTorch Adam (decoupled_weight_decay=False) or AdamW (True). step counts from 1 and already
+    includes this update. max_exp_avg_sqs is required when amsgrad."""
+
+def rmsprop_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: Sequence[Array],
+                 grad_avgs: Optional[Sequence[Array]], momentum_buffers: Optional[Sequence[Array]],
+                 lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> None:
+    """PyTorch RMSprop. grad_avgs required when centered, momentum_buffers when momentum != 0."""
