@@ -1,0 +1,316 @@
+// Loss kernels. Cross-entropy fuses softmax, loss and gradient into one pass per row (each row stays in
+// L1 while it is read three times); sums over rows or elements run in an order fixed by the sizes
+// alone, so a loss is bitwise identical whatever the thread count.
+
+// core/vecmath.h's exp_fast clamps with std::fmin/std::fmax, which GCC turns into vector min/max only
+// when it may ignore NaN and signed zeros; otherwise each simd loop calls libm's scalar fminf/fmaxf per
+// element (measured 6x slower). This file's kernels take finite inputs, so the whole file is compiled
+// that way; it must come before every include so that <cmath>'s inline wrappers agree and inline.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("finite-math-only", "no-signed-zeros")
+#endif
+
+#include "cpu/losses.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.h"
+#include "core/vecmath.h"
+
+namespace nnx::cpu {
+
+namespace {
+
+// Sums block_sum(begin, end) over [0, n) cut into at most kSumBlocks blocks whose bounds depend on n
+// only; the block sums are added in order. Threads merely decide who computes which block.
+constexpr int64_t kSumBlocks = 256;
+
+template <class BlockSum>
+double fixed_order_sum(int64_t n, int64_t work_per_item, BlockSum&& block_sum) {
+  if (n <= 0) return 0.0;
+  const int64_t blocks = std::min(n, kSumBlocks);
+  const int64_t work_per_block = std::max<int64_t>(1, (n / blocks) * work_per_item);
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / work_per_block);
+  double partial[kSumBlocks];
+  parallel_for(blocks, grain, [&](int64_t first, int64_t last) {
+    for (int64_t b = first; b < last; ++b) partial[b] = block_sum(b * n / blocks, (b + 1) * n / blocks);
+  });
+  double total = 0.0;
+  for (int64_t b = 0; b < blocks; ++b) total += partial[b];
+  return total;
+}
+
+double reduce_total(double total, int64_t count, Reduction reduction) {
+  return reduction == Reduction::mean ? total / static_cast<double>(count) : total;
+}
+
+// ---- cross-entropy: row helpers -------------------------------------------------------------------
+
+template <class T>
+T row_max(const T* x, int64_t C) {
+  T largest = x[0];
+#pragma omp simd reduction(max : largest)
+  for (int64_t j = 1; j < C; ++j) largest = x[j] > largest ? x[j] : largest;
+  return largest;
+}
+
+// sum_j exp(x_j - shift); also stores each exp in `exps` when it is not null (the gradient pass
+// then needs no second exp).
+template <class T>
+T sum_exp_shifted(const T* x, int64_t C, T shift, T* exps) {
+  T sum = 0;
+  if (exps) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < C; ++j) {
+      const T e = exp_fast(x[j] - shift);
+      exps[j] = e;
+      sum += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < C; ++j) sum += exp_fast(x[j] - shift);
+  }
+  return sum;
+}
+
+// sum_j (shift - x_j) in double: the label-smoothing term, accurate for logits of magnitude 1e4.
+template <class T>
+double sum_below(const T* x, int64_t C, T shift) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < C; ++j) sum += static_cast<double>(shift) - static_cast<double>(x[j]);
+  return sum;
+}
+
+// g_j = (exps_j * inv_sum - smoothing / C) * scale, minus (1 - smoothing) * scale at the target:
+// (softmax - smoothed one-hot) * upstream gradient. `grad` holds the exps on entry.
+template <class T>
+void write_row_gradient(T* grad, int64_t C, int64_t target, double inv_sum, double scale, double smoothing) {
+  const T a = static_cast<T>(inv_sum * scale);
+  const T b = static_cast<T>(scale * smoothing / static_cast<double>(C));
+#pragma omp simd
+  for (int64_t j = 0; j < C; ++j) grad[j] = grad[j] * a - b;
+  grad[target] -= static_cast<T>((1.0 - smoothing) * scale);
+}
+
+template <class T>
+void zero_row(T* row, int64_t C) {
+  std::fill(row, row + C, T(0));
+}
+
+int64_t count_valid_targets(const int64_t* target, int64_t N, int64_t ignore_index) {
+  int64_t valid = 0;
+  for (int64_t i = 0; i < N; ++i) valid += target[i] != ignore_index;
+  return valid;
+}
+
+// Mean divides by the non-ignored rows; 0/0 stays NaN for the loss but the gradient rows are all
+// ignored then, so the scale is never used.
+double mean_scale(Reduction reduction, int64_t valid) {
+  return reduction == Reduction::mean && valid > 0 ? 1.0 / static_cast<double>(valid) : 1.0;
+}
+
+// One row of the forward: logsumexp, loss (returned, 0 when ignored) and, if grad is not null,
+// the row's gradient times `scale`.
+template <class T>
+double cross_entropy_row(const T* x, int64_t C, int64_t target, bool ignored, T* logsumexp, T* grad, double scale,
+                         double smoothing) {
+  const T shift = row_max(x, C);
+  const T sum = sum_exp_shifted(x, C, shift, grad);
+  const double log_sum = std::log(static_cast<double>(sum));
+  *logsumexp = static_cast<T>(static_cast<double>(shift) + log_sum);
+  if (ignored) {
+    if (grad) zero_row(grad, C);
+    return 0.0;
+  }
+  if (grad) write_row_gradient(grad, C, target, 1.0 / static_cast<double>(sum), scale, smoothing);
+  // logsumexp - x_t = log_sum + (shift - x_t), never subtracting two large numbers.
+  double loss = log_sum + (1.0 - smoothing) * (static_cast<double>(shift) - static_cast<double>(x[target]));
+  if (smoothing > 0.0) loss += smoothing / static_cast<double>(C) * sum_below(x, C, shift);
+  return loss;
+}
+
+}  // namespace
+
+// ---- cross-entropy ---------------------------------------------------------------------------------
+
+template <class T>
+void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
+                           T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing) {
+  const int64_t valid = count_valid_targets(target, N, ignore_index);
+  const double scale = mean_scale(reduction, valid);
+  const double total = fixed_order_sum(N, C, [&](int64_t begin, int64_t end) {
+    double block = 0.0;
+    for (int64_t i = begin; i < end; ++i) {
+      const bool ignored = target[i] == ignore_index;
+      T* grad_row = grad_logits ? grad_logits + i * C : nullptr;
+      const double row_loss =
+          cross_entropy_row(logits + i * C, C, target[i], ignored, logsumexp + i, grad_row, scale, label_smoothing);
+      if (reduction == Reduction::none) loss[i] = static_cast<T>(row_loss);
+      block += row_loss;
+    }
+    return block;
+  });
+  if (reduction != Reduction::none) loss[0] = static_cast<T>(reduce_total(total, valid, reduction));
+}
+
+template <class T>
+void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
+                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                            double label_smoothing) {
+  const int64_t valid = count_valid_targets(target, N, ignore_index);
+  const double shared_scale = reduction == Reduction::none ? 0.0 : grad_loss[0] * mean_scale(reduction, valid);
+  parallel_for(N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      T* grad = grad_logits + i * C;
+      if (target[i] == ignore_index) {
+        zero_row(grad, C);
+        continue;
+      }
+      // Renormalising by the recomputed sum (1 up to rounding) cancels the rounding of the saved
+      // logsumexp, which matters for float logits of magnitude 1e4.
+      const T sum = sum_exp_shifted(logits + i * C, C, logsumexp[i], grad);
+      const double scale = reduction == Reduction::none ? static_cast<double>(grad_loss[i]) : shared_scale;
+      write_row_gradient(grad, C, target[i], 1.0 / static_cast<double>(sum), scale, label_smoothing);
+    }
+  });
+}
+
+// ---- elementwise losses: shared drivers ------------------------------------------------------------
+
+namespace {
+
+// Stores element_loss(i) (none) or its fixed-order double sum, divided by n for mean.
+template <class T, class ElementLoss>
+void elementwise_loss_forward(int64_t n, T* loss, Reduction reduction, ElementLoss&& element_loss) {
+  if (reduction == Reduction::none) {
+    parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+      for (int64_t i = begin; i < end; ++i) loss[i] = static_cast<T>(element_loss(i));
+    });
+    return;
+  }
+  const double total = fixed_order_sum(n, 1, [&](int64_t begin, int64_t end) {
+    double block = 0.0;
+#pragma omp simd reduction(+ : block)
+    for (int64_t i = begin; i < end; ++i) block += static_cast<double>(element_loss(i));
+    return block;
+  });
+  loss[0] = static_cast<T>(reduce_total(total, n, reduction));
+}
+
+// grad_input[i] = element_grad(i) * upstream, the upstream being grad_loss[i] (none),
+// grad_loss[0] (sum) or grad_loss[0] / n (mean).
+template <class T, class ElementGrad>
+void elementwise_loss_backward(const T* grad_loss, int64_t n, T* grad_input, Reduction reduction,
+                               ElementGrad&& element_grad) {
+  const bool per_element = reduction == Reduction::none;
+  const double shared = per_element ? 0.0 : reduce_total(static_cast<double>(grad_loss[0]), n, reduction);
+  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      const double upstream = per_element ? static_cast<double>(grad_loss[i]) : shared;
+      grad_input[i] = static_cast<T>(static_cast<double>(element_grad(i)) * upstream);
+    }
+  });
+}
+
+}  // namespace
+
+// ---- mse and l1 ------------------------------------------------------------------------------------
+
+template <class T>
+void mse_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {
+  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) {
+    const double diff = static_cast<double>(input[i]) - static_cast<double>(target[i]);
+    return diff * diff;
+  });
+}
+
+template <class T>
+void mse_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                       Reduction reduction) {
+  elementwise_loss_backward(grad_loss, n, grad_input, reduction, [=](int64_t i) {
+    return 2.0 * (static_cast<double>(input[i]) - static_cast<double>(target[i]));
+  });
+}
+
+template <class T>
+void l1_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {
+  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) {
+    return std::fabs(static_cast<double>(input[i]) - static_cast<double>(target[i]));
+  });
+}
+
+template <class T>
+void l1_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                      Reduction reduction) {
+  // sign(x - t), 0 where x == t (PyTorch's subgradient).
+  elementwise_loss_backward(grad_loss, n, grad_input, reduction, [=](int64_t i) {
+    return static_cast<double>((input[i] > target[i]) - (input[i] < target[i]));
+  });
+}
+
+// ---- binary cross-entropy on logits ----------------------------------------------------------------
+// With w = 1 + (p - 1) t and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)):
+//   loss = (1 - t) x + w softplus(-x) = (x >= 0 ? (1 - t) x : -p t x) + w log1p(exp(-|x|)),
+// a sum of non-negative terms for t in [0, 1] (no cancellation, no overflow).
+//   dloss/dx = w sigmoid(x) - p t, written with sigmoid(-|x|) so that neither branch cancels.
+
+namespace {
+
+template <class T>
+T bce_element_loss(T x, T t, T p) {
+  const T w = 1 + (p - 1) * t;
+  const T linear = x >= 0 ? (1 - t) * x : -p * t * x;
+  return linear + w * std::log1p(std::exp(-std::fabs(x)));
+}
+
+template <class T>
+T bce_element_grad(T x, T t, T p) {
+  const T w = 1 + (p - 1) * t;
+  const T e = std::exp(-std::fabs(x));
+  const T sigmoid_minus_abs = e / (1 + e);
+  return x >= 0 ? (1 - t) - w * sigmoid_minus_abs : w * sigmoid_minus_abs - p * t;
+}
+
+}  // namespace
+
+template <class T>
+void bce_with_logits_forward(const T* input, const T* target, const T* pos_weight, int64_t n, int64_t C, T* loss,
+                             Reduction reduction) {
+  if (pos_weight)
+    elementwise_loss_forward(n, loss, reduction,
+                             [=](int64_t i) { return bce_element_loss(input[i], target[i], pos_weight[i % C]); });
+  else
+    elementwise_loss_forward(n, loss, reduction, [=](int64_t i) { return bce_element_loss(input[i], target[i], T(1)); });
+}
+
+template <class T>
+void bce_with_logits_backward(const T* grad_loss, const T* input, const T* target, const T* pos_weight, int64_t n,
+                              int64_t C, T* grad_input, Reduction reduction) {
+  if (pos_weight)
+    elementwise_loss_backward(grad_loss, n, grad_input, reduction,
+                              [=](int64_t i) { return bce_element_grad(input[i], target[i], pos_weight[i % C]); });
+  else
+    elementwise_loss_backward(grad_loss, n, grad_input, reduction,
+                              [=](int64_t i) { return bce_element_grad(input[i], target[i], T(1)); });
+}
+
+#define NNX_INSTANTIATE_LOSSES(T)                                                                                  \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T*, Reduction,         \
+                                         int64_t, double);                                                         \
+  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T*,       \
+                                          Reduction, int64_t, double);                                             \
+  template void mse_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                    \
+  template void mse_loss_backward<T>(const T*, const T*, const T*, int64_t, T*, Reduction);                         \
+  template void l1_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                     \
+  template void l1_loss_backward<T>(const T*, const T*, const T*, int64_t, T*, Reduction);                          \
+  template void bce_with_logits_forward<T>(const T*, const T*, const T*, int64_t, int64_t, T*, Reduction);          \
+  template void bce_with_logits_backward<T>(const T*, const T*, const T*, const T*, int64_t, int64_t, T*, Reduction);
+
+NNX_INSTANTIATE_LOSSES(float)
+NNX_INSTANTIATE_LOSSES(double)
+
+}  // namespace nnx::cpu
