@@ -1,0 +1,217 @@
+"""Metrics with fastai's names: functions of (predictions, targets) on Tensors or NumPy arrays, plus the
+Metric classes the Learner uses to accumulate them over a whole validation set.
+
+Argument order is fastai's, `metric(pred, targ)` (scikit-learn's is `(y_true, y_pred)`). A function
+metric given to the Learner is averaged over batches weighted by batch size (fastai's AvgMetric),
+which is exact for means such as accuracy, mse and mae; rmse and r2_score are not means, so they
+are marked `needs_whole_set` and computed once on all predictions (fastai's AccumMetric).
+"""
+import numpy as np
+
+__all__ = [
+    "accuracy", "error_rate", "mse", "rmse", "mae", "r2_score", "F1Score",
+    "Metric", "AvgMetric", "AccumMetric", "as_metric",
+]
+
+
+def to_numpy(x):
+    """A NumPy view of a Tensor (detached) or array-like, without copying when it can."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach") and hasattr(x, "numpy"):
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+def _class_predictions(pred, targ, axis):
+    """Predicted labels: argmax over `axis` when pred holds one score per class, else pred itself."""
+    pred, targ = to_numpy(pred), to_numpy(targ)
+    if pred.ndim > targ.ndim:
+        pred = pred.argmax(axis=axis)
+    return _flatten_pair(pred, targ)
+
+
+def _flatten_pair(pred, targ):
+    pred, targ = to_numpy(pred).reshape(-1), to_numpy(targ).reshape(-1)
+    if pred.shape != targ.shape:
+        raise ValueError(f"pred and targ must hold the same number of values, got {pred.size} and {targ.size}")
+    if pred.size == 0:
+        raise ValueError("pred and targ are empty: a metric needs at least one sample")
+    return pred, targ
+
+
+def accuracy(pred, targ, axis=-1):
+    """Fraction of correct labels; pred is class scores (argmax over `axis`) or labels."""
+    labels, targ = _class_predictions(pred, targ, axis)
+    return float(np.mean(labels == targ))
+
+
+def error_rate(pred, targ, axis=-1):
+    """1 - accuracy."""
+    return 1.0 - accuracy(pred, targ, axis=axis)
+
+
+def mse(pred, targ):
+    """Mean squared error over all values."""
+    pred, targ = _flatten_pair(pred, targ)
+    diff = pred.astype(np.float64) - targ.astype(np.float64)
+    return float(np.mean(diff * diff))
+
+
+def rmse(pred, targ):
+    """Root mean squared error over all values (computed on the whole set by the Learner)."""
+    return float(np.sqrt(mse(pred, targ)))
+
+
+def mae(pred, targ):
+    """Mean absolute error over all values."""
+    pred, targ = _flatten_pair(pred, targ)
+    return float(np.mean(np.abs(pred.astype(np.float64) - targ.astype(np.float64))))
+
+
+def r2_score(pred, targ):
+    """Coefficient of determination, averaged uniformly over output columns like scikit-learn's.
+
+    A column whose targets are constant scores 1.0 when predicted exactly and 0.0 otherwise
+    (scikit-learn's force_finite behaviour).
+    """
+    pred = to_numpy(pred).astype(np.float64)
+    targ = to_numpy(targ).astype(np.float64)
+    if pred.size != targ.size:
+        raise ValueError(f"pred and targ must hold the same number of values, got {pred.size} and {targ.size}")
+    targ = targ.reshape(len(targ), -1) if targ.ndim else targ.reshape(1, 1)
+    pred = pred.reshape(targ.shape)
+    if len(targ) < 2:
+        raise ValueError(f"r2_score needs at least two samples, got {len(targ)}")
+    residual = ((targ - pred) ** 2).sum(axis=0)
+    total = ((targ - targ.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                          np.where(residual == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
+rmse.needs_whole_set = True
+r2_score.needs_whole_set = True
+
+
+class Metric:
+    """What the Learner needs of a metric: reset() before validation, accumulate() per batch, value after."""
+
+    name = "metric"
+
+    def reset(self):
+        raise NotImplementedError
+
+    def accumulate(self, pred, targ):
+        raise NotImplementedError
+
+    @property
+    def value(self):
+        raise NotImplementedError
+
+
+class AvgMetric(Metric):
+    """Averages func(pred, targ) over batches, weighted by batch size."""
+
+    def __init__(self, func, name=None):
+        self.func = func
+        self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.reset()
+
+    def reset(self):
+        self.total, self.count = 0.0, 0
+
+    def accumulate(self, pred, targ):
+        batch_size = len(to_numpy(targ))
+        self.total += float(self.func(pred, targ)) * batch_size
+        self.count += batch_size
+
+    @property
+    def value(self):
+        return self.total / self.count if self.count else float("nan")
+
+
+class AccumMetric(Metric):
+    """Keeps every prediction and target, and computes func on all of them at the end."""
+
+    def __init__(self, func, name=None):
+        self.func = func
+        self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.reset()
+
+    def reset(self):
+        self.preds, self.targs = [], []
+
+    def accumulate(self, pred, targ):
+        # Copies: a backend may reuse the buffers behind the views it handed out.
+        self.preds.append(np.array(to_numpy(pred)))
+        self.targs.append(np.array(to_numpy(targ)))
+
+    @property
+    def value(self):
+        if not self.preds:
+            return float("nan")
+        return float(self.func(np.concatenate(self.preds), np.concatenate(self.targs)))
+
+
+class F1Score(AccumMetric):
+    """F1 score of class predictions, like sklearn.metrics.f1_score(targ, pred, average=...).
+
+    average: 'macro' (unweighted mean over the labels present in targ or pred), 'weighted' (weighted
+    by each label's support), 'micro' (global counts), or 'binary' (the score of `pos_label`).
+    Undefined precision or recall count as 0 (scikit-learn's zero_division=0). Call it on one batch
+    (`F1Score()(pred, targ)`) or hand it to the Learner, which accumulates it over the epoch.
+    """
+
+    _AVERAGES = ("macro", "weighted", "micro", "binary")
+
+    def __init__(self, average="macro", pos_label=1, axis=-1):
+        if average not in self._AVERAGES:
+            raise ValueError(f"average must be one of {self._AVERAGES}, got {average!r}")
+        self.average, self.pos_label, self.axis = average, pos_label, axis
+        super().__init__(self._score, name="f1_score")
+
+    def __call__(self, pred, targ):
+        return self._score(pred, targ)
+
+    def accumulate(self, pred, targ):
+        labels, targ = _class_predictions(pred, targ, self.axis)
+        super().accumulate(labels, targ)
+
+    def _score(self, pred, targ):
+        pred, targ = _class_predictions(pred, targ, self.axis)
+        labels = np.union1d(pred, targ)
+        true_pos = np.array([np.sum((pred == c) & (targ == c)) for c in labels], dtype=np.float64)
+        false_pos = np.array([np.sum((pred == c) & (targ != c)) for c in labels], dtype=np.float64)
+        false_neg = np.array([np.sum((pred != c) & (targ == c)) for c in labels], dtype=np.float64)
+        if self.average == "micro":
+            return _f1(true_pos.sum(), false_pos.sum(), false_neg.sum())
+        scores = np.array([_f1(t, p, n) for t, p, n in zip(true_pos, false_pos, false_neg)])
+        if self.average == "binary":
+            if len(labels) > 2:
+                raise ValueError(f"average='binary' needs two classes, got labels {labels.tolist()}")
+            return float(scores[labels == self.pos_label].sum())
+        if self.average == "weighted":
+            support = true_pos + false_neg
+            return float((scores * support).sum() / support.sum())
+        return float(scores.mean())
+
+    def __repr__(self):
+        return f"F1Score(average={self.average!r})"
+
+
+def _f1(true_pos, false_pos, false_neg):
+    denominator = 2 * true_pos + false_pos + false_neg
+    return float(2 * true_pos / denominator) if denominator else 0.0
+
+
+def as_metric(metric):
+    """The Metric the Learner accumulates for `metric` (a Metric, or a function of (pred, targ))."""
+    if isinstance(metric, Metric):
+        return metric
+    if not callable(metric):
+        raise TypeError(f"metrics must be Metric objects or functions of (pred, targ), got {metric!r}")
+    if getattr(metric, "needs_whole_set", False):
+        return AccumMetric(metric)
+    return AvgMetric(metric)
