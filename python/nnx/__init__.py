@@ -1,5 +1,16 @@
 """nnx: neural networks on NumPy arrays with a fast native core."""
 from ._native import _C
+from .tensor import (Tensor, arange, cat, empty, float32, float64, from_numpy, full, full_like, int64, ones,
+                     ones_like, rand, randn, stack, tensor, where, zeros, zeros_like)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .random import initial_seed, manual_seed, seed
+from . import nn, optim, data  # noqa: E402,I001  (the layers above Tensor)
 
 __version__ = "0.1.0"
-__all__ = ["_C", "__version__"]
+__all__ = [
+    "_C", "__version__",
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
+    "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
+    "nn", "optim", "data",
+]

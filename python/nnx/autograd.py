@@ -1,0 +1,228 @@
+"""Reverse-mode autograd: grad mode, the Function base class (one node per op) and the backward engine.
+
+A Function's forward and backward work on the Tensors' NumPy arrays; `apply` wraps the result in a
+Tensor whose `_ctx` is the Function instance itself, so the node that made a Tensor is its context.
+"""
+import functools
+import sys
+
+import numpy as np
+
+from .tensor import Tensor
+
+# Grad mode is one module-level flag read by every op: a context manager is too slow to consult per op.
+_grad_enabled = True
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward(). "
+    "Specify retain_graph=True if you need to backward through the graph a second time.")
+
+
+def is_grad_enabled():
+    """True when new operations record the graph for backward."""
+    return _grad_enabled
+
+
+class _GradMode:
+    """Shared body of no_grad / enable_grad / set_grad_enabled: a context manager and a decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        mode = self.mode
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return function(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator that disables graph recording (as torch.no_grad)."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator that enables graph recording (as torch.enable_grad)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Sets grad mode on (True) or off (False); takes effect at once and, as a context manager, is undone
+    on exit (as torch.set_grad_enabled)."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"mode must be a bool, got {type(mode).__name__}")
+        self.mode = bool(mode)
+        self._previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __enter__(self):
+        pass  # already set in __init__, like PyTorch
+
+    def __call__(self, function):
+        global _grad_enabled
+        _grad_enabled = self._previous  # used as a decorator: undo the switch made by __init__
+        return super().__call__(function)
+
+
+class Function:
+    """One differentiable op. Subclasses define
+
+        forward(ctx, *args) -> ndarray     args: the inputs' arrays (Tensors are unwrapped) and options
+        backward(ctx, grad) -> one gradient (ndarray or None) per forward argument, in order
+
+    as static methods (PyTorch style, `ctx` is the node) or plain methods (`self` is the node), and store
+    on the node what backward needs. Call `MyFunction.apply(*args)`.
+    """
+
+    inputs = None  # the forward's arguments while the graph is alive; None once freed
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls.__new__(cls)
+        arrays = []
+        requires_grad = False
+        for arg in args:
+            if isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                requires_grad = requires_grad or arg.requires_grad
+            else:
+                arrays.append(arg)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        result = Tensor._wrap(out)
+        if requires_grad and _grad_enabled:
+            ctx.inputs = args
+            ctx.needs_input_grad = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
+            result.requires_grad = True
+            result._ctx = ctx
+        return result
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must implement forward")
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("a Function subclass must implement backward")
+
+
+def _graph_dependencies(root):
+    """How many consumers inside the graph each node has (Kahn's algorithm needs it); iterative."""
+    dependencies = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.inputs is None:
+            raise RuntimeError(_FREED_MESSAGE)
+        for arg in node.inputs:
+            if isinstance(arg, Tensor) and arg.requires_grad and arg._ctx is not None:
+                parent = arg._ctx
+                if parent in dependencies:
+                    dependencies[parent] += 1
+                else:
+                    dependencies[parent] = 1
+                    stack.append(parent)
+    return dependencies
+
+
+def _as_input_gradient(grad, arg, node, index):
+    """The gradient a backward returned for one input, checked and cast to that input's dtype."""
+    data = arg._data
+    if not isinstance(grad, np.ndarray):
+        grad = np.asarray(grad, dtype=data.dtype)
+    if grad.shape != data.shape:
+        raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index {index} - "
+                           f"got {list(grad.shape)} but expected shape {list(data.shape)}")
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _refcount_of_a_local():
+    probe = np.empty(1)
+    return sys.getrefcount(probe)
+
+
+# References to an array held only by one local variable (the variable and getrefcount's argument).
+# Where the interpreter has no reference counts, leaves always copy.
+_EXCLUSIVE_REFS = _refcount_of_a_local() if hasattr(sys, "getrefcount") else -1
+
+
+def run_backward(root, gradient, retain_graph=False):
+    """Accumulate d(root)/d(leaf) * gradient into every leaf's .grad, visiting nodes in topological order.
+
+    A leaf without a .grad takes the gradient array itself when nothing else references it (a fresh,
+    C-contiguous array that is no view); otherwise it takes a copy, so accumulating in place into one
+    .grad later can never change another array.
+    """
+    if root._ctx is None:
+        _accumulate_leaf(root, gradient.copy())
+        return
+    dependencies = _graph_dependencies(root._ctx)
+    grads = {root._ctx: gradient}
+    del gradient
+    ready = [root._ctx]
+    while ready:
+        node = ready.pop()
+        grad = grads.pop(node, None)
+        # A node none of whose consumers sent a gradient still releases its parents.
+        input_grads = [] if grad is None else type(node).backward(node, grad)
+        del grad
+        input_grads = list(input_grads) if isinstance(input_grads, (tuple, list)) else [input_grads]
+        for index, arg in enumerate(node.inputs):
+            if not isinstance(arg, Tensor) or not arg.requires_grad:
+                continue
+            input_grad = None
+            if index < len(input_grads):
+                input_grad, input_grads[index] = input_grads[index], None
+            if input_grad is not None:
+                input_grad = _as_input_gradient(input_grad, arg, node, index)
+            parent = arg._ctx
+            if parent is None:
+                if input_grad is None:
+                    continue
+                existing = arg._grad
+                if existing is not None:
+                    existing._data += input_grad
+                    continue
+                if (sys.getrefcount(input_grad) != _EXCLUSIVE_REFS or input_grad.base is not None
+                        or not input_grad.flags.c_contiguous or not input_grad.flags.writeable):
+                    input_grad = input_grad.copy()
+                arg._grad = Tensor._wrap(input_grad)
+                continue
+            if input_grad is not None:
+                previous = grads.get(parent)
+                grads[parent] = input_grad if previous is None else previous + input_grad
+            dependencies[parent] -= 1
+            if dependencies[parent] == 0:
+                ready.append(parent)
+        if not retain_graph:
+            node.__dict__.clear()  # frees saved arrays and inputs; `inputs` falls back to None
+
+
+def _accumulate_leaf(leaf, grad):
+    if leaf._grad is None:
+        leaf._grad = Tensor._wrap(grad)
+    else:
+        leaf._grad._data += grad

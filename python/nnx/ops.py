@@ -1,0 +1,555 @@
+"""The differentiable Tensor ops: one small Function per op, its backward rule right below its forward.
+
+Forward and backward see NumPy arrays. Binary ops broadcast like NumPy, and `unbroadcast` sums each
+gradient back to its input's shape. Native kernels are reached through the array's backend table.
+"""
+import numpy as np
+
+from . import backend
+from .autograd import Function
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` over the axes that broadcasting added or stretched, giving an array of `shape`."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return summed.reshape(shape)
+
+
+def _expand_reduced(grad, shape, axes, keepdim):
+    """A gradient of a reduction over `axes`, broadcast back (read-only view) to the input's shape."""
+    if axes is not None and not keepdim:
+        grad = np.expand_dims(grad, axes)
+    return np.broadcast_to(grad, shape)
+
+
+def _reduced_count(shape, axes):
+    if axes is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[axis] for axis in axes]))
+
+
+# --- dtype and copies ------------------------------------------------------------------------------------
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.source_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.source_dtype), None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, order="C", copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+# --- arithmetic (one operand may be a Python scalar or a plain array: it gets no gradient) ---------------
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shapes[0]), unbroadcast(grad, ctx.shapes[1])
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad, ctx.shapes[0]) if need_a else None,
+                unbroadcast(-grad, ctx.shapes[1]) if need_b else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad * ctx.b, np.shape(ctx.a)) if need_a else None,
+                unbroadcast(grad * ctx.a, np.shape(ctx.b)) if need_b else None)
+
+
+def _true_divide(a, b):
+    out = np.true_divide(a, b)
+    # Integer / integer gives the default float dtype (float32) as in PyTorch, not NumPy's float64.
+    if out.dtype == np.float64 and np.result_type(a, b).kind in "iub":
+        out = out.astype(np.float32)
+    return out
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return _true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        a, b = ctx.a, ctx.b
+        return (unbroadcast(grad / b, np.shape(a)) if need_a else None,
+                unbroadcast(-grad * a / (b * b), np.shape(b)) if need_b else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, base, exponent):
+        out = np.power(base, exponent)
+        ctx.base, ctx.exponent, ctx.out = base, exponent, out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_base, need_exponent = ctx.needs_input_grad
+        base, exponent = ctx.base, ctx.exponent
+        grad_base = grad_exponent = None
+        if need_base:
+            grad_base = unbroadcast(grad * exponent * np.power(base, exponent - 1), np.shape(base))
+        if need_exponent:
+            # d(b^e)/de = b^e log b, taken as 0 where b == 0 (PyTorch's convention).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_base = np.where(base == 0, 0, np.log(np.where(base == 0, 1, base)))
+            grad_exponent = unbroadcast(grad * ctx.out * log_base, np.shape(exponent))
+        return grad_base, grad_exponent
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, got "
+                               f"{a.ndim}D and {b.ndim}D")
+        ctx.a, ctx.b = a, b
+        return backend.for_array(a).matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and backend.for_array(a).is_native_float(a):
+            ops = backend.for_array(a)
+            return (ops.matmul2d(grad, b, trans_b=True) if need_a else None,
+                    ops.matmul2d(a, grad, trans_a=True) if need_b else None)
+        # NumPy semantics for 1-D operands: a vector is a (1, n) row on the left, an (n, 1) column on the right.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        grad2 = grad[..., None] if b.ndim == 1 else grad
+        grad2 = np.expand_dims(grad2, -2) if a.ndim == 1 else grad2
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = np.matmul(grad2, np.swapaxes(b2, -1, -2))
+            grad_a = unbroadcast(grad_a[..., 0, :] if a.ndim == 1 else grad_a, a.shape)
+        if need_b:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad2)
+            grad_b = unbroadcast(grad_b[..., 0] if b.ndim == 1 else grad_b, b.shape)
+        return grad_a, grad_b
+
+
+# --- unary math ----------------------------------------------------------------------------------------------
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.out = backend.for_array(x).exp(x)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(<0) = nan, like PyTorch
+            return backend.for_array(x).log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore"):
+            return grad / ctx.x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            ctx.out = backend.for_array(x).sqrt(x)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore"):
+            return grad / (2 * ctx.out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return backend.for_array(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.sign(ctx.x)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.x, ctx.low, ctx.high = x, low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, low, high = ctx.x, ctx.low, ctx.high
+        inside = np.ones(x.shape, dtype=bool) if low is None else x >= low
+        if high is not None:
+            inside &= x <= high
+        return grad * inside, None, None
+
+
+class Maximum(Function):
+    """Elementwise max of two tensors; ties send half the gradient to each side (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        share_a = (a > b) + 0.5 * (a == b)
+        return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        share_a = (a < b) + 0.5 * (a == b)
+        return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
+
+
+# --- activations and softmax through the native kernels (NumPy for dtypes the kernels lack) -----------------
+class Activation(Function):
+    """relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus (options: negative_slope, beta,
+    threshold)."""
+
+    @staticmethod
+    def forward(ctx, x, kind, negative_slope=0.01, beta=1.0, threshold=20.0):
+        ops = backend.for_array(x)
+        if not ops.is_native_float(x):
+            raise TypeError(f"{kind}: input must have dtype float32 or float64, got {x.dtype}")
+        out = ops.activation_forward(kind, x, negative_slope, beta, threshold)
+        ctx.x, ctx.out, ctx.kind, ctx.options = x, out, kind, (negative_slope, beta, threshold)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ops = backend.for_array(grad)
+        return ops.activation_backward(ctx.kind, grad, ops.contiguous(ctx.x), ctx.out, *ctx.options)
+
+
+class Softmax(Function):
+    """softmax / log_softmax over `axis` (the kernel works on the last axis; others are moved there)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, log):
+        ops = backend.for_array(x)
+        if not ops.is_native_float(x):
+            raise TypeError(f"softmax: input must have dtype float32 or float64, got {x.dtype}")
+        last = x.ndim - 1
+        moved = x if axis >= last else np.moveaxis(x, axis, -1)
+        out = ops.softmax_forward(moved, log)
+        ctx.out, ctx.axis, ctx.log = out, axis, log
+        return out if axis >= last else np.moveaxis(out, -1, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ops = backend.for_array(grad)
+        moved = ctx.axis < grad.ndim - 1
+        grad_in = ops.softmax_backward(np.moveaxis(grad, ctx.axis, -1) if moved else grad, ctx.out, ctx.log)
+        return (np.moveaxis(grad_in, -1, ctx.axis) if moved else grad_in), None, None
+
+
+# --- reductions ------------------------------------------------------------------------------------------------
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_reduced(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(x.mean(axis=axes, keepdims=keepdim)) if x.size else \
+                np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        count = _reduced_count(ctx.shape, ctx.axes)
+        return _expand_reduced(grad / count, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        ctx.centered, ctx.axes, ctx.keepdim = centered, axes, keepdim
+        ctx.divisor = _reduced_count(x.shape, axes) - correction
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.divisor, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.axes is not None and not ctx.keepdim:
+            grad = np.expand_dims(grad, ctx.axes)
+        return grad * ctx.centered * (2.0 / ctx.divisor), None, None, None
+
+
+class Amax(Function):
+    """max over axes (all by default); ties share the gradient evenly (PyTorch's amax rule)."""
+
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, x, axes=None, keepdim=False):
+        out = np.asarray(cls.reduce(x, axis=axes, keepdims=True))
+        ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
+        return out if keepdim else (out.reshape(()) if axes is None else np.squeeze(out, axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.axes is not None and not ctx.keepdim:
+            grad = np.expand_dims(grad, ctx.axes)
+        is_extreme = ctx.x == ctx.out
+        ties = is_extreme.sum(axis=ctx.axes, keepdims=True)
+        return grad * is_extreme / ties, None, None
+
+
+class Amin(Amax):
+    reduce = staticmethod(np.min)
+
+
+class TakeAlongDim(Function):
+    """x's values at `indices` along `axis` (indices hold one entry per output slot, no duplicates)."""
+
+    @staticmethod
+    def forward(ctx, x, indices, axis):
+        ctx.shape, ctx.indices, ctx.axis = x.shape, indices, axis
+        return np.take_along_axis(x, indices, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(grad_x, ctx.indices, grad, ctx.axis)
+        return grad_x, None, None
+
+
+class Gather(Function):
+    """torch.gather: out[i][j] = x[index[i][j]][j] along `axis`; repeated indices accumulate in backward."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        if index.ndim != x.ndim:
+            raise RuntimeError(f"gather(): index must have as many dimensions as input ({x.ndim}), got {index.ndim}")
+        ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
+        try:
+            return np.take_along_axis(x, index, axis)
+        except IndexError as error:
+            raise IndexError(f"gather(): index out of range: {error}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+        positions = list(np.indices(ctx.index.shape, sparse=True))
+        positions[ctx.axis] = ctx.index
+        np.add.at(grad_x, tuple(positions), grad)
+        return grad_x, None, None
+
+
+# --- shape -------------------------------------------------------------------------------------------------------
+def _reshape_view(x, shape):
+    try:
+        return np.reshape(x, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride (shape {list(x.shape)} "
+                           f"to {list(shape)}); use .reshape(...) instead") from None
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape, view_only):
+        ctx.shape = x.shape
+        try:
+            return _reshape_view(x, shape) if view_only else x.reshape(shape)
+        except ValueError:
+            raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x.size}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None, None
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, order):
+        ctx.order = order
+        return x.transpose(order)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(np.argsort(ctx.order)), None
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise RuntimeError(f"The expanded size of the tensor {list(shape)} must match the existing size "
+                               f"{list(x.shape)} at each non-singleton dimension") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape), None
+
+
+class Tile(Function):
+    """torch.Tensor.repeat: tile the tensor `reps` times along each dimension."""
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        if len(reps) < x.ndim:
+            raise RuntimeError("repeat(): number of dimensions of repeat dims can not be smaller than number of "
+                               "dimensions of tensor")
+        ctx.x_shape = x.shape
+        ctx.padded_shape, ctx.reps = (1,) * (len(reps) - x.ndim) + x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # np.tile lays repeat r of element s at r * size + s: split each axis into (repeat, size) and sum repeats.
+        interleaved = []
+        for rep, size in zip(ctx.reps, ctx.padded_shape):
+            interleaved += [rep, size]
+        summed = grad.reshape(interleaved).sum(axis=tuple(range(0, len(interleaved), 2)))
+        return summed.reshape(ctx.x_shape), None
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(part, np.ndarray) and part.ndim > 0 for part in parts)
+
+
+class Index(Function):
+    """x[index] with NumPy semantics; the gradient scatters back, adding up repeated indices."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x = np.zeros(ctx.shape, dtype=ctx.dtype)
+        if _is_advanced(ctx.index):
+            np.add.at(grad_x, ctx.index, grad)
+        else:
+            grad_x[ctx.index] = grad
+        return grad_x, None
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        ctx.boundaries = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+        try:
+            return np.concatenate(arrays, axis=axis)
+        except ValueError as error:
+            raise RuntimeError(f"cat(): tensors must have the same shape except in dimension {axis}: {error}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.boundaries, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        try:
+            return np.stack(arrays, axis=axis)
+        except ValueError as error:
+            raise RuntimeError(f"stack(): expects each tensor to be equal size: {error}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition, ctx.shapes = condition, (np.shape(a), np.shape(b))
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, need_a, need_b = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad.dtype)
+        return (None,
+                unbroadcast(np.where(ctx.condition, grad, zero), ctx.shapes[0]) if need_a else None,
+                unbroadcast(np.where(ctx.condition, zero, grad), ctx.shapes[1]) if need_b else None)

@@ -1,0 +1,911 @@
+"""Tensor: a NumPy array plus autograd bookkeeping, with PyTorch's methods; and the factory functions.
+
+The array lives in `_data` (no copy when internal code wraps an ndarray). `_ctx` is the Function node
+that made the tensor (None for leaves). The differentiable ops themselves live in nnx.ops.
+"""
+import operator
+
+import numpy as np
+
+from . import backend as _backend
+
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+
+_new_object = object.__new__
+_DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def _check_dtype(dtype, argument="dtype"):
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{argument} must be a NumPy dtype such as nnx.float32, got {dtype!r}") from None
+
+
+def _is_float(dtype):
+    return dtype.kind == "f"
+
+
+def _as_operand(value):
+    """A non-Tensor operand of arithmetic: NumPy scalars become Python scalars so that, as in PyTorch,
+    `float32 tensor * np.float64(2)` stays float32."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (int, float, bool, np.ndarray)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value)
+    return NotImplemented
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it and differentiate through them."""
+
+    __slots__ = ("_data", "_requires_grad", "_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data._data
+        elif not isinstance(data, np.ndarray):
+            data = _array_from_python(data, None)
+        self._data = data
+        self._grad = None
+        self._ctx = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @staticmethod
+    def _wrap(array):
+        """A Tensor around `array` itself (internal constructor: no checks, no copy)."""
+        tensor = _new_object(Tensor)
+        tensor._data = array
+        tensor._requires_grad = False
+        tensor._grad = None
+        tensor._ctx = None
+        return tensor
+
+    # --- autograd attributes ---------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and not _is_float(self._data.dtype):
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.dtype}")
+        if not value and self._ctx is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; use .detach() to get "
+                               "a tensor that does not require grad")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {list(value.shape)} vs the "
+                                   f"tensor's {list(self.shape)}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype} vs the tensor's "
+                                   f"{self.dtype}")
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    def backward(self, gradient=None, retain_graph=None):
+        """Accumulate the gradient of this tensor into the .grad of every leaf it depends on."""
+        if not self._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs; pass gradient=")
+            gradient = np.ones(self._data.shape, dtype=self._data.dtype)
+        else:
+            data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if data.shape != self._data.shape:
+                raise RuntimeError(f"gradient has shape {list(data.shape)} but the tensor has shape "
+                                   f"{list(self._data.shape)}")
+            gradient = np.array(data, dtype=self._data.dtype, order="C", copy=True)
+        _autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
+
+    def detach(self):
+        return Tensor._wrap(self._data)
+
+    def detach_(self):
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    # --- array attributes --------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def T(self):
+        return self.permute(*range(self._data.ndim - 1, -1, -1))
+
+    def size(self, dim=None):
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[_normalize_dim(dim, self._data.ndim)]
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def numpy(self):
+        """The underlying array itself (zero-copy): writes to it show in the tensor."""
+        return self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return format(repr(self), spec)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        extras = []
+        if self._data.dtype not in (_DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype=nnx.{self._data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", **_repr_format(self._data))
+        return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
+
+    # --- conversions -------------------------------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """to(dtype), to(device), to(device, dtype) or to(other_tensor), as torch.Tensor.to."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or hasattr(arg, "type"):
+                device = arg
+            else:
+                dtype = arg
+        _backend.device_name(device)
+        result = self if dtype is None else self._cast(_check_dtype(dtype))
+        return result.clone() if copy and result is self else result
+
+    def _cast(self, dtype):
+        if dtype == self._data.dtype:
+            return self
+        if not _is_float(dtype):
+            return Tensor._wrap(self._data.astype(dtype))
+        return _ops.Cast.apply(self, dtype)
+
+    def float(self):
+        return self._cast(np.dtype(np.float32))
+
+    def double(self):
+        return self._cast(np.dtype(np.float64))
+
+    def long(self):
+        return self._cast(np.dtype(np.int64))
+
+    def int(self):
+        return self._cast(np.dtype(np.int32))
+
+    def bool(self):
+        return self._cast(np.dtype(np.bool_))
+
+    def type(self, dtype=None):
+        return str(self._data.dtype) if dtype is None else self._cast(_check_dtype(dtype))
+
+    def cpu(self):
+        return self
+
+    def clone(self):
+        return _ops.Clone.apply(self)
+
+    def contiguous(self):
+        return self if self._data.flags.c_contiguous else _ops.Clone.apply(self)
+
+    def is_contiguous(self):
+        return self._data.flags.c_contiguous
+
+    # --- arithmetic (broadcasting like NumPy; gradients reduced back to each input's shape) -------------
+    def _binary(self, function, other, reflected=False):
+        if not isinstance(other, Tensor):
+            other = _as_operand(other)
+            if other is NotImplemented:
+                return NotImplemented
+        return function.apply(other, self) if reflected else function.apply(self, other)
+
+    def __add__(self, other):
+        return self._binary(_ops.Add, other)
+
+    def __radd__(self, other):
+        return self._binary(_ops.Add, other, reflected=True)
+
+    def __sub__(self, other):
+        return self._binary(_ops.Sub, other)
+
+    def __rsub__(self, other):
+        return self._binary(_ops.Sub, other, reflected=True)
+
+    def __mul__(self, other):
+        return self._binary(_ops.Mul, other)
+
+    def __rmul__(self, other):
+        return self._binary(_ops.Mul, other, reflected=True)
+
+    def __truediv__(self, other):
+        return self._binary(_ops.Div, other)
+
+    def __rtruediv__(self, other):
+        return self._binary(_ops.Div, other, reflected=True)
+
+    def __pow__(self, other):
+        return self._binary(_ops.Pow, other)
+
+    def __rpow__(self, other):
+        return self._binary(_ops.Pow, other, reflected=True)
+
+    def __matmul__(self, other):
+        return self._binary(_ops.MatMul, other)
+
+    def __rmatmul__(self, other):
+        return self._binary(_ops.MatMul, other, reflected=True)
+
+    def __neg__(self):
+        return _ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.Abs.apply(self)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    matmul = __matmul__
+    neg = __neg__
+
+    # --- comparisons: no gradient, bool results -----------------------------------------------------------
+    def _compare(self, ufunc, other):
+        other = other._data if isinstance(other, Tensor) else _as_operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return Tensor._wrap(np.asarray(ufunc(self._data, other)))
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError(f"~ (bitwise not) needs a bool or integer tensor, got dtype {self.dtype}")
+        return Tensor._wrap(np.invert(self._data))
+
+    def __and__(self, other):
+        return self._compare(np.bitwise_and, other)
+
+    def __or__(self, other):
+        return self._compare(np.bitwise_or, other)
+
+    def __xor__(self, other):
+        return self._compare(np.bitwise_xor, other)
+
+    def logical_not(self):
+        return Tensor._wrap(np.logical_not(self._data))
+
+    def equal(self, other):
+        return isinstance(other, Tensor) and self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8):
+        return bool(np.allclose(self._data, np.asarray(other), rtol=rtol, atol=atol))
+
+    def isnan(self):
+        return Tensor._wrap(np.isnan(self._data))
+
+    def isfinite(self):
+        return Tensor._wrap(np.isfinite(self._data))
+
+    def all(self):
+        return Tensor._wrap(np.asarray(self._data.all()))
+
+    def any(self):
+        return Tensor._wrap(np.asarray(self._data.any()))
+
+    # --- reductions ---------------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        return _ops.Sum.apply(source, _normalize_dims(dim, self._data.ndim), keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        if not _is_float(source._data.dtype):
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating point, got "
+                               f"{source.dtype}")
+        return _ops.Mean.apply(source, _normalize_dims(dim, self._data.ndim), keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        correction = _variance_correction(unbiased, correction)
+        return _ops.Var.apply(self, _normalize_dims(dim, self._data.ndim), correction, keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def max(self, dim=None, keepdim=False):
+        """max() -> the largest value; max(dim) -> (values, indices) like torch.max."""
+        if isinstance(dim, Tensor):
+            return _ops.Maximum.apply(self, dim)
+        return self._extreme(dim, keepdim, np.argmax, _ops.Amax)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return _ops.Minimum.apply(self, dim)
+        return self._extreme(dim, keepdim, np.argmin, _ops.Amin)
+
+    def _extreme(self, dim, keepdim, arg_function, full_reduction):
+        if self._data.size == 0:
+            raise RuntimeError("max()/min() of an empty tensor: specify a dim with a non-zero size")
+        if dim is None:
+            return full_reduction.apply(self)
+        axis = _normalize_dim(dim, self._data.ndim)
+        indices = np.expand_dims(arg_function(self._data, axis=axis), axis)
+        values = _ops.TakeAlongDim.apply(self, indices, axis)
+        if not keepdim:
+            values = values.squeeze(axis)
+            indices = np.squeeze(indices, axis)
+        return MinMaxResult(values, Tensor._wrap(indices))
+
+    def amax(self, dim=None, keepdim=False):
+        return _ops.Amax.apply(self, _normalize_dims(dim, self._data.ndim), keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops.Amin.apply(self, _normalize_dims(dim, self._data.ndim), keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg_extreme(np.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg_extreme(np.argmin, dim, keepdim)
+
+    def _arg_extreme(self, arg_function, dim, keepdim):
+        if dim is None:
+            return Tensor._wrap(np.asarray(arg_function(self._data), dtype=np.int64))
+        axis = _normalize_dim(dim, self._data.ndim)
+        return Tensor._wrap(np.asarray(arg_function(self._data, axis=axis, keepdims=keepdim), dtype=np.int64))
+
+    # --- shape ---------------------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        return self if shape == self._data.shape else _ops.Reshape.apply(self, shape, False)
+
+    def view(self, *shape):
+        shape = _shape_arg(shape)
+        return _ops.Reshape.apply(self, shape, True)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        shape = self._data.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = _normalize_dim(start_dim, len(shape)), _normalize_dim(end_dim, len(shape))
+        if start > end:
+            raise ValueError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
+        return self.reshape(shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+    def unflatten(self, dim, sizes):
+        shape = self._data.shape
+        axis = _normalize_dim(dim, len(shape))
+        return self.reshape(shape[:axis] + tuple(sizes) + shape[axis + 1:])
+
+    def squeeze(self, dim=None):
+        shape = self._data.shape
+        if dim is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = {_normalize_dim(d, len(shape)) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
+
+    def unsqueeze(self, dim):
+        shape = self._data.shape
+        axis = _normalize_dim(dim, len(shape) + 1)
+        return self.reshape(shape[:axis] + (1,) + shape[axis:])
+
+    def transpose(self, dim0, dim1):
+        ndim = self._data.ndim
+        order = list(range(ndim))
+        a, b = _normalize_dim(dim0, ndim), _normalize_dim(dim1, ndim)
+        order[a], order[b] = order[b], order[a]
+        return _ops.Permute.apply(self, tuple(order))
+
+    def t(self):
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+        return self.T
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        ndim = self._data.ndim
+        order = tuple(_normalize_dim(d, ndim) for d in dims)
+        if sorted(order) != list(range(ndim)):
+            raise ValueError(f"permute(): dims must be a permutation of the {ndim} dimensions, got {dims}")
+        return _ops.Permute.apply(self, order)
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        shape = self._data.shape
+        if len(sizes) < len(shape):
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
+                               f"the number of dimensions in the tensor ({len(shape)})")
+        lead = len(sizes) - len(shape)
+        target = tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+        return _ops.Expand.apply(self, target)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        sizes = _shape_arg(sizes)
+        return _ops.Tile.apply(self, sizes)
+
+    def split(self, split_size, dim=0):
+        axis = _normalize_dim(dim, self._data.ndim)
+        length = self._data.shape[axis]
+        if isinstance(split_size, int):
+            sizes = [split_size] * (length // split_size) + ([length % split_size] if length % split_size else [])
+        else:
+            sizes = list(split_size)
+        pieces, start = [], 0
+        for size in sizes:
+            index = (slice(None),) * axis + (slice(start, start + size),)
+            pieces.append(self[index])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks, dim=0):
+        length = self._data.shape[_normalize_dim(dim, self._data.ndim)]
+        return self.split(max(1, -(-length // chunks)), dim)
+
+    # --- indexing --------------------------------------------------------------------------------------------
+    def __getitem__(self, index):
+        return _ops.Index.apply(self, _index_arg(index))
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self._data[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
+
+    def gather(self, dim, index):
+        axis = _normalize_dim(dim, self._data.ndim)
+        return _ops.Gather.apply(self, _index_array(index, "index"), axis)
+
+    def masked_fill(self, mask, value):
+        return where(mask, value, self)
+
+    # --- elementwise math -----------------------------------------------------------------------------------
+    def exp(self):
+        return _ops.Exp.apply(self)
+
+    def log(self):
+        return _ops.Log.apply(self)
+
+    def sqrt(self):
+        return _ops.Sqrt.apply(self)
+
+    def rsqrt(self):
+        return _ops.Sqrt.apply(self) ** -1
+
+    def abs(self):
+        return _ops.Abs.apply(self)
+
+    def square(self):
+        return _ops.Mul.apply(self, self)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp(): at least one of 'min' or 'max' must not be None")
+        return _ops.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def tanh(self):
+        return _ops.Activation.apply(self, "tanh")
+
+    def sigmoid(self):
+        return _ops.Activation.apply(self, "sigmoid")
+
+    def relu(self):
+        return _ops.Activation.apply(self, "relu")
+
+    def softmax(self, dim):
+        return _ops.Softmax.apply(self, _normalize_dim(dim, self._data.ndim), False)
+
+    def log_softmax(self, dim):
+        return _ops.Softmax.apply(self, _normalize_dim(dim, self._data.ndim), True)
+
+    # --- in-place ops (initialisation and optimizers; refused where they would corrupt the graph) ----------
+    def _check_inplace(self, name):
+        if self._requires_grad and _autograd._grad_enabled:
+            if self._ctx is None:
+                raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                                   "operation; wrap it in nnx.no_grad() or use .data")
+            raise RuntimeError(f"{name}: in-place operations on tensors that are part of the autograd graph are "
+                               "not supported by nnx; use the out-of-place form")
+
+    def _operand_data(self, other):
+        return other._data if isinstance(other, Tensor) else other
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_")
+        other = self._operand_data(other)
+        self._data += other if alpha == 1 else np.multiply(other, alpha)
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self._data *= self._operand_data(other)
+        return self
+
+    def div_(self, other):
+        self._check_inplace("div_")
+        self._data /= self._operand_data(other)
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace("clamp_")
+        np.clip(self._data, min, max, out=self._data)
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        return self
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        src = self._operand_data(src)
+        np.copyto(self._data, np.broadcast_to(np.asarray(src), self._data.shape), casting="unsafe")
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        self._check_inplace("uniform_")
+        self._data[...] = _random.numpy_generator().uniform(a, b, size=self._data.shape)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        self._check_inplace("normal_")
+        self._data[...] = _random.numpy_generator().normal(mean, std, size=self._data.shape)
+        return self
+
+
+def _repr_format(data):
+    """PyTorch's look: whole-valued floats print as `2.`, others with 4 decimals."""
+    if not _is_float(data.dtype):
+        return {}
+    finite = data[np.isfinite(data)]
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+        return {"formatter": {"float_kind": lambda value: f"{value:.0f}." if np.isfinite(value) else str(value)}}
+    return {"precision": 4, "floatmode": "fixed"}
+
+
+class MinMaxResult(tuple):
+    """(values, indices) of max(dim)/min(dim), like torch.return_types.max."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+# --- argument helpers -------------------------------------------------------------------------------------
+def _normalize_dim(dim, ndim, argument="dim"):
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{argument} must be an int, got {type(dim).__name__}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})")
+    return int(dim) % bound
+
+
+def _normalize_dims(dim, ndim):
+    """None (all axes) or a tuple of non-negative axes."""
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted({_normalize_dim(d, ndim) for d in dims})) if ndim else None
+
+
+def _shape_arg(shape):
+    """Sizes given as varargs or as one tuple/list, as PyTorch accepts them."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"size must be ints or a tuple of ints, got {shape!r}") from None
+
+
+def _variance_correction(unbiased, correction):
+    if unbiased is not None and correction is not None:
+        raise ValueError("var()/std(): give either unbiased or correction, not both")
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _index_array(index, argument):
+    data = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{argument} must be an integer tensor, got dtype {data.dtype}")
+    return data
+
+
+def _index_arg(index):
+    """Tensors and lists inside an index become arrays (advanced indexing)."""
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(_index_arg(part) for part in index)
+    return index
+
+
+def _array_from_python(data, dtype):
+    """A fresh array from Python data with PyTorch's dtype inference (Python floats -> float32)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    if isinstance(data, (list, tuple)) and any(isinstance(item, Tensor) for item in data):
+        data = [item._data if isinstance(item, Tensor) else item for item in data]
+    array = np.array(data)
+    if array.dtype == np.float64 and not isinstance(data, np.generic):
+        array = array.astype(np.float32)
+    elif array.dtype.kind not in "fiub":
+        raise TypeError(f"data must hold numbers (bool, int or float), got dtype {array.dtype}")
+    return array
+
+
+# --- factory functions ----------------------------------------------------------------------------------
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new Tensor holding a copy of `data` (lists, scalars, arrays); Python floats give float32, integers
+    int64, and arrays keep their dtype, as torch.tensor does."""
+    _backend.device_name(device)
+    result = Tensor._wrap(_array_from_python(data, None if dtype is None else _check_dtype(dtype)))
+    if requires_grad:
+        result.requires_grad = True
+    return result
+
+
+def from_numpy(array):
+    """A Tensor sharing memory with `array` (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array must be a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def _factory(make, size, dtype, device, requires_grad):
+    _backend.device_name(device)
+    dtype = _DEFAULT_FLOAT if dtype is None else _check_dtype(dtype)
+    result = Tensor._wrap(make(_shape_arg(size), dtype))
+    if requires_grad:
+        result.requires_grad = True
+    return result
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(np.zeros, size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(np.ones, size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _factory(np.empty, size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = _array_from_python(fill_value, None).dtype
+    return _factory(lambda shape, d: np.full(shape, fill_value, dtype=d), (size,), dtype, device, requires_grad)
+
+
+def zeros_like(input, dtype=None, device=None, requires_grad=False):
+    return zeros(input.shape, dtype=input.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(input, dtype=None, device=None, requires_grad=False):
+    return ones(input.shape, dtype=input.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("step must be nonzero")
+    if dtype is None:
+        all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if all_ints else np.float32
+    return _factory(lambda shape, d: np.arange(start, end, step, dtype=d), (), dtype, device, requires_grad)
+
+
+def _random_factory(draw, size, dtype, device, requires_grad):
+    def make(shape, dtype):
+        if not _is_float(dtype):
+            raise TypeError(f"dtype must be a floating point dtype for random values, got {dtype}")
+        return draw(_random.numpy_generator(), shape).astype(dtype, copy=False)
+    return _factory(make, size, dtype, device, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False):
+    """Standard normal values from nnx's seeded generator."""
+    return _random_factory(lambda gen, shape: gen.standard_normal(shape), size, dtype, device, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False):
+    """Uniform values in [0, 1) from nnx's seeded generator."""
+    return _random_factory(lambda gen, shape: gen.random(shape), size, dtype, device, requires_grad)
+
+
+def _tensor_list(tensors, name):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}() argument 'tensors' must be a tuple or list of Tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{name}() expects a non-empty list of Tensors")
+    return [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+
+
+def cat(tensors, dim=0):
+    """Concatenate along an existing dimension."""
+    tensors = _tensor_list(tensors, "cat")
+    return _ops.Cat.apply(*tensors, axis=_normalize_dim(dim, tensors[0].ndim))
+
+
+def stack(tensors, dim=0):
+    """Stack along a new dimension."""
+    tensors = _tensor_list(tensors, "stack")
+    return _ops.Stack.apply(*tensors, axis=_normalize_dim(dim, tensors[0].ndim + 1))
+
+
+def where(condition, input=None, other=None):
+    """Elements of `input` where condition holds, else of `other`; where(condition) gives its indices."""
+    condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        return tuple(Tensor._wrap(indices.astype(np.int64)) for indices in np.nonzero(condition))
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where expected condition to be a boolean tensor, got dtype {condition.dtype}")
+    input = input if isinstance(input, Tensor) else _as_operand(input)
+    other = other if isinstance(other, Tensor) else _as_operand(other)
+    return _ops.Where.apply(condition, input, other)
+
+
+from . import autograd as _autograd  # noqa: E402  (autograd and ops need Tensor defined first)
+from . import ops as _ops  # noqa: E402
+from . import random as _random  # noqa: E402
