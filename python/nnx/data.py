@@ -1,0 +1,185 @@
+"""Mini-batches straight from NumPy arrays: DataLoader, TensorDataset and the DataLoaders pair a Learner uses.
+
+Batches are cut from whole arrays by slicing (in order) or one fancy-indexing per batch (shuffled), so
+no Python runs per sample. Any other object with __len__/__getitem__ also works, one sample at a time,
+collated with np.stack.
+"""
+import numpy as np
+
+from . import random as nnx_random
+from .tensor import Tensor
+
+
+class TensorDataset:
+    """Samples are the i-th rows of each array, like torch.utils.data.TensorDataset."""
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset needs at least one array")
+        self.arrays = tuple(_as_array(a, f"arrays[{i}]") for i, a in enumerate(arrays))
+        n = len(self.arrays[0])
+        for i, a in enumerate(self.arrays[1:], start=1):
+            if len(a) != n:
+                raise ValueError(f"arrays[{i}] has {len(a)} samples, arrays[0] has {n}: all arrays need the same length")
+        # torch's name for the same thing, so code written for torch finds it.
+        self.tensors = self.arrays
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+
+class DataLoader:
+    """Iterate over (xb, yb) Tensor batches of X and y (xb alone when y is None).
+
+    shuffle draws a new permutation each epoch from nnx's seeded generator (nnx.manual_seed), or from
+    the loader's own generator when `seed` is given. Every sample appears exactly once per epoch;
+    drop_last drops a final batch smaller than batch_size. Dtypes are kept (float64 stays float64);
+    integer arrays become int64 (and float16 float32) once, here, because the kernels take those.
+    """
+
+    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+        self.dataset = X
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self._generator = None if seed is None else np.random.Generator(np.random.Philox(seed))
+        self._arrays, self._samples = _columns(X, y)
+        self._n = len(self._arrays[0]) if self._arrays is not None else len(self._samples)
+        # Arrays X (and y) yield xb (or (xb, yb)); a TensorDataset yields a tuple, like torch's.
+        self._single = y is None and not isinstance(X, TensorDataset)
+
+    def __len__(self):
+        """Number of batches per epoch."""
+        if self.drop_last:
+            return self._n // self.batch_size
+        return -(-self._n // self.batch_size)
+
+    @property
+    def n(self):
+        """Number of samples."""
+        return self._n
+
+    def __iter__(self):
+        order = self._permutation() if self.shuffle else None
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, self._n), self.batch_size):
+            end = min(start + self.batch_size, self._n)
+            index = slice(start, end) if order is None else order[start:end]
+            yield self._batch(index)
+
+    def _permutation(self):
+        generator = self._generator if self._generator is not None else nnx_random.numpy_generator()
+        return generator.permutation(self._n)
+
+    def _batch(self, index):
+        if self._arrays is not None:
+            batch = tuple(Tensor._wrap(np.ascontiguousarray(a[index])) for a in self._arrays)
+            return batch[0] if self._single else batch
+        positions = range(index.start, index.stop) if isinstance(index, slice) else index.tolist()
+        samples = [self._samples[i] for i in positions]
+        if isinstance(samples[0], (tuple, list)):
+            return tuple(Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(column), "dataset"))) for column in zip(*samples))
+        return Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(samples), "dataset")))
+
+    def __repr__(self):
+        return (f"DataLoader(n={self._n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last})")
+
+
+class DataLoaders:
+    """A training and a validation DataLoader, fastai-style: .train, .valid, [0], [1]."""
+
+    def __init__(self, train, valid=None):
+        for name, loader in (("train", train), ("valid", valid)):
+            if loader is not None and not hasattr(loader, "__iter__"):
+                raise TypeError(f"{name} must be an iterable of batches (a DataLoader), got {type(loader).__name__}")
+        if train is None:
+            raise ValueError("train must be a DataLoader, got None")
+        self.train, self.valid = train, valid
+
+    @classmethod
+    def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None):
+        """Loaders over arrays: the training one shuffled (and keeping its last partial batch), the
+        validation one in order with twice the batch size (no gradients to keep)."""
+        train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed)
+        valid = None
+        if X_valid is not None:
+            valid = DataLoader(X_valid, y_valid, batch_size=2 * bs, shuffle=False)
+        elif y_valid is not None:
+            raise ValueError("y_valid was given without X_valid")
+        return cls(train, valid)
+
+    @property
+    def loaders(self):
+        return [loader for loader in (self.train, self.valid) if loader is not None]
+
+    def __getitem__(self, index):
+        return (self.train, self.valid)[index]
+
+    def __len__(self):
+        return len(self.loaders)
+
+    def __iter__(self):
+        return iter(self.loaders)
+
+    def __repr__(self):
+        return f"DataLoaders(train={self.train!r}, valid={self.valid!r})"
+
+
+def _as_array(data, name):
+    """A NumPy array of the data (Tensors and array-likes unwrapped), integers as int64."""
+    if isinstance(data, Tensor):
+        array = data.numpy()
+    elif hasattr(data, "to_numpy"):  # pandas DataFrame / Series
+        array = data.to_numpy()
+    else:
+        array = np.asarray(data)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (one row per sample), got a scalar")
+    kind = array.dtype.kind
+    if kind not in "iufb":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if kind in "iu" and array.dtype != np.int64:
+        array = array.astype(np.int64)
+    elif kind == "f" and array.dtype.itemsize < 4:  # float16: no kernel takes it
+        array = array.astype(np.float32)
+    return array
+
+
+def _is_array_like(data):
+    return isinstance(data, (np.ndarray, Tensor, list, tuple)) or hasattr(data, "to_numpy")
+
+
+def _columns(X, y):
+    """(arrays, None) when batches can be cut from whole arrays, else (None, dataset)."""
+    if isinstance(X, TensorDataset):
+        if y is not None:
+            raise ValueError("y must be None when X is a TensorDataset (it already holds the targets)")
+        return X.arrays, None
+    if _is_array_like(X) and not _is_ragged(X):
+        arrays = [_as_array(X, "X")]
+        if y is not None:
+            arrays.append(_as_array(y, "y"))
+            if len(arrays[1]) != len(arrays[0]):
+                raise ValueError(f"X and y have different lengths: {len(arrays[0])} samples in X, "
+                                 f"{len(arrays[1])} in y")
+        return arrays, None
+    if not (hasattr(X, "__len__") and hasattr(X, "__getitem__")):
+        raise TypeError(f"X must be an array, a Tensor or a dataset with __len__ and __getitem__, "
+                        f"got {type(X).__name__}")
+    if y is not None:
+        raise ValueError("y must be None when X is a dataset object (its samples hold the targets)")
+    return None, X
+
+
+def _is_ragged(X):
+    """Lists of (x, y) samples are datasets, not arrays."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], tuple)

@@ -1,0 +1,363 @@
+"""Module: the base class of every layer, with torch.nn.Module's registration, traversal and state dicts.
+
+Parameters, buffers and submodules are kept in the ordered dicts `_parameters`, `_buffers`, `_modules`
+(the order and names PyTorch uses for state-dict keys) and mirrored in the instance __dict__, so that
+`self.weight` in a forward is a plain attribute read, not a __getattr__ fallback.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """load_state_dict's result: (missing_keys, unexpected_keys), printed like PyTorch's."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class Module:
+    """Base class of all layers: subclass it, assign parameters and submodules in __init__, define forward."""
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # --- registration ----------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        registries = self.__dict__.get("_parameters"), self.__dict__.get("_buffers"), self.__dict__.get("_modules")
+        parameters, buffers, modules = registries
+        if isinstance(value, Parameter):
+            if parameters is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name)
+            parameters[name] = value
+        elif parameters is not None and name in parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(nnx.nn.Parameter or None expected)")
+            parameters[name] = None
+        elif isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name)
+            modules[name] = value
+            self._children_changed()
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                "(nnx.nn.Module or None expected)")
+            modules[name] = None
+            self._children_changed()
+        elif buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(nnx.Tensor or None expected)")
+            buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        had_child = name in self._modules
+        self._forget(name)
+        object.__delattr__(self, name)
+        if had_child:
+            self._children_changed()
+
+    def _forget(self, name):
+        """Remove `name` from every registry (it is about to be registered in another, or deleted)."""
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+        self._modules.pop(name, None)
+
+    def _check_new_name(self, name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name == "" or "." in name:
+            raise KeyError(f'{kind} name can\'t be empty or contain ".", got "{name}"')
+        registered = name in self._parameters or name in self._buffers or name in self._modules
+        if name in self.__dict__ and not registered:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_parameter(self, name, param):
+        """Add a parameter (or None, a declared but absent one like a Linear's bias=False)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_new_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(nnx.nn.Parameter or None required)")
+        self._forget(name)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add state that is not a parameter (running statistics); persistent buffers go in the state dict."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_new_name(name, "buffer")
+        if isinstance(tensor, np.ndarray):
+            tensor = Tensor._wrap(tensor)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(nnx.Tensor, numpy.ndarray or None required)")
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name, module):
+        """Add a child module under `name` (its parameters get the prefix `name.`)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name(name, "module")
+        self._forget(name)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+        self._children_changed()
+
+    register_module = add_module
+
+    def _children_changed(self):
+        """Called when a child module is added, replaced or removed (Sequential rebuilds its plan)."""
+
+    # --- traversal -------------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module and every descendant, depth first, each module once."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            child_prefix = f"{prefix}.{name}" if prefix else name
+            yield from module.named_modules(memo, child_prefix, remove_duplicate)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        seen = set()
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs in registration order; shared parameters once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def get_submodule(self, target):
+        """The descendant at the dotted path `target` ('' is this module)."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule `{part}` (looking up '{target}')")
+            module = child
+        return module
+
+    # --- modes and gradients ---------------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode on this module and every descendant; returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode (Dropout off, BatchNorm uses running statistics); returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Turn gradient recording for every parameter on or off (freezing); returns self."""
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every parameter's gradient (or zero it in place when set_to_none=False)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad._data.fill(0)
+
+    def apply(self, fn):
+        """Call fn on every descendant (children first) and on self, e.g. a custom initialisation; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # --- dtype -----------------------------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None):
+        """Cast floating-point parameters and buffers to a dtype in place (`to(np.float64)`,
+        `to(dtype="float64")`); 'cpu' is the only device. Returns self."""
+        for arg in args:
+            if isinstance(arg, str) and arg.startswith(("cpu", "cuda")):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and not str(device).startswith("cpu"):
+            raise ValueError(f"device must be 'cpu' for an nnx Module, got {device!r}")
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        for module in self.modules():
+            for registry in (module._parameters, module._buffers):
+                for value in registry.values():
+                    if value is not None and value._data.dtype.kind == "f" and value._data.dtype != dtype:
+                        value._data = value._data.astype(dtype)
+                        value.grad = None
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def cpu(self):
+        return self
+
+    # --- state dicts -----------------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """OrderedDict of parameters and persistent buffers under PyTorch's dotted keys.
+
+        Values are detached Tensors sharing memory with the module (keep_vars=True gives the Parameters).
+        """
+        if destination is None:
+            destination = OrderedDict()
+        for name, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            module_prefix = f"{name}." if name else ""
+            for key, param in module._parameters.items():
+                if param is not None:
+                    destination[module_prefix + key] = param if keep_vars else param.detach()
+            for key, buffer in module._buffers.items():
+                if buffer is not None and key not in module._non_persistent_buffers:
+                    destination[module_prefix + key] = buffer if keep_vars else buffer.detach()
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into this module's parameters and buffers by key.
+
+        Values may be nnx Tensors, NumPy arrays (e.g. a PyTorch state dict converted with
+        {k: v.numpy() for k, v in sd.items()}) or anything np.asarray accepts. Values are cast to the
+        existing dtype. A shape mismatch is always an error; with strict=True missing or unexpected keys
+        are too. Returns (missing_keys, unexpected_keys).
+        """
+        if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+        own = self.state_dict(keep_vars=True)
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        errors, copies = [], []
+        for key, target in own.items():
+            if key in state_dict:
+                value = _as_numpy(state_dict[key], key)
+                if value.shape != target._data.shape:
+                    errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                                  f"checkpoint, the shape in current model is {target._data.shape}.")
+                else:
+                    copies.append((target, value))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        for target, value in copies:  # nothing is written unless every key checked out
+            target._data[...] = value
+        return _IncompatibleKeys(missing, unexpected)
+
+    # --- printing --------------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr (its constructor arguments)."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        child_lines = [f"({name}): {_indent(repr(module), 2)}" for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
+        if not lines:
+            return f"{self._get_name()}()"
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _indent(text, spaces):
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+
+
+def _as_numpy(value, key):
+    """A state-dict value as an ndarray: nnx Tensors, NumPy arrays, torch tensors, numbers."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, np.ndarray):
+        return value
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - reported with the key that failed
+        raise TypeError(f"state_dict['{key}'] is a {type(value).__name__}, which cannot be read as an array") from error

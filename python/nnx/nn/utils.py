@@ -1,0 +1,70 @@
+"""Gradient clipping with torch.nn.utils' names: clip_grad_norm_ and clip_grad_value_.
+
+Both run between backward() and the optimizer step and change the .grad arrays in place.
+"""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _gradients(parameters, name="parameters"):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = []
+    for p in parameters:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name} must be Tensors (or an iterable of them), got {type(p).__name__}")
+        if p.grad is not None:
+            grads.append(p.grad._data)
+    return grads
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale all gradients together so that their joint norm is at most max_norm.
+
+    The joint norm is the norm of the vector of per-gradient norms (as if all gradients were
+    concatenated). Gradients are multiplied by max_norm / (total_norm + 1e-6) when that is below 1.
+    Returns the total norm before clipping, as a 0-d float Tensor.
+    """
+    grads = _gradients(parameters)
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if math.isnan(norm_type) or norm_type <= 0:
+        raise ValueError(f"norm_type must be positive (or inf), got {norm_type}")
+    dtype = grads[0].dtype if grads else np.float32
+    if not grads:
+        return Tensor._wrap(np.zeros((), dtype=dtype))
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        norms = np.array([_vector_norm(g, norm_type) for g in grads])
+        total = float(_vector_norm(norms, norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+                           "so it cannot be clipped. To disable this error and scale the gradients by the "
+                           "non-finite norm anyway, set `error_if_nonfinite=False`")
+    clip_coefficient = max_norm / (total + 1e-6)
+    if clip_coefficient < 1.0 or math.isnan(clip_coefficient):
+        for g in grads:
+            g *= g.dtype.type(clip_coefficient)
+    return Tensor._wrap(np.array(total, dtype=dtype))
+
+
+def _vector_norm(array, norm_type):
+    """The p-norm of an array's values, computed in float64."""
+    values = np.abs(array.ravel().astype(np.float64, copy=False))
+    if norm_type == 2.0:
+        return math.sqrt(float(np.dot(values, values)))
+    if norm_type == 1.0:
+        return float(values.sum())
+    return float(np.sum(values**norm_type) ** (1.0 / norm_type))
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient element into [-clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_value must be non-negative, got {clip_value}")
+    for g in _gradients(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -1,0 +1,8 @@
+"""nnx.optim: PyTorch's optimizers (SGD, Adam, AdamW, RMSprop), each step one fused native call per group."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
