@@ -93,7 +93,7 @@ class Function:
     """
 
     inputs = None  # the forward's arguments while the graph is alive; None once freed
-    needs_input_grad = ()
+    needs_input_grad = ()  # one bool per forward argument while recording; empty when no graph is recorded
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -106,16 +106,17 @@ class Function:
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg._data)
-                requires_grad = requires_grad or arg.requires_grad
+                requires_grad = requires_grad or arg._requires_grad
             else:
                 arrays.append(arg)
-        out = cls.forward(ctx, *arrays, **kwargs)
-        result = Tensor._wrap(out)
-        if requires_grad and _grad_enabled:
-            ctx.inputs = args
-            ctx.needs_input_grad = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
-            result.requires_grad = True
-            result._ctx = ctx
+        if not (requires_grad and _grad_enabled):
+            return Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
+        # Set before forward (as in PyTorch), so forward can skip work backward will not need.
+        ctx.needs_input_grad = tuple(isinstance(arg, Tensor) and arg._requires_grad for arg in args)
+        result = Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
+        ctx.inputs = args
+        result._requires_grad = True
+        result._ctx = ctx
         return result
 
     @staticmethod
@@ -136,7 +137,7 @@ def _graph_dependencies(root):
         if node.inputs is None:
             raise RuntimeError(_FREED_MESSAGE)
         for arg in node.inputs:
-            if isinstance(arg, Tensor) and arg.requires_grad and arg._ctx is not None:
+            if isinstance(arg, Tensor) and arg._requires_grad and arg._ctx is not None:
                 parent = arg._ctx
                 if parent in dependencies:
                     dependencies[parent] += 1
@@ -191,7 +192,7 @@ def run_backward(root, gradient, retain_graph=False):
         del grad
         input_grads = list(input_grads) if isinstance(input_grads, (tuple, list)) else [input_grads]
         for index, arg in enumerate(node.inputs):
-            if not isinstance(arg, Tensor) or not arg.requires_grad:
+            if not isinstance(arg, Tensor) or not arg._requires_grad:
                 continue
             input_grad = None
             if index < len(input_grads):

@@ -104,14 +104,16 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
-        return _true_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # x/0 gives inf or nan silently, as in PyTorch
+            return _true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         need_a, need_b = ctx.needs_input_grad
         a, b = ctx.a, ctx.b
-        return (unbroadcast(grad / b, np.shape(a)) if need_a else None,
-                unbroadcast(-grad * a / (b * b), np.shape(b)) if need_b else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (unbroadcast(grad / b, np.shape(a)) if need_a else None,
+                    unbroadcast(-grad * a / (b * b), np.shape(b)) if need_b else None)
 
 
 class Pow(Function):

@@ -236,7 +236,7 @@ class Tensor:
         if self._data.dtype not in (_DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(np.bool_)):
             extras.append(f"dtype=nnx.{self._data.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+            extras.append(f"grad_fn=<{type(self._ctx).__name__.removesuffix('Function')}Backward>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         body = np.array2string(self._data, separator=", ", prefix="tensor(", **_repr_format(self._data))
@@ -248,7 +248,8 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) or hasattr(arg, "type"):
+            elif isinstance(arg, str) or (isinstance(getattr(arg, "type", None), str)
+                                          and not isinstance(arg, np.dtype)):
                 device = arg
             else:
                 dtype = arg

@@ -1,0 +1,61 @@
+"""Shared pieces of nnx.nn.functional: argument checks that name the argument, and PyTorch's inplace=True."""
+import numpy as np
+
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_tensor(value, argument, function):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{function}(): argument '{argument}' must be a Tensor, got {type(value).__name__}")
+    return value
+
+
+def check_float(value, argument, function):
+    check_tensor(value, argument, function)
+    if value._data.dtype.kind != "f":
+        raise TypeError(f"{function}(): argument '{argument}' must have a floating point dtype, got {value.dtype}")
+    return value
+
+
+def check_reduction(reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
+        reduce = True if reduce is None else reduce
+        size_average = True if size_average is None else size_average
+        return "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def as_target(target, input, function):
+    """A loss target as an array of the input's dtype (non-Tensor data is converted once, here)."""
+    data = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if data.shape != input.shape:
+        raise ValueError(f"{function}(): target size ({tuple(data.shape)}) must be the same as input size "
+                         f"({tuple(input.shape)})")
+    if data.dtype != input._data.dtype:
+        if isinstance(target, Tensor) and target._requires_grad:
+            raise TypeError(f"{function}(): target must have the dtype of input ({input.dtype}), got {data.dtype}")
+        return Tensor._wrap(data.astype(input._data.dtype))
+    return target if isinstance(target, Tensor) else Tensor._wrap(data)
+
+
+def apply_in_place(input, compute, name):
+    """PyTorch's inplace=True: `input` itself becomes the result. In a graph, the tensor object is rebased
+    onto the new node (its old value stays reachable through a stand-in); a leaf that requires grad is
+    refused as in PyTorch."""
+    if input._requires_grad and is_grad_enabled():
+        if input._ctx is None:
+            raise RuntimeError(f"{name}(inplace=True): a leaf Variable that requires grad is being used in an "
+                               "in-place operation")
+        stand_in = Tensor._wrap(input._data)
+        stand_in._requires_grad, stand_in._ctx = True, input._ctx
+        result = compute(stand_in)
+        input._data, input._ctx = result._data, result._ctx
+        return input
+    result = compute(input)
+    input._data[...] = result._data
+    return input
