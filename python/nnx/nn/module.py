@@ -47,7 +47,7 @@ class Module:
         if isinstance(value, Parameter):
             if parameters is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep=parameters)
             parameters[name] = value
         elif parameters is not None and name in parameters:
             if value is not None:
@@ -57,7 +57,7 @@ class Module:
         elif isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep=modules)
             modules[name] = value
             self._children_changed()
         elif modules is not None and name in modules:
@@ -80,12 +80,14 @@ class Module:
         if had_child:
             self._children_changed()
 
-    def _forget(self, name):
-        """Remove `name` from every registry (it is about to be registered in another, or deleted)."""
-        self._parameters.pop(name, None)
-        self._buffers.pop(name, None)
-        self._non_persistent_buffers.discard(name)
-        self._modules.pop(name, None)
+    def _forget(self, name, keep=None):
+        """Remove `name` from every registry but `keep` (where a replacement keeps its position, as in
+        PyTorch: state-dict order and Sequential order must not change when a value is replaced)."""
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent_buffers.discard(name)
 
     def _check_new_name(self, name, kind):
         if not isinstance(name, str):
@@ -104,7 +106,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(nnx.nn.Parameter or None required)")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -118,7 +120,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(nnx.Tensor, numpy.ndarray or None required)")
-        self._forget(name)
+        self._forget(name)  # a re-registered buffer may change persistence
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -129,7 +131,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_new_name(name, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
         object.__setattr__(self, name, module)
         self._children_changed()

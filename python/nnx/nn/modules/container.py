@@ -1,0 +1,214 @@
+"""Sequential (with automatic Linear + activation fusion) and ModuleList.
+
+Sequential builds an execution plan once per structure: a plain Linear immediately followed by
+ReLU/LeakyReLU/Sigmoid/Tanh/GELU becomes one F.fused_linear call (matmul, bias and activation in
+one native pass; backward likewise). The plan is rebuilt only when children are added, replaced or
+removed. Subclasses that override forward are never fused: their code runs as written.
+"""
+import operator
+from collections import OrderedDict
+
+from .. import functional as F
+from ..module import Module
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .linear import Linear
+
+
+def _fused(linear, activation_name, slope_of=None):
+    """One plan step: linear + activation as one F.fused_linear call, reading the modules' current
+    parameters (and LeakyReLU's slope) on every call."""
+    if slope_of is None:
+        def step(input):
+            return F.fused_linear(input, linear.weight, linear.bias, activation_name)
+    else:
+        def step(input):
+            return F.fused_linear(input, linear.weight, linear.bias, activation_name, slope_of.negative_slope)
+    step.fuses = (linear, activation_name)
+    return step
+
+
+def _fused_gelu(linear, gelu):
+    def step(input):
+        activation = "gelu_tanh" if gelu.approximate == "tanh" else "gelu"
+        return F.fused_linear(input, linear.weight, linear.bias, activation)
+    step.fuses = (linear, "gelu")
+    return step
+
+
+# Exact types only: a subclass may change forward, and then it must run as written.
+_FUSERS = {
+    ReLU: lambda linear, act: _fused(linear, "relu"),
+    Sigmoid: lambda linear, act: _fused(linear, "sigmoid"),
+    Tanh: lambda linear, act: _fused(linear, "tanh"),
+    LeakyReLU: lambda linear, act: _fused(linear, "leaky_relu", slope_of=act),
+    GELU: _fused_gelu,
+}
+
+
+def build_plan(modules):
+    """The callables a Sequential runs in order: fused Linear + activation pairs, other modules as is."""
+    plan, i = [], 0
+    while i < len(modules):
+        module = modules[i]
+        following = modules[i + 1] if i + 1 < len(modules) else None
+        if type(module) is Linear and "forward" not in module.__dict__ and type(following) in _FUSERS \
+                and "forward" not in following.__dict__:
+            plan.append(_FUSERS[type(following)](module, following))
+            i += 2
+        else:
+            plan.append(module)
+            i += 1
+    return tuple(plan)
+
+
+class Sequential(Module):
+    """Runs its modules in order; Sequential(m1, m2, ...) or Sequential(OrderedDict(name=module))."""
+
+    def __init__(self, *args):
+        super().__init__()
+        object.__setattr__(self, "_plan", None)
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(args):
+                self.add_module(str(index), module)
+
+    def _children_changed(self):
+        object.__setattr__(self, "_plan", None)
+
+    def plan(self):
+        """The execution plan (built on first use after a structural change)."""
+        if self._plan is None:
+            object.__setattr__(self, "_plan", build_plan([m for m in self._modules.values() if m is not None]))
+        return self._plan
+
+    def forward(self, input):
+        plan = self._plan if self._plan is not None else self.plan()
+        for step in plan:
+            input = step(input)
+        return input
+
+    # --- container protocol ----------------------------------------------------------------------
+    def _index(self, idx):
+        size = len(self._modules)
+        idx = operator.index(idx)
+        if not -size <= idx < size:
+            raise IndexError(f"index {idx} is out of range for a Sequential of length {size}")
+        return idx % size
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[self._index(idx)]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[self._index(idx)]
+        setattr(self, key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        doomed = keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]
+        for key in doomed:
+            delattr(self, key)
+        # Renumber so that keys stay "0", "1", ... like PyTorch's (state-dict keys follow positions).
+        remaining = list(self._modules.values())
+        for key in list(self._modules):
+            delattr(self, key)
+        for index, module in enumerate(remaining):
+            self.add_module(str(index), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"module should be of type Module, got {type(module).__name__}")
+        size = len(self)
+        if not -size <= index <= size:
+            raise IndexError(f"Index out of range: {index}")
+        modules = list(self._modules.values())
+        modules.insert(index + size if index < 0 else index, module)
+        for key in list(self._modules):
+            delattr(self, key)
+        for position, child in enumerate(modules):
+            self.add_module(str(position), child)
+        return self
+
+    def pop(self, index=-1):
+        module = self[index]
+        del self[index]
+        return module
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (keys "0", "1", ...); no forward of its own."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, idx):
+        size = len(self._modules)
+        idx = operator.index(idx)
+        if not -size <= idx < size:
+            raise IndexError(f"index {idx} is out of range for a ModuleList of length {size}")
+        return idx % size
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._modules.values())[idx])
+        return self._modules[str(self._index(idx))]
+
+    def __setitem__(self, idx, module):
+        setattr(self, str(self._index(idx)), module)
+
+    def __delitem__(self, idx):
+        modules = list(self._modules.values())
+        if isinstance(idx, slice):
+            del modules[idx]
+        else:
+            del modules[self._index(idx)]
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError(f"ModuleList.extend should be called with an iterable, got {type(modules).__name__}")
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
