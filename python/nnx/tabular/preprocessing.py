@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["TabularPreprocessor"]
+__all__ = ["TabularPreprocessor", "cont_cat_split", "take_rows", "n_rows"]
 
 NA_LABEL = "#na#"  # fastai's name for category 0: missing or never seen in training
 
@@ -55,7 +55,8 @@ def _get_column(X, name):
     return X[:, name]
 
 
-def _n_rows(X):
+def n_rows(X):
+    """Number of rows of a DataFrame, a dict of columns or a 2-D array."""
     if _is_dataframe(X):
         return len(X)
     if isinstance(X, dict):
@@ -64,6 +65,15 @@ def _n_rows(X):
             raise ValueError(f"the columns of X must all have the same length, got lengths {sorted(lengths)}")
         return lengths.pop() if lengths else 0
     return _as_2d_array(X).shape[0]
+
+
+def take_rows(X, index):
+    """The rows `index` (an integer array) of a DataFrame, a dict of columns or a 2-D array."""
+    if _is_dataframe(X):
+        return X.iloc[index]
+    if isinstance(X, dict):
+        return {name: np.asarray(column)[index] for name, column in X.items()}
+    return _as_2d_array(X)[index]
 
 
 def cont_cat_split(X, max_card=20):
@@ -173,7 +183,7 @@ class TabularPreprocessor:
         overlap = set(self.cat_names) & set(self.cont_names)
         if overlap:
             raise ValueError(f"columns {sorted(overlap, key=str)} are in both cat_names and cont_names")
-        if _n_rows(X) < 1:
+        if n_rows(X) < 1:
             raise ValueError("X must have at least one row to fit the preprocessing")
         self.vocab_ = {name: np.unique(_categorical_values(_get_column(X, name))[0]) for name in self.cat_names}
         conts = self._continuous(X)
@@ -183,7 +193,7 @@ class TabularPreprocessor:
         filled = np.where(missing, self.medians_, conts)
         self.means_ = filled.mean(0) if self.normalize else np.zeros(len(self.cont_names))
         self.stds_ = filled.std(0) + 1e-7 if self.normalize else np.ones(len(self.cont_names))
-        self._fit_target(y, _n_rows(X))
+        self._fit_target(y, n_rows(X))
         return self
 
     def _continuous(self, X):
@@ -197,15 +207,15 @@ class TabularPreprocessor:
                 columns.append(column.astype(np.float64))
             except (TypeError, ValueError):
                 raise TypeError(f"continuous column {name!r} must hold numbers, got dtype {column.dtype}") from None
-        return np.stack(columns, 1) if columns else np.zeros((_n_rows(X), 0))
+        return np.stack(columns, 1) if columns else np.zeros((n_rows(X), 0))
 
-    def _fit_target(self, y, n_rows):
+    def _fit_target(self, y, n_samples):
         self.y_kind_, self.y_classes = None, None
         if y is None:
             return
         y = np.asarray(y)
-        if y.ndim == 0 or len(y) != n_rows:
-            raise ValueError(f"y must have one entry per row of X ({n_rows}), got shape {y.shape}")
+        if y.ndim == 0 or len(y) != n_samples:
+            raise ValueError(f"y must have one entry per row of X ({n_samples}), got shape {y.shape}")
         kind = self.y_kind or ("regression" if y.dtype.kind == "f" else "classification")
         if kind == "regression":
             self.y_kind_ = "regression"
@@ -244,11 +254,11 @@ class TabularPreprocessor:
         """(x_cat int64 (N, n_cat), x_cont float32 (N, n_cont)) with the fitted statistics."""
         if not self.is_fitted:
             raise RuntimeError("TabularPreprocessor is not fitted yet: call fit(X) first")
-        n_rows = _n_rows(X)
+        n_samples = n_rows(X)
         codes = []
         for name in self.cat_names:
             values, missing = _categorical_values(_get_column(X, name))
-            column = np.zeros(n_rows, dtype=np.int64)
+            column = np.zeros(n_samples, dtype=np.int64)
             column[~missing] = _encode(self.vocab_[name], values, name)
             codes.append(column)
         conts = self._continuous(X)
@@ -257,7 +267,7 @@ class TabularPreprocessor:
             codes.append(1 + missing[:, self.cont_names.index(name)].astype(np.int64))
         filled = np.where(missing, self.medians_, conts)
         x_cont = ((filled - self.means_) / self.stds_).astype(np.float32)
-        x_cat = np.stack(codes, 1) if codes else np.zeros((n_rows, 0), dtype=np.int64)
+        x_cat = np.stack(codes, 1) if codes else np.zeros((n_samples, 0), dtype=np.int64)
         return x_cat, x_cont
 
     def fit_transform(self, X, y=None):

@@ -1,0 +1,166 @@
+"""fastai's TabularModel and its building blocks (Embedding with a small truncated-normal init,
+LinBnDrop, SigmoidRange), with fastai's module structure so its state-dict keys match fastai's.
+"""
+import numpy as np
+
+from .. import nn
+from ..autograd import no_grad
+from ..tensor import Tensor, cat
+
+__all__ = ["TabularModel", "Embedding", "LinBnDrop", "SigmoidRange", "emb_sz_rule", "get_emb_sz"]
+
+
+def emb_sz_rule(n_cat):
+    """fastai's rule of thumb for an embedding size given a number of categories."""
+    return min(600, round(1.6 * n_cat**0.56))
+
+
+def get_emb_sz(source, sz_dict=None):
+    """[(n_categories, embedding_size)] per categorical column.
+
+    source: a fitted TabularPreprocessor (or anything with `cardinalities` and `all_cat_names`), or a
+    list of cardinalities. sz_dict maps a column name (or index, for a plain list) to a chosen size.
+    """
+    sz_dict = sz_dict or {}
+    if hasattr(source, "cardinalities"):
+        names, cardinalities = source.all_cat_names, source.cardinalities
+    else:
+        cardinalities = list(source)
+        names = list(range(len(cardinalities)))
+    for n_cat in cardinalities:
+        if isinstance(n_cat, (bool, np.bool_)) or not isinstance(n_cat, (int, np.integer)) or n_cat < 1:
+            raise ValueError(f"cardinalities must be positive integers, got {n_cat!r}")
+    return [(int(n_cat), int(sz_dict.get(name, emb_sz_rule(n_cat)))) for name, n_cat in zip(names, cardinalities)]
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(np.ascontiguousarray(x))
+
+
+class Embedding(nn.Embedding):
+    """nn.Embedding initialised like fastai's: N(0, std) truncated at two standard deviations."""
+
+    def __init__(self, num_embeddings, embedding_dim, std=0.01):
+        super().__init__(num_embeddings, embedding_dim)
+        with no_grad():
+            weight = self.weight.data.numpy()
+            nn.init.normal_(self.weight)
+            weight[...] = np.fmod(weight, 2.0) * std
+
+
+class SigmoidRange(nn.Module):
+    """sigmoid(x) scaled to the open interval (low, high)."""
+
+    def __init__(self, low, high):
+        super().__init__()
+        self.low, self.high = _check_range(low, high)
+
+    def forward(self, x):
+        return x.sigmoid() * (self.high - self.low) + self.low
+
+    def extra_repr(self):
+        return f"low={self.low}, high={self.high}"
+
+
+def _check_range(low, high):
+    try:
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        raise TypeError(f"y_range must be a pair of numbers (low, high), got ({low!r}, {high!r})") from None
+    if not np.isfinite([low, high]).all() or not low < high:
+        raise ValueError(f"y_range must be finite with low < high, got ({low}, {high})")
+    return low, high
+
+
+class LinBnDrop(nn.Sequential):
+    """fastai's block: Linear (no bias when batch norm follows), activation, BatchNorm1d, Dropout
+    (lin_first=True, the order TabularModel uses); or BatchNorm1d, Dropout, Linear, activation."""
+
+    def __init__(self, n_in, n_out, bn=True, p=0.0, act=None, lin_first=False):
+        norm_and_drop = [nn.BatchNorm1d(n_out if lin_first else n_in)] if bn else []
+        if p != 0:
+            norm_and_drop.append(nn.Dropout(p))
+        linear = [nn.Linear(n_in, n_out, bias=not bn)] + ([act] if act is not None else [])
+        super().__init__(*(linear + norm_and_drop if lin_first else norm_and_drop + linear))
+
+
+def _activation(act_cls):
+    """act_cls may be a Module class (instantiated once per block) or a ready Module instance."""
+    if isinstance(act_cls, nn.Module):
+        return act_cls
+    if isinstance(act_cls, type) and issubclass(act_cls, nn.Module):
+        return act_cls()
+    raise TypeError(f"act_cls must be an nnx.nn.Module class such as nnx.nn.ReLU, got {act_cls!r}")
+
+
+class TabularModel(nn.Module):
+    """fastai's model for tabular data: one embedding per categorical column (then embedding dropout),
+    BatchNorm1d on the continuous columns, blocks of Linear + activation + BatchNorm1d + Dropout, and a
+    final Linear to out_sz (through sigmoid scaled to y_range when given).
+
+    forward(x_cat, x_cont): x_cat int64 (N, n_cat) category codes, x_cont float32 (N, n_cont). A single
+    (x_cat, x_cont) tuple is accepted too, which is what a Learner passes as its `xb`.
+    """
+
+    def __init__(self, emb_szs, n_cont, out_sz, layers, ps=None, embed_p=0.0, y_range=None, use_bn=True,
+                 bn_final=False, bn_cont=True, act_cls=nn.ReLU, lin_first=True):
+        super().__init__()
+        emb_szs, layers = [tuple(e) for e in emb_szs], list(layers)
+        _check_arguments(emb_szs, n_cont, out_sz, layers)
+        ps = [0.0] * len(layers) if ps is None else ps
+        ps = list(ps) if isinstance(ps, (list, tuple)) else [ps] * len(layers)
+        if len(ps) != len(layers):
+            raise ValueError(f"ps must have one dropout probability per layer ({len(layers)}), got {len(ps)}")
+        self.embeds = nn.ModuleList([Embedding(n_cat, size) for n_cat, size in emb_szs])
+        self.emb_drop = nn.Dropout(embed_p)
+        self.bn_cont = nn.BatchNorm1d(n_cont) if bn_cont and n_cont > 0 else None
+        self.n_emb, self.n_cont = sum(size for _, size in emb_szs), n_cont
+        self.cardinalities = [n_cat for n_cat, _ in emb_szs]
+        sizes = [self.n_emb + n_cont] + layers + [out_sz]
+        blocks = [LinBnDrop(sizes[i], sizes[i + 1], bn=use_bn and (i != len(layers) or bn_final), p=p,
+                            act=_activation(act_cls) if i < len(layers) else None, lin_first=lin_first)
+                  for i, p in enumerate(ps + [0.0])]
+        if y_range is not None:
+            blocks.append(SigmoidRange(*y_range))
+        self.layers = nn.Sequential(*blocks)
+
+    def forward(self, x_cat, x_cont=None):
+        if x_cont is None and isinstance(x_cat, (tuple, list)):
+            if len(x_cat) != 2:
+                raise ValueError(f"TabularModel takes (x_cat, x_cont), got a sequence of {len(x_cat)} items")
+            x_cat, x_cont = x_cat
+        x_cat, x_cont = self._check_inputs(x_cat, x_cont)
+        parts = []
+        if self.n_emb:
+            embedded = cat([embed(x_cat[:, i]) for i, embed in enumerate(self.embeds)], 1)
+            parts.append(self.emb_drop(embedded))
+        if self.n_cont:
+            parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)
+        return self.layers(parts[0] if len(parts) == 1 else cat(parts, 1))
+
+    def _check_inputs(self, x_cat, x_cont):
+        x_cat = _as_tensor(x_cat) if len(self.embeds) else None
+        x_cont = _as_tensor(x_cont) if self.n_cont else None
+        if x_cat is not None and (x_cat.ndim != 2 or x_cat.shape[1] != len(self.embeds)):
+            raise ValueError(f"x_cat must have shape (N, {len(self.embeds)}), got {tuple(x_cat.shape)}")
+        if x_cat is not None and np.dtype(x_cat.dtype).kind not in "iu":
+            raise TypeError(f"x_cat must hold integer category codes, got dtype {x_cat.dtype}")
+        if x_cont is not None and (x_cont.ndim != 2 or x_cont.shape[1] != self.n_cont):
+            raise ValueError(f"x_cont must have shape (N, {self.n_cont}), got {tuple(x_cont.shape)}")
+        if x_cat is not None and x_cont is not None and x_cat.shape[0] != x_cont.shape[0]:
+            raise ValueError(f"x_cat and x_cont must have the same number of rows, got {x_cat.shape[0]} "
+                             f"and {x_cont.shape[0]}")
+        return x_cat, x_cont
+
+
+def _check_arguments(emb_szs, n_cont, out_sz, layers):
+    for entry in emb_szs:
+        if len(entry) != 2 or any(not isinstance(v, (int, np.integer)) or v < 1 for v in entry):
+            raise ValueError(f"emb_szs must be (n_categories, size) pairs of positive integers, got {entry!r}")
+    for name, value in (("n_cont", n_cont), ("out_sz", out_sz)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "n_cont" else 1):
+            raise ValueError(f"{name} must be a {'non-negative' if name == 'n_cont' else 'positive'} integer, got {value!r}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in layers):
+        raise ValueError(f"layers must be a list of positive integers, got {layers!r}")
+    if not emb_szs and n_cont == 0:
+        raise ValueError("TabularModel needs at least one categorical (emb_szs) or continuous (n_cont) input")
