@@ -102,17 +102,18 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
         arrays = []
-        requires_grad = False
+        needs_grad = []
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg._data)
-                requires_grad = requires_grad or arg._requires_grad
+                needs_grad.append(arg._requires_grad)
             else:
                 arrays.append(arg)
-        if not (requires_grad and _grad_enabled):
+                needs_grad.append(False)
+        if not (_grad_enabled and True in needs_grad):
             return Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
         # Set before forward (as in PyTorch), so forward can skip work backward will not need.
-        ctx.needs_input_grad = tuple(isinstance(arg, Tensor) and arg._requires_grad for arg in args)
+        ctx.needs_input_grad = tuple(needs_grad)
         result = Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
         ctx.inputs = args
         result._requires_grad = True
@@ -136,8 +137,8 @@ def _graph_dependencies(root):
         node = stack.pop()
         if node.inputs is None:
             raise RuntimeError(_FREED_MESSAGE)
-        for arg in node.inputs:
-            if isinstance(arg, Tensor) and arg._requires_grad and arg._ctx is not None:
+        for arg, needs_grad in zip(node.inputs, node.needs_input_grad):
+            if needs_grad and arg._ctx is not None:
                 parent = arg._ctx
                 if parent in dependencies:
                     dependencies[parent] += 1
@@ -147,12 +148,13 @@ def _graph_dependencies(root):
     return dependencies
 
 
-def _as_input_gradient(grad, arg, node, index):
+def _as_input_gradient(grad, arg, node):
     """The gradient a backward returned for one input, checked and cast to that input's dtype."""
     data = arg._data
     if not isinstance(grad, np.ndarray):
         grad = np.asarray(grad, dtype=data.dtype)
     if grad.shape != data.shape:
+        index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
         raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index {index} - "
                            f"got {list(grad.shape)} but expected shape {list(data.shape)}")
     if grad.dtype != data.dtype:
@@ -160,14 +162,17 @@ def _as_input_gradient(grad, arg, node, index):
     return grad
 
 
-def _refcount_of_a_local():
-    probe = np.empty(1)
-    return sys.getrefcount(probe)
+def _refcount_held_by_the_engine():
+    """References to a fresh gradient inside run_backward's loop: the tuple backward returned, zip's
+    result tuple, the loop variable and getrefcount's argument (measured, as it varies by version)."""
+    for _, _, item in zip((None,), (True,), (np.empty(1),)):
+        return sys.getrefcount(item)
 
 
-# References to an array held only by one local variable (the variable and getrefcount's argument).
-# Where the interpreter has no reference counts, leaves always copy.
-_EXCLUSIVE_REFS = _refcount_of_a_local() if hasattr(sys, "getrefcount") else -1
+# More references than these means someone else holds the array too. Where the interpreter has no
+# reference counts, leaves always copy.
+_EXCLUSIVE_REFS = _refcount_held_by_the_engine() if hasattr(sys, "getrefcount") else -1
+_ndarray = np.ndarray
 
 
 def run_backward(root, gradient, retain_graph=False):
@@ -186,19 +191,24 @@ def run_backward(root, gradient, retain_graph=False):
     ready = [root._ctx]
     while ready:
         node = ready.pop()
+        inputs = node.inputs
         grad = grads.pop(node, None)
-        # A node none of whose consumers sent a gradient still releases its parents.
-        input_grads = [] if grad is None else type(node).backward(node, grad)
-        del grad
-        input_grads = list(input_grads) if isinstance(input_grads, (tuple, list)) else [input_grads]
-        for index, arg in enumerate(node.inputs):
-            if not isinstance(arg, Tensor) or not arg._requires_grad:
+        if grad is None:  # no consumer sent a gradient: the node still releases its parents
+            input_grads = (None,) * len(inputs)
+        else:
+            input_grads = type(node).backward(node, grad)
+            del grad
+            if type(input_grads) is not tuple:
+                input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
+            if len(input_grads) < len(inputs):
+                input_grads += (None,) * (len(inputs) - len(input_grads))
+        for arg, needs_grad, input_grad in zip(inputs, node.needs_input_grad, input_grads):
+            if not needs_grad:
                 continue
-            input_grad = None
-            if index < len(input_grads):
-                input_grad, input_grads[index] = input_grads[index], None
             if input_grad is not None:
-                input_grad = _as_input_gradient(input_grad, arg, node, index)
+                data = arg._data
+                if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                    input_grad = _as_input_gradient(input_grad, arg, node)
             parent = arg._ctx
             if parent is None:
                 if input_grad is None:
@@ -207,7 +217,7 @@ def run_backward(root, gradient, retain_graph=False):
                 if existing is not None:
                     existing._data += input_grad
                     continue
-                if (sys.getrefcount(input_grad) != _EXCLUSIVE_REFS or input_grad.base is not None
+                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or input_grad.base is not None
                         or not input_grad.flags.c_contiguous or not input_grad.flags.writeable):
                     input_grad = input_grad.copy()
                 arg._grad = Tensor._wrap(input_grad)

@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..ops import Softmax
 from ..tensor import Tensor
-from ._functional_common import as_target, check_float, check_reduction
+from ._functional_common import _REDUCTIONS, as_target, check_float, check_reduction
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------
@@ -142,9 +142,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   label_smoothing=0.0):
     """Softmax cross-entropy of logits input (N, C) (or (C,), or (N, C, d1, ...)) against class indices or
     class probabilities, with PyTorch's weight, ignore_index, reduction and label_smoothing."""
-    reduction = check_reduction(reduction, size_average, reduce)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if size_average is not None or reduce is not None or reduction not in _REDUCTIONS:
+        reduction = check_reduction(reduction, size_average, reduce)
+    if type(ignore_index) is not int:
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+            raise TypeError(f"cross_entropy(): ignore_index must be an int, got {type(ignore_index).__name__}")
+        ignore_index = int(ignore_index)
+    if not isinstance(label_smoothing, (int, float, np.number)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy(): label_smoothing must be a number between 0.0 and 1.0, got "
+                         f"{label_smoothing!r}")
+    if (weight is None and isinstance(input, Tensor) and isinstance(target, Tensor) and input._data.ndim == 2
+            and input._data.dtype.kind == "f" and target._data.dtype == np.int64):
+        # The training step's case: the kernel checks the target's shape and range itself.
+        return CrossEntropyFunction.apply(input, target, reduction, ignore_index, float(label_smoothing))
     check_float(input, "input", "cross_entropy")
     target_data = target._data if isinstance(target, Tensor) else np.asarray(target)
     if target_data.dtype.kind == "f":
@@ -154,7 +164,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         weight = _weight_array(weight, rows.shape[1], rows.dtype, "cross_entropy")
         loss = _cross_entropy_weighted(rows, indices, weight, ignore_index, reduction, label_smoothing)
     else:
-        loss = CrossEntropyFunction.apply(rows, indices, reduction, int(ignore_index), float(label_smoothing))
+        loss = CrossEntropyFunction.apply(rows, indices, reduction, ignore_index, float(label_smoothing))
     return loss.reshape(none_shape) if reduction == "none" and loss.shape != none_shape else loss
 
 

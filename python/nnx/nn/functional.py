@@ -46,24 +46,26 @@ class LinearFunction(Function):
 def fused_linear(input, weight, bias=None, activation="none", negative_slope=0.01):
     """nnx extension: activation(linear(input, weight, bias)) as one native call forward and backward.
     activation is one of 'none', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'gelu', 'gelu_tanh'."""
-    check_float(input, "input", "linear")
-    check_float(weight, "weight", "linear")
-    if activation not in _LINEAR_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(_LINEAR_ACTIVATIONS)}; got {activation!r}")
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor) and (bias is None or isinstance(bias, Tensor))):
+        check_tensor(input, "input", "linear")
+        check_tensor(weight, "weight", "linear")
+        check_tensor(bias, "bias", "linear")
     x, w = input._data, weight._data
+    if x.dtype.kind != "f":
+        check_float(input, "input", "linear")
+    if x.dtype != w.dtype:
+        raise TypeError(f"linear(): weight must have the dtype of input ({x.dtype}), got {w.dtype}")
     if w.ndim != 2:
         raise ValueError(f"linear(): weight must be 2-D (out_features, in_features), got shape {tuple(w.shape)}")
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear(): input shape {tuple(x.shape)} and weight shape {tuple(w.shape)} cannot be "
                          f"multiplied: input's last dimension must be in_features={w.shape[1]}")
-    if x.dtype != w.dtype:
-        raise TypeError(f"linear(): weight must have the dtype of input ({x.dtype}), got {w.dtype}")
-    if bias is not None:
-        check_float(bias, "bias", "linear")
-        if bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype:
-            raise ValueError(f"linear(): bias must have shape ({w.shape[0]},) and dtype {x.dtype}, got shape "
-                             f"{tuple(bias.shape)} and dtype {bias.dtype}")
-    return LinearFunction.apply(input, weight, bias, activation, float(negative_slope))
+    if bias is not None and (bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype):
+        raise ValueError(f"linear(): bias must have shape ({w.shape[0]},) and dtype {x.dtype}, got shape "
+                         f"{tuple(bias.shape)} and dtype {bias.dtype}")
+    if activation not in _LINEAR_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(_LINEAR_ACTIVATIONS)}; got {activation!r}")
+    return LinearFunction.apply(input, weight, bias, activation, negative_slope)
 
 
 def linear(input, weight, bias=None):
