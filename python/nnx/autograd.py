@@ -10,6 +10,8 @@ import numpy as np
 
 from .tensor import Tensor
 
+_numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
+
 # Grad mode is one module-level flag read by every op: a context manager is too slow to consult per op.
 _grad_enabled = True
 
@@ -111,10 +113,12 @@ class Function:
                 arrays.append(arg)
                 needs_grad.append(False)
         if not (_grad_enabled and True in needs_grad):
-            return Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
+            out = cls.forward(ctx, *arrays, **kwargs)
+            return Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
         # Set before forward (as in PyTorch), so forward can skip work backward will not need.
         ctx.needs_input_grad = tuple(needs_grad)
-        result = Tensor._wrap(cls.forward(ctx, *arrays, **kwargs))
+        out = cls.forward(ctx, *arrays, **kwargs)
+        result = Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
         ctx.inputs = args
         result._requires_grad = True
         result._ctx = ctx
@@ -224,7 +228,7 @@ def run_backward(root, gradient, retain_graph=False):
                 continue
             if input_grad is not None:
                 previous = grads.get(parent)
-                grads[parent] = input_grad if previous is None else previous + input_grad
+                grads[parent] = input_grad if previous is None else np.asarray(previous + input_grad)
             dependencies[parent] -= 1
             if dependencies[parent] == 0:
                 ready.append(parent)

@@ -345,3 +345,19 @@ def test_branch_without_gradient_still_releases_its_parents():
     w.backward()
     assert z.dtype == np.int64
     np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * x.numpy() + [0, 0])
+
+
+def test_zero_dimensional_results_are_arrays(rng):
+    a = nnx.tensor(2.0, requires_grad=True)
+    for result in (a + 1, a * a, 3 - a, a / 2, a ** 2, -a, a.exp()):
+        assert isinstance(result.numpy(), np.ndarray) and result.shape == ()
+    (a * a + 1).backward()
+    assert a.grad.item() == 4.0 and isinstance(a.grad.numpy(), np.ndarray)
+
+
+def test_scalar_used_twice_feeds_native_backwards(rng):
+    import nnx.nn.functional as F
+    x = nnx.tensor(rng.uniform(-1, 1, size=(4, 3)), requires_grad=True)
+    loss = F.mse_loss(x, nnx.zeros(4, 3, dtype=nnx.float64))
+    (loss + loss * 2).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * 2 * x.numpy() / 12)

@@ -344,3 +344,26 @@ def test_batch_norm_eval_uses_running_stats(rng):
     mean, var = rng.uniform(-1, 1, size=3), rng.uniform(0.5, 2, size=3)
     check_op(lambda x, w: F.batch_norm(x, nnx.tensor(mean), nnx.tensor(var), w, None, training=False, eps=1e-3),
              lambda x, w: (x - mean) / np.sqrt(var + 1e-3) * w, (5, 3), (3,), rng=rng, float32=False)
+
+
+def test_native_paths_above_the_openmp_threshold(rng):
+    """Linear, softmax and cross-entropy on inputs of more than 32768 elements, float32 vs float64 math."""
+    x = rng.uniform(-1, 1, size=(20_001, 3))
+    w, b = rng.uniform(-1, 1, size=(2, 3)), rng.uniform(-1, 1, size=2)
+    target = rng.integers(0, 3, size=20_001)
+    inputs = [nnx.tensor(a.astype(np.float32), requires_grad=True) for a in (x, w, b)]
+    out = F.fused_linear(*inputs, "tanh")
+    np.testing.assert_allclose(out.numpy(), np.tanh(x @ w.T + b), rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    grad_pre = 1 - np.tanh(x @ w.T + b) ** 2
+    np.testing.assert_allclose(inputs[1].grad.numpy(), grad_pre.T @ x, rtol=1e-4)
+    np.testing.assert_allclose(inputs[2].grad.numpy(), grad_pre.sum(0), rtol=1e-4)
+
+    logits = nnx.tensor(x.astype(np.float32), requires_grad=True)
+    np.testing.assert_allclose(F.softmax(logits, 1).numpy(), np.exp(_log_softmax(x, 1)), rtol=1e-5, atol=1e-7)
+    loss = F.cross_entropy(logits, nnx.tensor(target), label_smoothing=0.1)
+    np.testing.assert_allclose(loss.item(), _cross_entropy_reference(x, target, label_smoothing=0.1), rtol=1e-5)
+    loss.backward()
+    expected = np.exp(_log_softmax(x, 1)) - 0.1 / 3
+    expected[np.arange(len(x)), target] -= 0.9
+    np.testing.assert_allclose(logits.grad.numpy(), expected / len(x), rtol=1e-4, atol=1e-9)
