@@ -1,0 +1,73 @@
+"""Reading and writing an optimizer's hyper-parameters per parameter group, under fastai's names.
+
+'lr' is group['lr']; 'mom' is Adam's beta1 (group['betas'][0]) or SGD/RMSprop's group['momentum'];
+'wd' is group['weight_decay']. A value is one number for every group, one per group, or a slice
+spread over the groups (fastai's discriminative learning rates).
+"""
+import numbers
+
+import numpy as np
+
+__all__ = ["set_hyper", "get_hyper", "spread_over_groups", "even_mults"]
+
+
+def even_mults(start, stop, n):
+    """n values from start to stop in equal multiplicative steps (a geometric progression)."""
+    if n == 1:
+        return np.array([stop], dtype=np.float64)
+    step = (stop / start) ** (1.0 / (n - 1))
+    return np.array([start * step**i for i in range(n)], dtype=np.float64)
+
+
+def spread_over_groups(value, n_groups, name="lr"):
+    """One float per group: slice(lo, hi) geometric from lo to hi, slice(hi) gives hi/10 to all but the last."""
+    if isinstance(value, slice):
+        if value.stop is None or value.step is not None:
+            raise ValueError(f"{name} as a slice must be slice(hi) or slice(lo, hi), got {value}")
+        if value.start:
+            return [float(v) for v in even_mults(value.start, value.stop, n_groups)]
+        return [value.stop / 10] * (n_groups - 1) + [float(value.stop)]
+    if isinstance(value, numbers.Real):
+        return [float(value)] * n_groups
+    values = [float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1)]
+    if len(values) == 1:
+        return values * n_groups
+    if len(values) != n_groups:
+        raise ValueError(f"{name} has {len(values)} values for {n_groups} parameter groups")
+    return values
+
+
+def set_hyper(opt, name, value):
+    """Set hyper-parameter `name` ('lr', 'mom' or 'wd') on every parameter group of `opt`."""
+    groups = opt.param_groups
+    for group, group_value in zip(groups, spread_over_groups(value, len(groups), name)):
+        _set_in_group(group, name, group_value)
+
+
+def get_hyper(opt, name, group_index=-1):
+    """The value of `name` in one group (the last by default); None when the optimizer has no such setting."""
+    group = opt.param_groups[group_index]
+    if name == "lr":
+        return group["lr"]
+    if name == "mom":
+        if "betas" in group:
+            return group["betas"][0]
+        return group.get("momentum")
+    if name == "wd":
+        return group.get("weight_decay")
+    raise ValueError(f"unknown hyper-parameter {name!r}: expected 'lr', 'mom' or 'wd'")
+
+
+def _set_in_group(group, name, value):
+    if name == "lr":
+        group["lr"] = value
+    elif name == "mom":
+        if "betas" in group:
+            group["betas"] = (value, group["betas"][1])
+        elif "momentum" in group:
+            group["momentum"] = value
+        # an optimizer without momentum has nothing to schedule
+    elif name == "wd":
+        group["weight_decay"] = value
+    else:
+        raise ValueError(f"unknown hyper-parameter {name!r}: expected 'lr', 'mom' or 'wd'")

@@ -1,0 +1,406 @@
+"""Learner: fastai's training loop over a model, DataLoaders, a loss and an optimizer.
+
+The loop is a chain of small methods, fit -> epoch -> train/validate -> batch, each wrapped in
+before/after events (callback.py) with a cancel exception; bookkeeping, recording, schedules and the
+progress display are callbacks. fit_one_cycle and lr_find are a few lines over ParamScheduler.
+"""
+import contextlib
+
+import numpy as np
+
+from .. import nn, optim
+from ..autograd import no_grad
+from ..data import DataLoaders
+from ..metrics import as_metric, to_numpy
+from ..tensor import Tensor
+from . import checkpoint
+from .callback import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
+                       CancelFitException, CancelStepException, CancelTrainException, CancelValidException,
+                       TrainEvalCallback)
+from .hypers import set_hyper
+from .progress import ProgressCallback
+from .recorder import Recorder
+from .schedule import LRFinder, ParamScheduler, one_cycle_scheds, suggest_lrs
+
+__all__ = ["Learner"]
+
+
+def trainable_params(model):
+    """The default splitter: every parameter of the model in one group."""
+    return [list(model.parameters())]
+
+
+class Learner:
+    """Trains `model` on `dls` (DataLoaders, or a (train, valid) pair of DataLoaders) with `loss_func`.
+
+    opt_func(param_groups, lr=...) builds the optimizer (nnx.optim.Adam by default) over the groups
+    that splitter(model) returns (default: one group). wd, when given, is written to every group's
+    weight_decay: with opt_func=nnx.optim.AdamW that is decoupled weight decay (fastai's true_wd),
+    with Adam, SGD or RMSprop it is PyTorch's L2 penalty added to the gradient. With wd=None the
+    optimizer's own default applies (0 for Adam, 1e-2 for AdamW).
+    metrics: functions of (pred, targ) or nnx.metrics.Metric objects, computed on the validation set.
+    cbs: extra callbacks. verbose: show the progress display (on a terminal or in a notebook).
+    """
+
+    def __init__(self, model, dls, loss_func, opt_func=optim.Adam, lr=1e-3, splitter=None, wd=None,
+                 metrics=(), cbs=(), verbose=True, moms=(0.95, 0.85, 0.95)):
+        if not callable(model):
+            raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
+        if not callable(loss_func):
+            raise TypeError(f"loss_func must be callable (e.g. nnx.nn.CrossEntropyLoss()), got {loss_func!r}")
+        if not callable(opt_func):
+            raise TypeError(f"opt_func must be an optimizer class such as nnx.optim.Adam, got {opt_func!r}")
+        self.model, self.dls, self.loss_func, self.opt_func = model, _as_dataloaders(dls), loss_func, opt_func
+        self.lr, self.wd, self.moms, self.verbose = lr, wd, tuple(moms), verbose
+        self.splitter = splitter if splitter is not None else trainable_params
+        self.metrics = [as_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+        self.opt, self.frozen_idx = None, 0
+        self.training, self.epoch, self.n_epoch, self.start_epoch = False, 0, 1, 0
+        self.train_iter, self.pct_train, self.smooth_loss = 0, 0.0, float("nan")
+        self.xb = self.yb = self.pred = self.loss_grad = self.dl = None
+        self.loss = float("nan")
+        self.cbs = []
+        default_cbs = [TrainEvalCallback(), Recorder()] + ([ProgressCallback()] if verbose else [])
+        self.add_cbs(default_cbs + list(cbs))
+        self._event("after_create")
+
+    # ---- callbacks ----
+
+    def add_cb(self, cb):
+        """Attach a callback (an instance, or a Callback class to instantiate); also as learn.<cb.name>."""
+        if isinstance(cb, type):
+            cb = cb()
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback instances, got {cb!r}")
+        cb.learn = self
+        setattr(self, cb.name, cb)
+        self.cbs.append(cb)
+        self.cbs.sort(key=lambda c: c.order)  # stable: equal orders keep the order they were added in
+        return self
+
+    def add_cbs(self, cbs):
+        for cb in cbs:
+            self.add_cb(cb)
+        return self
+
+    def remove_cb(self, cb):
+        if cb in self.cbs:
+            self.cbs.remove(cb)
+            if getattr(self, cb.name, None) is cb:
+                delattr(self, cb.name)
+        cb.learn = None
+        return self
+
+    @contextlib.contextmanager
+    def added_cbs(self, cbs):
+        """Callbacks attached for the duration of a `with` block (e.g. one fit)."""
+        cbs = [cb() if isinstance(cb, type) else cb for cb in (cbs or [])]
+        self.add_cbs(cbs)
+        try:
+            yield
+        finally:
+            for cb in cbs:
+                self.remove_cb(cb)
+
+    def _event(self, name):
+        for cb in self.cbs:
+            cb(name)
+
+    def _with_events(self, body, stage, cancel_exception):
+        try:
+            self._event(f"before_{stage}")
+            body()
+        except cancel_exception:
+            self._event(f"after_cancel_{stage}")
+        self._event(f"after_{stage}")
+
+    # ---- the optimizer and its parameter groups ----
+
+    def create_opt(self):
+        """Build the optimizer over splitter(model)'s groups, keeping any freeze in place."""
+        groups = [list(group) for group in self.splitter(self.model)]
+        if not groups or any(len(group) == 0 for group in groups):
+            raise ValueError("splitter(model) must return a non-empty list of non-empty parameter groups")
+        # nnx's optimizers refuse frozen parameters: build with everything trainable, then re-freeze.
+        for param in (p for group in groups for p in group):
+            param.requires_grad = True
+        self.opt = self.opt_func([{"params": group} for group in groups], lr=_first_lr(self.lr))
+        if self.wd is not None:
+            set_hyper(self.opt, "wd", self.wd)
+        set_hyper(self.opt, "lr", self.lr)
+        self._apply_freeze()
+        return self.opt
+
+    def freeze_to(self, n):
+        """Train only the parameter groups from index n on (negative n counts from the end)."""
+        if self.opt is None:
+            self.create_opt()
+        n_groups = len(self.opt.param_groups)
+        if not isinstance(n, (int, np.integer)) or not -n_groups <= n <= n_groups:
+            raise ValueError(f"freeze_to(n) needs an integer n in [{-n_groups}, {n_groups}], got {n!r}")
+        self.frozen_idx = n if n >= 0 else n_groups + n
+        self._apply_freeze()
+
+    def freeze(self):
+        """Train only the last parameter group (the head), as for transfer learning."""
+        self.freeze_to(-1)
+
+    def unfreeze(self):
+        """Train every parameter group."""
+        self.freeze_to(0)
+
+    def _apply_freeze(self):
+        """Frozen parameters get requires_grad=False and no gradient, so the optimizer skips them and
+        leaves their state (moments, step count) untouched."""
+        for index, group in enumerate(self.opt.param_groups):
+            trainable = index >= self.frozen_idx
+            for param in group["params"]:
+                param.requires_grad = trainable
+                if not trainable:
+                    param.grad = None
+
+    # ---- the training loop ----
+
+    def fit(self, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):
+        """Train for n_epoch epochs at a constant lr (a float, or a slice for discriminative rates).
+
+        start_epoch > 0 resumes a fit of n_epoch epochs from that epoch (after learn.load of a
+        checkpoint saved at the end of epoch start_epoch - 1): schedules pick up where they were.
+        """
+        if not isinstance(n_epoch, (int, np.integer)) or n_epoch < 1:
+            raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
+        if not 0 <= start_epoch < n_epoch:
+            raise ValueError(f"start_epoch must be in [0, n_epoch), got {start_epoch!r} for n_epoch={n_epoch}")
+        with self.added_cbs(_as_list(cbs)):
+            if reset_opt or self.opt is None:
+                self.create_opt()
+            wd = self.wd if wd is None else wd
+            if wd is not None:
+                set_hyper(self.opt, "wd", wd)
+            set_hyper(self.opt, "lr", self.lr if lr is None else lr)
+            self.n_epoch, self.start_epoch = int(n_epoch), int(start_epoch)
+            try:
+                self._with_events(self._do_fit, "fit", CancelFitException)
+            finally:
+                self.dl = self.xb = self.yb = self.pred = self.loss_grad = None
+                self.training = False
+
+    def _do_fit(self):
+        for epoch in range(self.start_epoch, self.n_epoch):
+            self.epoch = epoch
+            self._with_events(self._do_epoch, "epoch", CancelEpochException)
+
+    def _do_epoch(self):
+        self.dl = self.dls.train
+        self._with_events(self._all_batches, "train", CancelTrainException)
+        if self.dls.valid is not None:
+            self.dl = self.dls.valid
+            with no_grad():
+                self._with_events(self._all_batches, "validate", CancelValidException)
+
+    def _all_batches(self):
+        self.n_iter = len(self.dl)
+        for index, batch in enumerate(self.dl):
+            self.iter = index
+            self.xb, self.yb = _split_batch(batch)
+            self._with_events(self._do_one_batch, "batch", CancelBatchException)
+
+    def _do_one_batch(self):
+        self.pred = self.model(self.xb)
+        self._event("after_pred")
+        if self.yb is not None:
+            self.loss_grad = self.loss_func(self.pred, self.yb)
+            self.loss = float(self.loss_grad.item())
+        self._event("after_loss")
+        if not self.training or self.yb is None:
+            return
+        self._with_events(self._backward, "backward", CancelBackwardException)
+        self._with_events(self._step, "step", CancelStepException)
+        self.opt.zero_grad()
+
+    def _backward(self):
+        if self.loss_grad.requires_grad:  # False only when every parameter group is frozen
+            self.loss_grad.backward()
+
+    def _step(self):
+        self.opt.step()
+
+    # ---- schedules built on ParamScheduler ----
+
+    def fit_one_cycle(self, n_epoch, lr_max=None, div=25.0, div_final=1e5, pct_start=0.25, wd=None,
+                      moms=None, cbs=None, reset_opt=False, start_epoch=0):
+        """fastai's 1cycle policy: before every batch, at position p = batches done / total, lr follows
+        cosine lr_max/div -> lr_max over the first pct_start, then cosine -> lr_max/div_final; the
+        momentum (Adam's beta1) follows moms[0] -> moms[1] -> moms[2]. lr_max may be a slice."""
+        if self.opt is None:
+            self.create_opt()
+        set_hyper(self.opt, "lr", self.lr if lr_max is None else lr_max)
+        group_lr_max = np.array([group["lr"] for group in self.opt.param_groups])
+        scheds = one_cycle_scheds(group_lr_max, div, div_final, pct_start, self.moms if moms is None else moms)
+        self.fit(n_epoch, cbs=[ParamScheduler(scheds)] + _as_list(cbs), reset_opt=reset_opt, wd=wd,
+                 start_epoch=start_epoch)
+
+    def fine_tune(self, epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5.0, **kwargs):
+        """Transfer learning: train the head (frozen body) for freeze_epochs, then everything for
+        epochs with discriminative rates slice(base_lr/2/lr_mult, base_lr/2)."""
+        self.freeze()
+        self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
+        base_lr /= 2
+        self.unfreeze()
+        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div, **kwargs)
+
+    def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+        """Train with an exponentially growing lr for num_it batches (or until the loss diverges),
+        restore the model, optimizer and random state, and return SuggestedLRs(valley, slide,
+        minimum, steep). learn.recorder.plot_lr_find() plots the run with its suggestions."""
+        n_epoch = num_it // len(self.dls.train) + 1
+        if self.opt is None:
+            self.create_opt()
+        saved = checkpoint.capture(self)
+        try:
+            with self._quiet():
+                self.fit(n_epoch, cbs=[LRFinder(start_lr, end_lr, num_it, stop_div)])
+        finally:
+            self.opt.zero_grad()
+            checkpoint.restore(self, saved)
+        recorder = self.recorder
+        suggestions, points = suggest_lrs(recorder.lrs, recorder.losses, num_it)
+        recorder.lr_find_points = dict(zip(suggestions._fields, points))
+        return suggestions
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """No progress display (lr_find is a mock training)."""
+        progress = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]
+        for cb in progress:
+            self.remove_cb(cb)
+        try:
+            yield
+        finally:
+            self.add_cbs(progress)
+
+    # ---- inference ----
+
+    def get_preds(self, dl=None, act=None):
+        """(predictions, targets) as NumPy arrays over dl (the validation DataLoader by default).
+
+        Predictions go through act, by default the loss's activation: softmax for cross-entropy,
+        sigmoid for BCE-with-logits, none otherwise. targets is None when dl has no targets.
+        """
+        dl = self.dls.valid if dl is None else dl
+        if dl is None:
+            raise ValueError("get_preds needs a DataLoader: dl is None and the Learner has no validation set")
+        activation = act if act is not None else self._loss_activation()
+        preds, targs = [], []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                for batch in dl:
+                    xb, yb = _split_batch(batch)
+                    preds.append(np.array(to_numpy(self.model(xb))))
+                    if yb is not None:
+                        targs.append(np.array(to_numpy(yb)))
+        finally:
+            self.model.train(was_training)
+        if not preds:
+            raise ValueError("get_preds: the DataLoader yielded no batches")
+        return activation(np.concatenate(preds)), (np.concatenate(targs) if targs else None)
+
+    def predict(self, X, batch_size=256):
+        """Decoded predictions for the NumPy array X: class indices for cross-entropy, 0/1 for
+        BCE-with-logits (probability > 0.5), the model's outputs otherwise."""
+        X = to_numpy(X)
+        if X.ndim == 0 or len(X) == 0:
+            raise ValueError(f"X must be a non-empty array with one row per sample, got shape {X.shape}")
+        rows = [X[start:start + batch_size] for start in range(0, len(X), batch_size)]
+        probs, _ = self.get_preds(dl=[Tensor(np.ascontiguousarray(r)) for r in rows])
+        kind = self._loss_kind()
+        if kind == "cross_entropy":
+            return probs.argmax(axis=-1)
+        if kind == "bce":
+            return (probs > 0.5).astype(np.int64)
+        return probs
+
+    def _loss_kind(self):
+        loss = self.loss_func
+        if isinstance(loss, getattr(nn, "CrossEntropyLoss", ())) or \
+                loss is getattr(nn.functional, "cross_entropy", None):
+            return "cross_entropy"
+        if isinstance(loss, getattr(nn, "BCEWithLogitsLoss", ())) or \
+                loss is getattr(nn.functional, "binary_cross_entropy_with_logits", None):
+            return "bce"
+        return None
+
+    def _loss_activation(self):
+        kind = self._loss_kind()
+        if kind == "cross_entropy":
+            return _softmax
+        if kind == "bce":
+            return _sigmoid
+        return _identity
+
+    # ---- persistence ----
+
+    def save(self, path, with_opt=True):
+        """Write model, optimizer state (with_opt) and random-generator states to one file, atomically."""
+        checkpoint.save(self, path, with_opt=with_opt)
+        return path
+
+    def load(self, path, with_opt=True):
+        """Restore what save() wrote. The whole file is verified first: a truncated, corrupt or foreign
+        file raises nnx.learner.CheckpointError and leaves the Learner untouched."""
+        checkpoint.load(self, path, with_opt=with_opt)
+        return self
+
+    def __repr__(self):
+        return (f"Learner(model={type(self.model).__name__}, opt_func={getattr(self.opt_func, '__name__', self.opt_func)}, "
+                f"lr={self.lr}, metrics={[m.name for m in self.metrics]}, cbs={[type(c).__name__ for c in self.cbs]})")
+
+
+def _as_dataloaders(dls):
+    if hasattr(dls, "train") and hasattr(dls, "valid"):
+        return dls
+    if isinstance(dls, (tuple, list)) and len(dls) == 2:
+        return DataLoaders(*dls)
+    raise TypeError(f"dls must be nnx.data.DataLoaders or a (train, valid) pair of DataLoaders, got {dls!r}")
+
+
+def _split_batch(batch):
+    """(xb, yb) from a batch that is (xb, yb), (xb,) or xb alone (yb None)."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 1:
+            return batch[0], None
+        if len(batch) == 2:
+            return batch[0], batch[1]
+        raise ValueError(f"a batch must be xb or (xb, yb), got a {type(batch).__name__} of {len(batch)} items")
+    return batch, None
+
+
+def _as_list(cbs):
+    if cbs is None:
+        return []
+    if isinstance(cbs, (list, tuple)):
+        return list(cbs)
+    return [cbs]
+
+
+def _first_lr(lr):
+    """A plain float for the optimizer's constructor; set_hyper spreads slices over groups after."""
+    if isinstance(lr, slice):
+        return float(lr.stop)
+    return float(np.asarray(lr, dtype=np.float64).reshape(-1)[-1])
+
+
+def _softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(logits):
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+
+
+def _identity(outputs):
+    return outputs

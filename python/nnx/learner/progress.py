@@ -1,0 +1,162 @@
+"""The progress display: a live bar with the loss and ETA during each phase (tqdm when installed, a
+plain one-line meter otherwise) and a table row per epoch.
+
+Shown only when the Learner is verbose and the output is a terminal or a notebook; silent when it is
+redirected to a file or a pipe (logs, CI, tests), so no carriage-return debris ends up there.
+"""
+import sys
+import time
+
+from .callback import Callback
+
+__all__ = ["ProgressCallback", "format_time"]
+
+
+def format_time(seconds):
+    """mm:ss, or h:mm:ss from an hour on."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def is_interactive(file):
+    """True for a terminal, or for the output stream of a Jupyter kernel."""
+    isatty = getattr(file, "isatty", None)
+    try:
+        if isatty is not None and isatty():
+            return True
+    except ValueError:  # a closed stream
+        return False
+    return "ipykernel" in sys.modules and file is sys.stdout
+
+
+class ProgressCallback(Callback):
+    """Live bar per phase and one table row per epoch (columns from learn.recorder.metric_names).
+
+    file: where to write (sys.stdout at fit time by default). interactive: force the display on
+    (True) or off (False); None decides from the stream. use_tqdm: None uses tqdm when importable.
+    """
+
+    order = 60
+
+    def __init__(self, file=None, interactive=None, use_tqdm=None):
+        self.file, self.interactive, self.use_tqdm = file, interactive, use_tqdm
+        self.bar = None
+        self.active = False
+
+    def before_fit(self):
+        self._close_bar()
+        self.out = self.file if self.file is not None else sys.stdout
+        shown = is_interactive(self.out) if self.interactive is None else self.interactive
+        self.active = bool(self.learn.verbose) and shown
+        if self.active:
+            names = self.learn.recorder.metric_names
+            self.widths = [max(len(name), 10) for name in names]
+            self._write_row(names)
+
+    def before_train(self):
+        self._open_bar("train")
+
+    def before_validate(self):
+        self._open_bar("valid")
+
+    def after_batch(self):
+        if self.bar is not None:
+            loss = self.learn.smooth_loss if self.learn.training else self.learn.loss
+            self.bar.update(loss)
+
+    def after_train(self):
+        self._close_bar()
+
+    def after_validate(self):
+        self._close_bar()
+
+    def after_epoch(self):
+        self._close_bar()
+        if self.active:
+            log = self.learn.recorder.log
+            cells = [str(log[0])] + [_format_value(v) for v in log[1:-1]] + [format_time(log[-1])]
+            self._write_row(cells)
+
+    def after_fit(self):
+        self._close_bar()
+
+    def _open_bar(self, phase):
+        self._close_bar()
+        if not self.active:
+            return
+        description = f"epoch {self.learn.epoch + 1}/{self.learn.n_epoch} {phase}"
+        total = len(self.learn.dl)
+        if self._tqdm_available():
+            self.bar = _TqdmBar(total, description, self.out)
+        else:
+            self.bar = _PlainBar(total, description, self.out)
+
+    def _tqdm_available(self):
+        if self.use_tqdm is False:
+            return False
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            if self.use_tqdm:
+                raise ImportError("ProgressCallback(use_tqdm=True) needs tqdm: pip install tqdm") from None
+            return False
+        return True
+
+    def _close_bar(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _write_row(self, cells):
+        self.out.write("  ".join(cell.ljust(width) for cell, width in zip(cells, self.widths)).rstrip() + "\n")
+        self.out.flush()
+
+
+def _format_value(value):
+    return "nan" if value != value else f"{value:.6f}"
+
+
+class _TqdmBar:
+    def __init__(self, total, description, file):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=description, file=file, leave=False, dynamic_ncols=True)
+
+    def update(self, loss):
+        self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+class _PlainBar:
+    """A single line redrawn with a carriage return, at most ten times a second."""
+
+    WIDTH = 24
+
+    def __init__(self, total, description, file):
+        self.total, self.description, self.file = max(total, 1), description, file
+        self.done, self.start, self.last_draw, self.length = 0, time.perf_counter(), 0.0, 0
+
+    def update(self, loss):
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last_draw < 0.1 and self.done < self.total:
+            return
+        self.last_draw = now
+        elapsed = now - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        filled = self.WIDTH * self.done // self.total
+        line = (f"{self.description} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total}"
+                f" loss {loss:.4f} eta {format_time(eta)}")
+        self.file.write("\r" + line.ljust(self.length))
+        self.file.flush()
+        self.length = len(line)
+
+    def close(self):
+        if self.length:
+            self.file.write("\r" + " " * self.length + "\r")
+            self.file.flush()
