@@ -43,9 +43,10 @@ struct ActivationParams {
 };
 
 // ---- Elementary functions -------------------------------------------------------------------------
-// float: branch-free approximations built on nnx::exp_fast, so the kernels' loops vectorise (libm calls
-// do not without -ffast-math); each is within a few ulp. double: libm, exact to the last bit or two,
-// because double is what gradient checks use. NaN in gives NaN out, +-inf give the limits.
+// float: branch-free approximations built on exp_approx, so the kernels' loops vectorise (libm calls do
+// not without -ffast-math); each is within a few ulp (tens of ulp only where erfc/exp arguments pass
+// ~30 and the values are below 1e-13). double: libm, exact to the last bit or two, because double is
+// what gradient checks use; those loops stay scalar. NaN in gives NaN out, +-inf give the limits.
 
 // exp for float: nnx::exp_fast's algorithm and constants (2 ulp), with its clamps written as selects.
 // exp_fast clamps with std::fmin/fmax, which GCC 12 compiles to libm calls that stop a loop vectorising,

@@ -76,6 +76,20 @@ def test_forward_with_empty_inner_dimension_gives_act_of_bias(rng, dtype):
     assert_close(out, np.tile(np.tanh(bias.astype(np.float64)), (4, 1)))
 
 
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_empty_batch(rng, accumulate):
+    x, weight, bias = layer(rng, 0, 3, 2, np.float32)
+    _C.linear_forward(x, weight, bias, poisoned((0, 2), np.float32), "relu")
+    grad_weight, grad_bias = random_array(rng, (2, 3), np.float32), random_array(rng, (2,), np.float32)
+    expected_weight = grad_weight.copy() if accumulate else np.zeros((2, 3))
+    expected_bias = grad_bias.copy() if accumulate else np.zeros(2)
+    grad_out = np.zeros((0, 2), np.float32)
+    _C.linear_backward(grad_out, x, weight, grad_out.copy(), grad_out.copy(), x.copy(), grad_weight, grad_bias,
+                       "relu", accumulate=accumulate)
+    assert_close(grad_weight, expected_weight)
+    assert_close(grad_bias, expected_bias)
+
+
 def run_backward(rng, activation, N, K, M, dtype, accumulate=False, in_place=False):
     """Forward through the references, backward through the kernel; returns (inputs, outputs, expected)."""
     x, weight, bias = layer(rng, N, K, M, dtype)
