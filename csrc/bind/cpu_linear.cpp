@@ -71,7 +71,8 @@ void require_disjoint(const std::vector<Named>& outputs, const std::vector<Named
     if (outputs[o].array.is_none()) continue;
     const auto out = py::reinterpret_borrow<py::array>(outputs[o].array);
     for (const Named& in : inputs)
-      if (!in.array.is_none()) require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(in.array), in.name);
+      if (!in.array.is_none())
+        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(in.array), in.name);
     for (size_t other = o + 1; other < outputs.size(); ++other)
       if (!outputs[other].array.is_none())
         require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(outputs[other].array),
@@ -178,7 +179,8 @@ void linear_backward(py::handle grad_out_obj, py::handle x_obj, py::handle weigh
   a.grad_bias = optional_array(grad_bias_obj, "grad_bias", true, a.grad_out, "grad_out", {M});
   check_negative_slope(activation, negative_slope, true);
   // grad_preact may be grad_out itself (computed in place), but must not overlap it otherwise.
-  if (a.grad_preact.data() != a.grad_out.data()) require_no_overlap(a.grad_preact, "grad_preact", a.grad_out, "grad_out");
+  if (a.grad_preact.data() != a.grad_out.data())
+    require_no_overlap(a.grad_preact, "grad_preact", a.grad_out, "grad_out");
   require_disjoint({{a.grad_preact, "grad_preact"}}, {{a.x, "x"}, {a.weight, "weight"}, {a.saved, "saved"}});
   require_disjoint({{a.grad_x, "grad_x"}, {a.grad_weight, "grad_weight"}, {a.grad_bias, "grad_bias"}},
                    {{a.grad_out, "grad_out"}, {a.x, "x"}, {a.weight, "weight"}, {a.saved, "saved"},

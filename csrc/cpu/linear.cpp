@@ -12,7 +12,9 @@ namespace nnx::cpu {
 namespace {
 
 // Rows per thread chunk so that a chunk holds about kParallelGrain elements.
-inline int64_t row_grain(int64_t row_length) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(row_length, 1)); }
+inline int64_t row_grain(int64_t row_length) {
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(row_length, 1));
+}
 
 // out = act(out + bias), and preact = out + bias first when given. Called after the GEMM (never
 // inside a parallel region of its own), so BLAS threads and OpenMP threads never nest.
@@ -66,7 +68,8 @@ void linear_backward(T* grad_preact, T* grad_x, T* grad_weight, T* grad_bias, co
   const ActivationParams<T> p = params;
   // grad_preact == grad_out with no activation: already the answer, in place.
   if (!(activation == Activation::none && grad_preact == grad_out)) {
-    const T* saved_or_unused = saved ? saved : grad_out;  // none reads nothing; a valid pointer keeps the loop simple
+    // none reads nothing from saved; any valid pointer keeps the loop free of a branch.
+    const T* saved_or_unused = saved ? saved : grad_out;
     with_activation(activation, [&](auto op) {
       using Op = decltype(op);
       parallel_for(N * M, kParallelGrain, [&](int64_t begin, int64_t end) {
