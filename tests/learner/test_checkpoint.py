@@ -159,3 +159,17 @@ def test_without_optimizer_state(tmp_path):
     fresh.load(path)
     assert_params_equal(param_arrays(fresh.model), param_arrays(learn.model))
     assert fresh.opt is None
+
+
+def test_frozen_groups_travel_with_the_optimizer(tmp_path):
+    from learner_setup import three_groups
+
+    path = tmp_path / "sub" / "dir" / "frozen.nnx"  # missing folders are created
+    learn = make_learner(splitter=three_groups)
+    learn.freeze()
+    learn.fit(1)
+    learn.save(path)
+    fresh = make_learner(seed=4, splitter=three_groups)
+    fresh.load(path)
+    assert fresh.frozen_idx == 2
+    assert [p.requires_grad for p in fresh.model.parameters()] == [False] * 4 + [True] * 2

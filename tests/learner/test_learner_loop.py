@@ -224,6 +224,22 @@ def test_bad_arguments_raise_clear_errors():
         learn.fit(1, lr=[1e-3, 1e-2])
     with pytest.raises(TypeError, match="Callback"):
         learn.add_cb(object())
+
+    class Model(Callback):
+        pass
+
+    with pytest.raises(ValueError, match="would hide"):
+        learn.add_cb(Model())
     with pytest.raises(ValueError, match="start_epoch"):
         learn.fit(2, start_epoch=2)
     assert BATCH == 32
+
+
+def test_training_without_a_validation_set():
+    learn = make_learner(metrics=[metrics.accuracy])
+    learn = Learner(learn.model, (learn.dls.train, None), nn.CrossEntropyLoss(), metrics=[metrics.accuracy],
+                    verbose=False)
+    learn.fit(2)
+    assert [np.isnan(v) for v in learn.recorder.values[-1]] == [False, True, True]
+    with pytest.raises(ValueError, match="validation"):
+        learn.get_preds()

@@ -166,3 +166,19 @@ def test_wd_goes_to_the_optimizer():
     assert adamw.opt.param_groups[0]["decoupled_weight_decay"] is True
     adamw.fit(1, wd=0.0)
     assert adamw.opt.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_parameters_frozen_by_hand_stay_frozen():
+    learn = make_learner(splitter=three_groups)
+    hand_frozen = learn.model[3].weight
+    hand_frozen.requires_grad = False
+    before = hand_frozen.numpy().copy()
+    learn.freeze()
+    learn.unfreeze()
+    learn.fit(1, reset_opt=True)
+    assert hand_frozen.requires_grad is False
+    np.testing.assert_array_equal(hand_frozen.numpy(), before)
+    default = make_learner()
+    default.model[0].weight.requires_grad = False
+    default.create_opt()
+    assert sum(len(g["params"]) for g in default.opt.param_groups) == 5  # the default splitter leaves it out

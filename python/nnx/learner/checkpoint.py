@@ -3,7 +3,8 @@ and verified whole before anything is restored.
 
 Where the state of a run lives, all of which a checkpoint holds:
 - model.state_dict(): parameters and persistent buffers (BatchNorm running statistics).
-- opt.state_dict(): per-parameter moments and step counts, and each group's hyper-parameters.
+- opt.state_dict(): per-parameter moments and step counts, and each group's hyper-parameters;
+  with it, which groups are frozen (learn.frozen_idx).
 - nnx.random's default generator (seed, counter): dropout masks, initialisation, and the shuffling of
   every DataLoader made without `seed`.
 - the private generator of each DataLoader made with `seed=` (its NumPy bit-generator state).
@@ -42,6 +43,7 @@ def capture(learn, with_opt=True):
     state = {
         "model": list(learn.model.state_dict().items()),
         "opt": learn.opt.state_dict() if (with_opt and learn.opt is not None) else None,
+        "frozen_idx": learn.frozen_idx,
         "rng": nnx_random.get_state(),
         "dataloaders": [_loader_rng_state(dl) for dl in _loaders(learn)],
     }
@@ -54,7 +56,7 @@ def restore(learn, saved, with_opt=True, with_rng=True):
     content, arrays = saved
     try:
         state = _decode(content, arrays)
-        state = {key: state[key] for key in ("model", "opt", "rng", "dataloaders")}
+        state = {key: state[key] for key in ("model", "opt", "frozen_idx", "rng", "dataloaders")}
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CheckpointError(f"malformed checkpoint content ({error!r})") from None
     _check_fits(learn, state, with_opt)
@@ -72,6 +74,7 @@ def _apply(learn, state, with_opt, with_rng):
         if learn.opt is None:
             learn.create_opt()
         learn.opt.load_state_dict(state["opt"])
+        learn.freeze_to(state["frozen_idx"])
     if not with_rng:
         return
     nnx_random.set_state(state["rng"])
@@ -134,6 +137,7 @@ def save(learn, path, with_opt=True):
     members.update(arrays)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as file:

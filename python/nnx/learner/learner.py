@@ -26,8 +26,8 @@ __all__ = ["Learner"]
 
 
 def trainable_params(model):
-    """The default splitter: every parameter of the model in one group."""
-    return [list(model.parameters())]
+    """The default splitter: one group of every parameter that requires grad (ones the user froze stay out)."""
+    return [[p for p in model.parameters() if p.requires_grad]]
 
 
 class Learner:
@@ -55,6 +55,7 @@ class Learner:
         self.splitter = splitter if splitter is not None else trainable_params
         self.metrics = [as_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
         self.opt, self.frozen_idx = None, 0
+        self._frozen_by_learner = {}  # id -> parameter that freeze_to switched off (and unfreeze switches on)
         self.training, self.epoch, self.n_epoch, self.start_epoch = False, 0, 1, 0
         self.train_iter, self.pct_train, self.smooth_loss = 0, 0.0, float("nan")
         self.xb = self.yb = self.pred = self.loss_grad = self.dl = None
@@ -73,6 +74,9 @@ class Learner:
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks must be Callback instances, got {cb!r}")
         cb.learn = self
+        if not isinstance(getattr(self, cb.name, cb), Callback):
+            raise ValueError(f"a callback named {cb.name!r} would hide the Learner attribute of that name: "
+                             "override its `name`")
         setattr(self, cb.name, cb)
         self.cbs.append(cb)
         self.cbs.sort(key=lambda c: c.order)  # stable: equal orders keep the order they were added in
@@ -118,13 +122,19 @@ class Learner:
 
     def create_opt(self):
         """Build the optimizer over splitter(model)'s groups, keeping any freeze in place."""
+        self._release_frozen()
         groups = [list(group) for group in self.splitter(self.model)]
         if not groups or any(len(group) == 0 for group in groups):
             raise ValueError("splitter(model) must return a non-empty list of non-empty parameter groups")
-        # nnx's optimizers refuse frozen parameters: build with everything trainable, then re-freeze.
-        for param in (p for group in groups for p in group):
+        # nnx's optimizers refuse parameters without requires_grad when built; PyTorch's take them.
+        user_frozen = [p for group in groups for p in group if not p.requires_grad]
+        for param in user_frozen:
             param.requires_grad = True
-        self.opt = self.opt_func([{"params": group} for group in groups], lr=_first_lr(self.lr))
+        try:
+            self.opt = self.opt_func([{"params": group} for group in groups], lr=_first_lr(self.lr))
+        finally:
+            for param in user_frozen:
+                param.requires_grad = False
         if self.wd is not None:
             set_hyper(self.opt, "wd", self.wd)
         set_hyper(self.opt, "lr", self.lr)
@@ -150,14 +160,24 @@ class Learner:
         self.freeze_to(0)
 
     def _apply_freeze(self):
-        """Frozen parameters get requires_grad=False and no gradient, so the optimizer skips them and
-        leaves their state (moments, step count) untouched."""
+        """Parameters of frozen groups get requires_grad=False and no gradient, so the optimizer skips
+        them and leaves their state (moments, step count) untouched. Unfreezing switches back on only
+        what freezing switched off: parameters the user froze by hand stay frozen."""
         for index, group in enumerate(self.opt.param_groups):
-            trainable = index >= self.frozen_idx
+            frozen = index < self.frozen_idx
             for param in group["params"]:
-                param.requires_grad = trainable
-                if not trainable:
+                if frozen and param.requires_grad:
+                    param.requires_grad = False
                     param.grad = None
+                    self._frozen_by_learner[id(param)] = param
+                elif not frozen and id(param) in self._frozen_by_learner:
+                    param.requires_grad = True
+                    del self._frozen_by_learner[id(param)]
+
+    def _release_frozen(self):
+        for param in self._frozen_by_learner.values():
+            param.requires_grad = True
+        self._frozen_by_learner.clear()
 
     # ---- the training loop ----
 
