@@ -1,0 +1,129 @@
+"""Batches for tabular models: a DataLoader yielding ((x_cat, x_cont), y), and fastai's TabularDataLoaders
+that fit the preprocessing on the training rows and apply it to the validation rows and to new data.
+"""
+import numpy as np
+
+from .. import random as nnx_random
+from ..data import DataLoader, DataLoaders, TensorDataset
+from .preprocessing import TabularPreprocessor, n_rows, take_rows
+
+__all__ = ["TabularDataLoader", "TabularDataLoaders", "split_rows"]
+
+
+class TabularDataLoader(DataLoader):
+    """Batches ((x_cat, x_cont), y) of Tensors, or ((x_cat, x_cont),) without targets, so that a
+    Learner's xb is the (x_cat, x_cont) pair a TabularModel takes."""
+
+    def __init__(self, x_cat, x_cont, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None):
+        arrays = (x_cat, x_cont) if y is None else (x_cat, x_cont, y)
+        super().__init__(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                         seed=seed)
+        self.has_targets = y is not None
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield ((batch[0], batch[1]), batch[2]) if self.has_targets else ((batch[0], batch[1]),)
+
+
+def split_rows(n_samples, valid_pct, seed=None):
+    """(train_index, valid_index): a random valid_pct of the rows for validation (fastai's RandomSplitter),
+    drawn from `seed`, or from nnx's generator (nnx.manual_seed) when seed is None."""
+    if not isinstance(valid_pct, (int, float)) or isinstance(valid_pct, bool) or not 0 <= valid_pct < 1:
+        raise ValueError(f"valid_pct must be a number in [0, 1), got {valid_pct!r}")
+    generator = np.random.default_rng(seed) if seed is not None else nnx_random.default_generator.numpy_generator()
+    order = generator.permutation(n_samples)
+    n_valid = int(valid_pct * n_samples)
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+def _valid_index(n_samples, valid_idx, valid_pct, seed):
+    if valid_idx is None:
+        return split_rows(n_samples, valid_pct, seed)
+    valid = np.unique(np.asarray(valid_idx, dtype=np.int64))
+    if valid.size and (valid[0] < 0 or valid[-1] >= n_samples):
+        raise IndexError(f"valid_idx must index rows in [0, {n_samples}), got values from {valid[0]} to {valid[-1]}")
+    train = np.setdiff1d(np.arange(n_samples), valid)
+    return train, valid
+
+
+class TabularDataLoaders(DataLoaders):
+    """Training and validation loaders over preprocessed tabular data; `proc` is the fitted
+    TabularPreprocessor, `test_dl(X)` applies it to new rows."""
+
+    def __init__(self, train, valid, proc, bs=64):
+        super().__init__(train, valid)
+        self.proc, self.bs = proc, bs
+
+    @classmethod
+    def from_arrays(cls, X, y, X_valid=None, y_valid=None, bs=64, cat_names=None, cont_names=None,
+                    valid_idx=None, valid_pct=0.2, seed=None, y_kind=None, fill_missing=True, normalize=True):
+        """Loaders from X (a dict of columns, a 2-D array or a DataFrame) and targets y.
+
+        The validation rows are X_valid/y_valid when given, else the rows valid_idx, else a random
+        valid_pct of X (from `seed`). Categorical and continuous columns are cat_names and cont_names
+        (names for dicts and DataFrames, indices for arrays; inferred from dtypes when both are None).
+        The training loader shuffles and drops its last partial batch (BatchNorm needs two rows or more).
+        """
+        if y is None:
+            raise ValueError("y must hold the targets, got None")
+        y = np.asarray(y)
+        if X_valid is None:
+            if y_valid is not None:
+                raise ValueError("y_valid was given without X_valid")
+            train_index, valid_index = _valid_index(n_rows(X), valid_idx, valid_pct, seed)
+            X, X_valid = take_rows(X, train_index), take_rows(X, valid_index)
+            y, y_valid = y[train_index], y[valid_index]
+        elif y_valid is None:
+            raise ValueError("X_valid was given without y_valid")
+        proc = TabularPreprocessor(cat_names, cont_names, fill_missing=fill_missing, normalize=normalize,
+                                   y_kind=y_kind).fit(X, y)
+        train = TabularDataLoader(*proc.transform(X), proc.transform_y(y), batch_size=bs, shuffle=True,
+                                  drop_last=n_rows(X) > bs, seed=seed)
+        valid = None
+        if n_rows(X_valid) > 0:
+            valid = TabularDataLoader(*proc.transform(X_valid), proc.transform_y(y_valid), batch_size=2 * bs)
+        return cls(train, valid, proc, bs)
+
+    @classmethod
+    def from_df(cls, df, cat_names=None, cont_names=None, y_names=None, valid_idx=None, valid_pct=0.2, seed=None,
+                bs=64, y_kind=None, fill_missing=True, normalize=True):
+        """fastai's TabularDataLoaders.from_df: the target is the column (or list of columns) y_names."""
+        if y_names is None:
+            raise ValueError("y_names must name the target column(s) of df")
+        y = np.asarray(df[y_names])
+        if cat_names is None and cont_names is None:
+            columns = [c for c in df.columns if c not in (y_names if isinstance(y_names, list) else [y_names])]
+            df = df[columns]
+        return cls.from_arrays(df, y, bs=bs, cat_names=cat_names, cont_names=cont_names, valid_idx=valid_idx,
+                               valid_pct=valid_pct, seed=seed, y_kind=y_kind, fill_missing=fill_missing,
+                               normalize=normalize)
+
+    @classmethod
+    def for_inference(cls, proc, bs=64):
+        """Loaders with no rows (an exported Learner's): only test_dl and the preprocessing are used."""
+        empty = TabularDataLoader(np.zeros((0, len(proc.cardinalities)), np.int64),
+                                  np.zeros((0, len(proc.cont_names)), np.float32), batch_size=bs)
+        return cls(empty, None, proc, bs)
+
+    @property
+    def cat_names(self):
+        return self.proc.all_cat_names
+
+    @property
+    def cont_names(self):
+        return self.proc.cont_names
+
+    @property
+    def classes(self):
+        return self.proc.classes
+
+    @property
+    def c(self):
+        """Number of model outputs the targets need: classes, or regression targets."""
+        if self.proc.y_kind_ == "classification":
+            return len(self.proc.y_classes)
+        return int(np.prod(self.train.dataset.arrays[2].shape[1:])) if self.train.has_targets else 1
+
+    def test_dl(self, X, bs=None):
+        """A loader over new rows X, preprocessed with the training statistics (no targets)."""
+        return TabularDataLoader(*self.proc.transform(X), batch_size=bs or 2 * self.bs)
