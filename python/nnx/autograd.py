@@ -51,13 +51,20 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _FixedGradMode(_GradMode):
+    def __new__(cls, function=None):
+        if function is not None:  # used as a bare decorator: @nnx.no_grad
+            return cls()(function)
+        return super().__new__(cls)
+
+
+class no_grad(_FixedGradMode):
     """Context manager and decorator that disables graph recording (as torch.no_grad)."""
 
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_FixedGradMode):
     """Context manager and decorator that enables graph recording (as torch.enable_grad)."""
 
     mode = True

@@ -421,11 +421,12 @@ class Gather(Function):
 
 # --- shape -------------------------------------------------------------------------------------------------------
 def _reshape_view(x, shape):
-    try:
-        return np.reshape(x, shape, copy=False)
-    except ValueError:
+    """x reshaped without a copy, or RuntimeError as torch.Tensor.view gives."""
+    view = x.reshape(shape)
+    if view.size and not np.may_share_memory(view, x):  # a copy is a fresh allocation
         raise RuntimeError(f"view size is not compatible with input tensor's size and stride (shape {list(x.shape)} "
-                           f"to {list(shape)}); use .reshape(...) instead") from None
+                           f"to {list(shape)}); use .reshape(...) instead")
+    return view
 
 
 class Reshape(Function):

@@ -361,3 +361,32 @@ def test_scalar_used_twice_feeds_native_backwards(rng):
     loss = F.mse_loss(x, nnx.zeros(4, 3, dtype=nnx.float64))
     (loss + loss * 2).backward()
     np.testing.assert_allclose(x.grad.numpy(), 3 * 2 * x.numpy() / 12)
+
+
+def test_grad_mode_decorators_with_and_without_parentheses():
+    @nnx.no_grad
+    def bare(t):
+        return t * 2
+
+    @nnx.set_grad_enabled(False)
+    def switched(t):
+        return t * 2
+
+    x = nnx.tensor([1.0], requires_grad=True)
+    assert not bare(x).requires_grad and not switched(x).requires_grad and nnx.is_grad_enabled()
+    with nnx.no_grad():
+        assert nnx.enable_grad(lambda t: t * 2)(x).requires_grad
+
+
+def test_custom_function_with_plain_methods():
+    class Scale(Function):
+        def forward(self, x, factor):
+            self.factor = factor
+            return x * factor
+
+        def backward(self, grad):
+            return grad * self.factor, None
+
+    x = nnx.tensor([1.0, 2.0], requires_grad=True)
+    Scale.apply(x, 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
