@@ -285,7 +285,8 @@ class Learner:
             checkpoint.restore(self, saved)
         recorder = self.recorder
         suggestions, points = suggest_lrs(recorder.lrs, recorder.losses, num_it)
-        recorder.lr_find_points = dict(zip(suggestions._fields, points))
+        recorder.lr_find_points = {name: (suggested, point)
+                                   for name, suggested, point in zip(suggestions._fields, suggestions, points)}
         return suggestions
 
     @contextlib.contextmanager

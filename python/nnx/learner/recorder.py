@@ -142,7 +142,8 @@ class Recorder(Callback):
         return fig
 
     def plot_lr_find(self, skip_end=5, suggestions=None):
-        """Smoothed loss against learning rate (log scale) after learn.lr_find(), with its suggestions."""
+        """Smoothed loss against learning rate (log scale) after learn.lr_find(), with its suggestions
+        ({name: (suggested lr, (lr, loss) of the point to mark)}, by default those lr_find made)."""
         plt = _pyplot()
         end = len(self.lrs) - skip_end if skip_end and len(self.lrs) > skip_end else len(self.lrs)
         fig, ax = plt.subplots()
@@ -152,9 +153,9 @@ class Recorder(Callback):
         ax.set_ylabel("loss")
         points = suggestions if suggestions is not None else getattr(self, "lr_find_points", None)
         if points:
-            for name, (lr, loss) in points.items():
+            for name, (suggested, (lr, loss)) in points.items():
                 if math.isfinite(lr) and math.isfinite(loss):
-                    ax.plot([lr], [loss], "o", label=f"{name}: {lr:.2e}")
+                    ax.plot([lr], [loss], "o", label=f"{name}: {suggested:.2e}")
             ax.legend()
         return fig
 
