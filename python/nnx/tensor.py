@@ -580,6 +580,9 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
+        if isinstance(value, Tensor) and value._requires_grad and _autograd._grad_enabled:
+            raise RuntimeError("__setitem__: writing a tensor that requires grad into another tensor is not "
+                               "supported by nnx's autograd (the gradient would be lost); use nnx.where or nnx.cat")
         self._data[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
 
     def gather(self, dim, index):

@@ -390,3 +390,14 @@ def test_custom_function_with_plain_methods():
     x = nnx.tensor([1.0, 2.0], requires_grad=True)
     Scale.apply(x, 3.0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_setitem_writes_in_place_and_refuses_to_lose_gradients():
+    x = nnx.zeros(2, 3)
+    x[0, 1:] = 5.0
+    x[1] = nnx.tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.numpy(), [[0, 5, 5], [1, 2, 3]])
+    with pytest.raises(RuntimeError, match="gradient would be lost"):
+        x[0] = nnx.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        nnx.ones(3, requires_grad=True)[0] = 1.0
