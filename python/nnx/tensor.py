@@ -28,6 +28,15 @@ def _is_float(dtype):
     return dtype.kind == "f"
 
 
+def _canonical_dtype(array):
+    """The array viewed with NumPy's canonical dtype object: unpickling recreates dtype objects that are
+    equal but not identical, and the native bindings compare dtypes by identity."""
+    dtype = array.dtype
+    if dtype.kind in "biuf" and dtype.isnative and not dtype.isbuiltin:
+        return array.view(np.dtype(dtype.char))
+    return array
+
+
 def _as_operand(value):
     """A non-Tensor operand of arithmetic: NumPy scalars become Python scalars so that, as in PyTorch,
     `float32 tensor * np.float64(2)` stays float32."""
@@ -51,7 +60,7 @@ class Tensor:
             data = data._data
         elif not isinstance(data, np.ndarray):
             data = _array_from_python(data, None)
-        self._data = data
+        self._data = _canonical_dtype(data)
         self._grad = None
         self._ctx = None
         self._requires_grad = False
@@ -67,6 +76,12 @@ class Tensor:
         tensor._grad = None
         tensor._ctx = None
         return tensor
+
+    def __setstate__(self, state):
+        dict_state, slots = state if isinstance(state, tuple) else (state, None)
+        for name, value in {**(dict_state or {}), **(slots or {})}.items():
+            object.__setattr__(self, name, value)
+        self._data = _canonical_dtype(self._data)
 
     # --- autograd attributes ---------------------------------------------------------------------------
     @property

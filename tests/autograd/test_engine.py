@@ -401,3 +401,13 @@ def test_setitem_writes_in_place_and_refuses_to_lose_gradients():
         x[0] = nnx.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place"):
         nnx.ones(3, requires_grad=True)[0] = 1.0
+
+
+def test_pickled_tensors_work_with_the_native_kernels():
+    import nnx.nn.functional as F
+    x = nnx.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    (x * 2).sum().backward()
+    restored = pickle.loads(pickle.dumps(x))
+    assert restored.requires_grad and restored.grad.tolist() == [[2.0, 2.0, 2.0]]
+    weight = pickle.loads(pickle.dumps(nnx.ones(2, 3)))
+    np.testing.assert_array_equal(F.linear(restored, weight).numpy(), [[6.0, 6.0]])
