@@ -10,7 +10,7 @@ from . import nn, optim
 from .data import DataLoader, DataLoaders
 from .tabular.data import split_rows
 from .tabular.learner import MSELossFlat, TabularLearner, _model_spec, tabular_config
-from .tabular.model import Embedding, TabularModel, _as_tensor, _check_range, get_emb_sz
+from .tabular.model import Embedding, TabularModel, _as_tensor, _check_range, _is_integer, get_emb_sz
 from .tabular.preprocessing import TabularPreprocessor, take_rows
 
 __all__ = ["EmbeddingDotBias", "EmbeddingNN", "CollabDataLoaders", "collab_learner"]
@@ -87,7 +87,7 @@ class EmbeddingNN(TabularModel):
 
 
 def _check_pairs(x):
-    x = _as_tensor(x)
+    x = _as_tensor(x, np.int64 if _is_integer(x) else None)
     if x.ndim != 2 or x.shape[1] != 2 or np.dtype(x.dtype).kind not in "iu":
         raise ValueError(f"x must be an integer array of (user, item) pairs with shape (N, 2), "
                          f"got shape {tuple(x.shape)} and dtype {x.dtype}")

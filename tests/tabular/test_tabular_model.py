@@ -154,3 +154,14 @@ def test_bad_arguments_and_inputs(rng):
         model(x_cat, x_cont[:3])
     with pytest.raises(IndexError):
         model(x_cat + 10, x_cont)
+
+
+def test_numpy_inputs_are_converted_once_at_the_boundary(rng):
+    model = TabularModel([(5, 3)], 2, 1, [4]).eval()
+    params = randomize(model, rng)
+    x_cat, x_cont = inputs(rng, [5], 2, 6)
+    expected = numpy_tabular_forward(params, x_cat, x_cont, 1, False)
+    out = model(x_cat.astype(np.int32), x_cont.astype(np.float64))  # NumPy: int64 codes, float32 values
+    assert out.dtype == nnx.float32
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model(x_cat.tolist(), x_cont.tolist()).numpy(), expected, rtol=1e-5, atol=1e-5)

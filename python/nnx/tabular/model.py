@@ -33,8 +33,14 @@ def get_emb_sz(source, sz_dict=None):
     return [(int(n_cat), int(sz_dict.get(name, emb_sz_rule(n_cat)))) for name, n_cat in zip(names, cardinalities)]
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.ascontiguousarray(x))
+def _as_tensor(x, dtype=None):
+    """A Tensor as is; anything else (NumPy arrays, lists) converted once, here, to `dtype` when given."""
+    if isinstance(x, Tensor):
+        return x
+    array = np.asarray(x)
+    if dtype is not None and array.dtype.kind in "biuf":
+        array = array.astype(dtype, copy=False)
+    return Tensor(np.ascontiguousarray(array))
 
 
 class Embedding(nn.Embedding):
@@ -138,9 +144,15 @@ class TabularModel(nn.Module):
             parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)
         return self.layers(parts[0] if len(parts) == 1 else cat(parts, 1))
 
+    def _float_dtype(self):
+        parameter = next(iter(self.parameters()), None)
+        return np.float32 if parameter is None else np.dtype(parameter.dtype)
+
     def _check_inputs(self, x_cat, x_cont):
-        x_cat = _as_tensor(x_cat) if len(self.embeds) else None
-        x_cont = _as_tensor(x_cont) if self.n_cont else None
+        # NumPy inputs take the model's dtypes (int64 codes, the parameters' float type); Tensors are
+        # used as given, like PyTorch, so a mismatch there is reported rather than hidden.
+        x_cat = _as_tensor(x_cat, np.int64 if _is_integer(x_cat) else None) if len(self.embeds) else None
+        x_cont = _as_tensor(x_cont, self._float_dtype()) if self.n_cont else None
         if x_cat is not None and (x_cat.ndim != 2 or x_cat.shape[1] != len(self.embeds)):
             raise ValueError(f"x_cat must have shape (N, {len(self.embeds)}), got {tuple(x_cat.shape)}")
         if x_cat is not None and np.dtype(x_cat.dtype).kind not in "iu":
@@ -153,14 +165,23 @@ class TabularModel(nn.Module):
         return x_cat, x_cont
 
 
+def _is_integer(x):
+    return np.asarray(x).dtype.kind in "biu" if not isinstance(x, Tensor) else False
+
+
+def _is_count(value, minimum):
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer)) and value >= minimum
+
+
 def _check_arguments(emb_szs, n_cont, out_sz, layers):
     for entry in emb_szs:
-        if len(entry) != 2 or any(not isinstance(v, (int, np.integer)) or v < 1 for v in entry):
+        if len(entry) != 2 or not all(_is_count(v, 1) for v in entry):
             raise ValueError(f"emb_szs must be (n_categories, size) pairs of positive integers, got {entry!r}")
-    for name, value in (("n_cont", n_cont), ("out_sz", out_sz)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "n_cont" else 1):
-            raise ValueError(f"{name} must be a {'non-negative' if name == 'n_cont' else 'positive'} integer, got {value!r}")
-    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in layers):
+    if not _is_count(n_cont, 0):
+        raise ValueError(f"n_cont must be a non-negative integer, got {n_cont!r}")
+    if not _is_count(out_sz, 1):
+        raise ValueError(f"out_sz must be a positive integer, got {out_sz!r}")
+    if not all(_is_count(v, 1) for v in layers):
         raise ValueError(f"layers must be a list of positive integers, got {layers!r}")
     if not emb_szs and n_cont == 0:
         raise ValueError("TabularModel needs at least one categorical (emb_szs) or continuous (n_cont) input")

@@ -60,7 +60,11 @@ def n_rows(X):
     if _is_dataframe(X):
         return len(X)
     if isinstance(X, dict):
-        lengths = {len(np.asarray(v)) for v in X.values()}
+        shapes = {name: np.shape(column) for name, column in X.items()}
+        for name, shape in shapes.items():
+            if len(shape) != 1:
+                raise ValueError(f"column {name!r} must be 1-D, got shape {shape}")
+        lengths = {shape[0] for shape in shapes.values()}
         if len(lengths) > 1:
             raise ValueError(f"the columns of X must all have the same length, got lengths {sorted(lengths)}")
         return lengths.pop() if lengths else 0
@@ -82,8 +86,9 @@ def cont_cat_split(X, max_card=20):
     cat_names, cont_names = [], []
     for name in _column_names(X):
         column = _get_column(X, name)
-        # pandas' nullable Int64 comes out of np.asarray as float with NaN: judge by its own dtype.
-        kind = getattr(getattr(X[name], "dtype", None), "kind", column.dtype.kind) if _is_dataframe(X) else column.dtype.kind
+        kind = column.dtype.kind
+        if _is_dataframe(X):  # pandas' nullable Int64 comes out of np.asarray as float: use its own dtype
+            kind = getattr(X[name].dtype, "kind", kind)
         if kind in "iu":
             is_cont = len(np.unique(column[column == column])) > max_card
         else:
