@@ -67,11 +67,19 @@ class TabularLearner(Learner):
             raise RuntimeError("export can only rebuild activations from nnx.nn (act_cls is a custom class)")
         header = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "dls": type(self.dls).__name__,
                   "bs": self.dls.bs, "model": spec}
-        members = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
+        text = json.dumps(header, default=_plain_number)
+        members = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
         members.update({f"proc.{k}": v for k, v in self.dls.proc.state_dict().items()})
         members.update({f"model.{k}": v.numpy() for k, v in self.model.state_dict().items()})
         _write_atomically(os.fspath(path), members)
         return path
+
+
+def _plain_number(value):
+    """JSON for NumPy scalars in the model's arguments (layers=[np.int64(200)] and the like)."""
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    raise TypeError(f"cannot export a model argument of type {type(value).__name__}: {value!r}")
 
 
 def _write_atomically(path, members):
