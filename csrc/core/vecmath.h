@@ -9,11 +9,13 @@ namespace nnx {
 
 // exp(x) for float: x = k ln2 + r, |r| <= ln2/2, degree-6 polynomial for exp(r), 2^k built in the
 // exponent bits. Inputs below -87.3 give 0 (callers use it for exp(x - max) <= 1, where that is exact
-// to float precision); inputs above 88.7 are clamped (callers never pass them).
+// to float precision); inputs above 88.7 are clamped (callers never pass them); NaN stays NaN.
+// The clamps are written as selects: std::fmin/fmax compile to libm calls that stop GCC vectorising.
 #pragma omp declare simd
 inline float exp_fast(float x) {
   const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  const float clamped = std::fmin(std::fmax(x, -87.3f), 88.7f);
+  const float above_low = x < -87.3f ? -87.3f : x;
+  const float clamped = above_low > 88.7f ? 88.7f : above_low;
   const float k = std::nearbyint(clamped * kLog2e);
   const float r = (clamped - k * kLn2Hi) - k * kLn2Lo;
   float p = 1.9875691500e-4f;
@@ -26,7 +28,7 @@ inline float exp_fast(float x) {
   const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return x < -87.3f ? 0.0f : p * scale;
+  return x < -87.3f ? 0.0f : p * scale;  // NaN x: p is NaN, so is the product
 }
 
 #pragma omp declare simd

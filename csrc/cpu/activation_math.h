@@ -1,6 +1,7 @@
 // Value and derivative of every activation, one small struct each, shared by the elementwise kernels
 // (activations.cpp) and the fused linear epilogue (linear.cpp) so that both compute the same numbers.
 #pragma once
+#include "core/vecmath.h"
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -48,29 +49,10 @@ struct ActivationParams {
 // ~30 and the values are below 1e-13). double: libm, exact to the last bit or two, because double is
 // what gradient checks use; those loops stay scalar. NaN in gives NaN out, +-inf give the limits.
 
-// exp for float: nnx::exp_fast's algorithm and constants (2 ulp), with its clamps written as selects.
-// exp_fast clamps with std::fmin/fmax, which GCC 12 compiles to libm calls that stop a loop vectorising,
-// and it maps NaN to a number; here NaN stays NaN, -inf gives 0 and inputs above 88.7 are clamped.
-// TODO: call exp_fast once core/vecmath.h clamps the same way.
-inline float exp_approx(float x) {
-  const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  const float above_low = x < -87.3f ? -87.3f : x;
-  const float clamped = above_low > 88.7f ? 88.7f : above_low;
-  const float k = std::nearbyint(clamped * kLog2e);
-  const float r = (clamped - k * kLn2Hi) - k * kLn2Lo;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return x < -87.3f ? 0.0f : p * scale;  // NaN x: p is NaN, so is the product
-}
-inline double exp_approx(double x) { return std::exp(x); }
+// exp for the activations: nnx::exp_fast (core/vecmath.h), 2 ulp for float, libm for double.
+template <class T>
+inline T exp_approx(T x) { return exp_fast(x); }
+
 
 // The two halves of a sigmoid, both without cancellation: {1 / (1 + e), e / (1 + e)} with e = exp(-|x|),
 // so sigmoid(x) is the first for x >= 0 and the second otherwise, and 1 - sigmoid(x) the other one.
