@@ -20,7 +20,8 @@ class TensorDataset:
         n = len(self.arrays[0])
         for i, a in enumerate(self.arrays[1:], start=1):
             if len(a) != n:
-                raise ValueError(f"arrays[{i}] has {len(a)} samples, arrays[0] has {n}: all arrays need the same length")
+                raise ValueError(f"arrays[{i}] has {len(a)} samples, arrays[0] has {n}: "
+                                 "all arrays need the same length")
         # torch's name for the same thing, so code written for torch finds it.
         self.tensors = self.arrays
 
@@ -86,8 +87,8 @@ class DataLoader:
         positions = range(index.start, index.stop) if isinstance(index, slice) else index.tolist()
         samples = [self._samples[i] for i in positions]
         if isinstance(samples[0], (tuple, list)):
-            return tuple(Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(column), "dataset"))) for column in zip(*samples))
-        return Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(samples), "dataset")))
+            return tuple(_collate(column) for column in zip(*samples))
+        return _collate(samples)
 
     def __repr__(self):
         return (f"DataLoader(n={self._n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
@@ -152,6 +153,11 @@ def _as_array(data, name):
     elif kind == "f" and array.dtype.itemsize < 4:  # float16: no kernel takes it
         array = array.astype(np.float32)
     return array
+
+
+def _collate(samples):
+    """One batch Tensor from a sequence of samples (arrays or numbers), stacked along a new first axis."""
+    return Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(samples), "dataset")))
 
 
 def _is_array_like(data):

@@ -1,6 +1,9 @@
 """Adam and AdamW: one fused native call (nnx._C.adam_step) updates a whole parameter group."""
 from .. import _C
-from .optimizer import Optimizer, check_non_negative, gather_grads, group_by_step, subset
+from .optimizer import Optimizer, advance_steps, check_non_negative, subset
+
+_MOMENTS = ("exp_avg", "exp_avg_sq")
+_MOMENTS_AMSGRAD = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
 
 class Adam(Optimizer):
@@ -24,27 +27,20 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta} (expected 0 <= beta < 1)")
 
     def _step_group(self, group):
-        params, param_arrays, grad_arrays = gather_grads(group)
-        if not params:
+        amsgrad = bool(group["amsgrad"])
+        gathered = self._gather(group, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS)
+        if gathered is None:
             return
-        amsgrad = group["amsgrad"]
-        exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [] if amsgrad else None, []
-        for p, array in zip(params, param_arrays):
-            state = self.state[p]
-            state["step"] = step = state.get("step", 0) + 1
-            steps.append(step)
-            exp_avgs.append(self._buffer(state, "exp_avg", array))
-            exp_avg_sqs.append(self._buffer(state, "exp_avg_sq", array))
-            if amsgrad:
-                max_exp_avg_sqs.append(self._buffer(state, "max_exp_avg_sq", array))
+        param_arrays, grad_arrays, bundle = gathered
+        exp_avgs, exp_avg_sqs = bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]
+        max_exp_avg_sqs = bundle.buffers.get("max_exp_avg_sq")
         beta1, beta2 = group["betas"]
-        for step, members in group_by_step(steps):
+        hyper = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
+                 bool(group["decoupled_weight_decay"]), amsgrad, bool(group["maximize"]))
+        for step, members in advance_steps(bundle.states):
+            # Positional arguments: pybind11 parses keywords several microseconds slower.
             _C.adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
-                         subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, float(group["lr"]),
-                         beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]),
-                         decoupled_weight_decay=bool(group["decoupled_weight_decay"]), amsgrad=bool(amsgrad),
-                         maximize=bool(group["maximize"]))
+                         subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
 
 
 class AdamW(Adam):

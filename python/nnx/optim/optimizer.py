@@ -20,6 +20,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)  # parameter -> its state dict ('step', moment buffers ...)
         self.param_groups = []
+        self._bundles = {}  # id(group) -> _Bundle: the group's state gathered into lists, reused per step
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {type(params).__name__}")
@@ -95,12 +96,26 @@ class Optimizer:
     def _step_group(self, group):
         raise NotImplementedError
 
-    def _buffer(self, state, name, like):
-        """The state buffer `name` of one parameter, created zero-filled (same shape and dtype) on first use."""
-        buffer = state.get(name)
-        if buffer is None:
-            buffer = state[name] = Tensor._wrap(np.zeros_like(like))
-        return buffer._data
+    def _gather(self, group, buffer_names):
+        """(param arrays, grad arrays, bundle) for the group's parameters that have a gradient, or None.
+
+        The bundle (each parameter's state dict and, per buffer name, the list of buffer arrays the
+        native step takes) is built once and reused while the same parameters have gradients, the
+        buffer names are the same and the state table has not been replaced (load_state_dict).
+        Parameters without a gradient are skipped."""
+        params = group["params"]
+        try:
+            grads = [p.grad._data for p in params]
+        except AttributeError:  # some parameters have no gradient this step
+            params = [p for p in params if p.grad is not None]
+            if not params:
+                return None
+            grads = [p.grad._data for p in params]
+        ids = tuple(map(id, params))
+        bundle = self._bundles.get(id(group))
+        if bundle is None or bundle.ids != ids or bundle.names != buffer_names or bundle.table is not self.state:
+            bundle = self._bundles[id(group)] = _Bundle(self.state, params, ids, buffer_names)
+        return [p._data for p in params], grads, bundle
 
     # --- saving and resuming ---------------------------------------------------------------------
     def state_dict(self):
@@ -141,6 +156,7 @@ class Optimizer:
                 raise ValueError(f"loaded state dict has state for parameter index {index}, which no group holds")
             new_state[param_of[index]] = self._copy_state(param_of[index], saved_state)
         self.state = new_state
+        self._bundles.clear()
         for group, saved in zip(self.param_groups, saved_groups):
             params = group["params"]
             group.clear()
@@ -168,6 +184,7 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._bundles = {}
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -186,10 +203,41 @@ def check_non_negative(group, *names):
             raise ValueError(f"Invalid {name} value: {value} (expected >= 0)")
 
 
-def gather_grads(group):
-    """The parameters of a group that have a gradient, their arrays and their gradients' arrays."""
-    params = [p for p in group["params"] if p.grad is not None]
-    return params, [p._data for p in params], [p.grad._data for p in params]
+class _Bundle:
+    """One group's per-parameter state gathered into lists: `states` (the state dicts), `buffers[name]`
+    (the arrays of that buffer, one per parameter, created zero-filled on first use) and `fresh` (the
+    indices whose first buffer was created here, until a step consumes it: SGD's first-step rule)."""
+
+    __slots__ = ("table", "ids", "names", "states", "buffers", "fresh")
+
+    def __init__(self, table, params, ids, names):
+        self.table, self.ids, self.names = table, ids, names
+        self.states = [table[p] for p in params]
+        self.fresh = [i for i, state in enumerate(self.states) if names and state.get(names[0]) is None]
+        self.buffers = {name: [_buffer(state, name, p._data) for state, p in zip(self.states, params)]
+                        for name in names}
+
+    def take_fresh(self):
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
+
+def _buffer(state, name, like):
+    """The state buffer `name` of one parameter, created zero-filled (same shape and dtype) on first use."""
+    buffer = state.get(name)
+    if buffer is None:
+        buffer = state[name] = Tensor._wrap(np.zeros_like(like))
+    return buffer._data
+
+
+def advance_steps(states):
+    """Count one more step in every state; [(step, None)] when all agree (one native call), else
+    [(step, indices)] per distinct step, for parameters that joined or skipped updates at other times."""
+    steps = []
+    for state in states:
+        step = state["step"] = state.get("step", 0) + 1
+        steps.append(step)
+    return group_by_step(steps)
 
 
 def group_by_step(steps):

@@ -1,6 +1,6 @@
 """RMSprop (optionally centered, with momentum): one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, check_non_negative, gather_grads
+from .optimizer import Optimizer, advance_steps, check_non_negative
 
 
 class RMSprop(Optimizer):
@@ -18,22 +18,16 @@ class RMSprop(Optimizer):
         check_non_negative(group, "lr", "alpha", "eps", "weight_decay", "momentum")
 
     def _step_group(self, group):
-        params, param_arrays, grad_arrays = gather_grads(group)
-        if not params:
-            return
         momentum, centered = float(group["momentum"]), bool(group["centered"])
-        square_avgs = []
-        grad_avgs = [] if centered else None
-        momentum_buffers = [] if momentum > 0 else None
-        for p, array in zip(params, param_arrays):
-            state = self.state[p]
-            state["step"] = state.get("step", 0) + 1
-            square_avgs.append(self._buffer(state, "square_avg", array))
-            if momentum > 0:
-                momentum_buffers.append(self._buffer(state, "momentum_buffer", array))
-            if centered:
-                grad_avgs.append(self._buffer(state, "grad_avg", array))
-        _C.rmsprop_step(param_arrays, grad_arrays, square_avgs, grad_avgs, momentum_buffers,
-                        lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
-                        weight_decay=float(group["weight_decay"]), momentum=momentum, centered=centered,
-                        maximize=bool(group["maximize"]))
+        names = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + (("grad_avg",) if centered else ())
+        gathered = self._gather(group, names)
+        if gathered is None:
+            return
+        param_arrays, grad_arrays, bundle = gathered
+        advance_steps(bundle.states)  # kept for PyTorch's state format; the update does not use it
+        buffers = bundle.buffers
+        # Positional arguments: lr, alpha, eps, weight_decay, momentum, centered, maximize.
+        _C.rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
+                        buffers.get("momentum_buffer"), float(group["lr"]), float(group["alpha"]),
+                        float(group["eps"]), float(group["weight_decay"]), momentum, centered,
+                        bool(group["maximize"]))

@@ -1,6 +1,8 @@
 """SGD with momentum, dampening, Nesterov and weight decay: one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, check_non_negative, gather_grads, subset
+from .optimizer import Optimizer, check_non_negative, subset
+
+_MOMENTUM = ("momentum_buffer",)
 
 
 class SGD(Optimizer):
@@ -20,24 +22,26 @@ class SGD(Optimizer):
                              f"(got momentum={group['momentum']}, dampening={group['dampening']})")
 
     def _step_group(self, group):
-        params, param_arrays, grad_arrays = gather_grads(group)
-        if not params:
-            return
         momentum = float(group["momentum"])
-        hyper = dict(lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
-                     weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
-                     maximize=bool(group["maximize"]))
-        if momentum == 0:
-            _C.sgd_step(param_arrays, grad_arrays, None, **hyper)
+        gathered = self._gather(group, _MOMENTUM if momentum != 0 else ())
+        if gathered is None:
             return
-        buffers, fresh, continuing = [], [], []
-        for i, (p, array) in enumerate(zip(params, param_arrays)):
-            state = self.state[p]
-            (continuing if state.get("momentum_buffer") is not None else fresh).append(i)
-            buffers.append(self._buffer(state, "momentum_buffer", array))
-        # Parameters whose buffer is new take b = g (first_step); the others b = momentum b + (1 - dampening) g.
+        param_arrays, grad_arrays, bundle = gathered
+        # Positional arguments: lr, momentum, dampening, weight_decay, nesterov, maximize (then first_step).
+        hyper = (float(group["lr"]), momentum, float(group["dampening"]), float(group["weight_decay"]),
+                 bool(group["nesterov"]), bool(group["maximize"]))
+        if momentum == 0:
+            _C.sgd_step(param_arrays, grad_arrays, None, *hyper, False)
+            return
+        buffers = bundle.buffers["momentum_buffer"]
+        fresh = bundle.take_fresh()
+        if not fresh:
+            _C.sgd_step(param_arrays, grad_arrays, buffers, *hyper, False)
+            return
+        # New buffers take b = g (first_step); the others b = momentum b + (1 - dampening) g.
+        continuing = [i for i in range(len(param_arrays)) if i not in set(fresh)]
         for indices, first_step in ((continuing, False), (fresh, True)):
             if indices:
-                members = None if len(indices) == len(params) else indices
+                members = None if len(indices) == len(param_arrays) else indices
                 _C.sgd_step(subset(param_arrays, members), subset(grad_arrays, members), subset(buffers, members),
-                            first_step=first_step, **hyper)
+                            *hyper, first_step)
