@@ -364,3 +364,34 @@ def test_defaults_are_pytorchs(rng):
     assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
     rms = optim.RMSprop(p).defaults
     assert (rms["lr"], rms["alpha"], rms["eps"], rms["momentum"], rms["centered"]) == (1e-2, 0.99, 1e-8, 0, False)
+
+
+def test_load_state_dict_into_the_same_optimizer_rewinds_it(rng):
+    params = make_params(rng, np.float64)
+    noises = make_noises(rng, 12)
+    optimizer = optim.Adam(params, lr=0.01)
+    run_nnx(optimizer, params, noises[:4], 4)
+    saved_params, saved_state = [p.numpy().copy() for p in params], copy.deepcopy(optimizer.state_dict())
+    run_nnx(optimizer, params, noises[4:8], 4)
+    after = [p.numpy().copy() for p in params]
+    for p, array in zip(params, saved_params):
+        p.numpy()[...] = array
+    optimizer.load_state_dict(saved_state)
+    run_nnx(optimizer, params, noises[4:8], 4)
+    for p, array in zip(params, after):
+        np.testing.assert_array_equal(p.numpy(), array)
+
+
+def test_momentum_switched_on_mid_training_starts_from_the_gradient(rng):
+    params = make_params(rng, np.float64)
+    start = [p.numpy().copy() for p in params]
+    noises = make_noises(rng, 6)
+    optimizer = optim.SGD(params, lr=0.05)
+    run_nnx(optimizer, params, noises[:3], 3)
+    optimizer.param_groups[0]["momentum"] = 0.9
+    run_nnx(optimizer, params, noises[3:], 3)
+    plain, with_momentum = ReferenceSGD(lr=0.05), ReferenceSGD(lr=0.05, momentum=0.9)
+    expected = run_reference(plain, start, noises[:3], 3)
+    expected = run_reference(with_momentum, expected, noises[3:], 3)
+    for p, theta in zip(params, expected):
+        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12)
