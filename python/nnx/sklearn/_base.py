@@ -1,0 +1,175 @@
+"""What MLPClassifier and MLPRegressor share: scikit-learn's BaseMultilayerPerceptron (parameters, fit,
+partial_fit, warm start, fitted attributes) with an nnx network doing the arithmetic in float32."""
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+import nnx
+
+from . import _network
+from ._lbfgs import fit_lbfgs
+from ._losses import Objective
+from ._params import hidden_layer_sizes_list, validate_params
+from ._training import fit_stochastic
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_NOT_PICKLED = ("_network", "_solver", "coefs_", "intercepts_")
+
+
+class BaseMLP(BaseEstimator):
+    """Shared machinery; subclasses define _validate_input, _out_activation and _score_from_raw."""
+
+    _is_classifier = False
+
+    # --- fitting ------------------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        validate_params(self)
+        hidden_sizes = hidden_layer_sizes_list(self.hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        X = _network.canonical_float32(X)
+        sample_weight = self._training_weights(sample_weight, X, y, incremental)
+        layer_units = [X.shape[1]] + hidden_sizes + [Y.shape[1]]
+        self._random_state = check_random_state(self.random_state)
+        _check_device(self.device)
+        if first_pass:
+            self._initialize(Y, layer_units)
+        else:
+            self._check_continuation(layer_units)
+            self._sync_network()
+        self._objective = Objective(self.out_activation_, self.n_outputs_)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            fit_stochastic(self, X, Y, sample_weight, incremental)
+        else:
+            fit_lbfgs(self, X, Y, sample_weight)
+        if not all(np.isfinite(array).all() for array in self.coefs_ + self.intercepts_):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
+                             "values and need to be preprocessed.")
+        return self
+
+    def _initialize(self, Y, layer_units):
+        """A fresh network with scikit-learn's initialisation and the fitted attributes of a first fit."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._out_activation()
+        self._layer_units = list(layer_units)
+        self._network = _network.build_network(layer_units, self.activation, self.dropout, self.batch_norm)
+        _seed_network_randomness(self._random_state, self.dropout)
+        coefs, intercepts = _network.glorot_uniform_init(layer_units, self.activation, self._random_state)
+        _network.load_weights(self._network, coefs, intercepts)
+        self._network.eval()
+        self.coefs_, self.intercepts_ = _network.weight_views(self._network)
+        self._solver = None
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self._best_state = _network.network_state(self._network)
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.validation_loss_curve_ = None
+                self.best_validation_score_ = None
+
+    def _check_continuation(self, layer_units):
+        if layer_units != self._layer_units:
+            raise ValueError(f"warm_start / partial_fit needs the same layer sizes as the previous fit: it had "
+                             f"{self._layer_units} (n_features, hidden_layer_sizes..., n_outputs), this call "
+                             f"has {layer_units}.")
+        if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
+            raise ValueError("warm_start from a model fitted with solver='lbfgs' to a stochastic solver is not "
+                             "supported: refit with warm_start=False.")
+
+    def _training_weights(self, sample_weight, X, y, incremental):
+        """Sample weights as float32 (n,), or None; subclasses multiply in class weights."""
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X.shape[0])
+
+    # --- prediction ---------------------------------------------------------------------------------
+    def _raw_outputs(self, X):
+        """Last-layer scores of validated X and the dtype predictions come back in (float32 input stays float32)."""
+        check_is_fitted(self)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = validate_data(self, X, reset=False, accept_sparse=["csr"], dtype=np.float32, order="C")
+        X = _network.canonical_float32(X)
+        self._sync_network()
+        return _network.raw_outputs(self._network, X), dtype
+
+    def _sync_network(self):
+        """Make the network hold coefs_/intercepts_ (rebuilt after unpickling; copied in if reassigned)."""
+        if not _network.shares_weights(self._network, self.coefs_, self.intercepts_):
+            _network.load_weights(self._network, self.coefs_, self.intercepts_)
+            self.coefs_, self.intercepts_ = _network.weight_views(self._network)
+
+    # --- pickling: NumPy state only, independent of nnx's internal classes ------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_network" in state:
+            state = {k: v for k, v in state.items() if k not in _NOT_PICKLED}
+            state["_network_state"] = _network.network_state(self._network)
+            state["_solver_state"] = self._solver
+        return state
+
+    def __setstate__(self, state):
+        network_state = state.pop("_network_state", None)
+        solver = state.pop("_solver_state", None)
+        super().__setstate__(state)
+        if network_state is None:
+            return
+        self._network = _network.build_network(self._layer_units, self.activation, self.dropout, self.batch_norm)
+        _network.load_network_state(self._network, network_state)
+        self._network.eval()
+        self.coefs_, self.intercepts_ = _network.weight_views(self._network)
+        if solver is not None:
+            solver.rebind(self._network, self)
+        self._solver = solver
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    """sample_weight as float64 (n_samples,), finite and non-negative, with messages naming it."""
+    if np.isscalar(sample_weight):
+        return np.full(n_samples, float(sample_weight))
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold numbers, got dtype {weights.dtype}")
+    weights = weights.astype(np.float64)
+    if weights.ndim != 1:
+        raise ValueError(f"Sample weights must be 1D array or scalar, got shape {weights.shape}")
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected {(n_samples,)}!")
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    if (weights < 0).any():
+        raise ValueError("Negative values in data passed to sample_weight")
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def _check_device(device):
+    if device == "cpu":
+        return
+    cuda = getattr(nnx, "cuda", None)
+    if cuda is None or not cuda.is_available():
+        raise RuntimeError(f"device={device!r} needs nnx's CUDA backend and an NVIDIA GPU, and this nnx has none "
+                           "available (nnx.cuda.is_available() is False). Use device='cpu'.")
+    raise NotImplementedError(f"device={device!r}: the estimators do not run on CUDA yet; use device='cpu'.")
+
+
+def _seed_network_randomness(random_state, dropout):
+    """Dropout masks come from nnx's generator: seed it from random_state so fits are reproducible."""
+    if dropout > 0:
+        nnx.manual_seed(int(random_state.randint(np.iinfo(np.int32).max)))

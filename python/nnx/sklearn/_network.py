@@ -1,0 +1,146 @@
+"""The network behind an estimator: an nnx.nn.Sequential built from scikit-learn's layer sizes, its weights
+initialised like scikit-learn's (Glorot uniform from random_state), and NumPy views of it as coefs_/intercepts_."""
+import numpy as np
+
+import nnx
+from nnx import nn
+
+_FLOAT32 = np.dtype(np.float32)
+
+# Sequential fuses Linear + a following activation into one native call, so the activation comes right after
+# its Linear (batch norm, when asked for, sits between them and breaks the fusion by necessity).
+_HIDDEN_ACTIVATIONS = {"identity": None, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def as_tensor(array):
+    """A Tensor sharing the NumPy array's memory (no copy per batch)."""
+    return nnx.from_numpy(array)
+
+
+def parameter_array(parameter):
+    """The NumPy array holding a parameter's (or buffer's) values; writes to it change the network."""
+    return parameter.data.numpy()
+
+
+def build_network(layer_units, activation, dropout=0.0, batch_norm=False):
+    """Linear layers of layer_units[i] -> layer_units[i + 1]; hidden ones followed by the activation (and the
+    optional batch norm and dropout). The last Linear outputs raw scores: the loss applies the output activation."""
+    layers = []
+    n_linear = len(layer_units) - 1
+    for i in range(n_linear):
+        layers.append(nn.Linear(layer_units[i], layer_units[i + 1]))
+        if i == n_linear - 1:
+            break
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(layer_units[i + 1]))
+        if _HIDDEN_ACTIVATIONS[activation] is not None:
+            layers.append(_HIDDEN_ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def linear_layers(network):
+    return [module for module in network if isinstance(module, nn.Linear)]
+
+
+def glorot_uniform_init(layer_units, activation, random_state, dtype=np.float32):
+    """scikit-learn's MLP initialisation, drawn in its order from the same RandomState: for each layer the
+    (fan_in, fan_out) weights, then the biases, uniform in +-sqrt(factor / (fan_in + fan_out))."""
+    coefs, intercepts = [], []
+    factor = 2.0 if activation == "logistic" else 6.0
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out).astype(dtype))
+    return coefs, intercepts
+
+
+def load_weights(network, coefs, intercepts):
+    """Copy (fan_in, fan_out) coefs and intercepts into the network's Linear layers (weights are (out, in))."""
+    for linear, coef, intercept in zip(linear_layers(network), coefs, intercepts):
+        weight = parameter_array(linear.weight)
+        if not np.shares_memory(weight, coef):
+            weight[...] = np.asarray(coef).T
+        bias = parameter_array(linear.bias)
+        if not np.shares_memory(bias, intercept):
+            bias[...] = intercept
+
+
+def weight_views(network):
+    """coefs_ (fan_in, fan_out) and intercepts_ as views of the network's memory: always in sync, no copy."""
+    linears = linear_layers(network)
+    coefs = [parameter_array(linear.weight).T for linear in linears]
+    intercepts = [parameter_array(linear.bias) for linear in linears]
+    return coefs, intercepts
+
+
+def shares_weights(network, coefs, intercepts):
+    """Whether coefs/intercepts are still the views of this network (a user may have assigned new arrays)."""
+    views = weight_views(network)
+    pairs = list(zip(views[0], coefs)) + list(zip(views[1], intercepts))
+    return len(coefs) == len(views[0]) and all(
+        view.shape == array.shape and np.shares_memory(view, array) for view, array in pairs)
+
+
+def network_state(network):
+    """{name: a NumPy copy} of every parameter and buffer (what pickling keeps of the network)."""
+    return {name: np.array(tensor.data.numpy(), copy=True) for name, tensor in network.state_dict().items()}
+
+
+def load_network_state(network, state):
+    network.load_state_dict({name: as_tensor(fresh_array(value)) for name, value in state.items()})
+
+
+def fresh_array(value):
+    """A C-ordered copy with numpy's canonical dtype object: nnx's kernels compare dtype objects by identity,
+    and an unpickled array's float32 dtype is an equal but distinct object."""
+    fresh = np.empty(value.shape, dtype=np.dtype(value.dtype.type))  # np.array(value, dtype=...) keeps the old
+    fresh[...] = value
+    return fresh
+
+
+def weight_parameters(network):
+    """The Linear weights (the parameters scikit-learn's alpha penalises) and the rest (biases, batch norm)."""
+    weights = [linear.weight for linear in linear_layers(network)]
+    weight_ids = {id(w) for w in weights}
+    others = [p for p in network.parameters() if id(p) not in weight_ids]
+    return weights, others
+
+
+def squared_weight_norm(weight_arrays):
+    """sum ||W||^2 over the layers, the L2 term of scikit-learn's loss (float32 dot products, float64 sum)."""
+    total = 0.0
+    with np.errstate(over="ignore"):  # diverged weights give inf, which the training loop reports
+        for weight in weight_arrays:
+            flat = weight.reshape(-1)
+            total += float(np.dot(flat, flat))
+    return total
+
+
+def raw_outputs(network, X, chunk_rows=8192):
+    """The network's last-layer scores (before the output activation) for float32 X, in eval mode and without
+    recording gradients; large inputs go through in chunks to bound the memory of the activations."""
+    with nnx.no_grad():
+        if X.shape[0] <= chunk_rows:
+            return np.array(network(as_tensor(dense_rows(X, slice(None)))).numpy(), copy=True)
+        parts = [network(as_tensor(dense_rows(X, slice(start, start + chunk_rows)))).numpy()
+                 for start in range(0, X.shape[0], chunk_rows)]
+        return np.concatenate(parts)
+
+
+def canonical_float32(X):
+    """Validated float32 X whose dtype object is numpy's own: nnx's kernels compare dtype objects by identity,
+    and memory-mapped or unpickled arrays carry an equal but distinct one (the view costs no copy)."""
+    if hasattr(X, "toarray") or X.dtype is _FLOAT32:
+        return X
+    return np.asarray(X).view(_FLOAT32)
+
+
+def dense_rows(X, rows):
+    """X[rows] as a C-contiguous float32 array (rows: a slice or an index array; X dense or scipy sparse)."""
+    if hasattr(X, "toarray"):
+        return np.ascontiguousarray(X[rows].toarray(), dtype=np.float32)
+    if isinstance(rows, slice):
+        return X[rows]
+    return X.take(rows, axis=0)

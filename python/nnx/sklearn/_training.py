@@ -1,0 +1,237 @@
+"""The estimators' training loop for the stochastic solvers: scikit-learn's _fit_stochastic (same epochs,
+batches, shuffling stream, loss bookkeeping, tol / n_iter_no_change stopping, early stopping with the best
+weights restored) over an nnx network, lean enough that Python is a small part of each step."""
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
+
+from ._network import as_tensor, dense_rows, network_state, load_network_state, raw_outputs, squared_weight_norm
+from ._progress import Progress
+from ._solvers import StochasticSolver
+
+
+class TrainingData:
+    """The rows one fit trains on: X (float32, dense or sparse), the loss targets, the sample weights (or None)
+    and, for Poisson, per-sample constants of the reported loss. `rows` maps positions to rows of X."""
+
+    def __init__(self, X, targets, sample_weight, constants, rows=None):
+        self.X, self.targets, self.sample_weight, self.constants, self.rows = X, targets, sample_weight, constants, rows
+
+    def __len__(self):
+        return self.X.shape[0] if self.rows is None else len(self.rows)
+
+    def batch(self, positions):
+        """(X, targets, weights, constants) of the given positions (a slice or an index array)."""
+        rows = positions if self.rows is None else self.rows[positions]
+        weights = None if self.sample_weight is None else self.sample_weight[rows]
+        constants = None if self.constants is None else self.constants[rows]
+        return dense_rows(self.X, rows), self.targets[rows], weights, constants
+
+
+def split_for_early_stopping(estimator, Y, n_samples):
+    """Train and validation row indices, drawn like scikit-learn's train_test_split of (X, y) with the same
+    random stream; stratified by class for single-label classification (not multi-label, not regression)."""
+    stratify = None
+    if estimator._objective.out_activation == "softmax":
+        stratify = np.argmax(Y, axis=1)
+    elif estimator._is_classifier and Y.shape[1] == 1:
+        stratify = Y[:, 0]
+    train_rows, val_rows = train_test_split(np.arange(n_samples), random_state=estimator._random_state,
+                                            test_size=estimator.validation_fraction, stratify=stratify)
+    if len(val_rows) < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+    return train_rows, val_rows
+
+
+def reshuffle(order, random_state):
+    """sklearn.utils.shuffle(order, random_state=random_state) without its input validation (a measurable
+    cost per epoch on small data): the same draws from the same RandomState, so the same batches."""
+    permutation = np.arange(len(order))
+    random_state.shuffle(permutation)
+    return order[permutation]
+
+
+def batch_slices(n_samples, batch_size, avoid_single_sample):
+    """scikit-learn's gen_batches; with batch norm a trailing batch of one sample joins the previous batch
+    (batch statistics of one sample are undefined)."""
+    slices = list(gen_batches(n_samples, batch_size))
+    if avoid_single_sample and len(slices) > 1 and slices[-1].stop - slices[-1].start == 1:
+        slices[-2:] = [slice(slices[-2].start, slices[-1].stop)]
+    return slices
+
+
+def resolve_batch_size(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(200, n_samples)
+    if estimator.batch_size > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+    return int(np.clip(estimator.batch_size, 1, n_samples))
+
+
+def fit_stochastic(est, X, Y, sample_weight, incremental):
+    """Train est._network with est's solver; sets loss_, loss_curve_, n_iter_, t_ and the early-stopping
+    attributes exactly where scikit-learn sets them."""
+    if not incremental or getattr(est, "_solver", None) is None:
+        est._solver = StochasticSolver(est._network, est)
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    targets = est._objective.targets(Y)
+    data = TrainingData(X, targets, sample_weight, est._objective.sample_constants(targets))
+    validation = None
+    if est.early_stopping:
+        train_rows, val_rows = split_for_early_stopping(est, Y, X.shape[0])
+        data.rows = train_rows
+        validation = _Validation(est, data, val_rows, Y)
+    epoch_loop = _EpochLoop(est, data, validation)
+    est._network.train()
+    try:
+        epoch_loop.run(incremental)
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    finally:
+        est._network.eval()
+    if validation is not None:  # restore the best weights (and batch-norm statistics)
+        load_network_state(est._network, est._best_state)
+
+
+class _Validation:
+    """The held-out split of early stopping: its score (accuracy or R^2) and loss after every epoch."""
+
+    def __init__(self, est, data, rows, Y):
+        self.est = est
+        self.X = dense_rows(data.X, rows)
+        self.targets = data.targets[rows]
+        self.sample_weight = None if data.sample_weight is None else data.sample_weight[rows]
+        self.Y = Y[rows]
+
+    def evaluate(self):
+        """(score, loss) of the current network on the validation rows, in eval mode."""
+        network = self.est._network
+        network.eval()
+        try:
+            scores = raw_outputs(network, self.X)
+        finally:
+            network.train()
+        score = self.est._score_from_raw(scores, self.Y, self.sample_weight)
+        loss = self.est._objective.numpy_loss(scores, self.targets, self.sample_weight)
+        return score, loss
+
+
+class _EpochLoop:
+    """scikit-learn's epoch loop; one instance per fit / partial_fit call."""
+
+    def __init__(self, est, data, validation):
+        self.est, self.data, self.validation = est, data, validation
+        self.solver = est._solver
+        self.n_samples = len(data)
+        self.batch_size = resolve_batch_size(est, self.n_samples)
+        self.slices = batch_slices(self.n_samples, self.batch_size, bool(est.batch_norm))
+        self.sample_order = np.arange(self.n_samples, dtype=int)
+        self.alpha = float(est.alpha)
+        self.cycle_steps = est.max_iter * len(self.slices)
+        self.progress = Progress(est.verbose, len(self.slices))
+
+    def run(self, incremental):
+        est = self.est
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            started = time.perf_counter()
+            if est.shuffle:
+                self.sample_order = reshuffle(self.sample_order, est._random_state)
+            est.loss_ = self._train_one_epoch() / self.n_samples
+            est.n_iter_ += 1
+            est.t_ += self.n_samples
+            est.loss_curve_.append(est.loss_)
+            self._check_finite()
+            self._update_no_improvement_count()
+            self.progress.epoch_end(est, time.perf_counter() - started)
+            self.solver.iteration_ends(est.t_)
+            if self._should_stop():
+                break
+            if incremental:
+                break
+            if est.n_iter_ == est.max_iter and est.lr_schedule != "one_cycle":
+                warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
+                              "hasn't converged yet." % est.max_iter, ConvergenceWarning)
+
+    def _train_one_epoch(self):
+        """Sum over batches of (batch loss x batch size), scikit-learn's accumulated_loss."""
+        accumulated = 0.0
+        for batch_slice in self.slices:
+            positions = self.sample_order[batch_slice] if self.est.shuffle else batch_slice
+            accumulated += self._train_one_batch(positions) * (batch_slice.stop - batch_slice.start)
+            self.progress.batch_end()
+        return accumulated
+
+    def _train_one_batch(self, positions):
+        est, solver = self.est, self.solver
+        X_batch, targets, weights, constants = self.data.batch(positions)
+        n_batch = X_batch.shape[0]
+        weight_sum, weight_tensor = float(n_batch), None
+        if weights is not None:
+            weight_sum = float(weights.sum())
+            if weight_sum == 0:  # the weighted mean's gradient is undefined; these samples contribute nothing
+                return 0.0
+            normalized = (weights / weight_sum).astype(np.float32)
+            shape = (-1,) if est._objective.out_activation == "softmax" else (-1, 1)
+            weight_tensor = as_tensor(np.ascontiguousarray(normalized.reshape(shape)))
+        scores = est._network(as_tensor(X_batch))
+        loss = est._objective.batch_objective(scores, as_tensor(targets), weight_tensor)
+        # sklearn's reported loss uses the weights before this step's update
+        penalty = 0.5 * self.alpha * squared_weight_norm(solver.weight_arrays) / weight_sum if self.alpha else 0.0
+        solver.zero_grad()
+        loss.backward()
+        solver.step(weight_sum, cycle_position=solver.steps / self.cycle_steps)
+        constant = 0.0 if constants is None else float(np.average(constants, weights=weights))
+        return est._objective.reported(loss.item(), constant) + penalty
+
+    def _check_finite(self):
+        if np.isfinite(self.est.loss_) or self.validation is not None:
+            return  # with early stopping the best (finite) weights are restored, as in scikit-learn
+        raise ValueError(f"The training loss became non-finite ({self.est.loss_}) at iteration {self.est.n_iter_}. "
+                         "The input data may contain large values and need to be preprocessed (e.g. "
+                         "StandardScaler), or learning_rate_init may be too large.")
+
+    def _update_no_improvement_count(self):
+        est = self.est
+        if self.validation is not None:
+            score, loss = self.validation.evaluate()
+            est.validation_scores_.append(score)
+            est.validation_loss_curve_.append(loss)
+            if score < est.best_validation_score_ + est.tol:
+                est._no_improvement_count += 1
+            else:
+                est._no_improvement_count = 0
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                est._best_state = network_state(est._network)
+            return
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+    def _should_stop(self):
+        """scikit-learn's n_iter_no_change test (which one-cycle, a fixed-length schedule, does not use with
+        the training loss)."""
+        est = self.est
+        if est._no_improvement_count <= est.n_iter_no_change:
+            return False
+        if est.lr_schedule == "one_cycle" and self.validation is None:
+            return False
+        if self.validation is not None:
+            message = ("Validation score did not improve more than tol=%f for %d consecutive epochs."
+                       % (est.tol, est.n_iter_no_change))
+        else:
+            message = ("Training loss did not improve more than tol=%f for %d consecutive epochs."
+                       % (est.tol, est.n_iter_no_change))
+        if self.solver.trigger_stopping(message, est.verbose):
+            return True
+        est._no_improvement_count = 0
+        return False
