@@ -302,3 +302,19 @@ def test_fused_leaky_relu_reads_the_current_slope(rng):
     model[1].negative_slope = 0.5
     pre = x.numpy() @ model[0].weight.numpy().T + model[0].bias.numpy()
     np.testing.assert_allclose(model(x).numpy(), np.where(pre > 0, pre, 0.5 * pre), rtol=1e-12)
+
+
+def test_deepcopy_and_pickle_after_use(rng):
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    x = nnx.tensor(rng.normal(size=(5, 3)).astype(np.float32))
+    model(x)  # builds the fusion plan
+    model.eval()
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert not np.shares_memory(clone[0].weight.numpy(), model[0].weight.numpy())
+        assert isinstance(clone[0].weight, nn.Parameter) and clone[0].weight.requires_grad
+        np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+        clone[0].weight.numpy()[...] = 0  # the clone's plan reads the clone's own parameters
+        assert not np.array_equal(clone(x).numpy(), model(x).numpy())

@@ -77,6 +77,10 @@ class Sequential(Module):
     def _children_changed(self):
         object.__setattr__(self, "_plan", None)
 
+    def __getstate__(self):
+        # The plan holds closures (not picklable) over this instance's children: rebuilt after loading.
+        return dict(self.__dict__, _plan=None)
+
     def plan(self):
         """The execution plan (built on first use after a structural change)."""
         if self._plan is None:
