@@ -377,3 +377,31 @@ def test_losses_reject_bad_reduction(cls):
 def test_legacy_size_average_and_reduce_flags():
     assert nn.MSELoss(size_average=False).reduction == "sum"
     assert nn.L1Loss(reduce=False).reduction == "none"
+
+
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: nn.Linear(-1, 2), ValueError, "in_features"),
+    (lambda: nn.Linear(2, 2.5), ValueError, "out_features"),
+    (lambda: nn.Linear(2, 2, dtype=np.int32), TypeError, "dtype"),
+    (lambda: nn.BatchNorm1d(3, momentum=1.5), ValueError, "momentum"),
+    (lambda: nn.BatchNorm1d(3, eps=0), ValueError, "eps"),
+    (lambda: nn.LayerNorm(0), ValueError, "normalized_shape"),
+    (lambda: nn.Embedding(4, -2), ValueError, "embedding_dim"),
+    (lambda: nn.Embedding(4, 2, max_norm=1.0), NotImplementedError, "max_norm"),
+    (lambda: nn.Embedding.from_pretrained(np.zeros(3)), ValueError, "2-dimensional"),
+    (lambda: nn.GELU("fast"), ValueError, "approximate"),
+    (lambda: nn.CrossEntropyLoss(label_smoothing=2.0), ValueError, "label_smoothing"),
+    (lambda: nn.Sequential(nn.ReLU()).insert(5, nn.ReLU()), IndexError, "out of range"),
+    (lambda: nn.Sequential(nn.ReLU()).add_module("x", 3), TypeError, "not a Module"),
+])
+def test_bad_constructor_arguments_raise_naming_them(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_linear_rejects_wrong_input(rng):
+    layer = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="in_features=3"):
+        layer(nnx.tensor(rng.normal(size=(4, 5)).astype(np.float32)))
+    with pytest.raises(TypeError, match="dtype"):
+        layer(nnx.tensor(rng.normal(size=(4, 3))))  # float64 input, float32 weight: no silent conversion
