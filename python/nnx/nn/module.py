@@ -12,7 +12,6 @@ from ..tensor import Tensor
 from .parameter import Parameter
 
 
-
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """load_state_dict's result: (missing_keys, unexpected_keys), printed like PyTorch's."""
 
@@ -42,8 +41,9 @@ class Module:
 
     # --- registration ----------------------------------------------------------------------------
     def __setattr__(self, name, value):
-        registries = self.__dict__.get("_parameters"), self.__dict__.get("_buffers"), self.__dict__.get("_modules")
-        parameters, buffers, modules = registries
+        registries = self.__dict__
+        parameters, buffers, modules = (registries.get("_parameters"), registries.get("_buffers"),
+                                        registries.get("_modules"))
         if isinstance(value, Parameter):
             if parameters is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
@@ -120,9 +120,11 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(nnx.Tensor, numpy.ndarray or None required)")
-        self._forget(name)  # a re-registered buffer may change persistence
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
             self._non_persistent_buffers.add(name)
         object.__setattr__(self, name, tensor)
 
