@@ -41,8 +41,18 @@ inline py::array require_output(py::handle obj, const char* name) {
   return a;
 }
 
-inline bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-inline bool is_f64(const py::array& a) { return a.dtype().is(py::dtype::of<double>()); }
+// dtypes compare by kind, size and byte order, never by object identity: an unpickled array carries an
+// equal but distinct dtype object. Non-native byte order is refused (the kernels read native words).
+inline bool has_dtype(const py::array& a, char kind, py::ssize_t itemsize) {
+  const py::dtype dt = a.dtype();
+  return dt.kind() == kind && dt.itemsize() == itemsize && dt.byteorder() != '>';
+}
+inline bool is_f32(const py::array& a) { return has_dtype(a, 'f', 4); }
+inline bool is_f64(const py::array& a) { return has_dtype(a, 'f', 8); }
+inline bool same_dtype(const py::array& a, const py::array& b) {
+  const py::dtype x = a.dtype(), y = b.dtype();
+  return x.kind() == y.kind() && x.itemsize() == y.itemsize() && x.byteorder() != '>' && y.byteorder() != '>';
+}
 
 // The float type of the first array decides; the others must match it.
 inline Float require_float(const py::array& a, const char* name) {
@@ -52,18 +62,18 @@ inline Float require_float(const py::array& a, const char* name) {
 }
 
 inline void require_dtype_like(const py::array& a, const char* name, const py::array& ref, const char* ref_name) {
-  if (!a.dtype().is(ref.dtype()))
+  if (!same_dtype(a, ref))
     throw py::type_error(std::string(name) + " must have the dtype of " + ref_name + " (" + dtype_string(ref) +
                          "), got " + dtype_string(a));
 }
 
 inline void require_int64(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<int64_t>()))
+  if (!has_dtype(a, 'i', 8))
     throw py::type_error(std::string(name) + " must have dtype int64, got " + dtype_string(a));
 }
 
 inline void require_uint8(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<uint8_t>()))
+  if (!has_dtype(a, 'u', 1))
     throw py::type_error(std::string(name) + " must have dtype uint8, got " + dtype_string(a));
 }
 

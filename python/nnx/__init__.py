@@ -5,6 +5,8 @@ from .tensor import (Tensor, arange, cat, empty, float32, float64, from_numpy, f
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import initial_seed, manual_seed, seed
 from . import nn, optim, data  # noqa: E402,I001  (the layers above Tensor)
+from . import datasets, learner, metrics  # noqa: E402,I001  (the training loop, above nn/optim/data)
+from .learner import Learner  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
@@ -12,5 +14,5 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
     "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
-    "nn", "optim", "data",
+    "nn", "optim", "data", "datasets", "learner", "metrics", "Learner",
 ]
