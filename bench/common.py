@@ -1,0 +1,125 @@
+"""Shared helpers for the nnx benchmarks: timing (warm-up, repeats, median), a plain-text table printer,
+a description of the machine, and optional imports of the libraries nnx is compared with."""
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    """Seconds per call: the median over the samples (the figure reported) and the fastest sample."""
+
+    median: float
+    min: float
+
+
+def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None):
+    """Time fn() after `warmup` calls. Each of `repeat` samples times enough back-to-back calls to last
+    at least min_sample_seconds (so microsecond calls are not lost in timer noise) and yields seconds
+    per call. max_seconds stops early after at least three samples, for slow cases."""
+    for _ in range(warmup):
+        fn()
+    calls = 1
+    start = time.perf_counter()
+    fn()
+    single = time.perf_counter() - start
+    if single < min_sample_seconds:
+        calls = max(1, int(min_sample_seconds / max(single, 1e-9)))
+    samples = []
+    began = time.perf_counter()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls)
+        if max_seconds is not None and len(samples) >= 3 and time.perf_counter() - began > max_seconds:
+            break
+    return Timing(statistics.median(samples), min(samples))
+
+
+def optional_import(name):
+    """The module, or None when it is not installed (its columns then read n/a)."""
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags():
+    """The SIMD extensions that matter for these kernels, as listed by /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [f for f in ("avx2", "fma", "avx512f", "avx512_bf16") if f in flags]
+    except OSError:
+        pass
+    return []
+
+
+def machine_description(threads, torch=None):
+    """Lines describing the machine and library versions, printed above every benchmark."""
+    import numpy as np
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines = [
+        f"CPU: {cpu_model()} ({', '.join(cpu_flags()) or 'no AVX2'}), {cores} cores available, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"torch {torch.__version__ if torch else 'not installed'}, threads per library: {threads}",
+    ]
+    return lines
+
+
+def format_value(value, digits=3):
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    if value == 0 or abs(value) >= 10 ** digits:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def print_table(title, columns, rows):
+    """rows: lists of cells (numbers, strings or None for n/a), aligned under `columns`."""
+    cells = [[format_value(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(columns)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(columns, widths))))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+
+
+def verdict(value, target, higher_is_better=True):
+    """'yes'/'NO' against a target, 'n/a' when either side is missing."""
+    if value is None or target is None:
+        return "n/a"
+    return "yes" if (value >= target if higher_is_better else value <= target) else "NO"
+
+
+def ratio(numerator, denominator):
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def write_json(path, payload):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2)

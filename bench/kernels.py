@@ -1,0 +1,265 @@
+"""Kernel benchmark: nnx against NumPy and PyTorch side by side in one process (GEMM, fused softmax
+cross-entropy, the Adam step, call overhead), each figure printed next to the target it is chasing.
+
+    python bench/kernels.py [--quick] [--json results.json]
+"""
+import argparse
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+# nnx first: it lowers GOMP_SPINCOUNT before any OpenMP runtime starts, so torch's idle threads do not
+# spin and starve the other libraries' threads on a small machine.
+import nnx  # noqa: F401
+from common import Timing, machine_description, measure, optional_import, print_table, ratio, verdict, write_json
+from nnx import _C
+
+torch = optional_import("torch")
+FLOAT = np.float32
+
+
+def seconds(fn, quick, slow=False):
+    """Median seconds per call, with fewer samples in --quick mode or for slow cases."""
+    if quick:
+        return measure(fn, repeat=5, warmup=1, max_seconds=1.0)
+    return measure(fn, repeat=15, warmup=3, max_seconds=4.0 if slow else None)
+
+
+def median(timing):
+    return timing.median if isinstance(timing, Timing) else None
+
+
+def numbers_agree(name, actual, expected, rtol=1e-3, atol=1e-4):
+    """A benchmark that computes garbage fast proves nothing: warn loudly when results disagree."""
+    if not np.allclose(actual, expected, rtol=rtol, atol=atol):
+        print(f"WARNING: {name}: results differ from the NumPy reference", file=sys.stderr)
+
+
+# ---- memory bandwidth: the roof for the memory-bound kernels -------------------------------------
+
+def copy_bandwidth(quick, threads):
+    """GB/s of copying 10M float32 (read + write) split over `threads` threads (NumPy releases the GIL),
+    the practical limit of a streaming kernel on this machine."""
+    n = 10_000_000
+    src, dst = np.ones(n, FLOAT), np.empty(n, FLOAT)
+    cuts = np.linspace(0, n, threads + 1).astype(int)
+    pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts, cuts[1:])]
+    with ThreadPoolExecutor(threads) as pool:
+        t = seconds(lambda: list(pool.map(lambda piece: np.copyto(*piece), pieces)), quick)
+    return 2 * src.nbytes / t.median / 1e9
+
+
+# ---- GEMM ----------------------------------------------------------------------------------------
+
+def gemm_cases(quick):
+    sizes = (128, 256, 512) if quick else (128, 256, 512, 1024, 2048)
+    square = [(f"{n}x{n}x{n}", n, n, n, False) for n in sizes]
+    # The MLP layer shapes (batch x in x out) as nnx.nn.Linear calls them: x(M,K) @ weight(N,K).T.
+    layers = [("128x784x512 (x @ W.T)", 128, 784, 512, True), ("128x512x256 (x @ W.T)", 128, 512, 256, True)]
+    return square + layers
+
+
+def bench_gemm(rng, quick):
+    rows, records = [], []
+    for label, M, K, N, layer in gemm_cases(quick):
+        a = rng.standard_normal((M, K)).astype(FLOAT)
+        b = rng.standard_normal((N, K) if layer else (K, N)).astype(FLOAT)
+        b_op = b.T if layer else b
+        out_nnx, out_np = np.empty((M, N), FLOAT), np.empty((M, N), FLOAT)
+        slow = M * N * K >= 1024**3
+        t_nnx = seconds(lambda: _C.gemm(a, b, out_nnx, trans_b=layer), quick, slow)
+        t_np = seconds(lambda: np.matmul(a, b_op, out=out_np), quick, slow)
+        numbers_agree(f"gemm {label}", out_nnx, out_np, rtol=1e-3, atol=1e-3 * np.sqrt(K))
+        t_torch = None
+        if torch is not None:
+            ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.empty((M, N))
+            tb_op = tb.t() if layer else tb
+            t_torch = seconds(lambda: torch.mm(ta, tb_op, out=tout), quick, slow)
+        flops = 2.0 * M * N * K
+        gflops = {k: (flops / median(t) / 1e9 if median(t) else None)
+                  for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
+        vs_numpy = ratio(gflops["nnx"], gflops["numpy"])
+        target = 0.95 if (not layer and M >= 256) else None
+        rows.append([label, gflops["nnx"], gflops["numpy"], gflops["torch"], vs_numpy,
+                     ratio(gflops["nnx"], gflops["torch"]), ">= 0.95x NumPy" if target else "-",
+                     verdict(vs_numpy, target)])
+        records.append(dict(section="gemm", case=label, gflops=gflops, nnx_over_numpy=vs_numpy))
+    print_table("GEMM float32 (GFLOP/s, higher is better)",
+                ["shape MxKxN", "nnx", "NumPy", "torch", "nnx/NumPy", "nnx/torch", "target", "met"], rows)
+    return records
+
+
+# ---- softmax cross-entropy, forward + backward ----------------------------------------------------
+
+def numpy_cross_entropy(logits, target):
+    """The composite a NumPy user writes: log-softmax, gather, mean, and the gradient of the mean."""
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[np.arange(n), target].mean()
+    grad = np.exp(log_probs)
+    grad[np.arange(n), target] -= 1.0
+    grad /= n
+    return loss, grad
+
+
+def bench_cross_entropy(rng, quick, bandwidth):
+    if not hasattr(_C, "cross_entropy_forward"):
+        print("\nsoftmax cross-entropy: skipped, _C.cross_entropy_forward is not built yet")
+        return []
+    rows, records = [], []
+    for N, C in ((128, 10), (4096, 1000)):
+        logits = (3 * rng.standard_normal((N, C))).astype(FLOAT)
+        target = rng.integers(0, C, size=N)
+        loss, logsumexp, grad = np.empty((), FLOAT), np.empty(N, FLOAT), np.empty((N, C), FLOAT)
+        t_nnx = seconds(lambda: _C.cross_entropy_forward(logits, target, loss, logsumexp, grad), quick)
+        t_np = seconds(lambda: numpy_cross_entropy(logits, target), quick)
+        numbers_agree(f"cross-entropy {N}x{C}", grad, numpy_cross_entropy(logits, target)[1], atol=1e-7)
+        t_torch = None
+        if torch is not None:
+            x, t = torch.from_numpy(logits.copy()).requires_grad_(), torch.from_numpy(target)
+
+            def torch_step():
+                x.grad = None
+                torch.nn.functional.cross_entropy(x, t).backward()
+
+            t_torch = seconds(torch_step, quick)
+        moved = 2 * logits.nbytes + target.nbytes  # logits read, grad_logits written, targets read
+        over_torch = ratio(median(t_torch), t_nnx.median)
+        over_numpy = ratio(t_np.median, t_nnx.median)
+        big = N * C >= 1_000_000
+        rows.append([f"{N}x{C}", t_nnx.median * 1e3, t_np.median * 1e3, median(t_torch) and median(t_torch) * 1e3,
+                     moved / t_nnx.median / 1e9, over_torch, over_numpy,
+                     ">= 1.5x torch, >= 5x NumPy" if big else "-",
+                     f"{verdict(over_torch, 1.5)}/{verdict(over_numpy, 5.0)}" if big else "n/a"])
+        records.append(dict(section="cross_entropy", case=f"{N}x{C}", ms=dict(
+            nnx=t_nnx.median * 1e3, numpy=t_np.median * 1e3, torch=median(t_torch) and median(t_torch) * 1e3),
+            nnx_gbps=moved / t_nnx.median / 1e9, speedup_over_torch=over_torch, speedup_over_numpy=over_numpy))
+    print_table(f"softmax cross-entropy forward+backward, float32 (ms; nnx GB/s vs copy {bandwidth:.1f} GB/s)",
+                ["N x C", "nnx ms", "NumPy ms", "torch ms", "nnx GB/s", "torch/nnx", "NumPy/nnx", "target", "met"],
+                rows)
+    return records
+
+
+# ---- Adam step over 10M parameters --------------------------------------------------------------
+
+def numpy_adam(p, g, m, v, tmp, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """In-place NumPy Adam: several passes over memory, one per operation."""
+    m *= beta1
+    np.multiply(g, 1 - beta1, out=tmp)
+    m += tmp
+    v *= beta2
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - beta2
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp /= np.sqrt(1 - beta2**step)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr / (1 - beta1**step)
+    p -= tmp
+
+
+def torch_adam(params):
+    """torch.optim.Adam with its fastest CPU implementation: fused if this build has it, else foreach."""
+    for flavour in ("fused", "foreach"):
+        try:
+            optimizer = torch.optim.Adam(params, lr=1e-3, **{flavour: True})
+            optimizer.step()
+            return optimizer, flavour
+        except (RuntimeError, ValueError, TypeError):
+            continue
+    return torch.optim.Adam(params, lr=1e-3), "single-tensor"
+
+
+def bench_adam(rng, quick, bandwidth):
+    n = 10_000_000
+    p, g = rng.standard_normal(n).astype(FLOAT), rng.standard_normal(n).astype(FLOAT)
+    m, v = np.zeros(n, FLOAT), np.zeros(n, FLOAT)
+    step = [0]
+
+    def nnx_step():
+        step[0] += 1
+        _C.adam_step([p], [g], [m], [v], None, step[0], 1e-3)
+
+    t_nnx = seconds(nnx_step, quick, slow=True)
+    p_np, m_np, v_np, tmp = p.copy(), m.copy(), v.copy(), np.empty(n, FLOAT)
+    np_step = [0]
+
+    def np_adam_step():
+        np_step[0] += 1
+        numpy_adam(p_np, g, m_np, v_np, tmp, np_step[0])
+
+    t_np = seconds(np_adam_step, quick, slow=True)
+    t_torch, flavour = None, "n/a"
+    if torch is not None:
+        param = torch.nn.Parameter(torch.from_numpy(p.copy()))
+        param.grad = torch.from_numpy(g.copy())
+        optimizer, flavour = torch_adam([param])
+        t_torch = seconds(optimizer.step, quick, slow=True)
+    moved = 7 * 4 * n  # p, g, m, v read; p, m, v written
+    over_torch = ratio(median(t_torch), t_nnx.median)
+    rows = [["nnx _C.adam_step", t_nnx.median * 1e3, moved / t_nnx.median / 1e9, 1.0, "", ""],
+            ["NumPy in-place composite", t_np.median * 1e3, moved / t_np.median / 1e9, t_nnx.median / t_np.median,
+             "", ""],
+            [f"torch.optim.Adam({flavour}=True)", median(t_torch) and median(t_torch) * 1e3,
+             median(t_torch) and moved / median(t_torch) / 1e9, ratio(t_nnx.median, median(t_torch)),
+             "nnx >= torch fused", verdict(over_torch, 1.0)]]
+    print_table(f"Adam step, 10M float32 parameters (GB/s counts 7 x 4 B per element; copy roof "
+                f"{bandwidth:.1f} GB/s)", ["implementation", "ms", "GB/s", "speed vs nnx", "target", "met"], rows)
+    return [dict(section="adam", case="10M float32", ms=dict(nnx=t_nnx.median * 1e3, numpy=t_np.median * 1e3,
+                 torch=median(t_torch) and median(t_torch) * 1e3), torch_flavour=flavour,
+                 nnx_gbps=moved / t_nnx.median / 1e9, speedup_over_torch=over_torch)]
+
+
+# ---- call overhead: a 16-element relu -----------------------------------------------------------
+
+def bench_call_overhead(rng, quick):
+    if not hasattr(_C, "activation_forward"):
+        print("\n16-element relu: skipped, _C.activation_forward is not built yet")
+        return []
+    x = rng.standard_normal(16).astype(FLOAT)
+    out = np.empty_like(x)
+    t_nnx = seconds(lambda: _C.activation_forward("relu", x, out), quick)
+    numbers_agree("relu", out, np.maximum(x, 0))
+    t_np = seconds(lambda: np.maximum(x, 0, out=out), quick)
+    t_torch = None
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        t_torch = seconds(lambda: torch.relu(tx), quick)
+    us = {k: median(t) and median(t) * 1e6 for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
+    rows = [["relu(16) per call", us["nnx"], us["numpy"], us["torch"], "nnx <= 2 us", verdict(us["nnx"], 2.0, False)]]
+    print_table("call overhead, 16-element float32 relu (microseconds per call, lower is better)",
+                ["case", "nnx _C", "np.maximum", "torch.relu", "target", "met"], rows)
+    return [dict(section="call_overhead", case="relu 16", us=us)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (a smoke run)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+
+    threads = _C.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)  # same thread count for a fair comparison
+    header = machine_description(threads, torch)
+    print("nnx kernel benchmark" + (" (quick)" if args.quick else ""))
+    for line in header:
+        print("  " + line)
+
+    rng = np.random.default_rng(0)
+    bandwidth = copy_bandwidth(args.quick, threads)
+    print(f"  memory copy bandwidth ({threads} threads of np.copyto, 10M float32, read + write): {bandwidth:.1f} GB/s")
+    records = bench_gemm(rng, args.quick)
+    records += bench_cross_entropy(rng, args.quick, bandwidth)
+    records += bench_adam(rng, args.quick, bandwidth)
+    records += bench_call_overhead(rng, args.quick)
+    if args.json:
+        write_json(args.json, dict(machine=header, copy_bandwidth_gbps=bandwidth, quick=args.quick, results=records))
+        print(f"\nresults written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
