@@ -16,6 +16,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+import nnx  # noqa: E402
+import nnx.random  # noqa: E402
 from nnx.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -208,8 +210,11 @@ def test_lbfgs_solver_fits(rng):
 
 def test_extras_dropout_batch_norm_weight_decay_one_cycle(rng):
     X, y = _blobs(rng, n=300)
+    nnx.manual_seed(5)
+    user_stream = nnx.random.get_state()
     with_dropout = [MLPClassifier(dropout=0.3, max_iter=20, random_state=1).fit(X, y) for _ in range(2)]
     np.testing.assert_array_equal(with_dropout[0].coefs_[0], with_dropout[1].coefs_[0])  # reproducible
+    assert nnx.random.get_state() == user_stream  # fitting leaves the caller's nnx random numbers alone
     assert with_dropout[0].score(X, y) > 0.9
     assert MLPClassifier(batch_norm=True, max_iter=20, random_state=0).fit(X, y).score(X, y) > 0.9
     plain = MLPClassifier(max_iter=20, random_state=0).fit(X, y)
@@ -235,6 +240,19 @@ def test_class_and_sample_weights(rng):
     np.testing.assert_allclose(weighted.coefs_[0], balanced.coefs_[0], rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="partial_fit"):
         balanced.partial_fit(X, y)
+
+
+def test_integer_sample_weights_equal_repeated_samples_to_float32_rounding():
+    """scikit-learn's check_sample_weight_equivalence_on_dense_data setup (one full batch per epoch), with a
+    float32 tolerance instead of the check's float64 one (the reason it is an expected failure)."""
+    rng = np.random.RandomState(42)
+    X = rng.rand(15, 30)
+    y = rng.randint(0, 3, size=15)
+    weights = rng.randint(0, 5, size=15)
+    for estimator, method in ((MLPClassifier, "predict_proba"), (MLPRegressor, "predict")):
+        repeated = estimator(max_iter=100, random_state=0).fit(X.repeat(weights, axis=0), y.repeat(weights))
+        weighted = estimator(max_iter=100, random_state=0).fit(X, y, sample_weight=weights)
+        np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X), rtol=1e-5, atol=1e-6)
 
 
 def test_validation_loss_curve_and_verbose_progress(rng, capsys):

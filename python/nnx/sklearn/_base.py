@@ -1,11 +1,14 @@
 """What MLPClassifier and MLPRegressor share: scikit-learn's BaseMultilayerPerceptron (parameters, fit,
 partial_fit, warm start, fitted attributes) with an nnx network doing the arithmetic in float32."""
+import contextlib
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import nnx
+import nnx.random
 
 from . import _network
 from ._lbfgs import fit_lbfgs
@@ -33,16 +36,19 @@ class BaseMLP(BaseEstimator):
         layer_units = [X.shape[1]] + hidden_sizes + [Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         _check_device(self.device)
-        if first_pass:
-            self._initialize(Y, layer_units)
-        else:
-            self._check_continuation(layer_units)
-            self._sync_network()
-        self._objective = Objective(self.out_activation_, self.n_outputs_)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, Y, sample_weight, incremental)
-        else:
-            fit_lbfgs(self, X, Y, sample_weight)
+        with _private_nnx_random_stream():
+            if first_pass:
+                self._initialize(Y, layer_units)
+            else:
+                self._check_continuation(layer_units)
+                self._sync_network()
+            if self.dropout > 0:  # dropout masks come from nnx's generator: seeded by random_state
+                nnx.random.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
+            self._objective = Objective(self.out_activation_, self.n_outputs_)
+            if self.solver in _STOCHASTIC_SOLVERS:
+                fit_stochastic(self, X, Y, sample_weight, incremental)
+            else:
+                fit_lbfgs(self, X, Y, sample_weight)
         if not all(np.isfinite(array).all() for array in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
@@ -57,7 +63,6 @@ class BaseMLP(BaseEstimator):
         self.out_activation_ = self._out_activation()
         self._layer_units = list(layer_units)
         self._network = _network.build_network(layer_units, self.activation, self.dropout, self.batch_norm)
-        _seed_network_randomness(self._random_state, self.dropout)
         coefs, intercepts = _network.glorot_uniform_init(layer_units, self.activation, self._random_state)
         _network.load_weights(self._network, coefs, intercepts)
         self._network.eval()
@@ -124,7 +129,9 @@ class BaseMLP(BaseEstimator):
         super().__setstate__(state)
         if network_state is None:
             return
-        self._network = _network.build_network(self._layer_units, self.activation, self.dropout, self.batch_norm)
+        with _private_nnx_random_stream():
+            self._network = _network.build_network(self._layer_units, self.activation, self.dropout,
+                                                   self.batch_norm)
         _network.load_network_state(self._network, network_state)
         self._network.eval()
         self.coefs_, self.intercepts_ = _network.weight_views(self._network)
@@ -169,7 +176,12 @@ def _check_device(device):
     raise NotImplementedError(f"device={device!r}: the estimators do not run on CUDA yet; use device='cpu'.")
 
 
-def _seed_network_randomness(random_state, dropout):
-    """Dropout masks come from nnx's generator: seed it from random_state so fits are reproducible."""
-    if dropout > 0:
-        nnx.manual_seed(int(random_state.randint(np.iinfo(np.int32).max)))
+@contextlib.contextmanager
+def _private_nnx_random_stream():
+    """fit draws from nnx's default generator (layer construction, dropout) and then hands the caller's
+    stream back untouched, as torch.random.fork_rng does: an estimator does not shift a user's random numbers."""
+    saved = nnx.random.get_state()
+    try:
+        yield
+    finally:
+        nnx.random.set_state(saved)
