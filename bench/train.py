@@ -130,8 +130,15 @@ def torch_tiny_step_us(steps):
 
 
 # --- report ----------------------------------------------------------------------------------------------
-def median_of(runs, measure, *args):
-    return statistics.median(measure(*args) for _ in range(runs))
+def medians(runs, ours, theirs, *args):
+    """Median of `runs` measurements of each, interleaved (ours, theirs, ours, ...) so that a change in
+    the machine's load during the benchmark hits both libraries alike."""
+    times_ours, times_theirs = [], []
+    for _ in range(runs):
+        times_ours.append(ours(*args))
+        if theirs is not None:
+            times_theirs.append(theirs(*args))
+    return statistics.median(times_ours), statistics.median(times_theirs) if theirs is not None else None
 
 
 def report(name, unit, ours, theirs, target):
@@ -162,11 +169,10 @@ def main():
     print(f"threads: {threads}; epoch: {n_samples}x784 float32, MLP 784-512-256-10, Adam, batch 128; "
           f"tiny step: 64-32-10, batch 32; median of {runs} run(s)")
 
-    epoch_nnx = median_of(runs, nnx_epoch, X, y, 128)
-    epoch_torch = median_of(runs, torch_epoch, X, y, 128) if torch is not None else None
+    with_torch = torch is not None
+    epoch_nnx, epoch_torch = medians(runs, nnx_epoch, torch_epoch if with_torch else None, X, y, 128)
     report("epoch (s)", "s ", epoch_nnx, epoch_torch, EPOCH_TARGET)
-    tiny_nnx = median_of(runs + 2, nnx_tiny_step_us, tiny_steps)
-    tiny_torch = median_of(runs + 2, torch_tiny_step_us, tiny_steps) if torch is not None else None
+    tiny_nnx, tiny_torch = medians(runs + 2, nnx_tiny_step_us, torch_tiny_step_us if with_torch else None, tiny_steps)
     report("tiny step (us per step)", "us", tiny_nnx, tiny_torch, TINY_TARGET)
 
 
