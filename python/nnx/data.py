@@ -108,12 +108,12 @@ class DataLoaders:
 
     @classmethod
     def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None):
-        """Loaders over arrays: the training one shuffled (and keeping its last partial batch), the
-        validation one in order with twice the batch size (no gradients to keep)."""
+        """Loaders over arrays: the training one shuffled (keeping its last partial batch), the
+        validation one in order; both with batch size bs (fastai's default val_bs)."""
         train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed)
         valid = None
         if X_valid is not None:
-            valid = DataLoader(X_valid, y_valid, batch_size=2 * bs, shuffle=False)
+            valid = DataLoader(X_valid, y_valid, batch_size=bs, shuffle=False)
         elif y_valid is not None:
             raise ValueError("y_valid was given without X_valid")
         return cls(train, valid)
