@@ -166,6 +166,10 @@ def test_warm_start_continues_and_checks_the_architecture(rng):
     before = [c.copy() for c in model.coefs_]
     model.fit(X, y)
     assert model.t_ == 6 * len(y) and not np.allclose(before[0], model.coefs_[0])
+    model.set_params(early_stopping=True).fit(X, y)  # switching early stopping on and off mid-way works
+    assert len(model.validation_scores_) == model.n_iter_
+    model.set_params(early_stopping=False).fit(X, y)
+    assert model.validation_scores_ is None and np.isfinite(model.best_loss_)
     model.set_params(hidden_layer_sizes=(9,))
     with pytest.raises(ValueError, match="same layer sizes"):
         model.fit(X, y)

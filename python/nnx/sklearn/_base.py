@@ -71,8 +71,8 @@ class BaseMLP(BaseEstimator):
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
-            self._best_state = _network.network_state(self._network)
-            if self.early_stopping:
+            if self.early_stopping:  # the weights to restore if no epoch ever scores (scikit-learn's rule)
+                self._best_state = _network.network_state(self._network)
                 self.validation_scores_ = []
                 self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
@@ -93,7 +93,7 @@ class BaseMLP(BaseEstimator):
                              "supported: refit with warm_start=False.")
 
     def _training_weights(self, sample_weight, X, y, incremental):
-        """Sample weights as float32 (n,), or None; subclasses multiply in class weights."""
+        """Sample weights as float64 (n,), or None; the classifier multiplies in its class weights."""
         if sample_weight is None:
             return None
         return _check_sample_weight(sample_weight, X.shape[0])

@@ -111,10 +111,9 @@ def weight_parameters(network):
 def squared_weight_norm(weight_arrays):
     """sum ||W||^2 over the layers, the L2 term of scikit-learn's loss (float32 dot products, float64 sum)."""
     total = 0.0
-    with np.errstate(over="ignore"):  # diverged weights give inf, which the training loop reports
-        for weight in weight_arrays:
-            flat = weight.reshape(-1)
-            total += float(np.dot(flat, flat))
+    for weight in weight_arrays:
+        flat = weight.reshape(-1)
+        total += float(np.dot(flat, flat))
     return total
 
 

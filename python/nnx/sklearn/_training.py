@@ -79,6 +79,7 @@ def fit_stochastic(est, X, Y, sample_weight, incremental):
         est._solver = StochasticSolver(est._network, est)
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
+    _prepare_stopping_state(est)
     targets = est._objective.targets(Y)
     data = TrainingData(X, targets, sample_weight, est._objective.sample_constants(targets))
     validation = None
@@ -89,13 +90,25 @@ def fit_stochastic(est, X, Y, sample_weight, incremental):
     epoch_loop = _EpochLoop(est, data, validation)
     est._network.train()
     try:
-        epoch_loop.run(incremental)
+        with np.errstate(over="ignore"):  # diverging weights overflow the L2 term; the loop reports non-finite loss
+            epoch_loop.run(incremental)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     finally:
         est._network.eval()
     if validation is not None:  # restore the best weights (and batch-norm statistics)
         load_network_state(est._network, est._best_state)
+
+
+def _prepare_stopping_state(est):
+    """A warm start may switch early_stopping on or off: start the bookkeeping the new mode needs."""
+    if est.early_stopping and getattr(est, "validation_scores_", None) is None:
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_, est.best_loss_ = -np.inf, None
+        est._best_state = network_state(est._network)
+    elif not est.early_stopping and est.best_loss_ is None:
+        est.best_loss_ = np.inf
+        est.validation_scores_ = est.validation_loss_curve_ = est.best_validation_score_ = None
 
 
 class _Validation:
