@@ -16,7 +16,8 @@ inline float exp_fast(float x) {
   const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   const float above_low = x < -87.3f ? -87.3f : x;
   const float clamped = above_low > 88.7f ? 88.7f : above_low;
-  const float k = std::nearbyint(clamped * kLog2e);
+  // NaN takes k = 0 here (r below stays NaN): casting a NaN k to int would be undefined behaviour.
+  const float k = std::nearbyint((clamped == clamped ? clamped : 0.0f) * kLog2e);
   const float r = (clamped - k * kLn2Hi) - k * kLn2Lo;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -25,7 +26,7 @@ inline float exp_fast(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(k) + 127) << 23;  // 2^k, k + 127 in [1, 255]
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return x < -87.3f ? 0.0f : p * scale;  // NaN x: p is NaN, so is the product
