@@ -18,8 +18,9 @@ def _make_inputs(specs, rng, low, high):
     for spec in specs:
         if isinstance(spec, tuple):
             array = rng.uniform(low, high, size=spec)
-            # Keep away from 0 so that |x|, sqrt, log, 1/x have a derivative at every sample.
-            arrays.append(np.where(np.abs(array) < 0.1, 0.1 * np.sign(array) + 0.1 * (array == 0), array))
+            # Keep away from 0 so that |x|, sqrt, log, 1/x have a derivative at every sample. Shifting (not
+            # clamping) keeps the values distinct: ties would make max/min gradients differ from the reference.
+            arrays.append(np.where(np.abs(array) < 0.1, array + np.where(array < 0, -0.1, 0.1), array))
         else:
             arrays.append(spec)
     return arrays
