@@ -16,10 +16,15 @@ class Timing:
     min: float
 
 
-def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None):
+def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None, settle_seconds=0.3):
     """Time fn() after `warmup` calls. Each of `repeat` samples times enough back-to-back calls to last
     at least min_sample_seconds (so microsecond calls are not lost in timer noise) and yields seconds
-    per call. max_seconds stops early after at least three samples, for slow cases."""
+    per call. max_seconds stops early after at least three samples, for slow cases.
+
+    It first sleeps settle_seconds: after a call, a BLAS or OpenMP library keeps its worker threads
+    spinning for a while, and on a small machine they would steal the cores from the next library
+    measured (a 256^3 sgemm ran 5x slower right after another library's sgemm than after a pause)."""
+    time.sleep(settle_seconds)
     for _ in range(warmup):
         fn()
     calls = 1

@@ -19,15 +19,27 @@ torch = optional_import("torch")
 FLOAT = np.float32
 
 
+STATISTIC = "median"  # or "min" (--stat min): the fastest sample, steadier on a busy shared machine
+
+
 def seconds(fn, quick, slow=False):
-    """Median seconds per call, with fewer samples in --quick mode or for slow cases."""
+    """Seconds per call of fn, with fewer samples in --quick mode or for slow cases."""
     if quick:
         return measure(fn, repeat=5, warmup=1, max_seconds=1.0)
     return measure(fn, repeat=15, warmup=3, max_seconds=4.0 if slow else None)
 
 
-def median(timing):
-    return timing.median if isinstance(timing, Timing) else None
+def pick(timing):
+    """The reported statistic of a Timing, or None for a library that is not installed."""
+    return getattr(timing, STATISTIC) if isinstance(timing, Timing) else None
+
+
+def milliseconds(timing):
+    return None if timing is None else pick(timing) * 1e3
+
+
+def gigabytes_per_second(moved_bytes, timing):
+    return None if timing is None else moved_bytes / pick(timing) / 1e9
 
 
 def numbers_agree(name, actual, expected, rtol=1e-3, atol=1e-4):
@@ -47,7 +59,7 @@ def copy_bandwidth(quick, threads):
     pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts, cuts[1:])]
     with ThreadPoolExecutor(threads) as pool:
         t = seconds(lambda: list(pool.map(lambda piece: np.copyto(*piece), pieces)), quick)
-    return 2 * src.nbytes / t.median / 1e9
+    return 2 * src.nbytes / pick(t) / 1e9
 
 
 # ---- GEMM ----------------------------------------------------------------------------------------
@@ -77,7 +89,7 @@ def bench_gemm(rng, quick):
             tb_op = tb.t() if layer else tb
             t_torch = seconds(lambda: torch.mm(ta, tb_op, out=tout), quick, slow)
         flops = 2.0 * M * N * K
-        gflops = {k: (flops / median(t) / 1e9 if median(t) else None)
+        gflops = {k: (flops / pick(t) / 1e9 if pick(t) else None)
                   for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
         vs_numpy = ratio(gflops["nnx"], gflops["numpy"])
         target = 0.95 if (not layer and M >= 256) else None
@@ -126,16 +138,17 @@ def bench_cross_entropy(rng, quick, bandwidth):
 
             t_torch = seconds(torch_step, quick)
         moved = 2 * logits.nbytes + target.nbytes  # logits read, grad_logits written, targets read
-        over_torch = ratio(median(t_torch), t_nnx.median)
-        over_numpy = ratio(t_np.median, t_nnx.median)
+        over_torch = ratio(pick(t_torch), pick(t_nnx))
+        over_numpy = ratio(pick(t_np), pick(t_nnx))
         big = N * C >= 1_000_000
-        rows.append([f"{N}x{C}", t_nnx.median * 1e3, t_np.median * 1e3, median(t_torch) and median(t_torch) * 1e3,
-                     moved / t_nnx.median / 1e9, over_torch, over_numpy,
+        rows.append([f"{N}x{C}", milliseconds(t_nnx), milliseconds(t_np), milliseconds(t_torch),
+                     gigabytes_per_second(moved, t_nnx), over_torch, over_numpy,
                      ">= 1.5x torch, >= 5x NumPy" if big else "-",
                      f"{verdict(over_torch, 1.5)}/{verdict(over_numpy, 5.0)}" if big else "n/a"])
-        records.append(dict(section="cross_entropy", case=f"{N}x{C}", ms=dict(
-            nnx=t_nnx.median * 1e3, numpy=t_np.median * 1e3, torch=median(t_torch) and median(t_torch) * 1e3),
-            nnx_gbps=moved / t_nnx.median / 1e9, speedup_over_torch=over_torch, speedup_over_numpy=over_numpy))
+        records.append(dict(section="cross_entropy", case=f"{N}x{C}",
+                            ms=dict(nnx=milliseconds(t_nnx), numpy=milliseconds(t_np), torch=milliseconds(t_torch)),
+                            nnx_gbps=gigabytes_per_second(moved, t_nnx), speedup_over_torch=over_torch,
+                            speedup_over_numpy=over_numpy))
     print_table(f"softmax cross-entropy forward+backward, float32 (ms; nnx GB/s vs copy {bandwidth:.1f} GB/s)",
                 ["N x C", "nnx ms", "NumPy ms", "torch ms", "nnx GB/s", "torch/nnx", "NumPy/nnx", "target", "met"],
                 rows)
@@ -199,18 +212,17 @@ def bench_adam(rng, quick, bandwidth):
         optimizer, flavour = torch_adam([param])
         t_torch = seconds(optimizer.step, quick, slow=True)
     moved = 7 * 4 * n  # p, g, m, v read; p, m, v written
-    over_torch = ratio(median(t_torch), t_nnx.median)
-    rows = [["nnx _C.adam_step", t_nnx.median * 1e3, moved / t_nnx.median / 1e9, 1.0, "", ""],
-            ["NumPy in-place composite", t_np.median * 1e3, moved / t_np.median / 1e9, t_nnx.median / t_np.median,
-             "", ""],
-            [f"torch.optim.Adam({flavour}=True)", median(t_torch) and median(t_torch) * 1e3,
-             median(t_torch) and moved / median(t_torch) / 1e9, ratio(t_nnx.median, median(t_torch)),
-             "nnx >= torch fused", verdict(over_torch, 1.0)]]
+    over_torch = ratio(pick(t_torch), pick(t_nnx))
+    rows = [["nnx _C.adam_step", milliseconds(t_nnx), gigabytes_per_second(moved, t_nnx), 1.0, "", ""],
+            ["NumPy in-place composite", milliseconds(t_np), gigabytes_per_second(moved, t_np),
+             ratio(pick(t_nnx), pick(t_np)), "", ""],
+            [f"torch.optim.Adam({flavour}=True)", milliseconds(t_torch), gigabytes_per_second(moved, t_torch),
+             ratio(pick(t_nnx), pick(t_torch)), "nnx >= torch fused", verdict(over_torch, 1.0)]]
     print_table(f"Adam step, 10M float32 parameters (GB/s counts 7 x 4 B per element; copy roof "
                 f"{bandwidth:.1f} GB/s)", ["implementation", "ms", "GB/s", "speed vs nnx", "target", "met"], rows)
-    return [dict(section="adam", case="10M float32", ms=dict(nnx=t_nnx.median * 1e3, numpy=t_np.median * 1e3,
-                 torch=median(t_torch) and median(t_torch) * 1e3), torch_flavour=flavour,
-                 nnx_gbps=moved / t_nnx.median / 1e9, speedup_over_torch=over_torch)]
+    return [dict(section="adam", case="10M float32",
+                 ms=dict(nnx=milliseconds(t_nnx), numpy=milliseconds(t_np), torch=milliseconds(t_torch)),
+                 torch_flavour=flavour, nnx_gbps=gigabytes_per_second(moved, t_nnx), speedup_over_torch=over_torch)]
 
 
 # ---- call overhead: a 16-element relu -----------------------------------------------------------
@@ -228,7 +240,7 @@ def bench_call_overhead(rng, quick):
     if torch is not None:
         tx = torch.from_numpy(x)
         t_torch = seconds(lambda: torch.relu(tx), quick)
-    us = {k: median(t) and median(t) * 1e6 for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
+    us = {k: None if t is None else pick(t) * 1e6 for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
     rows = [["relu(16) per call", us["nnx"], us["numpy"], us["torch"], "nnx <= 2 us", verdict(us["nnx"], 2.0, False)]]
     print_table("call overhead, 16-element float32 relu (microseconds per call, lower is better)",
                 ["case", "nnx _C", "np.maximum", "torch.relu", "target", "met"], rows)
@@ -239,13 +251,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (a smoke run)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--stat", choices=("median", "min"), default="median",
+                        help="statistic reported per case (min is steadier on a busy shared machine)")
     args = parser.parse_args(argv)
+    global STATISTIC
+    STATISTIC = args.stat
 
     threads = _C.get_num_threads()
     if torch is not None:
         torch.set_num_threads(threads)  # same thread count for a fair comparison
     header = machine_description(threads, torch)
-    print("nnx kernel benchmark" + (" (quick)" if args.quick else ""))
+    print("nnx kernel benchmark" + (" (quick)" if args.quick else "") + f", {STATISTIC} of the samples per case")
     for line in header:
         print("  " + line)
 
@@ -257,7 +273,8 @@ def main(argv=None):
     records += bench_adam(rng, args.quick, bandwidth)
     records += bench_call_overhead(rng, args.quick)
     if args.json:
-        write_json(args.json, dict(machine=header, copy_bandwidth_gbps=bandwidth, quick=args.quick, results=records))
+        write_json(args.json, dict(machine=header, statistic=STATISTIC, copy_bandwidth_gbps=bandwidth, quick=args.quick,
+                                   results=records))
         print(f"\nresults written to {args.json}")
 
 
