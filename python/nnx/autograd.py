@@ -5,6 +5,7 @@ Tensor whose `_ctx` is the Function instance itself, so the node that made a Ten
 """
 import functools
 import sys
+import threading
 
 import numpy as np
 
@@ -12,8 +13,15 @@ from .tensor import Tensor
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
-# Grad mode is one module-level flag read by every op: a context manager is too slow to consult per op.
-_grad_enabled = True
+
+class _GradState(threading.local):
+    """Grad mode, one flag per thread as in PyTorch: a no_grad() validation in one thread must not switch
+    off recording for a model training in another. Read as `_grad_state.enabled` by every op."""
+
+    enabled = True
+
+
+_grad_state = _GradState()
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -23,7 +31,7 @@ _FREED_MESSAGE = (
 
 def is_grad_enabled():
     """True when new operations record the graph for backward."""
-    return _grad_enabled
+    return _grad_state.enabled
 
 
 class _GradMode:
@@ -32,13 +40,11 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = self.mode
+        self._previous = _grad_state.enabled
+        _grad_state.enabled = self.mode
 
     def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_state.enabled = self._previous
         return False
 
     def __call__(self, function):
@@ -75,19 +81,17 @@ class set_grad_enabled(_GradMode):
     on exit (as torch.set_grad_enabled)."""
 
     def __init__(self, mode):
-        global _grad_enabled
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"mode must be a bool, got {type(mode).__name__}")
         self.mode = bool(mode)
-        self._previous = _grad_enabled
-        _grad_enabled = self.mode
+        self._previous = _grad_state.enabled
+        _grad_state.enabled = self.mode
 
     def __enter__(self):
         pass  # already set in __init__, like PyTorch
 
     def __call__(self, function):
-        global _grad_enabled
-        _grad_enabled = self._previous  # used as a decorator: undo the switch made by __init__
+        _grad_state.enabled = self._previous  # used as a decorator: undo the switch made by __init__
         return super().__call__(function)
 
 
@@ -119,7 +123,7 @@ class Function:
             else:
                 arrays.append(arg)
                 needs_grad.append(False)
-        if not (_grad_enabled and True in needs_grad):
+        if not (_grad_state.enabled and True in needs_grad):
             out = cls.forward(ctx, *arrays, **kwargs)
             return Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
         # Set before forward (as in PyTorch), so forward can skip work backward will not need.

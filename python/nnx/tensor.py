@@ -595,7 +595,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        if isinstance(value, Tensor) and value._requires_grad and _autograd._grad_enabled:
+        if isinstance(value, Tensor) and value._requires_grad and _autograd._grad_state.enabled:
             raise RuntimeError("__setitem__: writing a tensor that requires grad into another tensor is not "
                                "supported by nnx's autograd (the gradient would be lost); use nnx.where or nnx.cat")
         self._data[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
@@ -650,7 +650,7 @@ class Tensor:
 
     # --- in-place ops (initialisation and optimizers; refused where they would corrupt the graph) ----------
     def _check_inplace(self, name):
-        if self._requires_grad and _autograd._grad_enabled:
+        if self._requires_grad and _autograd._grad_state.enabled:
             if self._ctx is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    "operation; wrap it in nnx.no_grad() or use .data")
