@@ -6,14 +6,14 @@ from .callback import (EVENTS, Callback, CancelBackwardException, CancelBatchExc
 from .callbacks import (CSVLogger, EarlyStoppingCallback, GradientClip, SaveModelCallback, TerminateOnNaNCallback,
                         TrackerCallback)
 from .checkpoint import CheckpointError
-from .learner import Learner, trainable_params
+from .learner import Learner, NonFiniteLossError, trainable_params
 from .progress import ProgressCallback
 from .recorder import Recorder
 from .schedule import (LRFinder, ParamScheduler, SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, SuggestedLRs,
                        combine_scheds, combined_cos, sched_cos, sched_exp, sched_lin, sched_no)
 
 __all__ = [
-    "Learner", "trainable_params", "CheckpointError",
+    "Learner", "trainable_params", "CheckpointError", "NonFiniteLossError",
     "EVENTS", "Callback", "TrainEvalCallback", "Recorder", "ProgressCallback", "ParamScheduler", "LRFinder",
     "TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "TerminateOnNaNCallback", "CSVLogger",
     "GradientClip",

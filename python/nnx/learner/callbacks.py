@@ -117,11 +117,13 @@ class SaveModelCallback(TrackerCallback):
 
 
 class TerminateOnNaNCallback(Callback):
-    """Stops training as soon as a batch's loss is NaN or infinite."""
+    """Stops training quietly as soon as a training batch's loss is NaN or infinite, before that batch's
+    optimizer step (the model keeps the weights of the last finite step), and sets learn.terminated_on_nan.
+    Without it the Learner raises NonFiniteLossError at the same point."""
 
     order = -9
 
-    def after_batch(self):
+    def after_loss(self):
         if not math.isfinite(self.learn.loss):
             self.learn.terminated_on_nan = True
             raise CancelFitException()

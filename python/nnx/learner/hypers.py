@@ -4,11 +4,12 @@
 'wd' is group['weight_decay']. A value is one number for every group, one per group, or a slice
 spread over the groups (fastai's discriminative learning rates).
 """
+import math
 import numbers
 
 import numpy as np
 
-__all__ = ["set_hyper", "get_hyper", "spread_over_groups", "even_mults"]
+__all__ = ["set_hyper", "check_hyper", "get_hyper", "spread_over_groups", "even_mults"]
 
 
 def even_mults(start, stop, n):
@@ -29,7 +30,10 @@ def spread_over_groups(value, n_groups, name="lr"):
         return [value.stop / 10] * (n_groups - 1) + [float(value.stop)]
     if isinstance(value, numbers.Real):
         return [float(value)] * n_groups
-    values = [float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1)]
+    try:
+        values = [float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1)]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, one number per parameter group or a slice, got {value!r}") from None
     if len(values) == 1:
         return values * n_groups
     if len(values) != n_groups:
@@ -39,9 +43,26 @@ def spread_over_groups(value, n_groups, name="lr"):
 
 def set_hyper(opt, name, value):
     """Set hyper-parameter `name` ('lr', 'mom' or 'wd') on every parameter group of `opt`."""
-    groups = opt.param_groups
-    for group, group_value in zip(groups, spread_over_groups(value, len(groups), name)):
+    values = check_hyper(opt, name, value)
+    for group, group_value in zip(opt.param_groups, values):
         _set_in_group(group, name, group_value)
+
+
+def check_hyper(opt, name, value):
+    """The per-group values set_hyper would write, each checked first (so no group changes when one is bad)."""
+    groups = opt.param_groups
+    values = spread_over_groups(value, len(groups), name)
+    for group, group_value in zip(groups, values):
+        _check_value(group, name, group_value)
+    return values
+
+
+def _check_value(group, name, value):
+    """ValueError for a value the optimizer would refuse at its next step, not half-way through a fit."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    if name == "mom" and "betas" in group and not value < 1:
+        raise ValueError(f"mom (Adam's beta1) must be in [0, 1), got {value}")
 
 
 def get_hyper(opt, name, group_index=-1):

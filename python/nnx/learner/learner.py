@@ -3,8 +3,15 @@
 The loop is a chain of small methods, fit -> epoch -> train/validate -> batch, each wrapped in
 before/after events (callback.py) with a cancel exception; bookkeeping, recording, schedules and the
 progress display are callbacks. fit_one_cycle and lr_find are a few lines over ParamScheduler.
+
+Two guards protect a run: a NaN or infinite training loss stops the fit before its optimizer step
+(NonFiniteLossError names the epoch and batch; the weights are those of the last finite step), and
+Ctrl-C lets the current batch finish, ends the fit cleanly and returns (learn.interrupted is True).
 """
 import contextlib
+import math
+import signal
+import threading
 
 import numpy as np
 
@@ -17,12 +24,16 @@ from . import checkpoint
 from .callback import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
                        CancelFitException, CancelStepException, CancelTrainException, CancelValidException,
                        TrainEvalCallback)
-from .hypers import set_hyper
+from .hypers import check_hyper, set_hyper
 from .progress import ProgressCallback
 from .recorder import Recorder
 from .schedule import LRFinder, ParamScheduler, one_cycle_scheds, suggest_lrs
 
-__all__ = ["Learner"]
+__all__ = ["Learner", "NonFiniteLossError"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the fit stopped before that batch's optimizer step."""
 
 
 def trainable_params(model):
@@ -40,7 +51,12 @@ class Learner:
     optimizer's own default applies (0 for Adam, 1e-2 for AdamW).
     metrics: functions of (pred, targ) or nnx.metrics.Metric objects, computed on the validation set.
     cbs: extra callbacks. verbose: show the progress display (on a terminal or in a notebook).
+
+    stop_on_nonfinite_loss (attribute, default True): a NaN or infinite training loss raises
+    NonFiniteLossError before the step; False trains on regardless (lr_find does, to see divergence).
     """
+
+    stop_on_nonfinite_loss = True
 
     def __init__(self, model, dls, loss_func, opt_func=optim.Adam, lr=1e-3, splitter=None, wd=None,
                  metrics=(), cbs=(), verbose=True, moms=(0.95, 0.85, 0.95)):
@@ -58,8 +74,11 @@ class Learner:
         self._frozen_by_learner = {}  # id -> parameter that freeze_to switched off (and unfreeze switches on)
         self.training, self.epoch, self.n_epoch, self.start_epoch = False, 0, 1, 0
         self.train_iter, self.pct_train, self.smooth_loss = 0, 0.0, float("nan")
+        self.iter = self.n_iter = 0
         self.xb = self.yb = self.pred = self.loss_grad = self.dl = None
         self.loss = float("nan")
+        self.interrupted = self._stop_requested = False
+        self._nonfinite_loss_error = None
         self.cbs = []
         default_cbs = [TrainEvalCallback(), Recorder()] + ([ProgressCallback()] if verbose else [])
         self.add_cbs(default_cbs + list(cbs))
@@ -199,11 +218,33 @@ class Learner:
                 set_hyper(self.opt, "wd", wd)
             set_hyper(self.opt, "lr", self.lr if lr is None else lr)
             self.n_epoch, self.start_epoch = int(n_epoch), int(start_epoch)
+            self.interrupted = self._stop_requested = False
+            self._nonfinite_loss_error = None
             try:
-                self._with_events(self._do_fit, "fit", CancelFitException)
+                with _ctrl_c_finishes_the_batch(self):
+                    self._with_events(self._do_fit, "fit", CancelFitException)
+            except KeyboardInterrupt:
+                if self._stop_requested:  # a second Ctrl-C: the user wants out now
+                    raise
+                self._end_interrupted_fit()
             finally:
                 self.dl = self.xb = self.yb = self.pred = self.loss_grad = None
                 self.training = False
+        if self.interrupted and self.verbose:
+            print(f"Training interrupted (epoch {self.epoch}, batch {self.iter}): the model and the recorder hold "
+                  "the state after the last completed batch.")
+        if self._nonfinite_loss_error is not None:
+            error, self._nonfinite_loss_error = self._nonfinite_loss_error, None
+            raise error
+
+    def _end_interrupted_fit(self):
+        """A KeyboardInterrupt raised inside a batch (by a callback, or by a Ctrl-C handler other than
+        nnx's): that batch is abandoned, the fit ends as if cancelled and returns to the caller."""
+        self.interrupted = True
+        if self.opt is not None:
+            self.opt.zero_grad()
+        self._event("after_cancel_fit")
+        self._event("after_fit")
 
     def _do_fit(self):
         for epoch in range(self.start_epoch, self.n_epoch):
@@ -224,6 +265,9 @@ class Learner:
             self.iter = index
             self.xb, self.yb = _split_batch(batch)
             self._with_events(self._do_one_batch, "batch", CancelBatchException)
+            if self._stop_requested:  # Ctrl-C arrived during this batch, which has now finished
+                self.interrupted = True
+                raise CancelFitException()
 
     def _do_one_batch(self):
         self.pred = self.model(self.xb)
@@ -234,9 +278,21 @@ class Learner:
         self._event("after_loss")
         if not self.training or self.yb is None:
             return
+        if self.stop_on_nonfinite_loss and not math.isfinite(self.loss):
+            self._stop_on_nonfinite_loss()
         self._with_events(self._backward, "backward", CancelBackwardException)
         self._with_events(self._step, "step", CancelStepException)
         self.opt.zero_grad()
+
+    def _stop_on_nonfinite_loss(self):
+        """Stop the fit before the step; fit() raises the error once after_fit has run (callbacks close)."""
+        self.opt.zero_grad()
+        self._nonfinite_loss_error = NonFiniteLossError(
+            f"the training loss is {self.loss} at epoch {self.epoch}, batch {self.iter} (of {self.n_iter}; "
+            f"both counted from 0): training stopped before this batch's optimizer step, so the model keeps the "
+            "weights of the last finite step. Lower the learning rate, clip gradients (GradientClip), check the "
+            "data for NaN/inf, or set learn.stop_on_nonfinite_loss = False to train on regardless.")
+        raise CancelFitException()
 
     def _backward(self):
         if self.loss_grad.requires_grad:  # False only when every parameter group is frozen
@@ -254,9 +310,12 @@ class Learner:
         momentum (Adam's beta1) follows moms[0] -> moms[1] -> moms[2]. lr_max may be a slice."""
         if self.opt is None:
             self.create_opt()
+        moms = self.moms if moms is None else moms
+        for mom in moms:  # refused now rather than at the batch where the schedule reaches it
+            check_hyper(self.opt, "mom", mom)
         set_hyper(self.opt, "lr", self.lr if lr_max is None else lr_max)
         group_lr_max = np.array([group["lr"] for group in self.opt.param_groups])
-        scheds = one_cycle_scheds(group_lr_max, div, div_final, pct_start, self.moms if moms is None else moms)
+        scheds = one_cycle_scheds(group_lr_max, div, div_final, pct_start, moms)
         self.fit(n_epoch, cbs=[ParamScheduler(scheds)] + _as_list(cbs), reset_opt=reset_opt, wd=wd,
                  start_epoch=start_epoch)
 
@@ -277,10 +336,13 @@ class Learner:
         if self.opt is None:
             self.create_opt()
         saved = checkpoint.capture(self)
+        stop_on_nonfinite_loss = self.stop_on_nonfinite_loss
         try:
+            self.stop_on_nonfinite_loss = False  # divergence is what lr_find looks for
             with self._quiet():
                 self.fit(n_epoch, cbs=[LRFinder(start_lr, end_lr, num_it, stop_div)])
         finally:
+            self.stop_on_nonfinite_loss = stop_on_nonfinite_loss
             self.opt.zero_grad()
             checkpoint.restore(self, saved)
         recorder = self.recorder
@@ -334,6 +396,7 @@ class Learner:
         X = to_numpy(X)
         if X.ndim == 0 or len(X) == 0:
             raise ValueError(f"X must be a non-empty array with one row per sample, got shape {X.shape}")
+        X = self._as_model_dtype(X)
         rows = [X[start:start + batch_size] for start in range(0, len(X), batch_size)]
         probs, _ = self.get_preds(dl=[Tensor(np.ascontiguousarray(r)) for r in rows])
         kind = self._loss_kind()
@@ -342,6 +405,15 @@ class Learner:
         if kind == "bce":
             return (probs > 0.5).astype(np.int64)
         return probs
+
+    def _as_model_dtype(self, X):
+        """Numbers (lists, integers, float64) converted once to the dtype of the model's parameters."""
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"X must hold numbers (bool, int or float), got dtype {X.dtype}")
+        param = next(iter(self.model.parameters()), None)
+        if param is not None and param.dtype.kind == "f" and X.dtype != param.dtype:
+            X = X.astype(param.dtype)
+        return X
 
     def _loss_kind(self):
         loss = self.loss_func
@@ -377,6 +449,30 @@ class Learner:
     def __repr__(self):
         return (f"Learner(model={type(self.model).__name__}, opt_func={getattr(self.opt_func, '__name__', self.opt_func)}, "
                 f"lr={self.lr}, metrics={[m.name for m in self.metrics]}, cbs={[type(c).__name__ for c in self.cbs]})")
+
+
+@contextlib.contextmanager
+def _ctrl_c_finishes_the_batch(learn):
+    """While fit runs, a first Ctrl-C (SIGINT) only asks the loop to stop after the current batch; a
+    second one raises KeyboardInterrupt at once. Only in the main thread (where signals arrive) and only
+    when Python's default handler is installed: a handler the user set up stays in charge."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def request_stop(signum, frame):
+        if learn._stop_requested:
+            raise KeyboardInterrupt
+        learn._stop_requested = True
+        if learn.verbose:
+            print("\nCtrl-C: stopping after the current batch (press Ctrl-C again to stop at once)")
+
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _as_dataloaders(dls):
