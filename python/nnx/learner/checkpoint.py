@@ -136,6 +136,8 @@ def save(learn, path, with_opt=True):
     members = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     members.update(arrays)
     path = os.fspath(path)
+    if os.path.isdir(path):  # checked first: the temporary file would otherwise go into its parent
+        raise IsADirectoryError(f"path {path!r} is a directory; give a file name for the checkpoint")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
