@@ -5,10 +5,15 @@
 2. A tiny step (64-32-10 MLP, batch 32) in microseconds: Python overhead per op dominates
    (target: nnx <= 0.5x PyTorch's time).
 
-Both report medians over a few runs. PyTorch gets torch.set_num_threads(nnx's thread count).
+Both report medians over a few runs, nnx and PyTorch interleaved. PyTorch gets
+torch.set_num_threads(nnx's thread count). nnx is imported first and sets GOMP_SPINCOUNT (see
+nnx/_native.py); PyTorch's OpenMP runtime reads it too, which helps PyTorch on a busy machine (alone,
+its idle threads spin and its epoch took 4-10x longer under load here). The 1-minute load average is
+printed: figures taken with other work running are not comparable with a quiet machine's.
 Usage: python bench/train.py [--quick] [--runs N] [--threads N]
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -166,7 +171,7 @@ def main():
     n_samples = 10_000 if args.quick else 60_000
     tiny_steps = 500 if args.quick else 3000
     X, y = synthetic_data(n_samples, 784, 10)
-    print(f"threads: {threads}; epoch: {n_samples}x784 float32, MLP 784-512-256-10, Adam, batch 128; "
+    print(f"threads: {threads}, load average {os.getloadavg()[0]:.1f}; epoch: {n_samples}x784 float32, MLP 784-512-256-10, Adam, batch 128; "
           f"tiny step: 64-32-10, batch 32; median of {runs} run(s)")
 
     with_torch = torch is not None
