@@ -394,4 +394,5 @@ def test_momentum_switched_on_mid_training_starts_from_the_gradient(rng):
     expected = run_reference(plain, start, noises[:3], 3)
     expected = run_reference(with_momentum, expected, noises[3:], 3)
     for p, theta in zip(params, expected):
-        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12)
+        # atol: parameters that pass near zero differ from the reference by float64 rounding only
+        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12, atol=1e-15)
