@@ -31,7 +31,6 @@ class BaseMLP(BaseEstimator):
         hidden_sizes = hidden_layer_sizes_list(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        X = _network.canonical_float32(X)
         sample_weight = self._training_weights(sample_weight, X, y, incremental)
         layer_units = [X.shape[1]] + hidden_sizes + [Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
@@ -104,7 +103,6 @@ class BaseMLP(BaseEstimator):
         check_is_fitted(self)
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = validate_data(self, X, reset=False, accept_sparse=["csr"], dtype=np.float32, order="C")
-        X = _network.canonical_float32(X)
         self._sync_network()
         return _network.raw_outputs(self._network, X), dtype
 

@@ -5,8 +5,6 @@ import numpy as np
 import nnx
 from nnx import nn
 
-_FLOAT32 = np.dtype(np.float32)
-
 # Sequential fuses Linear + a following activation into one native call, so the activation comes right after
 # its Linear (batch norm, when asked for, sits between them and breaks the fusion by necessity).
 _HIDDEN_ACTIVATIONS = {"identity": None, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -89,15 +87,7 @@ def network_state(network):
 
 
 def load_network_state(network, state):
-    network.load_state_dict({name: as_tensor(fresh_array(value)) for name, value in state.items()})
-
-
-def fresh_array(value):
-    """A C-ordered copy with numpy's canonical dtype object: nnx's kernels compare dtype objects by identity,
-    and an unpickled array's float32 dtype is an equal but distinct object."""
-    fresh = np.empty(value.shape, dtype=np.dtype(value.dtype.type))  # np.array(value, dtype=...) keeps the old
-    fresh[...] = value
-    return fresh
+    network.load_state_dict({name: as_tensor(np.asarray(value)) for name, value in state.items()})
 
 
 def weight_parameters(network):
@@ -126,14 +116,6 @@ def raw_outputs(network, X, chunk_rows=8192):
         parts = [network(as_tensor(dense_rows(X, slice(start, start + chunk_rows)))).numpy()
                  for start in range(0, X.shape[0], chunk_rows)]
         return np.concatenate(parts)
-
-
-def canonical_float32(X):
-    """Validated float32 X whose dtype object is numpy's own: nnx's kernels compare dtype objects by identity,
-    and memory-mapped or unpickled arrays carry an equal but distinct one (the view costs no copy)."""
-    if hasattr(X, "toarray") or X.dtype is _FLOAT32:
-        return X
-    return np.asarray(X).view(_FLOAT32)
 
 
 def dense_rows(X, rows):

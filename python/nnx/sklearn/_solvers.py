@@ -14,7 +14,7 @@ import numpy as np
 
 from nnx import optim
 
-from ._network import as_tensor, fresh_array, parameter_array, weight_parameters
+from ._network import as_tensor, parameter_array, weight_parameters
 
 ONE_CYCLE = dict(div=25.0, div_final=1e5, pct_start=0.25, moms=(0.95, 0.85, 0.95))  # fastai's defaults
 
@@ -143,7 +143,7 @@ class StochasticSolver:
         """After unpickling: a fresh optimizer over `network` loaded with the saved state."""
         saved = self.__dict__.pop("optimizer_state")
         self.optimizer = self._make_optimizer(network, estimator)
-        saved["state"] = {index: {name: as_tensor(fresh_array(value)) if isinstance(value, np.ndarray) else value
+        saved["state"] = {index: {name: as_tensor(np.array(value, copy=True)) if isinstance(value, np.ndarray) else value
                                   for name, value in entry.items()} for index, entry in saved["state"].items()}
         self.optimizer.load_state_dict(saved)
         self._bind(network)
