@@ -2,14 +2,6 @@
 // L1 while it is read three times); sums over rows or elements run in an order fixed by the sizes
 // alone, so a loss is bitwise identical whatever the thread count.
 
-// core/vecmath.h's exp_fast clamps with std::fmin/std::fmax, which GCC turns into vector min/max only
-// when it may ignore NaN and signed zeros; otherwise each simd loop calls libm's scalar fminf/fmaxf per
-// element (measured 6x slower). This file's kernels take finite inputs, so the whole file is compiled
-// that way; it must come before every include so that <cmath>'s inline wrappers agree and inline.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("finite-math-only", "no-signed-zeros")
-#endif
-
 #include "cpu/losses.h"
 
 #include <algorithm>
