@@ -143,10 +143,14 @@ class StochasticSolver:
         """After unpickling: a fresh optimizer over `network` loaded with the saved state."""
         saved = self.__dict__.pop("optimizer_state")
         self.optimizer = self._make_optimizer(network, estimator)
-        saved["state"] = {index: {name: as_tensor(np.array(value, copy=True)) if isinstance(value, np.ndarray) else value
-                                  for name, value in entry.items()} for index, entry in saved["state"].items()}
+        saved["state"] = {index: {name: _to_tensor(value) for name, value in entry.items()}
+                          for index, entry in saved["state"].items()}
         self.optimizer.load_state_dict(saved)
         self._bind(network)
+
+
+def _to_tensor(value):
+    return as_tensor(np.array(value, copy=True)) if isinstance(value, np.ndarray) else value
 
 
 def _to_numpy(value):
