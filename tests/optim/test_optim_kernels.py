@@ -245,14 +245,14 @@ def test_trajectory_matches_torch(rng, optimizer_class, options, dtype):
 
 def test_params_may_be_views_of_one_flat_buffer(rng):
     """llm.c style: every parameter a disjoint slice of one flat buffer; one call updates them all."""
-    flat = random_array(rng, (50_000,), np.float32)
-    grad_flat = random_array(rng, (50_000,), np.float32)
+    buffer = random_array(rng, (50_000,), np.float32)
+    grad_buffer = random_array(rng, (50_000,), np.float32)
     cuts = [0, 1, 40_004, 50_000]
-    views = [flat[a:b] for a, b in zip(cuts, cuts[1:])]
-    grads = [grad_flat[a:b] for a, b in zip(cuts, cuts[1:])]
-    expected = flat.astype(np.float64) - 0.1 * grad_flat
+    views = [buffer[a:b] for a, b in zip(cuts, cuts[1:])]
+    grads = [grad_buffer[a:b] for a, b in zip(cuts, cuts[1:])]
+    expected = buffer.astype(np.float64) - 0.1 * grad_buffer
     _C.sgd_step(views, grads, None, 0.1)
-    assert_close(flat, expected)
+    assert_close(buffer, expected)
 
 
 def test_grads_may_be_read_only_and_shared(rng):
@@ -343,9 +343,9 @@ class TestBadInput:
             _C.adam_step(**args)
 
     def test_overlapping_param_views(self):
-        flat = np.ones(10, np.float32)
+        buffer = np.ones(10, np.float32)
         with pytest.raises(ValueError, match=r"params\[[01]\] must not share memory with params\[[01]\]"):
-            _C.sgd_step([flat[:6], flat[4:]], [np.ones(6, np.float32), np.ones(6, np.float32)], None, 0.1)
+            _C.sgd_step([buffer[:6], buffer[4:]], [np.ones(6, np.float32), np.ones(6, np.float32)], None, 0.1)
 
     @pytest.mark.parametrize("name,value", [("lr", -1e-3), ("lr", float("nan")), ("beta1", 1.0), ("beta1", -0.1),
                                             ("beta2", 1.5), ("eps", -1e-8), ("weight_decay", -0.1)])
