@@ -26,4 +26,5 @@ PYBIND11_MODULE(_C, m) {
   nnx::bind::bind_dropout(m);
   nnx::bind::bind_embedding(m);
   nnx::bind::bind_optim(m);
+  nnx::bind::bind_normalization(m);
 }

@@ -12,4 +12,5 @@ void bind_losses(pybind11::module_& m);
 void bind_dropout(pybind11::module_& m);
 void bind_embedding(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
+void bind_normalization(pybind11::module_& m);
 }  // namespace nnx::bind
