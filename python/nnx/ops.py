@@ -55,11 +55,26 @@ class Clone(Function):
 
 
 # --- arithmetic (one operand may be a Python scalar or a plain array: it gets no gradient) ---------------
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _float_result(out, a, b):
+    """PyTorch's promotion where NumPy's differs: integers meeting a Python float or a float32 array give
+    float32 (the default float), not float64; float64 only comes from a float64 operand."""
+    if out.dtype == _FLOAT64 and not (_is_float64_array(a) or _is_float64_array(b)):
+        return out.astype(np.float32)
+    return out
+
+
+def _is_float64_array(value):
+    return isinstance(value, np.ndarray) and value.dtype == _FLOAT64  # (np.dtype(None) means float64)
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(a, b)
+        return _float_result(np.add(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -70,7 +85,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(a, b)
+        return _float_result(np.subtract(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -83,7 +98,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
-        return np.multiply(a, b)
+        return _float_result(np.multiply(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -119,7 +134,7 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
-        out = np.power(base, exponent)
+        out = _float_result(np.power(base, exponent), base, exponent)
         ctx.base, ctx.exponent, ctx.out = base, exponent, out
         return out
 
@@ -433,6 +448,9 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape, view_only):
         ctx.shape = x.shape
+        for size in shape:
+            if size < -1:  # NumPy would read any negative size as -1
+                raise RuntimeError(f"invalid shape dimension {size} in {list(shape)}")
         try:
             return _reshape_view(x, shape) if view_only else x.reshape(shape)
         except ValueError:

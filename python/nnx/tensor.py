@@ -17,11 +17,24 @@ _new_object = object.__new__
 _DEFAULT_FLOAT = np.dtype(np.float32)
 
 
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: nnx has no complex, string or object tensors
+
+
 def _check_dtype(dtype, argument="dtype"):
     try:
-        return np.dtype(dtype)
+        dtype = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{argument} must be a NumPy dtype such as nnx.float32, got {dtype!r}") from None
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{argument} must be a bool, integer or floating point dtype, got {dtype}")
+    return dtype
+
+
+def _check_numeric(array, argument="data"):
+    """The array itself, or TypeError when its dtype is not one a Tensor can hold."""
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{argument} must hold numbers (bool, int or float), got dtype {array.dtype}")
+    return array
 
 
 def _is_float(dtype):
@@ -42,10 +55,12 @@ def _as_operand(value):
     `float32 tensor * np.float64(2)` stays float32."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (int, float, bool, np.ndarray)):
+    if isinstance(value, (int, float, bool)):
         return value
+    if isinstance(value, np.ndarray):
+        return _check_numeric(value, "the other operand")
     if isinstance(value, (list, tuple)):
-        return np.asarray(value)
+        return _check_numeric(np.asarray(value), "the other operand")
     return NotImplemented
 
 
@@ -60,7 +75,7 @@ class Tensor:
             data = data._data
         elif not isinstance(data, np.ndarray):
             data = _array_from_python(data, None)
-        self._data = _canonical_dtype(data)
+        self._data = _canonical_dtype(_check_numeric(data))
         self._grad = None
         self._ctx = None
         self._requires_grad = False
@@ -629,6 +644,9 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp(): at least one of 'min' or 'max' must not be None")
+        for name, bound in (("min", min), ("max", max)):
+            if not (bound is None or isinstance(bound, (int, float, np.number, Tensor))):
+                raise TypeError(f"clamp(): {name} must be a number or a Tensor, got {type(bound).__name__}")
         return _ops.Clamp.apply(self, min, max)
 
     clip = clamp
@@ -795,7 +813,7 @@ def _array_from_python(data, dtype):
     if dtype is not None:
         return np.array(data, dtype=dtype)
     if isinstance(data, np.ndarray):
-        return data.copy()
+        return _check_numeric(data).copy()
     if isinstance(data, (list, tuple)) and any(isinstance(item, Tensor) for item in data):
         data = [item._data if isinstance(item, Tensor) else item for item in data]
     array = np.array(data)
@@ -821,7 +839,7 @@ def from_numpy(array):
     """A Tensor sharing memory with `array` (no copy)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array must be a numpy.ndarray, got {type(array).__name__}")
-    return Tensor._wrap(array)
+    return Tensor._wrap(_check_numeric(array, "array"))
 
 
 def _factory(make, size, dtype, device, requires_grad):

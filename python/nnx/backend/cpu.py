@@ -25,6 +25,12 @@ def contiguous(array):
     return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
+def empty_c(array):
+    """A fresh C-ordered output of array's shape and dtype (np.empty_like would copy a Fortran or strided
+    input's layout, which the kernels refuse for outputs)."""
+    return np.empty(array.shape, dtype=array.dtype)
+
+
 def is_native_float(array):
     """True when the native kernels take this array's dtype (float32/float64)."""
     return array.dtype in _FLOAT_DTYPES
@@ -79,8 +85,8 @@ def linear_backward(grad_out, x, weight, saved, activation, negative_slope, need
         grad_preact = grad_out  # the kernel writes the values it already holds
     else:
         grad_preact = np.empty_like(grad_out)
-    grad_x = np.empty_like(x) if need_x else None
-    grad_weight = np.empty_like(weight) if need_weight else None
+    grad_x = empty_c(x) if need_x else None
+    grad_weight = empty_c(weight) if need_weight else None
     grad_bias = np.empty(weight.shape[0], dtype=weight.dtype) if need_bias else None
     _C.linear_backward(grad_out, contiguous(x), contiguous(weight), saved, grad_preact, grad_x, grad_weight,
                        grad_bias, activation, negative_slope)
@@ -135,9 +141,9 @@ def cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothi
 
 
 def cross_entropy_backward(grad_loss, logits, target, logsumexp, reduction, ignore_index, label_smoothing):
-    grad_logits = np.empty_like(logits)
-    _C.cross_entropy_backward(contiguous(grad_loss), logits, target, logsumexp, grad_logits, reduction,
-                              ignore_index, label_smoothing)
+    grad_logits = empty_c(logits)
+    _C.cross_entropy_backward(contiguous(grad_loss), contiguous(logits), contiguous(target), logsumexp, grad_logits,
+                              reduction, ignore_index, label_smoothing)
     return grad_logits
 
 
@@ -150,7 +156,7 @@ def pointwise_loss_forward(name, input, target, reduction, **options):
 
 
 def pointwise_loss_backward(name, grad_loss, input, target, reduction, **options):
-    grad_input = np.empty_like(input)
+    grad_input = empty_c(input)
     getattr(_C, name + "_backward")(contiguous(grad_loss), contiguous(input), contiguous(target), grad_input,
                                     reduction, **options)
     return grad_input

@@ -20,6 +20,17 @@ def check_float(value, argument, function):
     return value
 
 
+def check_number(value, argument, function, minimum=None):
+    """`value` as a float, or TypeError/ValueError naming the argument (strings, None, NaN, below minimum)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{function}(): argument '{argument}' must be a number, got {type(value).__name__}")
+    value = float(value)
+    if value != value or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{function}(): argument '{argument}' must be a number{bound}, got {value}")
+    return value
+
+
 def check_reduction(reduction, size_average=None, reduce=None):
     if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
         reduce = True if reduce is None else reduce

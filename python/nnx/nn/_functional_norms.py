@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._functional_common import check_float
+from ._functional_common import check_float, check_number
 
 
 def _normalized_input_grad(grad_xhat, xhat, rstd, axes):
@@ -60,7 +60,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             if param.shape != shape or param.dtype != input.dtype:
                 raise ValueError(f"layer_norm(): {name} must have shape {shape} and dtype {input.dtype}, got "
                                  f"{param.shape} and {param.dtype}")
-    return LayerNormFunction.apply(input, weight, bias, len(shape), float(eps))
+    return LayerNormFunction.apply(input, weight, bias, len(shape), check_number(eps, "eps", "layer_norm", minimum=0))
 
 
 class BatchNormFunction(Function):
@@ -132,4 +132,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             check_float(param, name, "batch_norm")
             if param.shape != (channels,):
                 raise ValueError(f"batch_norm(): {name} must have shape ({channels},), got {param.shape}")
-    return BatchNormFunction.apply(input, weight, bias, mean, var, bool(training), float(momentum), float(eps))
+    momentum = check_number(momentum, "momentum", "batch_norm")
+    eps = check_number(eps, "eps", "batch_norm", minimum=0)
+    return BatchNormFunction.apply(input, weight, bias, mean, var, bool(training), momentum, eps)

@@ -12,7 +12,7 @@ from ..autograd import Function
 from ..ops import Activation, Softmax
 from ..random import dropout_seed_offset
 from ..tensor import Tensor
-from ._functional_common import apply_in_place, check_float, check_tensor
+from ._functional_common import apply_in_place, check_float, check_number, check_tensor
 
 _LINEAR_ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
 
@@ -65,6 +65,8 @@ def fused_linear(input, weight, bias=None, activation="none", negative_slope=0.0
                          f"{tuple(bias.shape)} and dtype {bias.dtype}")
     if activation not in _LINEAR_ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(_LINEAR_ACTIVATIONS)}; got {activation!r}")
+    if negative_slope != 0.01:  # the default needs no check (the fast path of every Linear)
+        negative_slope = check_number(negative_slope, "negative_slope", "linear")
     return LinearFunction.apply(input, weight, bias, activation, negative_slope)
 
 
@@ -86,7 +88,8 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _activation(input, "leaky_relu", inplace, negative_slope=float(negative_slope))
+    return _activation(input, "leaky_relu", inplace,
+                       negative_slope=check_number(negative_slope, "negative_slope", "leaky_relu"))
 
 
 def sigmoid(input):
@@ -108,9 +111,10 @@ def silu(input, inplace=False):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    beta, threshold = check_number(beta, "beta", "softplus"), check_number(threshold, "threshold", "softplus")
     if beta == 0:
         raise ValueError("softplus(): beta must be nonzero")
-    return _activation(input, "softplus", beta=float(beta), threshold=float(threshold))
+    return _activation(input, "softplus", beta=beta, threshold=threshold)
 
 
 def _softmax_dim(dim, ndim, name):
@@ -163,7 +167,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     check_float(input, "input", "dropout")
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
     if not training or p == 0.0:
         return input
     if inplace:
