@@ -150,3 +150,41 @@ def rmsprop_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: S
                  lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> None:
     """PyTorch RMSprop. grad_avgs required when centered, momentum_buffers when momentum != 0."""
+
+# --- normalization.cpp: batch_norm over (N, C) per column, layer_norm over (N, D) per row -----------------------
+# Statistics accumulate in double (float input too). The saved buffers have the input's dtype. Results do
+# not depend on the thread count. weight/bias may be None (1 and 0); each gradient output may be None to skip it.
+def batch_norm_forward(x: Array, weight: Optional[Array], bias: Optional[Array], running_mean: Optional[Array],
+                       running_var: Optional[Array], out: Array, save_mean: Array, save_invstd: Array,
+                       training: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> None:
+    """out(N,C) = (x(N,C) - mean) / sqrt(var + eps) * weight(C,) + bias(C,), per column.
+    training: mean and biased var of the batch; running_mean(C,) and running_var(C,), when given, are
+    updated in place: r = (1 - momentum) * r + momentum * batch, with the unbiased variance
+    (var * N / (N - 1)). N == 1 raises ValueError ("Expected more than 1 value per channel when
+    training"); N == 0 writes save_mean = save_invstd = 0 and leaves the running statistics alone.
+    eval (training=False): mean = running_mean, var = running_var, both required and left unchanged.
+    save_mean(C,) and save_invstd(C,) = 1 / sqrt(var + eps) receive the statistics used, for the
+    backward. Both running statistics are given or both are None; no output may overlap another argument."""
+
+def batch_norm_backward(grad_out: Array, x: Array, weight: Optional[Array], save_mean: Array,
+                        save_invstd: Array, grad_input: Optional[Array], grad_weight: Optional[Array],
+                        grad_bias: Optional[Array], training: bool = True) -> None:
+    """Backward of batch_norm_forward from its save_mean(C,) and save_invstd(C,); g = grad_out(N,C),
+    xhat = (x - save_mean) * save_invstd:
+    grad_input(N,C) = (g - mean(g) - xhat * mean(g * xhat)) * save_invstd * weight when training (means
+    over the rows), g * save_invstd * weight in eval; grad_weight(C,) = sum(g * xhat); grad_bias(C,) =
+    sum(g). Outputs are overwritten."""
+
+def layer_norm_forward(x: Array, weight: Optional[Array], bias: Optional[Array], out: Array, mean: Array,
+                       rstd: Array, eps: float = 1e-5) -> None:
+    """out(N,D) = (x(N,D) - mean) * rstd * weight(D,) + bias(D,) per row, with the row's mean and biased
+    variance; mean(N,) and rstd(N,) = 1 / sqrt(var + eps) are saved for the backward. D >= 1.
+    (Normalising over several trailing axes: reshape to (rows, prod(normalized_shape)) first.)"""
+
+def layer_norm_backward(grad_out: Array, x: Array, weight: Optional[Array], mean: Array, rstd: Array,
+                        grad_input: Optional[Array], grad_weight: Optional[Array],
+                        grad_bias: Optional[Array]) -> None:
+    """Backward of layer_norm_forward from its mean(N,) and rstd(N,); g = grad_out(N,D),
+    xhat = (x - mean) * rstd, gw = g * weight: grad_input(N,D) = rstd * (gw - mean(gw) - xhat *
+    mean(gw * xhat)) (means over the row); grad_weight(D,) = sum(g * xhat) and grad_bias(D,) = sum(g)
+    over the rows. Outputs are overwritten."""

@@ -1,0 +1,293 @@
+// batch_norm and layer_norm kernels. Batch norm walks column blocks row by row (each thread owns whole
+// columns, so sums are private and the order of every sum is fixed); layer norm splits rows over threads,
+// and its weight/bias gradients are a separate column pass for the same reason.
+#include "cpu/normalization.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.h"
+
+namespace nnx::cpu {
+namespace {
+
+// Columns handled together: their double accumulators stay in registers/L1 while rows stream past.
+constexpr int64_t kColumnBlock = 64;
+// Rows of one block read twice in a row (chunk mean, then deviations): 256 x 64 doubles fit in L2.
+constexpr int64_t kRowChunk = 256;
+
+// Calls block(c0, width) for column blocks of [0, C); threads own contiguous column ranges.
+template <class Block>
+void for_column_blocks(int64_t N, int64_t C, Block&& block) {
+  const int64_t grain = std::max<int64_t>(16, kParallelGrain / std::max<int64_t>(N, 1));
+  parallel_for(C, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t c0 = begin; c0 < end; c0 += kColumnBlock) block(c0, std::min(kColumnBlock, end - c0));
+  });
+}
+
+inline int64_t row_grain(int64_t D) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(D, 1)); }
+
+// Mean and sum of squared deviations (m2) of columns [c0, c0 + width) over the N rows of x(N,C).
+// Each chunk of kRowChunk rows gets exact two-pass statistics while it is in cache; chunks are merged with
+// Chan et al.'s pairwise update. The chunks do not depend on the thread count, so neither does the result.
+template <class T>
+void column_statistics(double* mean, double* m2, const T* x, int64_t N, int64_t C, int64_t c0, int64_t width) {
+  double chunk_mean[kColumnBlock], chunk_m2[kColumnBlock];
+  std::fill(mean, mean + width, 0.0);
+  std::fill(m2, m2 + width, 0.0);
+  for (int64_t r0 = 0; r0 < N; r0 += kRowChunk) {
+    const int64_t rows = std::min(kRowChunk, N - r0);
+    const T* chunk = x + r0 * C + c0;
+    std::fill(chunk_mean, chunk_mean + width, 0.0);
+    std::fill(chunk_m2, chunk_m2 + width, 0.0);
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* row = chunk + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) chunk_mean[j] += static_cast<double>(row[j]);
+    }
+    for (int64_t j = 0; j < width; ++j) chunk_mean[j] /= static_cast<double>(rows);
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* row = chunk + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) {
+        const double deviation = static_cast<double>(row[j]) - chunk_mean[j];
+        chunk_m2[j] += deviation * deviation;
+      }
+    }
+    const double seen = static_cast<double>(r0), total = static_cast<double>(r0 + rows);
+    for (int64_t j = 0; j < width; ++j) {
+      const double delta = chunk_mean[j] - mean[j];
+      mean[j] += delta * (rows / total);
+      m2[j] += chunk_m2[j] + delta * delta * (seen * rows / total);
+    }
+  }
+}
+
+// out = (x - mean) * scale + shift over the rows of columns [c0, c0 + width).
+template <class T>
+void normalize_columns(T* out, const T* x, const T* mean, const T* scale, const T* shift, int64_t N, int64_t C,
+                       int64_t c0, int64_t width) {
+  for (int64_t i = 0; i < N; ++i) {
+    const T* row = x + i * C + c0;
+    T* out_row = out + i * C + c0;
+#pragma omp simd
+    for (int64_t j = 0; j < width; ++j) out_row[j] = (row[j] - mean[j]) * scale[j] + shift[j];
+  }
+}
+
+// sum_g = sum of g, sum_g_centered = sum of g * (x - mean), per column of the block, in double.
+template <class T>
+void column_gradient_sums(double* sum_g, double* sum_g_centered, const T* grad_out, const T* x, const T* mean,
+                          int64_t N, int64_t C, int64_t c0, int64_t width) {
+  std::fill(sum_g, sum_g + width, 0.0);
+  std::fill(sum_g_centered, sum_g_centered + width, 0.0);
+  for (int64_t i = 0; i < N; ++i) {
+    const T* g_row = grad_out + i * C + c0;
+    const T* x_row = x + i * C + c0;
+#pragma omp simd
+    for (int64_t j = 0; j < width; ++j) {
+      const double g = static_cast<double>(g_row[j]);
+      sum_g[j] += g;
+      sum_g_centered[j] += g * (static_cast<double>(x_row[j]) - static_cast<double>(mean[j]));
+    }
+  }
+}
+
+}  // namespace
+
+// --- batch_norm -----------------------------------------------------------------------------------------------
+template <class T>
+void batch_norm_forward(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var, const T* x,
+                        const T* weight, const T* bias, int64_t N, int64_t C, bool training, double momentum,
+                        double eps) {
+  if (training && N == 0) {  // nothing to normalise; PyTorch saves zeros and keeps the running statistics
+    std::fill(save_mean, save_mean + C, T(0));
+    std::fill(save_invstd, save_invstd + C, T(0));
+    return;
+  }
+  for_column_blocks(N, C, [&](int64_t c0, int64_t width) {
+    double mean[kColumnBlock], variance[kColumnBlock];
+    if (training) {
+      double m2[kColumnBlock];
+      column_statistics(mean, m2, x, N, C, c0, width);
+      for (int64_t j = 0; j < width; ++j) variance[j] = m2[j] / static_cast<double>(N);
+      if (running_mean != nullptr) {
+        for (int64_t j = 0; j < width; ++j) {
+          const double unbiased = m2[j] / static_cast<double>(N - 1);  // N == 1 gives NaN: callers refuse it
+          T& rm = running_mean[c0 + j];
+          T& rv = running_var[c0 + j];
+          rm = static_cast<T>((1.0 - momentum) * static_cast<double>(rm) + momentum * mean[j]);
+          rv = static_cast<T>((1.0 - momentum) * static_cast<double>(rv) + momentum * unbiased);
+        }
+      }
+    } else {
+      for (int64_t j = 0; j < width; ++j) {
+        mean[j] = static_cast<double>(running_mean[c0 + j]);
+        variance[j] = static_cast<double>(running_var[c0 + j]);
+      }
+    }
+    T mean_t[kColumnBlock], scale[kColumnBlock], shift[kColumnBlock];
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t c = c0 + j;
+      const double invstd = 1.0 / std::sqrt(variance[j] + eps);
+      mean_t[j] = save_mean[c] = static_cast<T>(mean[j]);
+      save_invstd[c] = static_cast<T>(invstd);
+      scale[j] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+      shift[j] = bias != nullptr ? bias[c] : T(0);
+    }
+    normalize_columns(out, x, mean_t, scale, shift, N, C, c0, width);
+  });
+}
+
+template <class T>
+void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
+                         const T* weight, const T* save_mean, const T* save_invstd, int64_t N, int64_t C,
+                         bool training) {
+  const bool need_sums = grad_weight != nullptr || grad_bias != nullptr || (training && grad_input != nullptr);
+  for_column_blocks(N, C, [&](int64_t c0, int64_t width) {
+    double sum_g[kColumnBlock], sum_g_centered[kColumnBlock];
+    if (need_sums) column_gradient_sums(sum_g, sum_g_centered, grad_out, x, save_mean + c0, N, C, c0, width);
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t c = c0 + j;
+      if (grad_weight != nullptr) grad_weight[c] = static_cast<T>(sum_g_centered[j] * save_invstd[c]);
+      if (grad_bias != nullptr) grad_bias[c] = static_cast<T>(sum_g[j]);
+    }
+    if (grad_input == nullptr) return;
+    // grad_input = (g - mean_g - (x - mean) * projection) * scale; in eval mean_g = projection = 0.
+    T mean_t[kColumnBlock], mean_g[kColumnBlock], projection[kColumnBlock], scale[kColumnBlock];
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t c = c0 + j;
+      const double invstd = static_cast<double>(save_invstd[c]);
+      mean_t[j] = save_mean[c];
+      mean_g[j] = training ? static_cast<T>(sum_g[j] / N) : T(0);
+      projection[j] = training ? static_cast<T>(sum_g_centered[j] * invstd * invstd / N) : T(0);
+      scale[j] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+    }
+    for (int64_t i = 0; i < N; ++i) {
+      const T* g_row = grad_out + i * C + c0;
+      const T* x_row = x + i * C + c0;
+      T* out_row = grad_input + i * C + c0;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j)
+        out_row[j] = (g_row[j] - mean_g[j] - (x_row[j] - mean_t[j]) * projection[j]) * scale[j];
+    }
+  });
+}
+
+// --- layer_norm -----------------------------------------------------------------------------------------------
+namespace {
+
+template <class T>
+void layer_norm_row(T* out, T* mean_out, T* rstd_out, const T* row, const T* weight, const T* bias, int64_t D,
+                    double eps) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < D; ++j) sum += static_cast<double>(row[j]);
+  const double mean = sum / static_cast<double>(D);
+  double m2 = 0.0;
+#pragma omp simd reduction(+ : m2)
+  for (int64_t j = 0; j < D; ++j) {
+    const double deviation = static_cast<double>(row[j]) - mean;
+    m2 += deviation * deviation;
+  }
+  const T mean_t = *mean_out = static_cast<T>(mean);
+  const T rstd = *rstd_out = static_cast<T>(1.0 / std::sqrt(m2 / static_cast<double>(D) + eps));
+  if (weight != nullptr && bias != nullptr) {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd * weight[j] + bias[j];
+  } else if (weight != nullptr) {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd * weight[j];
+  } else if (bias != nullptr) {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd + bias[j];
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd;
+  }
+}
+
+// grad_row = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight, xhat = (x - mean) * rstd.
+template <class T>
+void layer_norm_backward_row(T* grad_row, const T* g_row, const T* x_row, const T* weight, T mean, T rstd,
+                             int64_t D) {
+  double sum_gw = 0.0, sum_gw_xhat = 0.0;
+#pragma omp simd reduction(+ : sum_gw, sum_gw_xhat)
+  for (int64_t j = 0; j < D; ++j) {
+    const double gw = static_cast<double>(g_row[j]) * (weight != nullptr ? static_cast<double>(weight[j]) : 1.0);
+    sum_gw += gw;
+    sum_gw_xhat += gw * (static_cast<double>(x_row[j]) - static_cast<double>(mean));
+  }
+  const T mean_gw = static_cast<T>(sum_gw / D);
+  const T mean_gw_xhat = static_cast<T>(sum_gw_xhat * static_cast<double>(rstd) / D);
+  if (weight != nullptr) {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j)
+      grad_row[j] = rstd * (g_row[j] * weight[j] - mean_gw - (x_row[j] - mean) * rstd * mean_gw_xhat);
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < D; ++j) grad_row[j] = rstd * (g_row[j] - mean_gw - (x_row[j] - mean) * rstd * mean_gw_xhat);
+  }
+}
+
+// grad_weight(D) = sum of g * xhat and grad_bias(D) = sum of g over rows, for columns [c0, c0 + width).
+template <class T>
+void layer_norm_parameter_grads(T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* mean,
+                                const T* rstd, int64_t N, int64_t D, int64_t c0, int64_t width) {
+  double sum_g_xhat[kColumnBlock] = {}, sum_g[kColumnBlock] = {};
+  for (int64_t i = 0; i < N; ++i) {
+    const T* g_row = grad_out + i * D + c0;
+    const T* x_row = x + i * D + c0;
+    const double row_mean = static_cast<double>(mean[i]), row_rstd = static_cast<double>(rstd[i]);
+#pragma omp simd
+    for (int64_t j = 0; j < width; ++j) {
+      const double g = static_cast<double>(g_row[j]);
+      sum_g[j] += g;
+      sum_g_xhat[j] += g * ((static_cast<double>(x_row[j]) - row_mean) * row_rstd);
+    }
+  }
+  for (int64_t j = 0; j < width; ++j) {
+    if (grad_weight != nullptr) grad_weight[c0 + j] = static_cast<T>(sum_g_xhat[j]);
+    if (grad_bias != nullptr) grad_bias[c0 + j] = static_cast<T>(sum_g[j]);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void layer_norm_forward(T* out, T* mean, T* rstd, const T* x, const T* weight, const T* bias, int64_t N, int64_t D,
+                        double eps) {
+  parallel_for(N, row_grain(D), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) layer_norm_row(out + i * D, mean + i, rstd + i, x + i * D, weight, bias, D, eps);
+  });
+}
+
+template <class T>
+void layer_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
+                         const T* mean, const T* rstd, int64_t N, int64_t D) {
+  if (grad_input != nullptr) {
+    parallel_for(N, row_grain(D), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        layer_norm_backward_row(grad_input + i * D, grad_out + i * D, x + i * D, weight, mean[i], rstd[i], D);
+    });
+  }
+  if (grad_weight != nullptr || grad_bias != nullptr) {
+    for_column_blocks(N, D, [&](int64_t c0, int64_t width) {
+      layer_norm_parameter_grads(grad_weight, grad_bias, grad_out, x, mean, rstd, N, D, c0, width);
+    });
+  }
+}
+
+#define NNX_INSTANTIATE_NORMALIZATION(T)                                                                          \
+  template void batch_norm_forward<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, bool,    \
+                                      double, double);                                                           \
+  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,      \
+                                       int64_t, bool);                                                           \
+  template void layer_norm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, double);        \
+  template void layer_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,     \
+                                       int64_t);
+NNX_INSTANTIATE_NORMALIZATION(float)
+NNX_INSTANTIATE_NORMALIZATION(double)
+#undef NNX_INSTANTIATE_NORMALIZATION
+
+}  // namespace nnx::cpu
