@@ -15,8 +15,9 @@
 namespace nnx::cpu {
 namespace {
 
-// Below this many multiply-adds a GEMM runs on the calling thread (OpenBLAS's own default cut-off).
-constexpr int64_t kGemmParallelWork = int64_t{1} << 18;
+// Below this many multiply-adds (about 40 µs of one core) a GEMM runs on the calling thread: waking a
+// sleeping OpenMP thread costs about as much as it would save (digits-sized MLPs measured slower split).
+constexpr int64_t kGemmParallelWork = int64_t{1} << 21;
 // Smallest slice of the split dimension a thread gets, so each BLAS call keeps a useful panel width.
 constexpr int64_t kGemmMinSlice = 32;
 
