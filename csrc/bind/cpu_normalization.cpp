@@ -58,7 +58,8 @@ void require_disjoint(const std::vector<Named>& outputs, const std::vector<Named
 }
 
 void require_finite(double value, const char* name) {
-  if (!std::isfinite(value)) throw py::value_error(std::string(name) + " must be a finite number, got " + std::to_string(value));
+  if (!std::isfinite(value))
+    throw py::value_error(std::string(name) + " must be a finite number, got " + std::to_string(value));
 }
 
 // --- batch_norm -----------------------------------------------------------------------------------------------

@@ -258,7 +258,8 @@ template <class T>
 void layer_norm_forward(T* out, T* mean, T* rstd, const T* x, const T* weight, const T* bias, int64_t N, int64_t D,
                         double eps) {
   parallel_for(N, row_grain(D), [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) layer_norm_row(out + i * D, mean + i, rstd + i, x + i * D, weight, bias, D, eps);
+    for (int64_t i = begin; i < end; ++i)
+      layer_norm_row(out + i * D, mean + i, rstd + i, x + i * D, weight, bias, D, eps);
   });
 }
 

@@ -191,3 +191,55 @@ def embedding_backward(grad_out, indices, num_embeddings, padding_idx):
     grad_weight = np.zeros((num_embeddings, grad_out.shape[-1]), dtype=grad_out.dtype)
     _C.embedding_backward(contiguous(grad_out), contiguous(indices), grad_weight, padding_idx)
     return grad_weight
+
+
+# --- normalization.cpp (batch_norm over (N, C) per column, layer_norm over (N, D) per row) ---------------------
+def _optional_contiguous(array):
+    return None if array is None else contiguous(array)
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """(out, saved) for x (N, C); running_mean/running_var (or None) are updated in place when training."""
+    x = contiguous(x)
+    out = np.empty(x.shape, dtype=x.dtype)
+    save_mean, save_invstd = np.empty(x.shape[1], dtype=x.dtype), np.empty(x.shape[1], dtype=x.dtype)
+    # The kernel writes the running statistics in place, so a strided one goes through a contiguous copy.
+    stats = [None if s is None else contiguous(s) for s in (running_mean, running_var)]
+    _C.batch_norm_forward(x, _optional_contiguous(weight), _optional_contiguous(bias), *stats, out, save_mean,
+                          save_invstd, training, momentum, eps)
+    for target, written in zip((running_mean, running_var), stats):
+        if written is not target:
+            target[...] = written
+    return out, (x, save_mean, save_invstd)
+
+
+def batch_norm_backward(grad_out, weight, saved, training, need_x, need_weight, need_bias):
+    """(grad_x, grad_weight, grad_bias), None where not needed; saved comes from batch_norm_forward."""
+    x, save_mean, save_invstd = saved
+    channels = x.shape[1]
+    grad_x = np.empty(x.shape, dtype=x.dtype) if need_x else None
+    grad_weight = np.empty(channels, dtype=x.dtype) if need_weight else None
+    grad_bias = np.empty(channels, dtype=x.dtype) if need_bias else None
+    _C.batch_norm_backward(contiguous(grad_out), x, _optional_contiguous(weight), save_mean, save_invstd, grad_x,
+                           grad_weight, grad_bias, training)
+    return grad_x, grad_weight, grad_bias
+
+
+def layer_norm_forward(x, weight, bias, eps):
+    """(out, saved) for x (N, D) normalised per row; weight and bias (D,) or None."""
+    x = contiguous(x)
+    out = np.empty(x.shape, dtype=x.dtype)
+    mean, rstd = np.empty(x.shape[0], dtype=x.dtype), np.empty(x.shape[0], dtype=x.dtype)
+    _C.layer_norm_forward(x, _optional_contiguous(weight), _optional_contiguous(bias), out, mean, rstd, eps)
+    return out, (x, mean, rstd)
+
+
+def layer_norm_backward(grad_out, weight, saved, need_x, need_weight, need_bias):
+    """(grad_x, grad_weight, grad_bias), None where not needed; saved comes from layer_norm_forward."""
+    x, mean, rstd = saved
+    grad_x = np.empty(x.shape, dtype=x.dtype) if need_x else None
+    grad_weight = np.empty(x.shape[1], dtype=x.dtype) if need_weight else None
+    grad_bias = np.empty(x.shape[1], dtype=x.dtype) if need_bias else None
+    _C.layer_norm_backward(contiguous(grad_out), x, _optional_contiguous(weight), mean, rstd, grad_x, grad_weight,
+                           grad_bias)
+    return grad_x, grad_weight, grad_bias

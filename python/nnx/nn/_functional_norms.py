@@ -1,10 +1,13 @@
-"""Normalisation functions of nnx.nn.functional: layer_norm and batch_norm (NumPy; one Function each).
+"""Normalisation functions of nnx.nn.functional: layer_norm and batch_norm.
 
-Both normalise x to xhat = (x - mean) * rstd over some axes and share one backward:
+float32/float64 input goes to the native kernels (layer_norm as rows of the normalised size, batch_norm for
+(N, C) input); the NumPy Functions cover the rest (batch_norm of (N, C, L), other float dtypes). Both
+normalise x to xhat = (x - mean) * rstd over some axes and share one backward:
 dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over those axes (batch statistics).
 """
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._functional_common import check_float, check_number
@@ -47,6 +50,25 @@ class LayerNormFunction(Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
+class NativeLayerNormFunction(Function):
+    """layer_norm through the backend's kernel: x seen as rows of prod(shape) elements, weight and bias flattened."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, shape, eps):
+        size = int(np.prod(shape))
+        flat = [None if p is None else p.reshape(size) for p in (weight, bias)]
+        out, ctx.saved = backend.for_array(x).layer_norm_forward(x.reshape(-1, size), *flat, eps)
+        ctx.x_shape, ctx.shape, ctx.weight = x.shape, shape, flat[0]
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = backend.for_array(grad).layer_norm_backward(grad.reshape(ctx.saved[0].shape), ctx.weight, ctx.saved,
+                                                            *ctx.needs_input_grad[:3])
+        shapes = (ctx.x_shape, ctx.shape, ctx.shape)
+        return (*(None if g is None else g.reshape(shape) for g, shape in zip(grads, shapes)), None, None)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dimensions `normalized_shape`."""
     check_float(input, "input", "layer_norm")
@@ -60,7 +82,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             if param.shape != shape or param.dtype != input.dtype:
                 raise ValueError(f"layer_norm(): {name} must have shape {shape} and dtype {input.dtype}, got "
                                  f"{param.shape} and {param.dtype}")
-    return LayerNormFunction.apply(input, weight, bias, len(shape), check_number(eps, "eps", "layer_norm", minimum=0))
+    eps = check_number(eps, "eps", "layer_norm", minimum=0)
+    if _native(input) and 0 not in shape:
+        return NativeLayerNormFunction.apply(input, weight, bias, shape, eps)
+    return LayerNormFunction.apply(input, weight, bias, len(shape), eps)
 
 
 class BatchNormFunction(Function):
@@ -102,6 +127,30 @@ class BatchNormFunction(Function):
         return grad_x, grad_weight, grad_bias, None, None, None, None, None
 
 
+class NativeBatchNormFunction(Function):
+    """batch_norm of (N, C) input through the backend's kernel (statistics per column)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        out, ctx.saved = backend.for_array(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training,
+                                                                 momentum, eps)
+        ctx.weight, ctx.training = weight, training
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = backend.for_array(grad).batch_norm_backward(grad, ctx.weight, ctx.saved, ctx.training,
+                                                            *ctx.needs_input_grad[:3])
+        return (*grads, None, None, None, None, None)
+
+
+def _native(input, *params):
+    """True when the kernels take input's dtype and every given parameter shares it."""
+    data = input._data
+    return (backend.for_array(data).is_native_float(data)
+            and all(param is None or param.dtype == data.dtype for param in params))
+
+
 def _running_stat(stat, name, channels, dtype):
     if stat is None:
         return None
@@ -134,4 +183,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise ValueError(f"batch_norm(): {name} must have shape ({channels},), got {param.shape}")
     momentum = check_number(momentum, "momentum", "batch_norm")
     eps = check_number(eps, "eps", "batch_norm", minimum=0)
-    return BatchNormFunction.apply(input, weight, bias, mean, var, bool(training), momentum, eps)
+    function = NativeBatchNormFunction if input.ndim == 2 and _native(input, weight, bias) else BatchNormFunction
+    return function.apply(input, weight, bias, mean, var, bool(training), momentum, eps)
