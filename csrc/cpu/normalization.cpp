@@ -11,9 +11,9 @@
 namespace nnx::cpu {
 namespace {
 
-// Columns handled together: their double accumulators stay in registers/L1 while rows stream past.
-constexpr int64_t kColumnBlock = 64;
-// Rows of one block read twice in a row (chunk mean, then deviations): 256 x 64 doubles fit in L2.
+// Columns handled together: their double accumulators (2 KB each) stay in L1 while rows stream past.
+constexpr int64_t kColumnBlock = 256;
+// Rows of one block read twice in a row (chunk mean, then deviations): 256 x 256 doubles fit in L2.
 constexpr int64_t kRowChunk = 256;
 
 // Calls block(c0, width) for column blocks of [0, C); threads own contiguous column ranges.
@@ -177,21 +177,24 @@ void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* g
 // --- layer_norm -----------------------------------------------------------------------------------------------
 namespace {
 
+// One pass over the row for both statistics (a second pass would wait on a second chain of dependent adds):
+// sums of d = x - row[0] and of d^2, var = mean(d^2) - mean(d)^2. Since row[0] is one of the values,
+// (row[0] - mean)^2 <= D * var, so the cancellation costs at most a factor D + 1 of double rounding.
 template <class T>
 void layer_norm_row(T* out, T* mean_out, T* rstd_out, const T* row, const T* weight, const T* bias, int64_t D,
                     double eps) {
-  double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < D; ++j) sum += static_cast<double>(row[j]);
-  const double mean = sum / static_cast<double>(D);
-  double m2 = 0.0;
-#pragma omp simd reduction(+ : m2)
+  const double shift = static_cast<double>(row[0]);
+  double sum = 0.0, sum_squares = 0.0;
+#pragma omp simd reduction(+ : sum, sum_squares)
   for (int64_t j = 0; j < D; ++j) {
-    const double deviation = static_cast<double>(row[j]) - mean;
-    m2 += deviation * deviation;
+    const double d = static_cast<double>(row[j]) - shift;
+    sum += d;
+    sum_squares += d * d;
   }
-  const T mean_t = *mean_out = static_cast<T>(mean);
-  const T rstd = *rstd_out = static_cast<T>(1.0 / std::sqrt(m2 / static_cast<double>(D) + eps));
+  const double mean_shifted = sum / static_cast<double>(D);
+  const double variance = std::max(sum_squares / static_cast<double>(D) - mean_shifted * mean_shifted, 0.0);
+  const T mean_t = *mean_out = static_cast<T>(shift + mean_shifted);
+  const T rstd = *rstd_out = static_cast<T>(1.0 / std::sqrt(variance + eps));
   if (weight != nullptr && bias != nullptr) {
 #pragma omp simd
     for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd * weight[j] + bias[j];

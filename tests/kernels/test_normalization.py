@@ -267,6 +267,18 @@ def test_layer_norm_forward(rng, with_weight, with_bias, N, D, dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_layer_norm_statistics_of_offset_rows_and_outliers(rng, dtype):
+    """Rows far from 0 with a small spread, and rows led by an outlier (the kernel sums deviations from row[0])."""
+    x = 1000.0 + random_array(rng, (6, 777), np.float64, -0.01, 0.01)
+    x[3:, 0] = -1e4
+    x = x.astype(dtype)
+    _, mean, rstd = run_layer_norm(x, None, None, eps=0.0)
+    _, expected_mean, expected_rstd = layer_norm_reference(x, None, None, eps=0.0)
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-7 if dtype == np.float32 else 1e-14)
+    np.testing.assert_allclose(rstd, expected_rstd, rtol=1e-6 if dtype == np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("N,D", LAYER_SHAPES)
 @pytest.mark.parametrize("with_weight", [True, False])
 def test_layer_norm_backward(rng, with_weight, N, D, dtype):
