@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
+import nnx
+import nnx.nn.functional as F
 from nnx import _C
+from nnx.nn import _functional_norms as norms
 
 try:
     import torch
@@ -477,3 +480,59 @@ def test_layer_norm_backward_bad_input_names_the_argument():
         _C.layer_norm_backward(**arguments, mean=stat, rstd=np.ones(3, np.float32))
     with pytest.raises(ValueError, match="grad_weight must not share memory with weight"):
         _C.layer_norm_backward(**dict(arguments, grad_weight=arguments["weight"]), mean=stat, rstd=stat.copy())
+
+
+# ---- the functional layer: the kernels against the NumPy Functions they replace --------------------------------
+
+def tensors(*arrays):
+    return [None if a is None else nnx.tensor(a, requires_grad=True) for a in arrays]
+
+
+def forward_backward(function, x, weight, bias, grad_out):
+    """(out, grad_x, grad_weight, grad_bias) of function(x, weight, bias) for upstream gradient grad_out."""
+    x, weight, bias = tensors(x, weight, bias)
+    out = function(x, weight, bias)
+    out.backward(nnx.tensor(grad_out))
+    return [out.numpy()] + [None if t is None else t.grad.numpy() for t in (x, weight, bias)]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("with_affine", [True, False])
+def test_functional_batch_norm_matches_the_numpy_function(rng, with_affine, training):
+    x, grad_out = random_array(rng, (13, 5), np.float64), random_array(rng, (13, 5), np.float64)
+    weight, bias = affine(rng, 5, np.float64, with_affine, with_affine)
+    running = running_stats(rng, 5, np.float64)
+    native_stats = [nnx.tensor(s.copy()) for s in running]
+    numpy_stats = [s.copy() for s in running]
+    native = forward_backward(lambda *args: F.batch_norm(args[0], *native_stats, *args[1:], training, MOMENTUM, EPS),
+                              x, weight, bias, grad_out)
+    numpy = forward_backward(lambda *args: norms.BatchNormFunction.apply(*args, *numpy_stats, training, MOMENTUM, EPS),
+                             x, weight, bias, grad_out)
+    for got, expected in zip(native + [s.numpy() for s in native_stats], numpy + numpy_stats):
+        if expected is not None:
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_functional_batch_norm_writes_strided_running_stats(rng):
+    x = random_array(rng, (9, 4), np.float32)
+    storage = np.stack([np.zeros(4, np.float32), np.ones(4, np.float32)], axis=1)  # columns: strided views
+    running_mean, running_var = nnx.tensor(np.zeros(4, np.float32)), nnx.tensor(np.ones(4, np.float32))
+    running_mean._data, running_var._data = storage[:, 0], storage[:, 1]
+    F.batch_norm(nnx.tensor(x), running_mean, running_var, training=True, momentum=MOMENTUM, eps=EPS)
+    expected = batch_norm_reference(x, None, None, np.zeros(4), np.ones(4), True)
+    assert_close(storage[:, 0], expected[3])
+    assert_close(storage[:, 1], expected[4])
+
+
+@pytest.mark.parametrize("with_affine", [True, False])
+def test_functional_layer_norm_over_trailing_dims_of_a_strided_input(rng, with_affine):
+    x = random_array(rng, (2, 3, 4, 5), np.float64).transpose(1, 0, 2, 3)  # (3, 2, 4, 5), not C-contiguous
+    grad_out = random_array(rng, x.shape, np.float64)
+    weight, bias = [None if a is None else a.reshape(4, 5) for a in affine(rng, 20, np.float64, with_affine,
+                                                                          with_affine)]
+    native = forward_backward(lambda *args: F.layer_norm(args[0], (4, 5), *args[1:], eps=EPS),
+                              x, weight, bias, grad_out)
+    numpy = forward_backward(lambda *args: norms.LayerNormFunction.apply(*args, 2, EPS), x, weight, bias, grad_out)
+    for got, expected in zip(native, numpy):
+        if expected is not None:
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
