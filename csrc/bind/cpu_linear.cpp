@@ -55,8 +55,14 @@ py::object optional_array(py::handle obj, const char* name, bool output, const p
   return std::move(a);
 }
 
+// Optional inputs are only read: a read-only array (a memory-mapped file, a broadcast view) must work.
 template <class T>
-T* data_or_null(const py::object& a) {
+const T* input_or_null(const py::object& a) {
+  return a.is_none() ? nullptr : static_cast<const T*>(py::reinterpret_borrow<py::array>(a).data());
+}
+
+template <class T>
+T* output_or_null(const py::object& a) {
   return a.is_none() ? nullptr : static_cast<T*>(py::reinterpret_borrow<py::array>(a).mutable_data());
 }
 
@@ -85,9 +91,9 @@ void run_forward(py::array& x, py::array& weight, const py::object& bias, py::ar
                  int64_t N, int64_t K, int64_t M, Activation activation, double negative_slope) {
   const T* input = cptr<T>(x);
   const T* w = cptr<T>(weight);
-  const T* b = data_or_null<T>(bias);
+  const T* b = input_or_null<T>(bias);
   T* result = ptr<T>(out);
-  T* pre = data_or_null<T>(preact);
+  T* pre = output_or_null<T>(preact);
   cpu::ActivationParams<T> params;
   params.negative_slope = static_cast<T>(negative_slope);
   py::gil_scoped_release release;
@@ -137,11 +143,11 @@ void run_backward(BackwardArrays& a, int64_t N, int64_t K, int64_t M, Activation
   const T* grad_out = cptr<T>(a.grad_out);
   const T* x = cptr<T>(a.x);
   const T* weight = cptr<T>(a.weight);
-  const T* saved = data_or_null<T>(a.saved);
+  const T* saved = input_or_null<T>(a.saved);
   T* grad_preact = ptr<T>(a.grad_preact);
-  T* grad_x = data_or_null<T>(a.grad_x);
-  T* grad_weight = data_or_null<T>(a.grad_weight);
-  T* grad_bias = data_or_null<T>(a.grad_bias);
+  T* grad_x = output_or_null<T>(a.grad_x);
+  T* grad_weight = output_or_null<T>(a.grad_weight);
+  T* grad_bias = output_or_null<T>(a.grad_bias);
   cpu::ActivationParams<T> params;
   params.negative_slope = static_cast<T>(negative_slope);
   py::gil_scoped_release release;

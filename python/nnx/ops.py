@@ -353,7 +353,8 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         count = _reduced_count(ctx.shape, ctx.axes)
-        return _expand_reduced(grad / count, ctx.shape, ctx.axes, ctx.keepdim), None, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # an empty mean: its (empty) gradient, no warning
+            return _expand_reduced(grad / count, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
 class Var(Function):

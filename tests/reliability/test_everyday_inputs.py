@@ -177,3 +177,28 @@ def test_estimators_take_everyday_arrays(convert):
         reference = sklearn.MLPClassifier(max_iter=5, random_state=0).fit(X, y)
         other = sklearn.MLPClassifier(max_iter=5, random_state=0).fit(convert(X), list(y))
     np.testing.assert_allclose(other.predict_proba(convert(X)), reference.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_read_only_arrays_work_as_inputs_and_parameters():
+    """Memory-mapped files and broadcast views are read-only: the kernels only read their inputs."""
+    x = np.ascontiguousarray(A, dtype=np.float32)
+    weight, bias = np.ascontiguousarray(W, dtype=np.float32), np.linspace(-1, 1, 4, dtype=np.float32)
+    for array in (x, weight, bias):
+        array.flags.writeable = False
+    out = F.linear(nnx.from_numpy(x), nnx.from_numpy(weight), nnx.from_numpy(bias))
+    np.testing.assert_allclose(out.numpy(), A @ W.T + bias, rtol=2e-5, atol=2e-5)
+    saved = np.ascontiguousarray(np.maximum(A @ W.T, 0), dtype=np.float32)
+    saved.flags.writeable = False
+    grads = [np.empty((6, 4), np.float32), np.empty((6, 9), np.float32), np.empty((4, 9), np.float32),
+             np.empty(4, np.float32)]
+    grad_out = np.ones((6, 4), np.float32)
+    grad_out.flags.writeable = False
+    nnx._C.linear_backward(grad_out, x, weight, saved, *grads, "relu")
+    np.testing.assert_allclose(grads[3], (saved > 0).sum(axis=0))
+
+
+def test_the_mean_of_an_empty_tensor_backpropagates_without_warnings():
+    empty = nnx.zeros(0, 3, requires_grad=True)
+    loss = empty.mean()  # NaN, as in PyTorch
+    loss.backward()  # pytest turns any RuntimeWarning into an error
+    assert np.isnan(loss.item()) and empty.grad.shape == (0, 3)
