@@ -45,47 +45,6 @@ void check_negative_slope(Activation kind, double negative_slope, bool backward)
                           std::to_string(negative_slope));
 }
 
-// An optional float array argument: None, or an array of `dtype_ref`'s dtype and the given shape.
-py::object optional_array(py::handle obj, const char* name, bool output, const py::array& dtype_ref,
-                          const char* dtype_ref_name, std::initializer_list<int64_t> shape) {
-  if (obj.is_none()) return py::none();
-  py::array a = output ? require_output(obj, name) : require_array(obj, name);
-  require_dtype_like(a, name, dtype_ref, dtype_ref_name);
-  require_shape(a, name, shape);
-  return std::move(a);
-}
-
-// Optional inputs are only read: a read-only array (a memory-mapped file, a broadcast view) must work.
-template <class T>
-const T* input_or_null(const py::object& a) {
-  return a.is_none() ? nullptr : static_cast<const T*>(py::reinterpret_borrow<py::array>(a).data());
-}
-
-template <class T>
-T* output_or_null(const py::object& a) {
-  return a.is_none() ? nullptr : static_cast<T*>(py::reinterpret_borrow<py::array>(a).mutable_data());
-}
-
-struct Named {
-  py::object array;  // a py::array, or None
-  const char* name;
-};
-
-// No output may share memory with an input or with another output.
-void require_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs) {
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    if (outputs[o].array.is_none()) continue;
-    const auto out = py::reinterpret_borrow<py::array>(outputs[o].array);
-    for (const Named& in : inputs)
-      if (!in.array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(in.array), in.name);
-    for (size_t other = o + 1; other < outputs.size(); ++other)
-      if (!outputs[other].array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(outputs[other].array),
-                           outputs[other].name);
-  }
-}
-
 template <class T>
 void run_forward(py::array& x, py::array& weight, const py::object& bias, py::array& out, const py::object& preact,
                  int64_t N, int64_t K, int64_t M, Activation activation, double negative_slope) {

@@ -13,48 +13,12 @@ namespace nnx::bind {
 
 namespace {
 
-// An optional float argument: None, or an array of ref's dtype and the given shape.
-// (The same helpers as in cpu_linear.cpp; checks.h would be their shared home.)
-py::object optional_array(py::handle obj, const char* name, bool output, const py::array& ref, const char* ref_name,
-                          std::initializer_list<int64_t> shape) {
-  if (obj.is_none()) return py::none();
-  py::array a = output ? require_output(obj, name) : require_array(obj, name);
-  require_dtype_like(a, name, ref, ref_name);
-  require_shape(a, name, shape);
-  return std::move(a);
-}
-
 py::array required_array(py::handle obj, const char* name, bool output, const py::array& ref, const char* ref_name,
                          std::initializer_list<int64_t> shape) {
   py::array a = output ? require_output(obj, name) : require_array(obj, name);
   require_dtype_like(a, name, ref, ref_name);
   require_shape(a, name, shape);
   return a;
-}
-
-template <class T>
-T* data_or_null(const py::object& a) {
-  return a.is_none() ? nullptr : static_cast<T*>(py::reinterpret_borrow<py::array>(a).mutable_data());
-}
-
-struct Named {
-  py::object array;  // a py::array, or None
-  const char* name;
-};
-
-// No output may share memory with an input or with another output.
-void require_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs) {
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    if (outputs[o].array.is_none()) continue;
-    const auto out = py::reinterpret_borrow<py::array>(outputs[o].array);
-    for (const Named& in : inputs)
-      if (!in.array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(in.array), in.name);
-    for (size_t other = o + 1; other < outputs.size(); ++other)
-      if (!outputs[other].array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(outputs[other].array),
-                           outputs[other].name);
-  }
 }
 
 void require_finite(double value, const char* name) {
@@ -72,10 +36,10 @@ template <class T>
 void run_batch_norm_forward(BatchNormForwardArrays& a, int64_t N, int64_t C, bool training, double momentum,
                             double eps) {
   const T* x = cptr<T>(a.x);
-  const T* weight = data_or_null<T>(a.weight);
-  const T* bias = data_or_null<T>(a.bias);
-  T* running_mean = data_or_null<T>(a.running_mean);
-  T* running_var = data_or_null<T>(a.running_var);
+  const T* weight = input_or_null<T>(a.weight);
+  const T* bias = input_or_null<T>(a.bias);
+  T* running_mean = output_or_null<T>(a.running_mean);
+  T* running_var = output_or_null<T>(a.running_var);
   T* out = ptr<T>(a.out);
   T* save_mean = ptr<T>(a.save_mean);
   T* save_invstd = ptr<T>(a.save_invstd);
@@ -126,12 +90,12 @@ template <class T>
 void run_batch_norm_backward(NormBackwardArrays& a, int64_t N, int64_t C, bool training) {
   const T* grad_out = cptr<T>(a.grad_out);
   const T* x = cptr<T>(a.x);
-  const T* weight = data_or_null<T>(a.weight);
+  const T* weight = input_or_null<T>(a.weight);
   const T* save_mean = cptr<T>(a.saved_mean);
   const T* save_invstd = cptr<T>(a.saved_scale);
-  T* grad_input = data_or_null<T>(a.grad_input);
-  T* grad_weight = data_or_null<T>(a.grad_weight);
-  T* grad_bias = data_or_null<T>(a.grad_bias);
+  T* grad_input = output_or_null<T>(a.grad_input);
+  T* grad_weight = output_or_null<T>(a.grad_weight);
+  T* grad_bias = output_or_null<T>(a.grad_bias);
   py::gil_scoped_release release;
   cpu::batch_norm_backward(grad_input, grad_weight, grad_bias, grad_out, x, weight, save_mean, save_invstd, N, C,
                            training);
@@ -182,8 +146,8 @@ struct LayerNormForwardArrays {
 template <class T>
 void run_layer_norm_forward(LayerNormForwardArrays& a, int64_t N, int64_t D, double eps) {
   const T* x = cptr<T>(a.x);
-  const T* weight = data_or_null<T>(a.weight);
-  const T* bias = data_or_null<T>(a.bias);
+  const T* weight = input_or_null<T>(a.weight);
+  const T* bias = input_or_null<T>(a.bias);
   T* out = ptr<T>(a.out);
   T* mean = ptr<T>(a.mean);
   T* rstd = ptr<T>(a.rstd);
@@ -223,12 +187,12 @@ template <class T>
 void run_layer_norm_backward(NormBackwardArrays& a, int64_t N, int64_t D) {
   const T* grad_out = cptr<T>(a.grad_out);
   const T* x = cptr<T>(a.x);
-  const T* weight = data_or_null<T>(a.weight);
+  const T* weight = input_or_null<T>(a.weight);
   const T* mean = cptr<T>(a.saved_mean);
   const T* rstd = cptr<T>(a.saved_scale);
-  T* grad_input = data_or_null<T>(a.grad_input);
-  T* grad_weight = data_or_null<T>(a.grad_weight);
-  T* grad_bias = data_or_null<T>(a.grad_bias);
+  T* grad_input = output_or_null<T>(a.grad_input);
+  T* grad_weight = output_or_null<T>(a.grad_weight);
+  T* grad_bias = output_or_null<T>(a.grad_bias);
   py::gil_scoped_release release;
   cpu::layer_norm_backward(grad_input, grad_weight, grad_bias, grad_out, x, weight, mean, rstd, N, D);
 }

@@ -536,3 +536,17 @@ def test_functional_layer_norm_over_trailing_dims_of_a_strided_input(rng, with_a
     for got, expected in zip(native, numpy):
         if expected is not None:
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_read_only_weight_and_bias_are_accepted(rng):
+    """weight/bias are only read: read-only arrays (memory-mapped checkpoints, frozen views) must work."""
+    x = random_array(rng, (9, 4), np.float32)
+    weight, bias = affine(rng, 4, np.float32)
+    weight.flags.writeable = False
+    bias.flags.writeable = False
+    out, mean, rstd = poisoned((9, 4), np.float32), poisoned((9,), np.float32), poisoned((9,), np.float32)
+    _C.layer_norm_forward(x, weight, bias, out, mean, rstd)
+    assert_close(out, layer_norm_reference(x, weight, bias)[0], scale=4)
+    out, save_mean, save_invstd = poisoned((9, 4), np.float32), poisoned((4,), np.float32), poisoned((4,), np.float32)
+    _C.batch_norm_forward(x, weight, bias, None, None, out, save_mean, save_invstd, training=True)
+    assert_close(out, batch_norm_reference(x, weight, bias, None, None, True)[0], scale=4)
