@@ -15,11 +15,15 @@ class Timing:
     median: float
     min: float
 
+    @classmethod
+    def of(cls, samples):
+        return cls(statistics.median(samples), min(samples))
 
-def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None, settle_seconds=0.3):
-    """Time fn() after `warmup` calls. Each of `repeat` samples times enough back-to-back calls to last
-    at least min_sample_seconds (so microsecond calls are not lost in timer noise) and yields seconds
-    per call. max_seconds stops early after at least three samples, for slow cases.
+
+def sample(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None, settle_seconds=0.2):
+    """Seconds per call of fn(), one figure per sample, after `warmup` calls. Each sample times enough
+    back-to-back calls to last at least min_sample_seconds (so microsecond calls are not lost in timer
+    noise). max_seconds stops early after at least three samples, for slow cases.
 
     It first sleeps settle_seconds: after a call, a BLAS or OpenMP library keeps its worker threads
     spinning for a while, and on a small machine they would steal the cores from the next library
@@ -27,12 +31,10 @@ def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None, 
     time.sleep(settle_seconds)
     for _ in range(warmup):
         fn()
-    calls = 1
     start = time.perf_counter()
     fn()
     single = time.perf_counter() - start
-    if single < min_sample_seconds:
-        calls = max(1, int(min_sample_seconds / max(single, 1e-9)))
+    calls = max(1, int(min_sample_seconds / max(single, 1e-9))) if single < min_sample_seconds else 1
     samples = []
     began = time.perf_counter()
     for _ in range(repeat):
@@ -42,7 +44,23 @@ def measure(fn, repeat=15, warmup=3, min_sample_seconds=2e-3, max_seconds=None, 
         samples.append((time.perf_counter() - start) / calls)
         if max_seconds is not None and len(samples) >= 3 and time.perf_counter() - began > max_seconds:
             break
-    return Timing(statistics.median(samples), min(samples))
+    return samples
+
+
+def measure(fn, **options):
+    """Timing of fn() (median and fastest of the samples); options as for sample()."""
+    return Timing.of(sample(fn, **options))
+
+
+def measure_side_by_side(fns, rounds=3, **options):
+    """{name: fn or None} -> {name: Timing or None}. The libraries take turns, `rounds` times, and each
+    one's samples are pooled: on a shared machine the load drifts, and taking turns spreads the drift
+    over every library instead of charging it to whichever ran at the busy moment."""
+    samples = {name: [] for name, fn in fns.items() if fn is not None}
+    for _ in range(rounds):
+        for name in samples:
+            samples[name] += sample(fns[name], **options)
+    return {name: Timing.of(samples[name]) if name in samples else None for name in fns}
 
 
 def optional_import(name):

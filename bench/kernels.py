@@ -1,7 +1,7 @@
 """Kernel benchmark: nnx against NumPy and PyTorch side by side in one process (GEMM, fused softmax
 cross-entropy, the Adam step, call overhead), each figure printed next to the target it is chasing.
 
-    python bench/kernels.py [--quick] [--json results.json]
+    python bench/kernels.py [--quick] [--json results.json] [--stat median|min]
 """
 import argparse
 import sys
@@ -12,21 +12,21 @@ import numpy as np
 # nnx first: it lowers GOMP_SPINCOUNT before any OpenMP runtime starts, so torch's idle threads do not
 # spin and starve the other libraries' threads on a small machine.
 import nnx  # noqa: F401
-from common import Timing, machine_description, measure, optional_import, print_table, ratio, verdict, write_json
+from common import (Timing, machine_description, measure, measure_side_by_side, optional_import, print_table,
+                    ratio, verdict, write_json)
 from nnx import _C
 
 torch = optional_import("torch")
 FLOAT = np.float32
-
-
 STATISTIC = "median"  # or "min" (--stat min): the fastest sample, steadier on a busy shared machine
 
 
-def seconds(fn, quick, slow=False):
-    """Seconds per call of fn, with fewer samples in --quick mode or for slow cases."""
+def timings(fns, quick, slow=False):
+    """{library: fn or None} -> {library: Timing or None}, the libraries taking turns (five rounds, one
+    in --quick mode) so that a change in machine load hits them alike."""
     if quick:
-        return measure(fn, repeat=5, warmup=1, max_seconds=1.0)
-    return measure(fn, repeat=15, warmup=3, max_seconds=4.0 if slow else None)
+        return measure_side_by_side(fns, rounds=1, repeat=5, warmup=1, max_seconds=1.0)
+    return measure_side_by_side(fns, rounds=5, repeat=4, warmup=2, max_seconds=1.0 if slow else None)
 
 
 def pick(timing):
@@ -58,7 +58,7 @@ def copy_bandwidth(quick, threads):
     cuts = np.linspace(0, n, threads + 1).astype(int)
     pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts, cuts[1:])]
     with ThreadPoolExecutor(threads) as pool:
-        t = seconds(lambda: list(pool.map(lambda piece: np.copyto(*piece), pieces)), quick)
+        t = measure(lambda: list(pool.map(lambda piece: np.copyto(*piece), pieces)), repeat=5 if quick else 15)
     return 2 * src.nbytes / pick(t) / 1e9
 
 
@@ -79,18 +79,16 @@ def bench_gemm(rng, quick):
         b = rng.standard_normal((N, K) if layer else (K, N)).astype(FLOAT)
         b_op = b.T if layer else b
         out_nnx, out_np = np.empty((M, N), FLOAT), np.empty((M, N), FLOAT)
-        slow = M * N * K >= 1024**3
-        t_nnx = seconds(lambda: _C.gemm(a, b, out_nnx, trans_b=layer), quick, slow)
-        t_np = seconds(lambda: np.matmul(a, b_op, out=out_np), quick, slow)
-        numbers_agree(f"gemm {label}", out_nnx, out_np, rtol=1e-3, atol=1e-3 * np.sqrt(K))
-        t_torch = None
+        fns = dict(nnx=lambda: _C.gemm(a, b, out_nnx, trans_b=layer), numpy=lambda: np.matmul(a, b_op, out=out_np),
+                   torch=None)
         if torch is not None:
-            ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.empty((M, N))
-            tb_op = tb.t() if layer else tb
-            t_torch = seconds(lambda: torch.mm(ta, tb_op, out=tout), quick, slow)
+            ta, tout = torch.from_numpy(a), torch.empty((M, N))
+            tb_op = torch.from_numpy(b).t() if layer else torch.from_numpy(b)
+            fns["torch"] = lambda: torch.mm(ta, tb_op, out=tout)
+        t = timings(fns, quick, slow=M * N * K >= 1024**3)
+        numbers_agree(f"gemm {label}", out_nnx, out_np, rtol=1e-3, atol=1e-3 * np.sqrt(K))
         flops = 2.0 * M * N * K
-        gflops = {k: (flops / pick(t) / 1e9 if pick(t) else None)
-                  for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
+        gflops = {name: None if timing is None else flops / pick(timing) / 1e9 for name, timing in t.items()}
         vs_numpy = ratio(gflops["nnx"], gflops["numpy"])
         target = 0.95 if (not layer and M >= 256) else None
         rows.append([label, gflops["nnx"], gflops["numpy"], gflops["torch"], vs_numpy,
@@ -116,6 +114,17 @@ def numpy_cross_entropy(logits, target):
     return loss, grad
 
 
+def torch_cross_entropy_step(logits, target):
+    """F.cross_entropy forward and backward, as a training step runs it."""
+    x, t = torch.from_numpy(logits.copy()).requires_grad_(), torch.from_numpy(target)
+
+    def step():
+        x.grad = None
+        torch.nn.functional.cross_entropy(x, t).backward()
+
+    return step
+
+
 def bench_cross_entropy(rng, quick, bandwidth):
     if not hasattr(_C, "cross_entropy_forward"):
         print("\nsoftmax cross-entropy: skipped, _C.cross_entropy_forward is not built yet")
@@ -125,29 +134,20 @@ def bench_cross_entropy(rng, quick, bandwidth):
         logits = (3 * rng.standard_normal((N, C))).astype(FLOAT)
         target = rng.integers(0, C, size=N)
         loss, logsumexp, grad = np.empty((), FLOAT), np.empty(N, FLOAT), np.empty((N, C), FLOAT)
-        t_nnx = seconds(lambda: _C.cross_entropy_forward(logits, target, loss, logsumexp, grad), quick)
-        t_np = seconds(lambda: numpy_cross_entropy(logits, target), quick)
+        t = timings(dict(nnx=lambda: _C.cross_entropy_forward(logits, target, loss, logsumexp, grad),
+                         numpy=lambda: numpy_cross_entropy(logits, target),
+                         torch=torch and torch_cross_entropy_step(logits, target)), quick)
         numbers_agree(f"cross-entropy {N}x{C}", grad, numpy_cross_entropy(logits, target)[1], atol=1e-7)
-        t_torch = None
-        if torch is not None:
-            x, t = torch.from_numpy(logits.copy()).requires_grad_(), torch.from_numpy(target)
-
-            def torch_step():
-                x.grad = None
-                torch.nn.functional.cross_entropy(x, t).backward()
-
-            t_torch = seconds(torch_step, quick)
         moved = 2 * logits.nbytes + target.nbytes  # logits read, grad_logits written, targets read
-        over_torch = ratio(pick(t_torch), pick(t_nnx))
-        over_numpy = ratio(pick(t_np), pick(t_nnx))
+        over_torch = ratio(pick(t["torch"]), pick(t["nnx"]))
+        over_numpy = ratio(pick(t["numpy"]), pick(t["nnx"]))
         big = N * C >= 1_000_000
-        rows.append([f"{N}x{C}", milliseconds(t_nnx), milliseconds(t_np), milliseconds(t_torch),
-                     gigabytes_per_second(moved, t_nnx), over_torch, over_numpy,
-                     ">= 1.5x torch, >= 5x NumPy" if big else "-",
+        ms = {name: milliseconds(timing) for name, timing in t.items()}
+        rows.append([f"{N}x{C}", ms["nnx"], ms["numpy"], ms["torch"], gigabytes_per_second(moved, t["nnx"]),
+                     over_torch, over_numpy, ">= 1.5x torch, >= 5x NumPy" if big else "-",
                      f"{verdict(over_torch, 1.5)}/{verdict(over_numpy, 5.0)}" if big else "n/a"])
-        records.append(dict(section="cross_entropy", case=f"{N}x{C}",
-                            ms=dict(nnx=milliseconds(t_nnx), numpy=milliseconds(t_np), torch=milliseconds(t_torch)),
-                            nnx_gbps=gigabytes_per_second(moved, t_nnx), speedup_over_torch=over_torch,
+        records.append(dict(section="cross_entropy", case=f"{N}x{C}", ms=ms,
+                            nnx_gbps=gigabytes_per_second(moved, t["nnx"]), speedup_over_torch=over_torch,
                             speedup_over_numpy=over_numpy))
     print_table(f"softmax cross-entropy forward+backward, float32 (ms; nnx GB/s vs copy {bandwidth:.1f} GB/s)",
                 ["N x C", "nnx ms", "NumPy ms", "torch ms", "nnx GB/s", "torch/nnx", "NumPy/nnx", "target", "met"],
@@ -186,43 +186,42 @@ def torch_adam(params):
     return torch.optim.Adam(params, lr=1e-3), "single-tensor"
 
 
+def stepper(update):
+    """fn() that calls update(step) with step = 1, 2, 3, ... (Adam's bias correction needs the count)."""
+    count = [0]
+
+    def fn():
+        count[0] += 1
+        update(count[0])
+
+    return fn
+
+
 def bench_adam(rng, quick, bandwidth):
     n = 10_000_000
     p, g = rng.standard_normal(n).astype(FLOAT), rng.standard_normal(n).astype(FLOAT)
     m, v = np.zeros(n, FLOAT), np.zeros(n, FLOAT)
-    step = [0]
-
-    def nnx_step():
-        step[0] += 1
-        _C.adam_step([p], [g], [m], [v], None, step[0], 1e-3)
-
-    t_nnx = seconds(nnx_step, quick, slow=True)
     p_np, m_np, v_np, tmp = p.copy(), m.copy(), v.copy(), np.empty(n, FLOAT)
-    np_step = [0]
-
-    def np_adam_step():
-        np_step[0] += 1
-        numpy_adam(p_np, g, m_np, v_np, tmp, np_step[0])
-
-    t_np = seconds(np_adam_step, quick, slow=True)
-    t_torch, flavour = None, "n/a"
+    fns = dict(nnx=stepper(lambda step: _C.adam_step([p], [g], [m], [v], None, step, 1e-3)),
+               numpy=stepper(lambda step: numpy_adam(p_np, g, m_np, v_np, tmp, step)), torch=None)
+    flavour = "n/a"
     if torch is not None:
         param = torch.nn.Parameter(torch.from_numpy(p.copy()))
         param.grad = torch.from_numpy(g.copy())
         optimizer, flavour = torch_adam([param])
-        t_torch = seconds(optimizer.step, quick, slow=True)
+        fns["torch"] = optimizer.step
+    t = timings(fns, quick, slow=True)
     moved = 7 * 4 * n  # p, g, m, v read; p, m, v written
-    over_torch = ratio(pick(t_torch), pick(t_nnx))
-    rows = [["nnx _C.adam_step", milliseconds(t_nnx), gigabytes_per_second(moved, t_nnx), 1.0, "", ""],
-            ["NumPy in-place composite", milliseconds(t_np), gigabytes_per_second(moved, t_np),
-             ratio(pick(t_nnx), pick(t_np)), "", ""],
-            [f"torch.optim.Adam({flavour}=True)", milliseconds(t_torch), gigabytes_per_second(moved, t_torch),
-             ratio(pick(t_nnx), pick(t_torch)), "nnx >= torch fused", verdict(over_torch, 1.0)]]
+    over_torch = ratio(pick(t["torch"]), pick(t["nnx"]))
+    rows = [["nnx _C.adam_step", milliseconds(t["nnx"]), gigabytes_per_second(moved, t["nnx"]), 1.0, "", ""],
+            ["NumPy in-place composite", milliseconds(t["numpy"]), gigabytes_per_second(moved, t["numpy"]),
+             ratio(pick(t["nnx"]), pick(t["numpy"])), "", ""],
+            [f"torch.optim.Adam({flavour}=True)", milliseconds(t["torch"]), gigabytes_per_second(moved, t["torch"]),
+             ratio(pick(t["nnx"]), pick(t["torch"])), "nnx >= torch fused", verdict(over_torch, 1.0)]]
     print_table(f"Adam step, 10M float32 parameters (GB/s counts 7 x 4 B per element; copy roof "
                 f"{bandwidth:.1f} GB/s)", ["implementation", "ms", "GB/s", "speed vs nnx", "target", "met"], rows)
-    return [dict(section="adam", case="10M float32",
-                 ms=dict(nnx=milliseconds(t_nnx), numpy=milliseconds(t_np), torch=milliseconds(t_torch)),
-                 torch_flavour=flavour, nnx_gbps=gigabytes_per_second(moved, t_nnx), speedup_over_torch=over_torch)]
+    return [dict(section="adam", case="10M float32", ms={name: milliseconds(timing) for name, timing in t.items()},
+                 torch_flavour=flavour, nnx_gbps=gigabytes_per_second(moved, t["nnx"]), speedup_over_torch=over_torch)]
 
 
 # ---- call overhead: a 16-element relu -----------------------------------------------------------
@@ -233,14 +232,12 @@ def bench_call_overhead(rng, quick):
         return []
     x = rng.standard_normal(16).astype(FLOAT)
     out = np.empty_like(x)
-    t_nnx = seconds(lambda: _C.activation_forward("relu", x, out), quick)
+    tx = torch and torch.from_numpy(x)
+    t = timings(dict(nnx=lambda: _C.activation_forward("relu", x, out), numpy=lambda: np.maximum(x, 0, out=out),
+                     torch=torch and (lambda: torch.relu(tx))), quick)
+    _C.activation_forward("relu", x, out)
     numbers_agree("relu", out, np.maximum(x, 0))
-    t_np = seconds(lambda: np.maximum(x, 0, out=out), quick)
-    t_torch = None
-    if torch is not None:
-        tx = torch.from_numpy(x)
-        t_torch = seconds(lambda: torch.relu(tx), quick)
-    us = {k: None if t is None else pick(t) * 1e6 for k, t in (("nnx", t_nnx), ("numpy", t_np), ("torch", t_torch))}
+    us = {name: None if timing is None else pick(timing) * 1e6 for name, timing in t.items()}
     rows = [["relu(16) per call", us["nnx"], us["numpy"], us["torch"], "nnx <= 2 us", verdict(us["nnx"], 2.0, False)]]
     print_table("call overhead, 16-element float32 relu (microseconds per call, lower is better)",
                 ["case", "nnx _C", "np.maximum", "torch.relu", "target", "met"], rows)
