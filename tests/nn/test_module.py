@@ -169,6 +169,84 @@ def test_load_state_dict_casts_and_accepts_tensors_and_floats64():
     np.testing.assert_array_equal(layer.bias.numpy(), [0.5, -0.5])
 
 
+def snapshot_arrays(module):
+    return {k: v.numpy().copy() for k, v in module.state_dict().items()}
+
+
+def assert_untouched(module, before):
+    after = snapshot_arrays(module)
+    assert list(after) == list(before)
+    for key, value in after.items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+def shifted_state(net):
+    """A complete, valid state dict whose every value differs from net's (so a partial load shows)."""
+    return {k: v.numpy() + 1 for k, v in net.state_dict().items()}
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([1 + 2j, 3j], np.complex128), np.array([1, 2], np.complex64), np.array(["a", "b"]),
+    np.array([1.0, None], dtype=object), np.array([b"x", b"y"]), np.array(["2020-01-01"] * 2, "datetime64[D]"),
+], ids=["complex128", "complex64", "str", "object", "bytes", "datetime"])
+def test_load_state_dict_refuses_non_real_values_naming_the_key_and_writes_nothing(bad):
+    net = Net()
+    before = snapshot_arrays(net)
+    state = shifted_state(net)
+    state["head.1.bias"] = bad  # the last key: every other one would already be written by a key-by-key copy
+    with pytest.raises(TypeError, match=r"state_dict\['head.1.bias'\] has dtype"):
+        net.load_state_dict(state, strict=False)
+    assert_untouched(net, before)
+
+
+def test_load_state_dict_lists_every_non_real_key():
+    net = Net()
+    state = {k: v.numpy().astype(np.complex64) for k, v in net.state_dict().items()}
+    with pytest.raises(TypeError) as error:
+        net.load_state_dict(state)
+    assert all(f"'{key}'" in str(error.value) for key in state)
+
+
+def test_load_state_dict_refuses_values_the_dtype_cannot_hold_and_writes_nothing():
+    net = Net()
+    before = snapshot_arrays(net)
+    state = shifted_state(net)
+    state["block.fc.bias"] = np.array([1e300, 0.0, 1.0])  # float64 beyond float32's range
+    state["block.norm.num_batches_tracked"] = np.array(2.5)  # into an int64 buffer
+    state["block.steps"] = np.array(np.nan)
+    with pytest.raises(RuntimeError) as error:
+        net.load_state_dict(state)
+    message = str(error.value)
+    assert "block.fc.bias does not fit in the current model's float32" in message
+    assert "block.norm.num_batches_tracked has non-integral" in message and "block.steps has non-integral" in message
+    assert_untouched(net, before)
+
+
+def test_load_state_dict_casts_integral_floats_into_integer_buffers_and_keeps_nan_weights():
+    net = Net()
+    state = shifted_state(net)
+    state["block.norm.num_batches_tracked"] = np.array(7.0)
+    state["block.scale"] = np.array([np.nan, np.inf, 1.5])  # a diverged checkpoint still loads, as in torch
+    net.load_state_dict(state)
+    assert net.block.norm.num_batches_tracked.numpy().dtype == np.int64
+    assert int(net.block.norm.num_batches_tracked.numpy()) == 7
+    np.testing.assert_array_equal(net.block.scale.numpy(), [np.nan, np.inf, 1.5])
+
+
+def test_load_state_dict_strict_false_returns_the_key_lists_and_loads_the_rest():
+    net = Net()
+    before = snapshot_arrays(net)
+    state = shifted_state(net)
+    del state["block.fc.bias"]
+    state["block.unused"] = np.zeros(1)
+    result = net.load_state_dict(state, strict=False)
+    assert result == (["block.fc.bias"], ["block.unused"])
+    after = snapshot_arrays(net)
+    np.testing.assert_array_equal(after["block.fc.bias"], before["block.fc.bias"])
+    np.testing.assert_array_equal(after["block.fc.weight"], before["block.fc.weight"] + 1)
+    assert repr(net.load_state_dict(shifted_state(net))) == "<All keys matched successfully>"
+
+
 def torch_and_nnx_models(torch):
     torch_model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
                                       torch.nn.Dropout(0.2), torch.nn.Linear(8, 5), torch.nn.LayerNorm(5),

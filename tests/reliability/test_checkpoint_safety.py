@@ -266,9 +266,6 @@ def test_load_state_dict_shape_mismatch_raises_even_when_not_strict():
         np.testing.assert_array_equal(value, before[key])
 
 
-@pytest.mark.xfail(reason="nn/module.py: load_state_dict checks shapes only, then copies key by key; a value "
-                          "that cannot be cast (strings) fails half-way with the earlier keys already written, "
-                          "and the error does not name the key", strict=True)
 def test_load_state_dict_unconvertible_value_leaves_the_module_untouched():
     model = two_layers()
     before = module_arrays(model)
@@ -280,8 +277,6 @@ def test_load_state_dict_unconvertible_value_leaves_the_module_untouched():
         np.testing.assert_array_equal(value, before[key])
 
 
-@pytest.mark.xfail(reason="nn/module.py: complex values are cast to float with only a ComplexWarning (the "
-                          "imaginary part silently dropped) instead of a TypeError naming the key", strict=True)
 def test_load_state_dict_refuses_complex_values():
     model = two_layers()
     state = {k: v.astype(np.complex64) * 1j for k, v in module_arrays(model).items()}

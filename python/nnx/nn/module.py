@@ -300,24 +300,33 @@ class Module:
         """Copy values into this module's parameters and buffers by key.
 
         Values may be nnx Tensors, NumPy arrays (e.g. a PyTorch state dict converted with
-        {k: v.numpy() for k, v in sd.items()}) or anything np.asarray accepts. Values are cast to the
-        existing dtype. A shape mismatch is always an error; with strict=True missing or unexpected keys
-        are too. Returns (missing_keys, unexpected_keys).
+        {k: v.numpy() for k, v in sd.items()}), torch tensors or anything np.asarray accepts; they are cast
+        to the existing dtype. Every value is checked before anything is written, so on any error the
+        module is untouched: values that are not real numbers (strings, objects, complex: the imaginary
+        part is never dropped silently) raise TypeError naming their keys; a shape mismatch, or a value
+        the existing dtype cannot hold, always raises RuntimeError; with strict=True missing or
+        unexpected keys do too, with strict=False they are only reported.
+        Returns (missing_keys, unexpected_keys), like PyTorch.
         """
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
+        values = {key: _as_numpy(state_dict[key], key) for key in own if key in state_dict}
+        _refuse_non_real_values(values, type(self).__name__)
         errors, copies = [], []
-        for key, target in own.items():
-            if key in state_dict:
-                value = _as_numpy(state_dict[key], key)
-                if value.shape != target._data.shape:
-                    errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
-                                  f"checkpoint, the shape in current model is {target._data.shape}.")
-                else:
-                    copies.append((target, value))
+        for key, value in values.items():
+            target = own[key]._data
+            if value.shape != target.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                              f"checkpoint, the shape in current model is {target.shape}.")
+                continue
+            converted, problem = _cast_for(value, target.dtype, key)
+            if problem:
+                errors.append(problem)
+            else:
+                copies.append((target, converted))
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
@@ -325,8 +334,9 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for target, value in copies:  # nothing is written unless every key checked out
-            target._data[...] = value
+        # Nothing was written until every key checked out; these copies have equal shapes and dtypes: they cannot fail.
+        for target, converted in copies:
+            target[...] = converted
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing --------------------------------------------------------------------------------
@@ -365,3 +375,28 @@ def _as_numpy(value, key):
         return np.asarray(value)
     except Exception as error:  # noqa: BLE001 - reported with the key that failed
         raise TypeError(f"state_dict['{key}'] is a {type(value).__name__}, which cannot be read as an array") from error
+
+
+def _refuse_non_real_values(values, module_name):
+    """TypeError naming every key whose value is not real numbers (strings, objects, complex, dates)."""
+    bad = [f"state_dict['{key}'] has dtype {value.dtype}" for key, value in values.items()
+           if value.dtype.kind not in "fiub"]
+    if bad:
+        raise TypeError(f"Error(s) in loading state_dict for {module_name}: " + "; ".join(bad) + ". Expected real "
+                        "numbers (floating point, integer or bool); complex values are refused rather than cast, "
+                        "which would drop their imaginary part.")
+
+
+def _cast_for(value, dtype, key):
+    """(value cast to dtype, None), or (None, a message naming key) when dtype cannot hold the values:
+    float overflow (1e300 into float32), or non-integral or non-finite values into an integer buffer."""
+    if value.dtype == dtype:
+        return value, None
+    if dtype.kind in "iu" and value.dtype.kind == "f":
+        if not np.all(np.isfinite(value)) or not np.all(value == np.round(value)):
+            return None, f"value of {key} has non-integral or non-finite entries, its {dtype} buffer holds integers."
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return np.asarray(value, dtype=dtype), None
+    except (FloatingPointError, OverflowError, ValueError):
+        return None, f"value of {key} does not fit in the current model's {dtype} (overflow)."
