@@ -252,6 +252,25 @@ def test_batchnorm_bad_input(rng):
         nn.BatchNorm1d(3)(nnx.tensor(rng.normal(size=(4, 5)).astype(np.float32)))
 
 
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_refused_input_leaves_counter_and_running_stats_alone(rng, momentum):
+    layer, fresh = nn.BatchNorm1d(3, momentum=momentum), nn.BatchNorm1d(3, momentum=momentum)
+    first = nnx.tensor(rng.normal(size=(5, 3)).astype(np.float32))
+    layer(first), fresh(first)
+    refused = [rng.normal(size=(1, 3)).astype(np.float32),  # one value per channel
+               rng.integers(0, 9, size=(4, 3)),  # integers
+               rng.normal(size=(4, 3)),  # float64 into float32 running statistics
+               rng.normal(size=(4, 3, 2, 2)).astype(np.float32), rng.normal(size=(4, 2)).astype(np.float32)]
+    for bad in refused:
+        with pytest.raises((TypeError, ValueError)):
+            layer(nnx.tensor(bad))
+    assert int(layer.num_batches_tracked.numpy()) == 1
+    second = nnx.tensor(rng.normal(size=(7, 3)).astype(np.float32) * 3 + 1)
+    layer(second), fresh(second)  # the cumulative average (momentum=None) weighs this batch 1/2, as if no refusal
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_array_equal(getattr(layer, name).numpy(), getattr(fresh, name).numpy(), err_msg=name)
+
+
 @pytest.mark.parametrize("shape,normalized", [((4, 6), (6,)), ((2, 3, 5), (5,)), ((2, 3, 5), (3, 5)), ((3, 1), (1,))])
 def test_layernorm(rng, shape, normalized):
     layer = nn.LayerNorm(normalized, dtype=np.float64)

@@ -429,9 +429,6 @@ def test_a_failed_forward_leaves_the_module_and_its_gradients_alone():
     assert all(p.grad is None for p in model.parameters())
 
 
-@pytest.mark.xfail(reason="nn/modules/normalization.py: BatchNorm1d.forward counts num_batches_tracked before "
-                          "F.batch_norm validates the input, so a refused batch still advances the counter (and "
-                          "with momentum=None the running averages' weighting)", strict=True)
 def test_a_refused_batch_norm_input_leaves_its_statistics_alone():
     bn = nn.BatchNorm1d(3)
     before = snapshot(bn)

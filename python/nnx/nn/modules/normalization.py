@@ -62,16 +62,18 @@ class BatchNorm1d(Module):
         if input.shape[1] != self.num_features:
             raise ValueError(f"input has {input.shape[1]} features (dimension 1), "
                              f"BatchNorm1d expects num_features={self.num_features}")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or self.running_mean is None
         if use_batch_stats and input.shape[0] * (input.shape[2] if input.ndim == 3 else 1) <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, factor, self.eps)
+        counting = self.training and self.track_running_stats
+        factor = 0.0 if self.momentum is None else self.momentum
+        if counting and self.momentum is None:  # cumulative moving average over the batches so far, this one included
+            factor = 1.0 / (float(self.num_batches_tracked._data) + 1.0)
+        output = F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                              use_batch_stats, factor, self.eps)
+        if counting:  # only once F.batch_norm has accepted the input (it refuses bad dtypes before any update)
+            self.num_batches_tracked._data += 1
+        return output
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
