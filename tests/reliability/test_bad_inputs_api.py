@@ -448,9 +448,6 @@ def test_a_refused_sgd_step_changes_no_parameter():
     np.testing.assert_array_equal(a.numpy(), np.ones(3))
 
 
-@pytest.mark.xfail(reason="optim/optimizer.py + adam.py: the step counters advance (and moment buffers are "
-                          "created) before the native call validates the group, so after a refused step the next "
-                          "one uses the wrong bias correction", strict=True)
 def test_a_refused_adam_step_leaves_the_optimizer_state_alone():
     a, b = param(3), param(3)
     opt = optim.Adam([a, b], lr=0.1)
@@ -461,9 +458,6 @@ def test_a_refused_adam_step_leaves_the_optimizer_state_alone():
     assert all("step" not in state for state in opt.state.values())
 
 
-@pytest.mark.xfail(reason="optim/optimizer.py: check_non_negative compares with >= 0.0 directly, so a str or "
-                          "None lr raises an unnamed TypeError ('>=' not supported...) instead of naming lr, and "
-                          "lr=inf is accepted", strict=True)
 @pytest.mark.parametrize("lr", ["0.1", None, INF])
 def test_optimizer_names_a_non_numeric_or_infinite_lr(lr):
     with pytest.raises((TypeError, ValueError), match="lr"):

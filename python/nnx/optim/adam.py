@@ -1,6 +1,6 @@
 """Adam and AdamW: one fused native call (nnx._C.adam_step) updates a whole parameter group."""
 from .. import _C
-from .optimizer import Optimizer, advance_steps, check_non_negative, subset
+from .optimizer import Optimizer, checked_real, flag, group_by_step, non_negative, subset
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 _MOMENTS_AMSGRAD = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -10,6 +10,8 @@ class Adam(Optimizer):
     """torch.optim.Adam: m, v moment estimates with bias correction; L2 weight decay added to the gradient
     (or decoupled, AdamW's way, with decoupled_weight_decay=True)."""
 
+    _hyper_names = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "amsgrad", "maximize")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False, foreach=None, fused=None):
         # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
@@ -17,30 +19,46 @@ class Adam(Optimizer):
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _validate_group(self, group):
-        check_non_negative(group, "lr", "eps", "weight_decay")
-        betas = group["betas"]
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta} (expected 0 <= beta < 1)")
+    def _pack_hyper(self, group):
+        """(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize), checked."""
+        lr, betas, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize = self._read_hyper(group)
+        beta1, beta2 = _check_betas(betas)
+        return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
+                non_negative(weight_decay, "weight_decay"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
+                flag(amsgrad, "amsgrad"), flag(maximize, "maximize"))
 
     def _step_group(self, group):
-        amsgrad = bool(group["amsgrad"])
+        hyper = self._check_hyper(group)
+        amsgrad = hyper[6]
         gathered = self._gather(group, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS)
         if gathered is None:
             return
         param_arrays, grad_arrays, bundle = gathered
         exp_avgs, exp_avg_sqs = bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]
         max_exp_avg_sqs = bundle.buffers.get("max_exp_avg_sq")
-        beta1, beta2 = group["betas"]
-        hyper = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
-                 bool(group["decoupled_weight_decay"]), amsgrad, bool(group["maximize"]))
-        for step, members in advance_steps(bundle.states):
+        steps = bundle.next_steps()
+        for step, members in group_by_step(steps):
             # Positional arguments: pybind11 parses keywords several microseconds slower.
             _C.adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
                          subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
+        bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
+
+
+def _check_betas(betas):
+    """(beta1, beta2) as floats in [0, 1), or an error naming betas."""
+    if type(betas) is tuple and len(betas) == 2:
+        beta1, beta2 = betas
+        if type(beta1) is float and type(beta2) is float and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0:
+            return beta1, beta2
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+    checked = []
+    for i, beta in enumerate(betas):
+        try:
+            checked.append(checked_real(beta, f"betas[{i}]", 0.0, 1.0))
+        except ValueError:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta} (betas[{i}] must be in [0, 1))") from None
+    return tuple(checked)
 
 
 class AdamW(Adam):

@@ -1,12 +1,14 @@
 """SGD with momentum, dampening, Nesterov and weight decay: one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, check_non_negative, subset
+from .optimizer import Optimizer, flag, fraction, non_negative, subset
 
 _MOMENTUM = ("momentum_buffer",)
 
 
 class SGD(Optimizer):
     """torch.optim.SGD. The momentum buffer starts as the first gradient (PyTorch's first-step rule)."""
+
+    _hyper_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, fused=None):
@@ -15,32 +17,39 @@ class SGD(Optimizer):
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _validate_group(self, group):
-        check_non_negative(group, "lr", "momentum", "weight_decay")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+    def _pack_hyper(self, group):
+        """(lr, momentum, dampening, weight_decay, nesterov, maximize), checked."""
+        lr, momentum, dampening, weight_decay, nesterov, maximize = self._read_hyper(group)
+        momentum, dampening = non_negative(momentum, "momentum"), fraction(dampening, "dampening")
+        nesterov = flag(nesterov, "nesterov")
+        if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening "
-                             f"(got momentum={group['momentum']}, dampening={group['dampening']})")
+                             f"(got momentum={momentum}, dampening={dampening})")
+        return (non_negative(lr, "lr"), momentum, dampening, non_negative(weight_decay, "weight_decay"), nesterov,
+                flag(maximize, "maximize"))
 
     def _step_group(self, group):
-        momentum = float(group["momentum"])
+        hyper = self._check_hyper(group)
+        momentum = hyper[1]
         gathered = self._gather(group, _MOMENTUM if momentum != 0 else ())
         if gathered is None:
             return
         param_arrays, grad_arrays, bundle = gathered
         # Positional arguments: lr, momentum, dampening, weight_decay, nesterov, maximize (then first_step).
-        hyper = (float(group["lr"]), momentum, float(group["dampening"]), float(group["weight_decay"]),
-                 bool(group["nesterov"]), bool(group["maximize"]))
         if momentum == 0:
             _C.sgd_step(param_arrays, grad_arrays, None, *hyper, False)
-            return
-        buffers = bundle.buffers["momentum_buffer"]
-        fresh = bundle.take_fresh()
-        if not fresh:
-            _C.sgd_step(param_arrays, grad_arrays, buffers, *hyper, False)
-            return
-        # New buffers take b = g (first_step); the others b = momentum b + (1 - dampening) g.
-        continuing = [i for i in range(len(param_arrays)) if i not in set(fresh)]
-        for indices, first_step in ((continuing, False), (fresh, True)):
+        elif not bundle.fresh:
+            _C.sgd_step(param_arrays, grad_arrays, bundle.buffers["momentum_buffer"], *hyper, False)
+        else:
+            self._first_momentum_step(param_arrays, grad_arrays, bundle, hyper)
+        bundle.commit()  # only now: a refused call leaves new buffers unrecorded and still "fresh"
+
+    @staticmethod
+    def _first_momentum_step(param_arrays, grad_arrays, bundle, hyper):
+        """New buffers take b = g (first_step); the others b = momentum b + (1 - dampening) g."""
+        buffers, fresh = bundle.buffers["momentum_buffer"], set(bundle.fresh)
+        continuing = [i for i in range(len(param_arrays)) if i not in fresh]
+        for indices, first_step in ((continuing, False), (sorted(fresh), True)):
             if indices:
                 members = None if len(indices) == len(param_arrays) else indices
                 _C.sgd_step(subset(param_arrays, members), subset(grad_arrays, members), subset(buffers, members),
