@@ -37,15 +37,19 @@ class DataLoader:
 
     shuffle draws a new permutation each epoch from nnx's seeded generator (nnx.manual_seed), or from
     the loader's own generator when `seed` is given. Every sample appears exactly once per epoch;
-    drop_last drops a final batch smaller than batch_size. Dtypes are kept (float64 stays float64);
-    integer arrays become int64 (and float16 float32) once, here, because the kernels take those.
+    drop_last drops a final batch smaller than batch_size. Dtypes are kept, like PyTorch's DataLoader
+    (float64 stays float64, and a float32 model refuses it); integer arrays become int64 (and float16
+    float32) once, here, because the kernels take those. dtype (np.float32 or np.float64) converts X
+    once, here (fastai-style convenience; y is left alone); a dataset object's X is converted as each
+    batch is collated, since there is no whole array to convert.
     """
 
-    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None, dtype=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+        self.dtype = None if dtype is None else _float_dtype(dtype)
         self.dataset = X
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -53,6 +57,8 @@ class DataLoader:
         self.seed = seed
         self._generator = None if seed is None else np.random.Generator(np.random.Philox(seed))
         self._arrays, self._samples = _columns(X, y)
+        if self.dtype is not None and self._arrays is not None:
+            self._arrays = [_converted(self._arrays[0], self.dtype, "X"), *self._arrays[1:]]
         self._n = len(self._arrays[0]) if self._arrays is not None else len(self._samples)
         # Arrays X (and y) yield xb (or (xb, yb)); a TensorDataset yields a tuple, like torch's.
         self._single = y is None and not isinstance(X, TensorDataset)
@@ -87,12 +93,13 @@ class DataLoader:
         positions = range(index.start, index.stop) if isinstance(index, slice) else index.tolist()
         samples = [self._samples[i] for i in positions]
         if isinstance(samples[0], (tuple, list)):
-            return tuple(_collate(column) for column in zip(*samples))
-        return _collate(samples)
+            return tuple(_collate(column, self.dtype if i == 0 else None) for i, column in enumerate(zip(*samples)))
+        return _collate(samples, self.dtype)
 
     def __repr__(self):
+        dtype = "" if self.dtype is None else f", dtype={self.dtype}"
         return (f"DataLoader(n={self._n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last})")
+                f"drop_last={self.drop_last}{dtype})")
 
 
 class DataLoaders:
@@ -107,13 +114,22 @@ class DataLoaders:
         self.train, self.valid = train, valid
 
     @classmethod
-    def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None):
+    def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None,
+                    dtype=None):
         """Loaders over arrays: the training one shuffled (keeping its last partial batch), the
-        validation one in order; both with batch size bs (fastai's default val_bs)."""
-        train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed)
+        validation one in order; both with batch size bs (fastai's default val_bs).
+
+        X is converted once, here: to `dtype` when given (np.float32 or np.float64), and by default
+        float64 X becomes float32, the working dtype of nnx models (pass dtype=np.float64 to keep it).
+        Other dtypes (integer indices for an Embedding, say) and the targets are left as they are."""
+        if dtype is not None:
+            dtype = _float_dtype(dtype)
+        X_train, train_dtype = _with_working_dtype(X_train, "X_train", dtype)
+        train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed, dtype=train_dtype)
         valid = None
         if X_valid is not None:
-            valid = DataLoader(X_valid, y_valid, batch_size=bs, shuffle=False)
+            X_valid, valid_dtype = _with_working_dtype(X_valid, "X_valid", dtype)
+            valid = DataLoader(X_valid, y_valid, batch_size=bs, shuffle=False, dtype=valid_dtype)
         elif y_valid is not None:
             raise ValueError("y_valid was given without X_valid")
         return cls(train, valid)
@@ -155,9 +171,44 @@ def _as_array(data, name):
     return array
 
 
-def _collate(samples):
-    """One batch Tensor from a sequence of samples (arrays or numbers), stacked along a new first axis."""
-    return Tensor._wrap(np.ascontiguousarray(_as_array(np.stack(samples), "dataset")))
+def _float_dtype(dtype):
+    """dtype as np.float32 or np.float64 (the dtypes the kernels compute in), or an error naming it."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from error
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64 (the dtypes nnx computes in), got {resolved}")
+    return resolved
+
+
+def _converted(array, dtype, name):
+    """array as dtype (itself when it already is); ValueError naming it when values overflow float32."""
+    if array.dtype == dtype:
+        return array
+    try:
+        with np.errstate(over="raise"):
+            return array.astype(dtype)
+    except FloatingPointError:
+        raise ValueError(f"{name} has values beyond the range of {dtype} (largest {np.finfo(dtype).max:g})") from None
+
+
+def _with_working_dtype(X, name, dtype):
+    """(X, the dtype DataLoader should convert it to): dtype when given, else float32 for float64 arrays
+    (the working dtype), else None. Array-likes come back as arrays so they are not read twice."""
+    if dtype is not None or not (_is_array_like(X) and not _is_ragged(X)):
+        return X, dtype
+    X = _as_array(X, name)
+    return X, (np.dtype(np.float32) if X.dtype == np.float64 else None)
+
+
+def _collate(samples, dtype=None):
+    """One batch Tensor from a sequence of samples (arrays or numbers), stacked along a new first axis
+    (converted to dtype when given)."""
+    array = _as_array(np.stack(samples), "dataset")
+    if dtype is not None:
+        array = _converted(array, dtype, "X")
+    return Tensor._wrap(np.ascontiguousarray(array))
 
 
 def _is_array_like(data):

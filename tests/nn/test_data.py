@@ -155,3 +155,73 @@ def test_bad_data_raises():
         TensorDataset(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="train"):
         DataLoaders(None)
+
+
+# --- dtype: X converted once, at construction ------------------------------------------------------------
+def test_float64_arrays_train_a_float32_model_through_from_arrays(rng):
+    X, _ = arrays(rng, 20, dtype=np.float64)
+    y = (X[:, 0] > 0).astype(np.int64)
+    dls = DataLoaders.from_arrays(X[:16], y[:16], X[16:], y[16:], bs=8)
+    model, loss_fn = nnx.nn.Linear(3, 2), nnx.nn.CrossEntropyLoss()
+    for loader in dls:
+        for xb, yb in loader:
+            assert xb.dtype == np.float32
+            loss_fn(model(xb), yb).backward()  # the first batch no longer fails on the dtype
+    np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in dls.valid]), X[16:].astype(np.float32))
+
+
+@pytest.mark.parametrize("X_dtype,dtype,expected", [
+    (np.float64, None, np.float32), (np.float32, None, np.float32), (np.int32, None, np.int64),
+    (np.float64, np.float64, np.float64), (np.float32, "float64", np.float64), (np.int64, np.float32, np.float32),
+    (np.bool_, np.float32, np.float32)])
+def test_from_arrays_dtype(rng, X_dtype, dtype, expected):
+    X = (rng.normal(size=(10, 3)) * 4).astype(X_dtype)
+    y = rng.normal(size=10)
+    dls = DataLoaders.from_arrays(X.tolist() if X_dtype == np.float64 else X, y, X[:4], y[:4], bs=4,
+                                  shuffle_train=False, dtype=dtype)
+    for loader in dls:
+        xb, yb = next(iter(loader))
+        assert xb.dtype == expected and yb.dtype == np.float64  # the targets are left alone
+        np.testing.assert_array_equal(xb.numpy(), X[:4].astype(expected))
+
+
+def test_data_loader_keeps_dtypes_unless_asked(rng):
+    X, y = arrays(rng, 10, dtype=np.float64)
+    assert next(iter(DataLoader(X, y, batch_size=4)))[0].dtype == np.float64  # PyTorch's rule
+    loader = DataLoader(X, y, batch_size=4, shuffle=True, dtype=np.float32)
+    assert loader.dtype == np.float32 and "dtype=float32" in repr(loader)
+    assert loader._arrays[0].dtype == np.float32 and loader.dataset is X  # converted once, the data untouched
+    for xb, yb in loader:
+        assert xb.dtype == np.float32 and yb.dtype == np.int64
+        np.testing.assert_array_equal(xb.numpy(), X[yb.numpy()].astype(np.float32))
+
+
+def test_dtype_of_tensor_datasets_and_dataset_objects(rng):
+    X, y = arrays(rng, 10, dtype=np.float64)
+    dataset = TensorDataset(X, y)
+    xb, yb = next(iter(DataLoader(dataset, batch_size=4, dtype=np.float32)))
+    assert xb.dtype == np.float32 and yb.dtype == np.int64 and dataset.arrays[0].dtype == np.float64
+    xb, yb = next(iter(DataLoader(SquaresDataset(), batch_size=4, dtype=np.float64)))
+    assert xb.dtype == np.float64 and yb.dtype == np.int64
+    np.testing.assert_array_equal(xb.numpy()[:, 1], np.arange(4) ** 2)
+    xb = next(iter(DataLoader([np.ones(2), np.zeros(2)], batch_size=2, dtype=np.float32)))
+    assert xb.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype,error", [(np.int64, ValueError), (np.float16, ValueError), (np.complex64, ValueError),
+                                         ("nonsense", TypeError), (1.5, TypeError), (object, ValueError)])
+def test_bad_dtype_raises_naming_it(rng, dtype, error):
+    X, y = arrays(rng, 10)
+    with pytest.raises(error, match="dtype must be np.float32 or np.float64"):
+        DataLoader(X, y, dtype=dtype)
+    with pytest.raises(error, match="dtype must be np.float32 or np.float64"):
+        DataLoaders.from_arrays(X, y, dtype=dtype)
+
+
+def test_values_beyond_float32_are_refused_naming_x():
+    X = np.array([[1.0, 1e300], [2.0, 3.0]])
+    with pytest.raises(ValueError, match="X has values beyond the range of float32"):
+        DataLoader(X, dtype=np.float32)
+    with pytest.raises(ValueError, match="X has values beyond the range of float32"):
+        DataLoaders.from_arrays(X, np.zeros(2))
+    assert DataLoaders.from_arrays(X, np.zeros(2), dtype=np.float64).train.n == 2

@@ -334,7 +334,9 @@ LEARNER_CASES = [
     ("freeze_to-range", lambda: small_learner().freeze_to(5), ValueError, "freeze_to"),
     ("fit-targets-out-of-range", lambda: fit_one(small_learner(y=np.full(32, 5))), IndexError,
      "target must hold class indices in \\[0, 3\\)"),
-    ("fit-float64-data", lambda: fit_one(small_learner(X=np.ones((32, 4)))), TypeError, "dtype"),
+    # A plain DataLoader keeps float64 (PyTorch's rule; DataLoaders.from_arrays converts it to float32).
+    ("fit-float64-data", lambda: fit_one(Learner(nn.Linear(4, 3), DataLoaders(DataLoader(np.ones((32, 4)),
+     np.zeros(32, np.int64), batch_size=8)), nn.CrossEntropyLoss(), verbose=False)), TypeError, "dtype"),
     ("predict-features", lambda: small_learner().predict(np.ones((3, 5), np.float32)), ValueError, "in_features=4"),
     ("predict-strings", lambda: small_learner().predict(np.array([["a"] * 4])), TypeError, "X must hold numbers"),
     ("predict-empty", lambda: small_learner().predict(np.zeros((0, 4))), ValueError, "X must be a non-empty"),
