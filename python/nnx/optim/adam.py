@@ -19,13 +19,20 @@ class Adam(Optimizer):
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _pack_hyper(self, group):
+    def _pack_hyper(self, values):
         """(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize), checked."""
-        lr, betas, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize = self._read_hyper(group)
+        lr, betas, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize = values
         beta1, beta2 = _check_betas(betas)
         return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
                 flag(amsgrad, "amsgrad"), flag(maximize, "maximize"))
+
+    def _frozen_hyper(self, values):
+        """betas given as a list is kept as a tuple: it never equals the live list again, so an in-place
+        edit of it (group['betas'][0] = ...) is re-validated and used, not missed."""
+        if type(values[1]) is list:
+            return values[:1] + (tuple(values[1]),) + values[2:]
+        return values
 
     def _step_group(self, group):
         hyper = self._check_hyper(group)

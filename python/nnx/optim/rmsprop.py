@@ -16,10 +16,10 @@ class RMSprop(Optimizer):
                         centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _pack_hyper(self, group):
+    def _pack_hyper(self, values):
         """(lr, alpha, eps, weight_decay, momentum, centered, maximize), checked; alpha above 1 would make
         the squared average negative."""
-        lr, alpha, eps, weight_decay, momentum, centered, maximize = self._read_hyper(group)
+        lr, alpha, eps, weight_decay, momentum, centered, maximize = values
         return (non_negative(lr, "lr"), fraction(alpha, "alpha"), non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), non_negative(momentum, "momentum"),
                 flag(centered, "centered"), flag(maximize, "maximize"))

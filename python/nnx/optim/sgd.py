@@ -17,9 +17,9 @@ class SGD(Optimizer):
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _pack_hyper(self, group):
+    def _pack_hyper(self, values):
         """(lr, momentum, dampening, weight_decay, nesterov, maximize), checked."""
-        lr, momentum, dampening, weight_decay, nesterov, maximize = self._read_hyper(group)
+        lr, momentum, dampening, weight_decay, nesterov, maximize = values
         momentum, dampening = non_negative(momentum, "momentum"), fraction(dampening, "dampening")
         nesterov = flag(nesterov, "nesterov")
         if nesterov and (momentum <= 0 or dampening != 0):
