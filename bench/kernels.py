@@ -5,6 +5,7 @@ cross-entropy, the Adam step, call overhead), each figure printed next to the ta
 """
 import argparse
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -72,29 +73,47 @@ def gemm_cases(quick):
     return square + layers
 
 
+def gemm_functions(a, b, out, layer):
+    """{library: fn} computing out = a @ op(b), op transposing b for the layer shapes."""
+    b_op = b.T if layer else b
+    fns = dict(nnx=lambda: _C.gemm(a, b, out, trans_b=layer), numpy=lambda: np.matmul(a, b_op, out=out), torch=None)
+    if torch is not None:
+        ta, tout = torch.from_numpy(a), torch.from_numpy(out)
+        tb_op = torch.from_numpy(b).t() if layer else torch.from_numpy(b)
+        fns["torch"] = lambda: torch.mm(ta, tb_op, out=tout)
+    return fns
+
+
 def bench_gemm(rng, quick):
-    rows, records = [], []
+    """Each library runs all its sizes in one block, one library after the other: NumPy's and nnx's
+    OpenBLAS thread pools alternating on two cores were measured slowing each other down 2x to 50x for
+    seconds, so per-size turns would measure that fight rather than the GEMMs."""
+    cases = []
     for label, M, K, N, layer in gemm_cases(quick):
         a = rng.standard_normal((M, K)).astype(FLOAT)
         b = rng.standard_normal((N, K) if layer else (K, N)).astype(FLOAT)
-        b_op = b.T if layer else b
-        out_nnx, out_np = np.empty((M, N), FLOAT), np.empty((M, N), FLOAT)
-        fns = dict(nnx=lambda: _C.gemm(a, b, out_nnx, trans_b=layer), numpy=lambda: np.matmul(a, b_op, out=out_np),
-                   torch=None)
-        if torch is not None:
-            ta, tout = torch.from_numpy(a), torch.empty((M, N))
-            tb_op = torch.from_numpy(b).t() if layer else torch.from_numpy(b)
-            fns["torch"] = lambda: torch.mm(ta, tb_op, out=tout)
-        t = timings(fns, quick, slow=M * N * K >= 1024**3)
-        numbers_agree(f"gemm {label}", out_nnx, out_np, rtol=1e-3, atol=1e-3 * np.sqrt(K))
-        flops = 2.0 * M * N * K
-        gflops = {name: None if timing is None else flops / pick(timing) / 1e9 for name, timing in t.items()}
-        vs_numpy = ratio(gflops["nnx"], gflops["numpy"])
+        out = np.empty((M, N), FLOAT)
+        expected = a.astype(np.float64) @ (b.T if layer else b)
+        cases.append((label, 2.0 * M * N * K, layer, M, gemm_functions(a, b, out, layer), out, expected, K))
+    gflops = {label: {} for label, *_ in cases}
+    for library in ("nnx", "numpy", "torch"):
+        time.sleep(1.0)  # let the previous library's threads go idle
+        for label, flops, _, _, fns, out, expected, K in cases:
+            if fns[library] is None:
+                gflops[label][library] = None
+                continue
+            timing = measure(fns[library], repeat=5 if quick else 15, warmup=1 if quick else 5,
+                             max_seconds=1.0 if quick else 4.0, settle_seconds=0)
+            gflops[label][library] = flops / pick(timing) / 1e9
+            numbers_agree(f"gemm {label} ({library})", out, expected, rtol=1e-3, atol=1e-3 * np.sqrt(K))
+    rows, records = [], []
+    for label, _, layer, M, *_ in cases:
+        g = gflops[label]
+        vs_numpy = ratio(g["nnx"], g["numpy"])
         target = 0.95 if (not layer and M >= 256) else None
-        rows.append([label, gflops["nnx"], gflops["numpy"], gflops["torch"], vs_numpy,
-                     ratio(gflops["nnx"], gflops["torch"]), ">= 0.95x NumPy" if target else "-",
-                     verdict(vs_numpy, target)])
-        records.append(dict(section="gemm", case=label, gflops=gflops, nnx_over_numpy=vs_numpy))
+        rows.append([label, g["nnx"], g["numpy"], g["torch"], vs_numpy, ratio(g["nnx"], g["torch"]),
+                     ">= 0.95x NumPy" if target else "-", verdict(vs_numpy, target)])
+        records.append(dict(section="gemm", case=label, gflops=g, nnx_over_numpy=vs_numpy))
     print_table("GEMM float32 (GFLOP/s, higher is better)",
                 ["shape MxKxN", "nnx", "NumPy", "torch", "nnx/NumPy", "nnx/torch", "target", "met"], rows)
     return records
@@ -210,7 +229,10 @@ def bench_adam(rng, quick, bandwidth):
         param.grad = torch.from_numpy(g.copy())
         optimizer, flavour = torch_adam([param])
         fns["torch"] = optimizer.step
-    t = timings(fns, quick, slow=True)
+    # nnx and torch share one OpenMP runtime (libgomp) and NumPy runs single-threaded here, so no
+    # library leaves threads spinning against the next: they can alternate call by call, which pairs
+    # the samples and takes load drift out of a comparison that is within ~10%.
+    t = measure_side_by_side(fns, rounds=5 if quick else 25, repeat=1, warmup=0, settle_seconds=0)
     moved = 7 * 4 * n  # p, g, m, v read; p, m, v written
     over_torch = ratio(pick(t["torch"]), pick(t["nnx"]))
     rows = [["nnx _C.adam_step", milliseconds(t["nnx"]), gigabytes_per_second(moved, t["nnx"]), 1.0, "", ""],
