@@ -22,12 +22,14 @@ FLOAT = np.float32
 STATISTIC = "median"  # or "min" (--stat min): the fastest sample, steadier on a busy shared machine
 
 
-def timings(fns, quick, slow=False):
+def timings(fns, quick, slow=False, min_sample_seconds=2e-3):
     """{library: fn or None} -> {library: Timing or None}, the libraries taking turns (five rounds, one
     in --quick mode) so that a change in machine load hits them alike."""
     if quick:
-        return measure_side_by_side(fns, rounds=1, repeat=5, warmup=1, max_seconds=1.0)
-    return measure_side_by_side(fns, rounds=5, repeat=4, warmup=2, max_seconds=1.0 if slow else None)
+        return measure_side_by_side(fns, rounds=1, repeat=5, warmup=1, max_seconds=1.0,
+                                    min_sample_seconds=min_sample_seconds)
+    return measure_side_by_side(fns, rounds=5, repeat=4, warmup=2, max_seconds=1.0 if slow else None,
+                                min_sample_seconds=min_sample_seconds)
 
 
 def pick(timing):
@@ -155,7 +157,11 @@ def bench_cross_entropy(rng, quick, bandwidth):
         loss, logsumexp, grad = np.empty((), FLOAT), np.empty(N, FLOAT), np.empty((N, C), FLOAT)
         t = timings(dict(nnx=lambda: _C.cross_entropy_forward(logits, target, loss, logsumexp, grad),
                          numpy=lambda: numpy_cross_entropy(logits, target),
-                         torch=torch and torch_cross_entropy_step(logits, target)), quick)
+                         torch=torch and torch_cross_entropy_step(logits, target)), quick,
+                      # Steady state, as in a training loop: each sample times back-to-back calls. A lone
+                      # millisecond call after a pause measured 2x slower for every library here (threads
+                      # parked by the pause wake up on the first call).
+                      min_sample_seconds=0.03)
         numbers_agree(f"cross-entropy {N}x{C}", grad, numpy_cross_entropy(logits, target)[1], atol=1e-7)
         moved = 2 * logits.nbytes + target.nbytes  # logits read, grad_logits written, targets read
         over_torch = ratio(pick(t["torch"]), pick(t["nnx"]))
