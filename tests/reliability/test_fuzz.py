@@ -9,7 +9,13 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROPERTIES = 11
+try:
+    import torch  # noqa: F401  (the reference of the public-op properties)
+    HAS_TORCH = True
+except ImportError:
+    HAS_TORCH = False
+# 5 properties drive the binding layer against NumPy; 6 more compare the public ops with PyTorch.
+PROPERTIES = 11 if HAS_TORCH else 5
 
 
 def run_fuzzer(tmp_path, examples, timeout):
@@ -22,16 +28,17 @@ def run_fuzzer(tmp_path, examples, timeout):
                     f"\n{result.stderr[-4000:]}")
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     assert f"{PROPERTIES} passed" in result.stdout, result.stdout[-2000:]
+    assert HAS_TORCH or "6 skipped" in result.stdout, result.stdout[-2000:]
     return json.loads(counts_file.read_text())
 
 
 def test_fuzz_native_and_public_ops(tmp_path):
     counts = run_fuzzer(tmp_path, examples=40, timeout=600)
     assert len(counts) == PROPERTIES  # every property ran examples
-    assert sum(counts.values()) >= 250, counts
+    assert sum(counts.values()) >= 20 * PROPERTIES, counts
 
 
 @pytest.mark.slow
 def test_fuzz_native_and_public_ops_at_length(tmp_path):
     counts = run_fuzzer(tmp_path, examples=500, timeout=1800)
-    assert sum(counts.values()) >= 3500, counts
+    assert sum(counts.values()) >= 320 * PROPERTIES, counts
