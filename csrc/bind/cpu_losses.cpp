@@ -56,15 +56,11 @@ Float check_logits_and_target(const py::array& logits, const py::array& target, 
   return dtype;
 }
 
-// An optional array argument: absent when None, otherwise checked like any other array.
-std::optional<py::array> optional_array(const py::object& obj, const char* name, bool output) {
+// An optional input (pos_weight): absent when None, otherwise checked like any other array. Its dtype and
+// shape are checked later, once the input they follow is known to have a last axis.
+std::optional<py::array> optional_input(const py::object& obj, const char* name) {
   if (obj.is_none()) return std::nullopt;
-  return output ? require_output(obj, name) : require_array(obj, name);
-}
-
-template <class T>
-T* optional_ptr(std::optional<py::array>& array) {
-  return array ? ptr<T>(*array) : nullptr;
+  return require_array(obj, name);
 }
 
 template <class T>
@@ -86,29 +82,19 @@ void cross_entropy_forward(py::handle logits_obj, py::handle target_obj, py::han
   require_dtype_like(logsumexp, "logsumexp", logits, "logits");
   require_loss_shape(loss, "loss", reduction, target, "target");
   require_shape(logsumexp, "logsumexp", {N});
-  require_no_overlap(loss, "loss", logits, "logits");
-  require_no_overlap(loss, "loss", target, "target");
-  require_no_overlap(logsumexp, "logsumexp", logits, "logits");
-  require_no_overlap(logsumexp, "logsumexp", target, "target");
-  require_no_overlap(logsumexp, "logsumexp", loss, "loss");
-  std::optional<py::array> grad_logits = optional_array(grad_logits_obj, "grad_logits", true);
-  if (grad_logits) {
-    require_dtype_like(*grad_logits, "grad_logits", logits, "logits");
-    require_shape(*grad_logits, "grad_logits", {N, C});
-    require_no_overlap(*grad_logits, "grad_logits", logits, "logits");
-    require_no_overlap(*grad_logits, "grad_logits", target, "target");
-    require_no_overlap(*grad_logits, "grad_logits", loss, "loss");
-    require_no_overlap(*grad_logits, "grad_logits", logsumexp, "logsumexp");
-  }
+  const py::object grad_logits = optional_array(grad_logits_obj, "grad_logits", true, logits, "logits", {N, C});
+  // Outputs listed so that each clash is reported as before, e.g. "logsumexp must not share memory with loss".
+  require_disjoint({{grad_logits, "grad_logits"}, {logsumexp, "logsumexp"}, {loss, "loss"}},
+                   {{logits, "logits"}, {target, "target"}});
   const int64_t* t = cptr<int64_t>(target);
   if (dtype == Float::f32) {
     const float* x = cptr<float>(logits);
-    float *out = ptr<float>(loss), *lse = ptr<float>(logsumexp), *grad = optional_ptr<float>(grad_logits);
+    float *out = ptr<float>(loss), *lse = ptr<float>(logsumexp), *grad = output_or_null<float>(grad_logits);
     py::gil_scoped_release release;
     cpu::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
   } else {
     const double* x = cptr<double>(logits);
-    double *out = ptr<double>(loss), *lse = ptr<double>(logsumexp), *grad = optional_ptr<double>(grad_logits);
+    double *out = ptr<double>(loss), *lse = ptr<double>(logsumexp), *grad = output_or_null<double>(grad_logits);
     py::gil_scoped_release release;
     cpu::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
   }
@@ -202,7 +188,7 @@ void elementwise_forward(Elementwise kind, py::handle input_obj, py::handle targ
   py::array input = require_array(input_obj, "input");
   py::array target = require_array(target_obj, "target");
   py::array loss = require_output(loss_obj, "loss");
-  const std::optional<py::array> pos_weight = optional_array(pos_weight_obj, "pos_weight", false);
+  const std::optional<py::array> pos_weight = optional_input(pos_weight_obj, "pos_weight");
   const cpu::Reduction reduction = parse_reduction(reduction_name);
   const Float dtype = check_elementwise_inputs(input, target, pos_weight);
   require_dtype_like(loss, "loss", input, "input");
@@ -222,7 +208,7 @@ void elementwise_backward(Elementwise kind, py::handle grad_loss_obj, py::handle
   py::array input = require_array(input_obj, "input");
   py::array target = require_array(target_obj, "target");
   py::array grad_input = require_output(grad_input_obj, "grad_input");
-  const std::optional<py::array> pos_weight = optional_array(pos_weight_obj, "pos_weight", false);
+  const std::optional<py::array> pos_weight = optional_input(pos_weight_obj, "pos_weight");
   const cpu::Reduction reduction = parse_reduction(reduction_name);
   const Float dtype = check_elementwise_inputs(input, target, pos_weight);
   require_dtype_like(grad_loss, "grad_loss", input, "input");
