@@ -19,11 +19,16 @@ def unbroadcast(grad, shape):
     return summed.reshape(shape)
 
 
-def _expand_reduced(grad, shape, axes, keepdim):
-    """A gradient of a reduction over `axes`, broadcast back (read-only view) to the input's shape."""
+def _restore_reduced_axes(grad, axes, keepdim):
+    """A reduction's gradient with the reduced axes put back as size 1 (a no-op for keepdim or a full reduction)."""
     if axes is not None and not keepdim:
         grad = np.expand_dims(grad, axes)
-    return np.broadcast_to(grad, shape)
+    return grad
+
+
+def _expand_reduced(grad, shape, axes, keepdim):
+    """A gradient of a reduction over `axes`, broadcast back (read-only view) to the input's shape."""
+    return np.broadcast_to(_restore_reduced_axes(grad, axes, keepdim), shape)
 
 
 def _reduced_count(shape, axes):
@@ -271,11 +276,12 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
-        share_a = (a > b) + 0.5 * (a == b)
-        return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
+        return _split_gradient(grad, a, b, (a > b) + 0.5 * (a == b))
 
 
 class Minimum(Function):
+    """Elementwise min of two tensors; ties send half the gradient to each side (PyTorch)."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -284,8 +290,12 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
-        share_a = (a < b) + 0.5 * (a == b)
-        return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
+        return _split_gradient(grad, a, b, (a < b) + 0.5 * (a == b))
+
+
+def _split_gradient(grad, a, b, share_a):
+    """grad split between a and b: `share_a` of it to a, the rest to b, each reduced to its input's shape."""
+    return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
 
 
 # --- activations and softmax through the native kernels (NumPy for dtypes the kernels lack) -----------------
@@ -369,8 +379,7 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.axes is not None and not ctx.keepdim:
-            grad = np.expand_dims(grad, ctx.axes)
+        grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
         return grad * ctx.centered * (2.0 / ctx.divisor), None, None, None
 
 
@@ -387,8 +396,7 @@ class Amax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.axes is not None and not ctx.keepdim:
-            grad = np.expand_dims(grad, ctx.axes)
+        grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
         is_extreme = ctx.x == ctx.out
         ties = is_extreme.sum(axis=ctx.axes, keepdims=True)
         return grad * is_extreme / ties, None, None
