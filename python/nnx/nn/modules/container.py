@@ -61,8 +61,45 @@ def build_plan(modules):
     return tuple(plan)
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: positions, length, iteration, append, delete and renumbering."""
+
+    _container_name = "Module"  # named in the IndexError of a position out of range
+
+    def _index(self, idx):
+        size = len(self._modules)
+        idx = operator.index(idx)
+        if not -size <= idx < size:
+            raise IndexError(f"index {idx} is out of range for a {self._container_name} of length {size}")
+        return idx % size
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def __delitem__(self, idx):
+        modules = list(self._modules.values())
+        del modules[idx if isinstance(idx, slice) else self._index(idx)]
+        self._replace_children(modules)
+
+    def _replace_children(self, modules):
+        """The children become `modules`, keyed "0", "1", ... like PyTorch's (state-dict keys follow positions)."""
+        for key in list(self._modules):
+            delattr(self, key)
+        for position, module in enumerate(modules):
+            self.add_module(str(position), module)
+
+
+class Sequential(_ModuleSequence):
     """Runs its modules in order; Sequential(m1, m2, ...) or Sequential(OrderedDict(name=module))."""
+
+    _container_name = "Sequential"
 
     def __init__(self, *args):
         super().__init__()
@@ -93,14 +130,7 @@ class Sequential(Module):
             input = step(input)
         return input
 
-    # --- container protocol ----------------------------------------------------------------------
-    def _index(self, idx):
-        size = len(self._modules)
-        idx = operator.index(idx)
-        if not -size <= idx < size:
-            raise IndexError(f"index {idx} is out of range for a Sequential of length {size}")
-        return idx % size
-
+    # --- container protocol (positions, length, iteration, append and delete: _ModuleSequence) ----------
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
@@ -109,28 +139,6 @@ class Sequential(Module):
     def __setitem__(self, idx, module):
         key = list(self._modules)[self._index(idx)]
         setattr(self, key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]
-        for key in doomed:
-            delattr(self, key)
-        # Renumber so that keys stay "0", "1", ... like PyTorch's (state-dict keys follow positions).
-        remaining = list(self._modules.values())
-        for key in list(self._modules):
-            delattr(self, key)
-        for index, module in enumerate(remaining):
-            self.add_module(str(index), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         for module in modules:
@@ -145,10 +153,7 @@ class Sequential(Module):
             raise IndexError(f"Index out of range: {index}")
         modules = list(self._modules.values())
         modules.insert(index + size if index < 0 else index, module)
-        for key in list(self._modules):
-            delattr(self, key)
-        for position, child in enumerate(modules):
-            self.add_module(str(position), child)
+        self._replace_children(modules)
         return self
 
     def pop(self, index=-1):
@@ -157,20 +162,15 @@ class Sequential(Module):
         return module
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (keys "0", "1", ...); no forward of its own."""
+
+    _container_name = "ModuleList"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def _index(self, idx):
-        size = len(self._modules)
-        idx = operator.index(idx)
-        if not -size <= idx < size:
-            raise IndexError(f"index {idx} is out of range for a ModuleList of length {size}")
-        return idx % size
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -180,28 +180,8 @@ class ModuleList(Module):
     def __setitem__(self, idx, module):
         setattr(self, str(self._index(idx)), module)
 
-    def __delitem__(self, idx):
-        modules = list(self._modules.values())
-        if isinstance(idx, slice):
-            del modules[idx]
-        else:
-            del modules[self._index(idx)]
-        for key in list(self._modules):
-            delattr(self, key)
-        self.extend(modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
@@ -213,6 +193,4 @@ class ModuleList(Module):
     def insert(self, index, module):
         modules = list(self._modules.values())
         modules.insert(index, module)
-        for key in list(self._modules):
-            delattr(self, key)
-        self.extend(modules)
+        self._replace_children(modules)
