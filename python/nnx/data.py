@@ -196,7 +196,7 @@ def _converted(array, dtype, name):
 def _with_working_dtype(X, name, dtype):
     """(X, the dtype DataLoader should convert it to): dtype when given, else float32 for float64 arrays
     (the working dtype), else None. Array-likes come back as arrays so they are not read twice."""
-    if dtype is not None or not (_is_array_like(X) and not _is_ragged(X)):
+    if dtype is not None or not _is_whole_array(X):
         return X, dtype
     X = _as_array(X, name)
     return X, (np.dtype(np.float32) if X.dtype == np.float64 else None)
@@ -211,6 +211,11 @@ def _collate(samples, dtype=None):
     return Tensor._wrap(np.ascontiguousarray(array))
 
 
+def _is_whole_array(X):
+    """True when batches can be sliced from X as one array (not a dataset object or a list of samples)."""
+    return _is_array_like(X) and not _is_ragged(X)
+
+
 def _is_array_like(data):
     return isinstance(data, (np.ndarray, Tensor, list, tuple)) or hasattr(data, "to_numpy")
 
@@ -221,7 +226,7 @@ def _columns(X, y):
         if y is not None:
             raise ValueError("y must be None when X is a TensorDataset (it already holds the targets)")
         return X.arrays, None
-    if _is_array_like(X) and not _is_ragged(X):
+    if _is_whole_array(X):
         arrays = [_as_array(X, "X")]
         if y is not None:
             arrays.append(_as_array(y, "y"))

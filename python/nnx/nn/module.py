@@ -348,7 +348,8 @@ class Module:
         return type(self).__name__
 
     def __repr__(self):
-        extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({name}): {_indent(repr(module), 2)}" for name, module in self._modules.items()]
         lines = extra_lines + child_lines
         if len(extra_lines) == 1 and not child_lines:
