@@ -91,6 +91,13 @@ class BaseMLP(BaseEstimator):
             raise ValueError("warm_start from a model fitted with solver='lbfgs' to a stochastic solver is not "
                              "supported: refit with warm_start=False.")
 
+    def _check_solver(self):
+        """partial_fit exists only for the stochastic solvers (scikit-learn's available_if test)."""
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 "stochastic.")
+        return True
+
     def _training_weights(self, sample_weight, X, y, incremental):
         """Sample weights as float64 (n,), or None; the classifier multiplies in its class weights."""
         if sample_weight is None:

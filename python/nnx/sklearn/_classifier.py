@@ -82,12 +82,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Fit the model to data matrix X and target(s) y (class labels, or a label indicator matrix)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    def _check_solver(self):
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
-                                 "stochastic.")
-        return True
-
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y). `classes` (all the labels of every call) is required on the first call."""

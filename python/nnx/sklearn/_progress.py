@@ -7,7 +7,6 @@ class Progress:
     def __init__(self, verbose, n_batches):
         self.level = int(verbose)
         self.n_batches = n_batches
-        self.done = 0
         self.bar = None
 
     def batch_end(self):
@@ -15,7 +14,6 @@ class Progress:
             return
         if self.bar is None:
             self.bar = _make_bar(self.n_batches)
-        self.done += 1
         self.bar.update(1)
 
     def epoch_end(self, est, seconds):
@@ -23,7 +21,7 @@ class Progress:
             return
         if self.bar is not None:
             self.bar.close()
-            self.bar, self.done = None, 0
+            self.bar = None
         line = "Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_)
         if est.early_stopping and est.validation_loss_curve_:
             line += ", validation loss = %.8f" % est.validation_loss_curve_[-1]

@@ -58,12 +58,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """Fit the model to data matrix X and target(s) y, shape (n_samples,) or (n_samples, n_outputs)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    def _check_solver(self):
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
-                                 "stochastic.")
-        return True
-
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y)."""
