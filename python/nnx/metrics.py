@@ -111,13 +111,17 @@ class Metric:
         raise NotImplementedError
 
 
-class AvgMetric(Metric):
-    """Averages func(pred, targ) over batches, weighted by batch size."""
+class _FunctionMetric(Metric):
+    """A Metric built on a function of (pred, targ), named after it unless `name` is given."""
 
     def __init__(self, func, name=None):
         self.func = func
         self.name = name or getattr(func, "__name__", type(func).__name__)
         self.reset()
+
+
+class AvgMetric(_FunctionMetric):
+    """Averages func(pred, targ) over batches, weighted by batch size."""
 
     def reset(self):
         self.total, self.count = 0.0, 0
@@ -132,13 +136,8 @@ class AvgMetric(Metric):
         return self.total / self.count if self.count else float("nan")
 
 
-class AccumMetric(Metric):
+class AccumMetric(_FunctionMetric):
     """Keeps every prediction and target, and computes func on all of them at the end."""
-
-    def __init__(self, func, name=None):
-        self.func = func
-        self.name = name or getattr(func, "__name__", type(func).__name__)
-        self.reset()
 
     def reset(self):
         self.preds, self.targs = [], []
