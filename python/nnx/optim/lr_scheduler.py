@@ -13,8 +13,7 @@ class LRScheduler:
     """Base class: last_epoch counts scheduler steps; base_lrs are the groups' initial lrs."""
 
     def __init__(self, optimizer, last_epoch=-1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an nnx.optim.Optimizer, got {type(optimizer).__name__}")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -43,7 +42,7 @@ class LRScheduler:
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def state_dict(self):
         """Every attribute except the optimizer (PyTorch's format)."""
@@ -135,8 +134,7 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an nnx.optim.Optimizer, got {type(optimizer).__name__}")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
         if not 0.0 <= pct_start <= 1.0:
@@ -197,8 +195,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0, eps=1e-8):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an nnx.optim.Optimizer, got {type(optimizer).__name__}")
+        _check_optimizer(optimizer)
         if factor >= 1.0:
             raise ValueError(f"factor should be < 1.0, got {factor}")
         if mode not in ("min", "max"):
@@ -248,6 +245,11 @@ class ReduceLROnPlateau(LRScheduler):
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
                 group["lr"] = new_lr
+
+
+def _check_optimizer(optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an nnx.optim.Optimizer, got {type(optimizer).__name__}")
 
 
 def _per_group(name, optimizer, value):
