@@ -13,26 +13,24 @@ import math
 import numpy as np
 
 from nnx import optim
+from nnx.learner.schedule import sched_cos
 
 from ._network import as_tensor, parameter_array, weight_parameters
 
-ONE_CYCLE = dict(div=25.0, div_final=1e5, pct_start=0.25, moms=(0.95, 0.85, 0.95))  # fastai's defaults
-
-
-def cosine_anneal(start, end, position):
-    """fastai's cosine segment: start at position 0, end at position 1."""
-    return start + (1 + math.cos(math.pi * (1 - position))) * (end - start) / 2
+# fastai's fit_one_cycle defaults: lr from lr_max/div up to lr_max over the first pct_start of the batches,
+# then down to lr_max/div_final; momentum (or beta_1) the other way through ONE_CYCLE_MOMS.
+ONE_CYCLE_DIV, ONE_CYCLE_DIV_FINAL, ONE_CYCLE_PCT_START = 25.0, 1e5, 0.25
+ONE_CYCLE_MOMS = (0.95, 0.85, 0.95)
 
 
 def one_cycle_values(lr_max, position):
     """(lr, momentum) of fastai's fit_one_cycle at `position` in [0, 1] of all the batches."""
-    div, div_final, pct_start, (mom_start, mom_mid, mom_end) = (ONE_CYCLE["div"], ONE_CYCLE["div_final"],
-                                                                 ONE_CYCLE["pct_start"], ONE_CYCLE["moms"])
-    if position < pct_start:
-        phase = position / pct_start
-        return cosine_anneal(lr_max / div, lr_max, phase), cosine_anneal(mom_start, mom_mid, phase)
-    phase = (position - pct_start) / (1 - pct_start)
-    return cosine_anneal(lr_max, lr_max / div_final, phase), cosine_anneal(mom_mid, mom_end, phase)
+    mom_start, mom_mid, mom_end = ONE_CYCLE_MOMS
+    if position < ONE_CYCLE_PCT_START:
+        phase = position / ONE_CYCLE_PCT_START
+        return sched_cos(lr_max / ONE_CYCLE_DIV, lr_max, phase), sched_cos(mom_start, mom_mid, phase)
+    phase = (position - ONE_CYCLE_PCT_START) / (1 - ONE_CYCLE_PCT_START)
+    return sched_cos(lr_max, lr_max / ONE_CYCLE_DIV_FINAL, phase), sched_cos(mom_mid, mom_end, phase)
 
 
 class StochasticSolver:
