@@ -60,10 +60,11 @@ class EmbeddingDotBias(nn.Module):
             return index
         classes = self.classes[self.item if is_item else self.user]
         position = {value: i for i, value in enumerate(classes)}
-        missing = [v for v in np.asarray(ids).reshape(-1).tolist() if v not in position]
+        wanted = np.asarray(ids).reshape(-1).tolist()
+        missing = [v for v in wanted if v not in position]
         if missing:
             raise KeyError(f"{'items' if is_item else 'users'} {missing[:5]} are not in the training data")
-        return np.array([position[v] for v in np.asarray(ids).reshape(-1).tolist()], dtype=np.int64)
+        return np.array([position[v] for v in wanted], dtype=np.int64)
 
     def bias(self, ids, is_item=True):
         """The learned bias of each item (or user, is_item=False), as a NumPy array (N,)."""

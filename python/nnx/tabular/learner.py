@@ -123,9 +123,8 @@ def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_r
         raise TypeError(f"dls must be nnx.tabular.TabularDataLoaders, got {type(dls).__name__}")
     config = dict(tabular_config(**(config or {})))
     layers = [200, 100] if layers is None else list(layers)
-    if y_range is None:
-        y_range = config.pop("y_range", None)
-    config.pop("y_range", None)
+    config_y_range = config.pop("y_range", None)  # the y_range argument wins over config's
+    y_range = config_y_range if y_range is None else y_range
     sizes = get_emb_sz(dls.proc, emb_szs or {})
     n_out = dls.c if n_out is None else n_out
     model = TabularModel(sizes, len(dls.cont_names), n_out, layers, y_range=y_range, **config)
