@@ -31,11 +31,18 @@ def check_number(value, argument, function, minimum=None):
     return value
 
 
+def legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated size_average/reduce flags mapped onto `reduction` (returned as is without them)."""
+    if size_average is None and reduce is None:
+        return reduction
+    reduce = True if reduce is None else reduce
+    size_average = True if size_average is None else size_average
+    return "none" if not reduce else ("mean" if size_average else "sum")
+
+
 def check_reduction(reduction, size_average=None, reduce=None):
-    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-        reduce = True if reduce is None else reduce
-        size_average = True if size_average is None else size_average
-        return "none" if not reduce else ("mean" if size_average else "sum")
+    if size_average is not None or reduce is not None:
+        return legacy_reduction(size_average, reduce, reduction)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction

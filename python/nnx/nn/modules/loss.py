@@ -6,9 +6,8 @@ import numpy as np
 
 from ...tensor import Tensor
 from .. import functional as F
+from .._functional_common import _REDUCTIONS, legacy_reduction
 from ..module import Module
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
@@ -34,7 +33,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                  label_smoothing=0.0):
-        super().__init__(weight, _legacy_reduction(size_average, reduce, reduction))
+        super().__init__(weight, legacy_reduction(size_average, reduce, reduction))
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
@@ -48,7 +47,7 @@ class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class targets given log-probabilities (e.g. LogSoftmax's output)."""
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-        super().__init__(weight, _legacy_reduction(size_average, reduce, reduction))
+        super().__init__(weight, legacy_reduction(size_average, reduce, reduction))
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -57,7 +56,7 @@ class NLLLoss(_WeightedLoss):
 
 class MSELoss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
@@ -65,7 +64,7 @@ class MSELoss(_Loss):
 
 class L1Loss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
@@ -75,7 +74,7 @@ class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy on logits, numerically stable; pos_weight weighs positives per class."""
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
         for name, value in (("weight", weight), ("pos_weight", pos_weight)):
             if value is not None and not isinstance(value, Tensor):
                 value = Tensor._wrap(np.ascontiguousarray(value))
@@ -89,13 +88,3 @@ class BCEWithLogitsLoss(_Loss):
             options["pos_weight"] = self.pos_weight
         return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction, **options)
 
-
-def _legacy_reduction(size_average, reduce, reduction):
-    """PyTorch's deprecated size_average/reduce flags, mapped onto `reduction`."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
