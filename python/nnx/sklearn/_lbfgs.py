@@ -22,14 +22,13 @@ class _FullBatchLoss:
         weights, _ = weight_parameters(self.network)
         weight_ids = {id(w) for w in weights}
         self.is_weight = [id(p) in weight_ids for p in self.parameters]
+        self.weight_arrays = [a for a, w in zip(self.arrays, self.is_weight) if w]  # what alpha penalises
         self.X = as_tensor(dense_rows(X, slice(None)))
         self.targets = as_tensor(targets)
         self.weight_sum = float(X.shape[0] if sample_weight is None else sample_weight.sum())
         self.weight_tensor = None
         if sample_weight is not None:
-            normalized = (sample_weight / self.weight_sum).astype(np.float32)
-            shape = (-1,) if self.objective.out_activation == "softmax" else (-1, 1)
-            self.weight_tensor = as_tensor(np.ascontiguousarray(normalized.reshape(shape)))
+            self.weight_tensor = self.objective.weight_tensor(sample_weight, self.weight_sum)
         self.constant = 0.0 if constants is None else float(np.average(constants, weights=sample_weight))
 
     def pack(self):
@@ -48,8 +47,7 @@ class _FullBatchLoss:
         loss = self.objective.batch_objective(self.network(self.X), self.targets, self.weight_tensor)
         loss.backward()
         penalty_scale = self.alpha / self.weight_sum
-        value = loss.item() + 0.5 * penalty_scale * squared_weight_norm(
-            [a for a, w in zip(self.arrays, self.is_weight) if w])
+        value = loss.item() + 0.5 * penalty_scale * squared_weight_norm(self.weight_arrays)
         gradients = []
         for parameter, array, is_weight in zip(self.parameters, self.arrays, self.is_weight):
             gradient = np.asarray(parameter_array(parameter.grad), dtype=np.float64).reshape(-1)
@@ -62,7 +60,7 @@ class _FullBatchLoss:
         """scikit-learn's loss_ at the current parameters (the mean over outputs for squared error)."""
         with nnx.no_grad():
             value = self.objective.batch_objective(self.network(self.X), self.targets, self.weight_tensor).item()
-        penalty = 0.5 * self.alpha * squared_weight_norm([a for a, w in zip(self.arrays, self.is_weight) if w])
+        penalty = 0.5 * self.alpha * squared_weight_norm(self.weight_arrays)
         return self.objective.reported(value, self.constant) + penalty / self.weight_sum
 
 

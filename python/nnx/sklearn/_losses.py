@@ -6,6 +6,8 @@ from scipy.special import expit, log_softmax, xlogy
 
 from nnx.nn import functional as F
 
+from ._network import as_tensor
+
 
 class Objective:
     """The training loss for one output activation: 'softmax' (multiclass), 'logistic' (binary and multilabel),
@@ -29,6 +31,12 @@ class Objective:
         return (xlogy(targets, targets) - targets).sum(axis=1, dtype=np.float64)
 
     # --- the loss that is differentiated ------------------------------------------------------------
+    def weight_tensor(self, sample_weight, weight_sum):
+        """sample_weight / weight_sum as the float32 Tensor batch_objective takes: (n,) for softmax, (n, 1) else."""
+        normalized = (sample_weight / weight_sum).astype(np.float32)
+        shape = (-1,) if self.out_activation == "softmax" else (-1, 1)
+        return as_tensor(np.ascontiguousarray(normalized.reshape(shape)))
+
     def batch_objective(self, scores, targets, weights=None):
         """A scalar tensor. weights: None (all ones) or a Tensor of the batch's sample weights divided by their
         sum, shape (n,) for softmax and (n, 1) otherwise."""

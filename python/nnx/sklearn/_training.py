@@ -189,9 +189,7 @@ class _EpochLoop:
             weight_sum = float(weights.sum())
             if weight_sum == 0:  # the weighted mean's gradient is undefined; these samples contribute nothing
                 return 0.0
-            normalized = (weights / weight_sum).astype(np.float32)
-            shape = (-1,) if est._objective.out_activation == "softmax" else (-1, 1)
-            weight_tensor = as_tensor(np.ascontiguousarray(normalized.reshape(shape)))
+            weight_tensor = est._objective.weight_tensor(weights, weight_sum)
         scores = est._network(as_tensor(X_batch))
         loss = est._objective.batch_objective(scores, as_tensor(targets), weight_tensor)
         # sklearn's reported loss uses the weights before this step's update
