@@ -133,9 +133,10 @@ def _softmax_dim(dim, ndim, name):
 
 def _softmax(input, dim, dtype, log):
     name = "log_softmax" if log else "softmax"
-    check_float(input, "input", name) if dtype is None else check_tensor(input, "input", name)
-    if dtype is not None:
-        input = input.to(dtype)
+    if dtype is None:
+        check_float(input, "input", name)
+    else:
+        input = check_tensor(input, "input", name).to(dtype)
     if input.ndim == 0:
         return Softmax.apply(input.reshape(1), 0, log).reshape(())
     return Softmax.apply(input, _softmax_dim(dim, input.ndim, name), log)

@@ -87,4 +87,3 @@ class BCEWithLogitsLoss(_Loss):
         if self.pos_weight is not None:
             options["pos_weight"] = self.pos_weight
         return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction, **options)
-
