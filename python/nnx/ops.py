@@ -112,20 +112,12 @@ class Mul(Function):
                 unbroadcast(grad * ctx.a, np.shape(ctx.b)) if need_b else None)
 
 
-def _true_divide(a, b):
-    out = np.true_divide(a, b)
-    # Integer / integer gives the default float dtype (float32) as in PyTorch, not NumPy's float64.
-    if out.dtype == np.float64 and np.result_type(a, b).kind in "iub":
-        out = out.astype(np.float32)
-    return out
-
-
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):  # x/0 gives inf or nan silently, as in PyTorch
-            return _true_divide(a, b)
+            return _float_result(np.true_divide(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):

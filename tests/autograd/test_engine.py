@@ -411,3 +411,14 @@ def test_pickled_tensors_work_with_the_native_kernels():
     assert restored.requires_grad and restored.grad.tolist() == [[2.0, 2.0, 2.0]]
     weight = pickle.loads(pickle.dumps(nnx.ones(2, 3)))
     np.testing.assert_array_equal(F.linear(restored, weight).numpy(), [[6.0, 6.0]])
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (nnx.tensor([1, 2]), 2.0, np.float32),                              # int / Python float
+    (nnx.tensor([1, 2]), nnx.tensor([2, 4]), np.float32),               # int / int
+    (nnx.tensor([1, 2], dtype=nnx.int64), nnx.tensor([2.0, 4.0]), np.float32),  # int / float32
+    (nnx.tensor(np.array([1.0, 2.0])), 2, np.float64),                  # float64 stays float64
+    (nnx.tensor([1.0, 2.0]), 2, np.float32),
+])
+def test_true_division_promotes_like_pytorch(a, b, expected):
+    assert (a / b).dtype == expected
