@@ -92,9 +92,12 @@ class PCA:
         return self
 
     # --- projecting ----------------------------------------------------------------------------
-    def _check_fitted(self, X):
+    def _require_fitted(self):
         if not hasattr(self, "components_"):
             raise RuntimeError("This PCA instance is not fitted yet: call fit(X) first")
+
+    def _check_fitted(self, X):
+        self._require_fitted()
         X = _as_float_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but PCA was fitted with {self.n_features_in_}")
@@ -118,8 +121,7 @@ class PCA:
 
     def inverse_transform(self, Z):
         """Coordinates (n, n_components) -> points (n, n_features) in the original space."""
-        if not hasattr(self, "components_"):
-            raise RuntimeError("This PCA instance is not fitted yet: call fit(X) first")
+        self._require_fitted()
         Z = _as_float_matrix(Z, "X")
         if Z.shape[1] != self.n_components_:
             raise ValueError(f"X has {Z.shape[1]} columns, expected n_components_={self.n_components_}")
