@@ -155,6 +155,15 @@ def test_a_nan_validation_loss_does_not_stop_training():
 
 # ---- Ctrl-C ----
 
+@pytest.fixture(autouse=True)
+def python_default_sigint_handler():
+    """Python installs its Ctrl-C handler only when SIGINT is not ignored at start-up, and a shell starts
+    background jobs (`cmd &`, some CI runners) with SIGINT ignored: install it as an interactive run has it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class SendSigint(Callback):
     """Sends SIGINT to this process at one event of one training batch (as a Ctrl-C would arrive)."""
 
