@@ -5,7 +5,7 @@ reference: float64 NumPy for the kernels, PyTorch (float64) for the public ops a
 Not collected by default (no test_ prefix): test_fuzz.py runs it in a subprocess, so that a crash shows
 as a failed return code instead of taking pytest down. By hand:
 
-    NNX_FUZZ_EXAMPLES=2000 python -m pytest tests/reliability/fuzz_cases.py -q
+    NNX_FUZZ_RANDOM=1 NNX_FUZZ_EXAMPLES=2000 python -m pytest tests/reliability/fuzz_cases.py -q
 
 NNX_FUZZ_COUNT_FILE, when set, receives the number of examples each property ran.
 """
@@ -33,7 +33,10 @@ if os.environ.get("NNX_FUZZ_NO_TORCH"):
     torch = None
 
 EXAMPLES = int(os.environ.get("NNX_FUZZ_EXAMPLES", "100"))
+# The test suite replays the same examples every run (derandomize), so CI is repeatable; set
+# NNX_FUZZ_RANDOM=1 to explore fresh examples, as a fuzzing session by hand should.
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+                derandomize=not os.environ.get("NNX_FUZZ_RANDOM"),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 COUNTS = collections.Counter()
 DOCUMENTED = (TypeError, ValueError, IndexError)
