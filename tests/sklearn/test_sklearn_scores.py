@@ -15,8 +15,10 @@ import nnx.sklearn  # noqa: E402
 
 SEEDS = (0, 1, 2)
 # float32 against scikit-learn's float64: the same initial weights and batches, so the scores agree to within
-# a rounding-level difference (a test sample of 450 moves accuracy by 0.0022); measured equal on every seed.
-ROUNDING_TOLERANCE = 0.003
+# a rounding-level difference; measured equal on every seed here. Another CPU (other BLAS kernels) may round
+# differently, so the mean may trail by at most one test sample per seed (1 / n_test; 0.0022 for digits).
+def rounding_tolerance(n_test):
+    return 1.0 / n_test
 
 
 def _split(name, seed):
@@ -41,12 +43,13 @@ def test_default_scores_match_or_beat_scikit_learn(name, estimator, minimum):
     ours, theirs = [], []
     for seed in SEEDS:
         X_train, X_test, y_train, y_test = _split(name, seed)
+        tolerance = rounding_tolerance(len(y_test)) if minimum is not None else 0.003  # R^2 for diabetes
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # diabetes: ConvergenceWarning from both libraries at max_iter=200
             reference = getattr(neural_network, estimator)(random_state=seed).fit(X_train, y_train)
             model = getattr(nnx.sklearn, estimator)(random_state=seed).fit(X_train, y_train)
         theirs.append(reference.score(X_test, y_test))
         ours.append(model.score(X_test, y_test))
-    assert np.mean(ours) >= np.mean(theirs) - ROUNDING_TOLERANCE, (ours, theirs)
+    assert np.mean(ours) >= np.mean(theirs) - tolerance, (ours, theirs)
     if minimum is not None:
         assert np.mean(ours) >= minimum
