@@ -1,6 +1,8 @@
 """tabular_learner end to end: synthetic tasks whose targets hang on interactions between categories (and
 a nonlinear continuous effect) are learned with fit_one_cycle well beyond what a linear model reaches;
 predict on raw rows, export/load_learner, TabularDataLoaders."""
+import os
+
 import numpy as np
 import pytest
 
@@ -98,6 +100,18 @@ def test_export_and_load_learner_predict_the_same(rng, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), learn.predict(X))
     assert loaded.dls.classes == learn.dls.classes
     assert str(loaded.model) == str(learn.model)
+
+
+def test_export_writes_like_checkpoint_save(rng, tmp_path):
+    """export shares checkpoint.save's atomic write: missing folders made, a directory refused, mode 0o644,
+    and no temporary file left behind."""
+    learn, X = small_learner(rng)
+    path = learn.export(tmp_path / "new" / "folder" / "model.npz")
+    assert (os.stat(path).st_mode & 0o777) == 0o644
+    assert os.listdir(tmp_path / "new" / "folder") == ["model.npz"]
+    np.testing.assert_array_equal(load_learner(path, verbose=False).predict(X), learn.predict(X))
+    with pytest.raises(IsADirectoryError, match="directory"):
+        learn.export(tmp_path / "new")
 
 
 def test_load_learner_rejects_foreign_files(tmp_path):

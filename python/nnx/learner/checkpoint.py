@@ -25,7 +25,7 @@ import numpy as np
 from .. import random as nnx_random
 from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "capture", "restore"]
+__all__ = ["CheckpointError", "save", "load", "capture", "restore", "write_atomically"]
 
 FORMAT = "nnx.Learner checkpoint"
 VERSION = 1
@@ -130,20 +130,27 @@ def _set_loader_rng_state(dl, rng_state):
 # ---- files ----
 
 def save(learn, path, with_opt=True):
-    """Write a checkpoint atomically: into a temporary file beside `path`, fsync'd, then os.replace."""
+    """Write a checkpoint atomically (write_atomically)."""
     content, arrays = capture(learn, with_opt=with_opt)
     header = {"format": FORMAT, "version": VERSION, "sha256": _digest(content, arrays), "content": content}
     members = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     members.update(arrays)
+    write_atomically(path, lambda file: _write_members(file, members))
+
+
+def write_atomically(path, write_fn):
+    """Write a file so that `path` holds either its old content or the whole new one, never a part:
+    write_fn(file) fills a temporary file beside `path` (missing folders are created), which is
+    fsync'd, given the mode of the file it replaces (0o644 for a new one) and then os.replace'd."""
     path = os.fspath(path)
     if os.path.isdir(path):  # checked first: the temporary file would otherwise go into its parent
-        raise IsADirectoryError(f"path {path!r} is a directory; give a file name for the checkpoint")
+        raise IsADirectoryError(f"path {path!r} is a directory; give a file name to write")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as file:
-            _write_members(file, members)
+            write_fn(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, _file_mode(path))

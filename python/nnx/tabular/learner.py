@@ -3,13 +3,13 @@ rows through the fitted preprocessing, and export/load_learner for inference (mo
 """
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .. import nn, optim
 from ..learner import Learner
+from ..learner.checkpoint import write_atomically
 from .data import TabularDataLoaders
 from .model import TabularModel, get_emb_sz
 from .preprocessing import TabularPreprocessor
@@ -71,7 +71,7 @@ class TabularLearner(Learner):
         members = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
         members.update({f"proc.{k}": v for k, v in self.dls.proc.state_dict().items()})
         members.update({f"model.{k}": v.numpy() for k, v in self.model.state_dict().items()})
-        _write_atomically(os.fspath(path), members)
+        write_atomically(path, lambda file: np.savez(file, **members))
         return path
 
 
@@ -80,21 +80,6 @@ def _plain_number(value):
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
     raise TypeError(f"cannot export a model argument of type {type(value).__name__}: {value!r}")
-
-
-def _write_atomically(path, members):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **members)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _model_spec(name, **kwargs):
