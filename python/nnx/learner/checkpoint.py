@@ -107,6 +107,20 @@ def _check_fits(learn, state, with_opt):
                               f"this Learner has {len(_loaders(learn))}")
 
 
+def capture_random_state(learn, extra_loaders=()):
+    """nnx.random's state and the shuffling generators of the Learner's DataLoaders and of extra_loaders."""
+    loaders = _loaders(learn) + list(extra_loaders)
+    return nnx_random.get_state(), [_loader_rng_state(dl) for dl in loaders]
+
+
+def restore_random_state(learn, saved, extra_loaders=()):
+    """Put back what capture_random_state(learn, extra_loaders) took."""
+    rng, loader_states = saved
+    nnx_random.set_state(rng)
+    for dl, rng_state in zip(_loaders(learn) + list(extra_loaders), loader_states):
+        _set_loader_rng_state(dl, rng_state)
+
+
 def _loaders(learn):
     return [dl for dl in (learn.dls.train, learn.dls.valid) if dl is not None]
 

@@ -362,6 +362,48 @@ class Learner:
         finally:
             self.add_cbs(progress)
 
+    # ---- validation ----
+
+    def validate(self, ds_idx=1, dl=None, cbs=None):
+        """fastai's validate: [valid_loss, *metrics] over dl (default: dls.valid for ds_idx=1, dls.train
+        for ds_idx=0), computed by the fit's validation phase (same events, eval mode, no_grad).
+        Weights, optimizer, the Recorder's per-epoch values and every random state are left as they were."""
+        if not isinstance(ds_idx, (int, np.integer)) or isinstance(ds_idx, bool) or ds_idx not in (0, 1):
+            raise ValueError(f"ds_idx must be 0 (training set) or 1 (validation set), got {ds_idx!r}")
+        if dl is None:
+            dl = self._loader_for(ds_idx)
+        if len(dl) == 0:
+            raise ValueError("validate: the DataLoader yields no batches")
+        recorder = getattr(self, "recorder", None)
+        if not isinstance(recorder, Recorder):
+            raise RuntimeError("validate reads its results from learn.recorder, which was removed")
+        saved_rng = checkpoint.capture_random_state(self, extra_loaders=[dl])
+        saved_loop = {name: getattr(self, name) for name in _LOOP_STATE}
+        was_training = self.model.training
+        try:
+            with self.added_cbs(_as_list(cbs)), self._quiet(), no_grad():
+                # The Recorder resets these in before_epoch (before_validate may be cancelled); no epoch here.
+                for metric in [recorder.loss, *self.metrics]:
+                    metric.reset()
+                self.dl = dl
+                self._with_events(self._all_batches, "validate", CancelValidException)
+        finally:
+            self.model.train(was_training)
+            for name, value in saved_loop.items():
+                setattr(self, name, value)
+            checkpoint.restore_random_state(self, saved_rng, extra_loaders=[dl])
+        if recorder.loss.count == 0:
+            raise ValueError("validate: no batch with targets was evaluated (the DataLoader yields no targets, "
+                             "or a callback cancelled the validation)")
+        return [recorder.loss.value, *(metric.value for metric in self.metrics)]
+
+    def _loader_for(self, ds_idx):
+        dl = self.dls.train if ds_idx == 0 else self.dls.valid
+        if dl is None:
+            raise ValueError(f"validate: the Learner has no {'training' if ds_idx == 0 else 'validation'} set "
+                             f"(ds_idx={ds_idx}); pass a DataLoader as dl")
+        return dl
+
     # ---- inference ----
 
     def get_preds(self, dl=None, act=None):
@@ -473,6 +515,10 @@ def _ctrl_c_finishes_the_batch(learn):
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# What one pass of the loop overwrites; validate() puts it back so that a later fit or callback sees no trace.
+_LOOP_STATE = ("training", "dl", "xb", "yb", "pred", "loss_grad", "loss", "iter", "n_iter")
 
 
 def _as_dataloaders(dls):
