@@ -1,0 +1,140 @@
+// CUDA bindings for the reductions: the generic reduce/cumsum over (outer, length, inner) views, and
+// column_sum/row_argmax with the validation of cpu_reduce.cpp.
+#include <string>
+#include <utility>
+
+#include "bind/cuda_checks.h"
+#include "bind/cuda_registry.h"
+#include "cuda/reduce.h"
+
+namespace nnx::bind::cuda {
+
+namespace {
+
+using nnx::cuda::ReduceOp;
+
+DeviceArray& require_contiguous_array(py::handle obj, const char* name) {
+  DeviceArray& a = require_device_array(obj, name);
+  require_contiguous(a, name);
+  return a;
+}
+
+struct NamedOp {
+  const char* name;
+  ReduceOp op;
+};
+constexpr NamedOp kReduceOps[] = {{"sum", ReduceOp::Sum},       {"prod", ReduceOp::Prod},     {"max", ReduceOp::Max},
+                                  {"min", ReduceOp::Min},       {"argmax", ReduceOp::Argmax}, {"argmin", ReduceOp::Argmin},
+                                  {"any", ReduceOp::Any},       {"all", ReduceOp::All},       {"mean", ReduceOp::Mean}};
+
+ReduceOp require_reduce_op(const std::string& name) {
+  std::string list;
+  for (const NamedOp& entry : kReduceOps) {
+    if (name == entry.name) return entry.op;
+    list += (list.empty() ? "'" : ", '") + std::string(entry.name) + "'";
+  }
+  throw py::value_error("op must be one of " + list + ", got '" + name + "'");
+}
+
+// outer, length and inner are extents (>= 0) whose product must not overflow; returns the product.
+int64_t require_extents(int64_t outer, int64_t length, int64_t inner) {
+  const std::pair<const char*, int64_t> extents[] = {{"outer", outer}, {"length", length}, {"inner", inner}};
+  int64_t product = 1;
+  for (const auto& [name, value] : extents) {
+    if (value < 0) throw py::value_error(std::string(name) + " must be >= 0, got " + std::to_string(value));
+    if (__builtin_mul_overflow(product, value, &product))
+      throw py::value_error("outer * length * inner overflows int64 (" + std::to_string(outer) + " * " +
+                            std::to_string(length) + " * " + std::to_string(inner) + ")");
+  }
+  return product;
+}
+
+void require_size(const DeviceArray& a, const char* name, int64_t size, const char* what) {
+  if (a.size() != size)
+    throw py::value_error(std::string(name) + " must have " + what + " = " + std::to_string(size) +
+                          " elements, got shape " + a.shape_string());
+}
+
+void reduce(const std::string& op_name, py::handle x_obj, py::handle out_obj, int64_t outer, int64_t length,
+            int64_t inner) {
+  const ReduceOp op = require_reduce_op(op_name);
+  DeviceArray& x = require_contiguous_array(x_obj, "x");
+  DeviceArray& out = require_contiguous_array(out_obj, "out");
+  require_dtype(out, "out", nnx::cuda::reduce_result_dtype(op, x.dtype));
+  require_size(x, "x", require_extents(outer, length, inner), "outer * length * inner");
+  require_size(out, "out", outer * inner, "outer * inner");
+  const bool needs_an_element =
+      op == ReduceOp::Max || op == ReduceOp::Min || op == ReduceOp::Argmax || op == ReduceOp::Argmin;
+  if (needs_an_element && length == 0)
+    throw py::value_error("zero-size array to reduction operation " + op_name +
+                          " which has no identity (length is 0)");
+  require_same_device(out, "out", x, "x");
+  require_no_overlap(out, "out", x, "x");
+  launch_on(x.device(), [&] { nnx::cuda::reduce(op, x.dtype, x.data(), out.data(), outer, length, inner); });
+}
+
+void cumsum(py::handle x_obj, py::handle out_obj, int64_t outer, int64_t length, int64_t inner) {
+  DeviceArray& x = require_contiguous_array(x_obj, "x");
+  DeviceArray& out = require_contiguous_array(out_obj, "out");
+  require_dtype(out, "out", is_float(x) ? x.dtype : DType::Int64);
+  require_size(x, "x", require_extents(outer, length, inner), "outer * length * inner");
+  require_size(out, "out", x.size(), "outer * length * inner");
+  require_same_device(out, "out", x, "x");
+  require_no_overlap(out, "out", x, "x");
+  launch_on(x.device(), [&] { nnx::cuda::cumsum(x.dtype, x.data(), out.data(), outer, length, inner); });
+}
+
+void column_sum(py::handle x_obj, py::handle out_obj, bool accumulate) {
+  DeviceArray& x = require_contiguous_array(x_obj, "x");
+  DeviceArray& out = require_contiguous_array(out_obj, "out");
+  require_float(x, "x");
+  require_dtype_like(out, "out", x, "x");
+  require_ndim(x, "x", 2);
+  const int64_t N = x.shape[0], M = x.shape[1];
+  require_shape(out, "out", {M});
+  require_same_device(out, "out", x, "x");
+  require_no_overlap(out, "out", x, "x");
+  launch_on(x.device(), [&] {
+    if (x.dtype == DType::Float32)
+      nnx::cuda::column_sum(ptr<const float>(x), ptr<float>(out), N, M, accumulate);
+    else
+      nnx::cuda::column_sum(ptr<const double>(x), ptr<double>(out), N, M, accumulate);
+  });
+}
+
+void row_argmax(py::handle x_obj, py::handle out_obj) {
+  DeviceArray& x = require_contiguous_array(x_obj, "x");
+  DeviceArray& out = require_contiguous_array(out_obj, "out");
+  require_float(x, "x");
+  require_dtype(out, "out", DType::Int64);
+  require_ndim(x, "x", 2);
+  const int64_t N = x.shape[0], M = x.shape[1];
+  if (M == 0 && N > 0)
+    throw py::value_error("x must have at least one column to take an argmax, got shape " + x.shape_string());
+  require_shape(out, "out", {N});
+  require_same_device(out, "out", x, "x");
+  launch_on(x.device(), [&] {
+    if (x.dtype == DType::Float32)
+      nnx::cuda::row_argmax(ptr<const float>(x), ptr<int64_t>(out), N, M);
+    else
+      nnx::cuda::row_argmax(ptr<const double>(x), ptr<int64_t>(out), N, M);
+  });
+}
+
+}  // namespace
+
+void bind_reduce(py::module_& m) {
+  m.def("reduce", &reduce, py::arg("op"), py::arg("x"), py::arg("out"), py::arg("outer"), py::arg("length"),
+        py::arg("inner"),
+        "out(outer, inner) = op over the middle axis of the contiguous x(outer, length, inner). "
+        "op: sum, prod, max, min, argmax, argmin, any, all, mean (NumPy semantics; see _cuda.pyi for dtypes).");
+  m.def("cumsum", &cumsum, py::arg("x"), py::arg("out"), py::arg("outer"), py::arg("length"), py::arg("inner"),
+        "Inclusive prefix sum along the middle axis of contiguous (outer, length, inner) views; "
+        "out has x's dtype for floats, int64 for bool and integers.");
+  m.def("column_sum", &column_sum, py::arg("x"), py::arg("out"), py::arg("accumulate") = false,
+        "out(M,) = x(N, M).sum(axis=0) (+ out when accumulate); float sums accumulate in double.");
+  m.def("row_argmax", &row_argmax, py::arg("x"), py::arg("out"),
+        "out(N,) int64 = x(N, M).argmax(axis=1); the first NaN of a row counts as its maximum, as in NumPy.");
+}
+
+}  // namespace nnx::bind::cuda

@@ -1,0 +1,37 @@
+// Reductions on the GPU: the generic reduce/cumsum over the middle axis of an (outer, length, inner)
+// view that nnx.backend's CUDA arrays build NumPy's reductions on, plus the training step's column sums
+// (bias gradients) and row argmax (predictions). Host-compiler clean.
+#pragma once
+#include <cstdint>
+
+#include "cuda/device_array.h"
+
+namespace nnx::cuda {
+
+enum class ReduceOp { Sum, Prod, Max, Min, Argmax, Argmin, Any, All, Mean };
+
+// The dtype reduce(op, ...) writes for an input dtype (the binding checks out against it):
+// sum/prod: int64 for bool and integers, else x's; mean: float64 for bool and integers, else x's;
+// max/min: x's; argmax/argmin: int64; any/all: bool.
+DType reduce_result_dtype(ReduceOp op, DType x_dtype);
+
+// out(outer, inner) = op over the middle axis of x(outer, length, inner), both contiguous. Sums and
+// products of floats accumulate in double, of integers in int64 (wrapping like NumPy); max/min propagate
+// NaN; argmax/argmin give the first extreme, NaN counting as the extreme. length == 0 gives sum 0,
+// prod 1, mean NaN, any false, all true; max/min/arg* need length >= 1 (the binding refuses 0).
+// Few outputs over a long axis split the axis over blocks (scratch from the caching allocator).
+void reduce(ReduceOp op, DType x_dtype, const void* x, void* out, int64_t outer, int64_t length, int64_t inner);
+
+// Inclusive prefix sums along the middle axis: out has x's dtype for floats (accumulated in double),
+// int64 for bool and integers.
+void cumsum(DType x_dtype, const void* x, void* out, int64_t outer, int64_t length, int64_t inner);
+
+// out(cols) = x(rows, cols).sum(0), plus out when accumulate; accumulates in double (bias gradients).
+template <class T>
+void column_sum(const T* x, T* out, int64_t rows, int64_t cols, bool accumulate);
+
+// out(rows) int64 = x(rows, cols).argmax(1), the first NaN of a row counting as its largest; cols >= 1.
+template <class T>
+void row_argmax(const T* x, int64_t* out, int64_t rows, int64_t cols);
+
+}  // namespace nnx::cuda
