@@ -1,0 +1,31 @@
+// CUDA fused optimizer steps (SGD, Adam/AdamW, RMSprop): a whole parameter group per call, as multi-tensor
+// kernels. Same options structs and same arithmetic, operation by operation, as the CPU (cpu/optim.h).
+#pragma once
+#include <cstdint>
+
+#include "cpu/optim.h"
+
+namespace nnx::cuda {
+
+using cpu::AdamOptions;
+using cpu::RmspropOptions;
+using cpu::SgdOptions;
+
+// Every launcher takes the group as host arrays of `count` DEVICE pointers: entry i of each array points at
+// a contiguous tensor of sizes[i] elements on the current device. Optional state arrays (momentum_buffers,
+// max_exp_avg_sqs, grad_avgs) may be null when the options do not use them, exactly as on the CPU.
+// The group is updated by one kernel launch per 64 tensors (the pointer table travels as a kernel argument).
+
+template <class T>
+void sgd_step(T* const* params, const T* const* grads, T* const* momentum_buffers, const int64_t* sizes,
+              int64_t count, const SgdOptions& options);
+
+template <class T>
+void adam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+               T* const* max_exp_avg_sqs, const int64_t* sizes, int64_t count, const AdamOptions& options);
+
+template <class T>
+void rmsprop_step(T* const* params, const T* const* grads, T* const* square_avgs, T* const* grad_avgs,
+                  T* const* momentum_buffers, const int64_t* sizes, int64_t count, const RmspropOptions& options);
+
+}  // namespace nnx::cuda
