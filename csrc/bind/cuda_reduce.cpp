@@ -76,7 +76,9 @@ void reduce(const std::string& op_name, py::handle x_obj, py::handle out_obj, in
 void cumsum(py::handle x_obj, py::handle out_obj, int64_t outer, int64_t length, int64_t inner) {
   DeviceArray& x = require_contiguous_array(x_obj, "x");
   DeviceArray& out = require_contiguous_array(out_obj, "out");
-  require_dtype(out, "out", is_float(x) ? x.dtype : DType::Int64);
+  if (x.dtype == DType::Bool)
+    throw py::type_error("x must not be bool: cast it to int64 first (numpy.cumsum of bool is int64)");
+  require_dtype_like(out, "out", x, "x");
   require_size(x, "x", require_extents(outer, length, inner), "outer * length * inner");
   require_size(out, "out", x.size(), "outer * length * inner");
   require_same_device(out, "out", x, "x");
@@ -130,7 +132,7 @@ void bind_reduce(py::module_& m) {
         "op: sum, prod, max, min, argmax, argmin, any, all, mean (NumPy semantics; see _cuda.pyi for dtypes).");
   m.def("cumsum", &cumsum, py::arg("x"), py::arg("out"), py::arg("outer"), py::arg("length"), py::arg("inner"),
         "Inclusive prefix sum along the middle axis of contiguous (outer, length, inner) views; "
-        "out has x's dtype for floats, int64 for bool and integers.");
+        "out has x's dtype (not bool).");
   m.def("column_sum", &column_sum, py::arg("x"), py::arg("out"), py::arg("accumulate") = false,
         "out(M,) = x(N, M).sum(axis=0) (+ out when accumulate); float sums accumulate in double.");
   m.def("row_argmax", &row_argmax, py::arg("x"), py::arg("out"),

@@ -47,15 +47,20 @@ struct SumOp {
   __device__ void store(Out* dst, Acc acc, int64_t) const { *dst = Out(accumulate ? acc + Acc(*dst) : acc); }
 };
 
+// mean of bool/integers is int64, truncated toward zero (the contract of _cuda.pyi; NumPy's float64 mean
+// is the caller's cast to float64 first).
 template <class In>
 struct MeanOp {
   using Acc = WideAcc<In>;
-  using Out = std::conditional_t<std::is_floating_point_v<In>, In, double>;
+  using Out = std::conditional_t<std::is_floating_point_v<In>, In, int64_t>;
   __device__ Acc identity() const { return Acc(0); }
   __device__ Acc load(In v, int64_t) const { return Acc(v); }
   __device__ Acc combine(Acc a, Acc b) const { return a + b; }
   __device__ void store(Out* dst, Acc acc, int64_t length) const {
-    *dst = Out(static_cast<double>(acc) / static_cast<double>(length));  // 0 / 0 = NaN, like NumPy
+    if (std::is_floating_point_v<Out> || length > 0)  // 0 / 0 = NaN for floats, like NumPy; 0 for integers
+      *dst = Out(static_cast<double>(acc) / static_cast<double>(length));
+    else
+      *dst = Out(0);
   }
 };
 
@@ -283,10 +288,11 @@ __global__ void cumsum_block_kernel(const In* x, Out* out, int64_t outer, int64_
 constexpr int64_t kLinesForThreadPerLine = 8192;
 constexpr int64_t kShortLine = 64;
 
+// out has x's dtype (integers wrap like NumPy's); the running sum is double or int64.
 template <class In>
 void cumsum_typed(const In* x, void* out_raw, int64_t outer, int64_t length, int64_t inner) {
   using Acc = WideAcc<In>;
-  using Out = std::conditional_t<std::is_floating_point_v<In>, In, int64_t>;
+  using Out = In;
   Out* out = static_cast<Out*>(out_raw);
   const int64_t lines = outer * inner;
   if (lines == 0 || length == 0) return;
@@ -322,7 +328,7 @@ DType reduce_result_dtype(ReduceOp op, DType x_dtype) {
   switch (op) {
     case ReduceOp::Sum:
     case ReduceOp::Prod: return is_float ? x_dtype : DType::Int64;
-    case ReduceOp::Mean: return is_float ? x_dtype : DType::Float64;
+    case ReduceOp::Mean: return is_float ? x_dtype : DType::Int64;
     case ReduceOp::Max:
     case ReduceOp::Min: return x_dtype;
     case ReduceOp::Argmax:
