@@ -1,0 +1,53 @@
+// Loss kernels on the GPU: fused softmax + cross-entropy (forward, optionally with its gradient, and
+// backward), mean squared error, L1 and binary cross-entropy on logits, float and double. Host-compiler
+// clean; the contracts are those of cpu/losses.h except where noted. Launchers queue on current_stream();
+// sums over rows or elements run in an order fixed by the sizes alone (bitwise repeatable results).
+#pragma once
+#include <cstdint>
+
+namespace nnx::cuda {
+
+enum class Reduction { mean, sum, none };
+
+// Cross-entropy over class indices with PyTorch's label smoothing:
+//   row loss = logsumexp - (1 - smoothing) * x[target] - (smoothing / C) * sum(x),  0 for ignored rows.
+// logits(N,C), target(N), logsumexp(N) out; loss: 1 value for mean/sum, N values for none. mean divides by
+// the number of targets != ignore_index (0/0 gives NaN like PyTorch). grad_logits(N,C), may be null:
+// receives dloss/dlogits for an upstream gradient of 1. The binding cannot read device targets: a target
+// outside [0, C) that is not ignore_index is recorded with report_bad_index (IndexError at the next
+// synchronisation) and its row is treated as ignored.
+template <class T>
+void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
+                           T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing);
+
+// grad_logits(N,C) = (softmax(logits) - smoothed one-hot) * upstream, upstream from grad_loss (1 value
+// for mean/sum, N values for none; read on the device). Ignored (and bad) rows get 0.
+template <class T>
+void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
+                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                            double label_smoothing);
+
+// Elementwise losses over n elements of input/target (any shape, flattened).
+// loss: 1 value for mean/sum, n values for none; grad_loss likewise (read on the device).
+template <class T>
+void mse_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction);
+template <class T>
+void mse_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                       Reduction reduction);
+
+template <class T>
+void l1_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction);
+template <class T>
+void l1_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                      Reduction reduction);
+
+// loss = (1 - t) x + w * softplus(-x) with w = 1 + (pos_weight - 1) t; pos_weight(C) broadcasts over
+// the last axis (element i uses pos_weight[i % C]); null pos_weight means w = 1.
+template <class T>
+void bce_with_logits_forward(const T* input, const T* target, const T* pos_weight, int64_t n, int64_t C, T* loss,
+                             Reduction reduction);
+template <class T>
+void bce_with_logits_backward(const T* grad_loss, const T* input, const T* target, const T* pos_weight, int64_t n,
+                              int64_t C, T* grad_input, Reduction reduction);
+
+}  // namespace nnx::cuda
