@@ -134,8 +134,12 @@ std::vector<std::string> candidates(std::vector<std::string>& tried) {
     else
       list.push_back(env);  // dlopen reports a missing file with its own message
   }
+  size_t existing = 0;
   for (const std::string& dir : search_dirs)
-    if (is_dir(dir)) add_dir(dir);
+    if (is_dir(dir)) add_dir(dir), ++existing;
+  if (!search_dirs.empty() && existing == 0)
+    tried.push_back("the nvidia-cublas wheel: not installed (none of " + std::to_string(search_dirs.size()) +
+                    " directories such as " + search_dirs.front() + " exists)");
   for (const char* name : kLibraryNames) list.push_back(name);
   return list;
 }
