@@ -16,6 +16,47 @@ abs = np.abs  # noqa: A001 (the op's name)
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+device_type = "cpu"
+array_type = np.ndarray
+
+
+# --- creation and transfer (the same names as backend/cuda.py; `index` is the device index, always 0 here) ----------
+def from_numpy(array, index=0):
+    """The array itself: NumPy arrays already live on the CPU."""
+    return array
+
+
+def to_numpy(array):
+    return array
+
+
+def empty(shape, dtype, index=0):
+    return np.empty(shape, dtype=dtype)
+
+
+def zeros(shape, dtype, index=0):
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape, dtype, index=0):
+    return np.ones(shape, dtype=dtype)
+
+
+def full(shape, value, dtype, index=0):
+    return np.full(shape, value, dtype=dtype)
+
+
+def arange(start, stop, step, dtype, index=0):
+    return np.arange(start, stop, step, dtype=dtype)
+
+
+def device_index(array):
+    return 0
+
+
+def synchronize(index=-1):
+    """Nothing to wait for: CPU kernels return when done."""
+
 
 def contiguous(array):
     return array if array.flags.c_contiguous else np.ascontiguousarray(array)
@@ -239,3 +280,9 @@ def layer_norm_backward(grad_out, weight, saved, need_x, need_weight, need_bias)
     _C.layer_norm_backward(contiguous(grad_out), x, _optional_contiguous(weight), mean, rstd, grad_x, grad_weight,
                            grad_bias)
     return grad_x, grad_weight, grad_bias
+
+
+# --- optim.cpp: one native call per parameter group (the arrays are updated in place) -------------------------------
+sgd_step = _C.sgd_step
+adam_step = _C.adam_step
+rmsprop_step = _C.rmsprop_step

@@ -1,0 +1,525 @@
+"""NumPy's ufuncs and functions on CudaArray: the elementwise machinery, reductions, matmul, and the
+__array_function__ table. Each function runs on the device or raises TypeError; nothing falls back to the host.
+
+Promotion is NumPy 2's (NEP 50, Python scalars are weak): every ufunc asks NumPy itself for its loop
+dtypes (ufunc.resolve_dtypes), casts its operands to them, and broadcasts with zero-stride views.
+"""
+import math
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+
+from . import cuda_indexing
+from .cuda_array import (BOOL, DEVICE_DTYPES, INT64, CudaArray, ascontiguous, broadcast_to, cast,
+                         contiguous_copy, copy_into, device_dtype, empty, from_host, full, may_share_memory, native,
+                         shape_tuple, view_like)
+
+
+def unsupported(name):
+    return TypeError(f"nnx CUDA arrays do not support numpy.{name} yet")
+
+
+# --- operands ----------------------------------------------------------------------------------------------------
+def is_operand(value):
+    """What may meet a CudaArray in arithmetic: CudaArrays, numbers, NumPy scalars and 0-d host arrays."""
+    if isinstance(value, (CudaArray, bool, int, float)):
+        return True
+    return isinstance(value, (np.generic, np.ndarray)) and value.ndim == 0 and value.dtype.kind in "biuf"
+
+
+def _loop_dtype_of(value):
+    """What ufunc.resolve_dtypes takes for an operand: a dtype, or int/float for weak Python scalars."""
+    if isinstance(value, CudaArray):
+        return value.dtype
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float)):
+        return type(value)
+    return value.dtype  # NumPy scalars and 0-d arrays are strongly typed
+
+
+def _check_operands(name, operands):
+    for value in operands:
+        if isinstance(value, np.ndarray) and value.ndim > 0:
+            raise TypeError(f"numpy.{name}: cannot mix a CUDA array with a host numpy.ndarray of shape {value.shape}; "
+                            "move it to the device first")
+        if not is_operand(value):
+            return False
+    return True
+
+
+def _device_of(arrays):
+    devices = {a.device_index for a in arrays if isinstance(a, CudaArray)}
+    if len(devices) > 1:
+        raise ValueError(f"expected all CUDA arrays on one device, got cuda:{min(devices)} and cuda:{max(devices)}")
+    return devices.pop() if devices else 0
+
+
+def _as_device(value, dtype, device):
+    """value (CudaArray or scalar) as a device array of dtype."""
+    if isinstance(value, CudaArray):
+        return value if value.dtype == dtype else cast(value, dtype)
+    scalar = value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+    if isinstance(scalar, int) and not isinstance(scalar, bool) and abs(scalar) > 2 ** 53:
+        return from_host(np.array(scalar, dtype=dtype), device)  # exact, where a float fill would round
+    return full((), scalar, dtype, device)
+
+
+def _scalar_value(value):
+    return value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+
+
+# --- ufuncs ------------------------------------------------------------------------------------------------------
+_UNARY_KERNELS = {name: name for name in (
+    "negative", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "reciprocal", "sign", "sin",
+    "cos", "tan", "tanh", "arctan", "floor", "ceil", "rint", "trunc", "isnan", "isinf", "isfinite",
+    "logical_not", "invert")}
+_UNARY_KERNELS.update(absolute="abs", fabs="abs")
+_BINARY_KERNELS = {name: name for name in (
+    "add", "subtract", "multiply", "floor_divide", "remainder", "power", "maximum", "minimum", "fmax", "fmin",
+    "arctan2", "copysign", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+    "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor")}
+_BINARY_KERNELS.update(divide="true_divide")
+_ROUNDING = ("floor", "ceil", "rint", "trunc")
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    name = ufunc.__name__
+    if method == "__call__":
+        out = kwargs.pop("out", None)
+        if isinstance(out, tuple):
+            if len(out) != 1:
+                raise unsupported(f"{name} with several outputs")
+            out = out[0]
+        if kwargs.pop("where", True) is not True or kwargs.pop("casting", "same_kind") != "same_kind":
+            raise unsupported(f"{name}(where=/casting=)")
+        dtype = kwargs.pop("dtype", None)
+        if kwargs:
+            raise unsupported(f"{name}({', '.join(kwargs)}=)")
+        if not _check_operands(name, inputs):
+            return NotImplemented
+        result = call_ufunc(ufunc, inputs, out, dtype)
+        return result
+    if method == "reduce" and name in _UFUNC_REDUCTIONS:
+        array, *rest = inputs
+        return _ufunc_reduce(name, array, *rest, **kwargs)
+    if method == "accumulate" and name == "add":
+        array, *rest = inputs
+        axis = kwargs.pop("axis", rest[0] if rest else 0)
+        return cumsum(array, axis, kwargs.pop("dtype", None), kwargs.pop("out", None))
+    if method == "at" and name == "add":
+        array, index, values = inputs
+        cuda_indexing.setitem(array, index, values, accumulate=True)
+        return None
+    raise unsupported(f"{name}.{method}")
+
+
+def call_ufunc(ufunc, operands, out=None, dtype=None):
+    """ufunc(*operands) with NumPy's promotion and broadcasting; written into `out` when given."""
+    name = ufunc.__name__
+    if out is not None and not isinstance(out, CudaArray):
+        raise TypeError(f"numpy.{name}: out must be a CUDA array, got {type(out).__name__}")
+    if name == "matmul":
+        return matmul(*operands, out=out)
+    if ufunc.nout != 1:
+        raise unsupported(name)
+    device = _device_of(list(operands) + [out])
+    signature = tuple(_loop_dtype_of(v) for v in operands) + (None,)
+    loop = ufunc.resolve_dtypes(signature) if dtype is None else \
+        ufunc.resolve_dtypes(signature, signature=(None,) * len(operands) + (np.dtype(dtype),))
+    if any(d not in DEVICE_DTYPES for d in loop):
+        raise TypeError(f"nnx CUDA arrays do not support numpy.{name} for dtype {loop[-1]}")
+    shapes = [v.shape for v in operands if isinstance(v, CudaArray)]
+    shape = np.broadcast_shapes(*shapes, *(() if out is None else (out.shape,)))
+    result_dtype = loop[-1]
+    if out is not None:
+        if shape != out.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't match the broadcast "
+                             f"shape {shape}")
+        if not np.can_cast(result_dtype, out.dtype, "same_kind"):
+            raise TypeError(f"Cannot cast ufunc '{name}' output from {result_dtype!r} to {out.dtype!r} with "
+                            "casting rule 'same_kind'")
+        if not out._writeable:
+            raise ValueError("output array is read-only")
+    inputs = [v if not isinstance(v, CudaArray) or v.dtype == d else cast(v, d) for v, d in zip(operands, loop)]
+    direct = out is not None and out.dtype == result_dtype and out._handle.is_contiguous
+    target = out if direct else empty(shape, result_dtype, device)
+    _compute(name, inputs, loop[:-1], target, device)
+    if out is not None and not direct:
+        copy_into(target, out)
+        return out
+    return target
+
+
+def _compute(name, inputs, in_dtypes, target, device):
+    """Writes ufunc `name` of the (loop-dtype) inputs into the contiguous target."""
+    if name in _UNARY_KERNELS:
+        _unary(name, inputs[0], in_dtypes[0], target, device)
+    elif name in _BINARY_KERNELS:
+        _binary(_BINARY_KERNELS[name], inputs, in_dtypes[0], target, device)
+    elif name in _COMPOSITES:
+        result = _COMPOSITES[name](*(_as_device(v, d, device) for v, d in zip(inputs, in_dtypes)))
+        native().copy(broadcast_to(result, target.shape)._handle, target._handle)
+    else:
+        raise unsupported(name)
+
+
+def _unary(name, value, dtype, target, device):
+    x = broadcast_to(_as_device(value, dtype, device), target.shape)
+    if dtype.kind != "f" and name in _ROUNDING + ("absolute", "fabs") and (name != "absolute" or dtype.kind != "i"):
+        native().copy(x._handle, target._handle)  # rounding an integer (or |unsigned|) changes nothing
+    elif dtype.kind != "f" and name in ("isnan", "isinf", "isfinite"):
+        native().fill(target._handle, name == "isfinite")
+    else:
+        if may_share_memory(x, target):  # the unary kernel makes no promise about aliasing
+            x = contiguous_copy(x)
+        native().unary(_UNARY_KERNELS[name], x._handle, target._handle)
+
+
+def _binary(op, inputs, dtype, target, device):
+    first, second = inputs
+    scalar_first = not isinstance(first, CudaArray)
+    array, scalar = (second, first) if scalar_first else (first, second)
+    if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArray) and _scalar_value(second) < 0:
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    if not isinstance(scalar, CudaArray) and not (isinstance(_scalar_value(scalar), int) and
+                                                   abs(_scalar_value(scalar)) > 2 ** 53):
+        a = _operand_view(array, target)
+        native().binary_scalar(op, a._handle, float(_scalar_value(scalar)), target._handle, scalar_first)
+        return
+    a = _operand_view(_as_device(first, dtype, device), target)
+    b = _operand_view(_as_device(second, dtype, device), target)
+    native().binary(op, a._handle, b._handle, target._handle)
+
+
+def _operand_view(array, target):
+    """The operand broadcast to the target's shape; a copy when it overlaps the target other than exactly."""
+    view = broadcast_to(array, target.shape)
+    if may_share_memory(view, target) and not _exactly(view, target):
+        view = contiguous_copy(view)
+    return view
+
+
+def _exactly(a, b):
+    ha, hb = a._handle, b._handle
+    return ha.data_ptr == hb.data_ptr and tuple(ha.strides) == tuple(hb.strides) and tuple(ha.shape) == tuple(hb.shape)
+
+
+def _logaddexp(a, b):
+    larger = np.maximum(a, b)
+    spread = np.log1p(np.exp(-np.abs(a - b)))
+    return np.where(a == b, a + math.log(2.0), larger + spread)  # equal infinities give inf - inf in `spread`
+
+
+def _hypot(a, b):
+    return np.sqrt(a * a + b * b)
+
+
+_COMPOSITES = {
+    "positive": lambda x: x,
+    "conjugate": lambda x: x,
+    "logaddexp": _logaddexp,
+    "exp2": lambda x: np.power(2.0, x),
+    "hypot": _hypot,
+}
+
+
+# --- reductions --------------------------------------------------------------------------------------------------------
+_UFUNC_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min", "logical_and": "all",
+                     "logical_or": "any"}
+
+
+def _ufunc_reduce(name, array, axis=0, dtype=None, out=None, keepdims=False, **options):
+    if options:
+        raise unsupported(f"{name}.reduce({', '.join(options)}=)")
+    return reduction(_UFUNC_REDUCTIONS[name], array, axis, keepdims, dtype=dtype, out=out)
+
+
+def _axes(axis, ndim):
+    return tuple(range(ndim)) if axis is None else tuple(sorted(normalize_axis_tuple(axis, ndim)))
+
+
+def reduction(op, x, axis=None, keepdims=False, dtype=None, out=None):
+    """sum, prod, mean, max, min, any, all over `axis` (None, int or tuple) with NumPy's result dtypes."""
+    axes = _axes(axis, x.ndim)
+    x, kernel_dtype, result_dtype = _reduction_dtypes(op, x, dtype)
+    if op in ("max", "min") and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"zero-size array to reduction operation {'maximum' if op == 'max' else 'minimum'} "
+                         "which has no identity")
+    result = _reduce_axes(op, x, axes, kernel_dtype)
+    if result.dtype != result_dtype:
+        result = cast(result, result_dtype)
+    if keepdims:
+        result = result.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    return _into(result, out)
+
+
+def _reduction_dtypes(op, x, dtype):
+    """(input cast for the kernel, the kernel's output dtype, NumPy's result dtype)."""
+    requested = None if dtype is None else device_dtype(dtype)
+    if op in ("sum", "prod"):
+        source = requested if requested is not None and requested.kind == "f" else x.dtype
+        x = x if x.dtype == source else cast(x, source)
+        kernel = source if source.kind == "f" else INT64
+        return x, kernel, requested or kernel
+    if op == "mean":
+        source = requested or (x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
+        if source.kind != "f":
+            source = np.dtype(np.float64)
+        x = x if x.dtype == source else cast(x, source)
+        return x, source, requested or source
+    if op in ("any", "all"):
+        return (x if x.dtype == BOOL else cast(x, BOOL)), BOOL, BOOL
+    return x, x.dtype, x.dtype  # max, min
+
+
+def _reduce_axes(op, x, axes, out_dtype):
+    """op over `axes` (sorted) through the (outer, length, inner) kernel; a transposed copy when the axes are not
+    consecutive or x is not contiguous."""
+    shape = x.shape
+    kept = [i for i in range(x.ndim) if i not in axes]
+    consecutive = not axes or list(axes) == list(range(axes[0], axes[-1] + 1))
+    if consecutive and x._handle.is_contiguous:
+        first = axes[0] if axes else x.ndim
+        outer = math.prod(shape[:first])
+        length = math.prod(shape[a] for a in axes)
+        inner = math.prod(shape[first + len(axes):])
+        source = x
+    else:
+        source = contiguous_copy(x.transpose(kept + list(axes)))
+        outer, length, inner = math.prod(shape[i] for i in kept), math.prod(shape[a] for a in axes), 1
+    out = empty((outer, inner), out_dtype, x.device_index)
+    native().reduce(op, source.reshape(outer, length, inner)._handle, out._handle, outer, length, inner)
+    return out.reshape(tuple(shape[i] for i in kept))
+
+
+def _into(result, out):
+    if out is None:
+        return result
+    if not isinstance(out, CudaArray):
+        raise TypeError(f"out must be a CUDA array, got {type(out).__name__}")
+    copy_into(result, out)
+    return out
+
+
+def arg_reduction(op, x, axis=None, keepdims=False, out=None):
+    if x.size == 0:
+        raise ValueError(f"attempt to get {op} of an empty sequence")
+    if axis is None:
+        flat = ascontiguous(x).reshape(-1)
+        result = _reduce_axes(op, flat, (0,), INT64)
+        result = result.reshape((1,) * x.ndim) if keepdims else result
+        return _into(result, out)
+    axis = normalize_axis_index(axis, x.ndim)
+    result = _reduce_axes(op, x, (axis,), INT64)
+    if keepdims:
+        result = result.reshape(x.shape[:axis] + (1,) + x.shape[axis + 1:])
+    return _into(result, out)
+
+
+def cumsum(x, axis=None, dtype=None, out=None):
+    if axis is None:
+        x, axis = ascontiguous(x).reshape(-1), 0
+    axis = normalize_axis_index(axis, x.ndim)
+    target = device_dtype(dtype) if dtype is not None else (x.dtype if x.dtype.kind == "f" else INT64)
+    source = ascontiguous(x) if x.dtype == target else cast(x, target)
+    result = empty(x.shape, target, x.device_index)
+    outer, length, inner = math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1:])
+    native().cumsum(source.reshape(outer, length, inner)._handle, result.reshape(outer, length, inner)._handle,
+                    outer, length, inner)
+    return _into(result, out)
+
+
+def variance(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, root=False):
+    axes = _axes(axis, x.ndim)
+    work = device_dtype(dtype) if dtype is not None else (x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
+    x = x if x.dtype == work else cast(x, work)
+    centered = x - reduction("mean", x, axes, keepdims=True)
+    count = math.prod(x.shape[a] for a in axes)
+    result = reduction("sum", centered * centered, axes, keepdims) / max(count - ddof, 0)
+    return _into(np.sqrt(result) if root else result, out)
+
+
+def nonzero(x):
+    if x.ndim == 0:
+        raise ValueError("Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() instead.")
+    mask = ascontiguous(x) if x.dtype == BOOL else ascontiguous(x != 0)
+    count = native().nonzero_count(mask._handle)
+    coordinates = empty((count, x.ndim), INT64, x.device_index)
+    native().nonzero(mask._handle, coordinates._handle)
+    return tuple(coordinates[:, k] for k in range(x.ndim))
+
+
+# --- matmul (gemm for floats; a broadcast multiply-and-sum for integers) -------------------------------------------------
+_MATMUL_SIGNATURE = "with gufunc signature (n?,k),(k,m?)->(n?,m?)"
+
+
+def matmul(a, b, out=None):
+    for k, operand in enumerate((a, b)):
+        if not isinstance(operand, CudaArray):
+            if isinstance(operand, np.ndarray) and operand.ndim > 0:
+                raise TypeError("numpy.matmul: cannot mix a CUDA array with a host numpy.ndarray; move it first")
+            raise ValueError(f"matmul: Input operand {k} does not have enough dimensions (has 0, gufunc core "
+                             f"{_MATMUL_SIGNATURE} requires 1)")
+        if operand.ndim == 0:
+            raise ValueError(f"matmul: Input operand {k} does not have enough dimensions (has 0, gufunc core "
+                             f"{_MATMUL_SIGNATURE} requires 1)")
+    _device_of([a, b])
+    dtype = np.matmul.resolve_dtypes((a.dtype, b.dtype, None))[-1]
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, {_MATMUL_SIGNATURE} "
+                         f"(size {b2.shape[-2]} is different from {a2.shape[-1]})")
+    if dtype.kind == "f":
+        result = _batched_gemm(_cast_to(a2, dtype), _cast_to(b2, dtype))
+    else:
+        products = np.expand_dims(a2, -1) * np.expand_dims(b2, -3)
+        result = reduction("any" if dtype == BOOL else "sum", products, -2)
+        result = result if result.dtype == dtype else cast(result, dtype)
+    if a.ndim == 1:
+        result = result[..., 0, :]
+    if b.ndim == 1:
+        result = result[..., 0]
+    return _into(result, out)
+
+
+def _cast_to(array, dtype):
+    return array if array.dtype == dtype else cast(array, dtype)
+
+
+def _batched_gemm(a, b):
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    if not batch:
+        return gemm2d(a, b)
+    if b.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the stacked rows
+        return gemm2d(ascontiguous(a).reshape(-1, k), b).reshape(batch + (m, n))
+    out = empty(batch + (m, n), a.dtype, a.device_index)
+    a, b = broadcast_to(a, batch + (m, k)), broadcast_to(b, batch + (k, n))
+    for index in np.ndindex(*batch):
+        gemm2d(a[index], b[index], out=out[index])
+    return out
+
+
+def _gemm_operand(array, transposed):
+    """(C-contiguous array, transpose flag) for gemm: a transposed contiguous matrix is passed with the flag."""
+    if array._handle.is_contiguous:
+        return array, transposed
+    if array.T._handle.is_contiguous:
+        return array.T, not transposed
+    return contiguous_copy(array), transposed
+
+
+def gemm2d(a, b, trans_a=False, trans_b=False, out=None):
+    """op(a) @ op(b) for 2-D float arrays of one dtype through the gemm kernel."""
+    a, trans_a = _gemm_operand(a, trans_a)
+    b, trans_b = _gemm_operand(b, trans_b)
+    rows = a.shape[1] if trans_a else a.shape[0]
+    cols = b.shape[0] if trans_b else b.shape[1]
+    depth = a.shape[0] if trans_a else a.shape[1]
+    if out is None:
+        out = empty((rows, cols), a.dtype, a.device_index)
+    if out.size and depth == 0:
+        native().fill(out._handle, 0)
+    elif out.size:
+        native().gemm(a._handle, b._handle, out._handle, trans_a, trans_b)
+    return out
+
+
+def dot(a, b, out=None):
+    if not isinstance(a, CudaArray) or not isinstance(b, CudaArray) or a.ndim == 0 or b.ndim == 0:
+        return _into(np.multiply(a, b), out)
+    if a.ndim > 2 or b.ndim > 2:
+        raise unsupported("dot of arrays with more than 2 dimensions (use matmul)")
+    return matmul(a, b, out=out)
+
+
+# --- elementwise helpers ---------------------------------------------------------------------------------------------------
+def clip(a, a_min=None, a_max=None, out=None, **options):
+    a_min = options.pop("min", a_min)
+    a_max = options.pop("max", a_max)
+    if options:
+        raise unsupported(f"clip({', '.join(options)}=)")
+    result = a
+    if a_min is not None:
+        result = np.maximum(result, a_min)
+    if a_max is not None:
+        result = np.minimum(result, a_max)
+    if result is a:
+        result = contiguous_copy(a)
+    return _into(result, out)
+
+
+def round_(a, decimals=0, out=None):
+    if a.dtype.kind != "f":
+        if decimals < 0:
+            raise unsupported("round of integers to negative decimals")
+        return _into(contiguous_copy(a), out)
+    if decimals == 0:
+        return _into(np.rint(a), out)
+    scale = 10.0 ** decimals
+    return _into(np.rint(a * scale) / scale, out)
+
+
+def where(condition, x=None, y=None):
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    operands = (condition, x, y)
+    if not _check_operands("where", operands):
+        raise TypeError("numpy.where: arguments must be CUDA arrays or scalars")
+    device = _device_of(operands)
+    dtype = np.result_type(*(_loop_dtype_of(v) if isinstance(v, (CudaArray, np.generic, np.ndarray)) else v
+                             for v in (x, y)))
+    device_dtype(dtype)
+    shape = np.broadcast_shapes(*(v.shape for v in operands if isinstance(v, CudaArray)))
+    condition = _as_device(condition, BOOL, device)
+    x, y = _as_device(x, dtype, device), _as_device(y, dtype, device)
+    out = empty(shape, dtype, device)
+    native().where(*(broadcast_to(v, shape)._handle for v in (condition, x, y)), out._handle)
+    return out
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = _as_array_pair("isclose", a, b)
+    with np.errstate(invalid="ignore"):
+        close = (np.abs(a - b) <= atol + rtol * np.abs(b)) | (a == b)
+    if equal_nan:
+        close = close | (np.isnan(a) & np.isnan(b))
+    return close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(isclose(a, b, rtol, atol, equal_nan).all())
+
+
+def array_equal(a1, a2, equal_nan=False):
+    a1, a2 = _as_array_pair("array_equal", a1, a2)
+    if a1.shape != a2.shape:
+        return False
+    equal = a1 == a2
+    if equal_nan and a1.dtype.kind == "f":
+        equal = equal | (np.isnan(a1) & np.isnan(a2))
+    return bool(equal.all())
+
+
+def _as_array_pair(name, a, b):
+    if not _check_operands(name, (a, b)):
+        raise TypeError(f"numpy.{name}: arguments must be CUDA arrays or scalars")
+    device = _device_of((a, b))
+    return tuple(v if isinstance(v, CudaArray) else _as_device(v, np.result_type(_scalar_value(v)), device)
+                 for v in (a, b))
+
+
+def linalg_norm(x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro", np.inf) or (ord == 2 and (axis is None and x.ndim != 1)):
+        raise unsupported(f"linalg.norm(ord={ord!r})")
+    magnitude = np.abs(x if x.dtype.kind == "f" else cast(x, np.dtype(np.float64)))
+    if ord == np.inf:
+        return reduction("max", magnitude, axis, keepdims)
+    return np.sqrt(reduction("sum", magnitude * magnitude, axis, keepdims))
+
+
+from .cuda_functions import array_function  # noqa: E402,F401  (the table uses the functions above)
