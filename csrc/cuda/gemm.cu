@@ -171,19 +171,34 @@ void check_cublas(const CublasApi& api, cublasStatus_t status, const char* what)
 }
 
 // One handle per device, created on first use and kept for the life of the process: destroying handles
-// from static destructors would run after the CUDA runtime has shut down.
+// from static destructors would run after the CUDA runtime has shut down. The stream and math mode are
+// set only when they change (cublasSetStream also resets the handle's workspace).
+struct DeviceHandle {
+  cublasHandle_t handle = nullptr;
+  cudaStream_t stream = nullptr;
+  int math_mode = -1;
+};
 std::mutex call_mutex;  // a handle must not be used by two host threads at once
-std::map<int, cublasHandle_t> handles;  // guarded by call_mutex
+std::map<int, DeviceHandle> handles;  // guarded by call_mutex
 
-cublasHandle_t handle_for_current_device(const CublasApi& api) {
+cublasHandle_t handle_for_current_device(const CublasApi& api, cudaStream_t stream, int math_mode) {
   int device = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
-  auto found = handles.find(device);
-  if (found != handles.end()) return found->second;
-  cublasHandle_t handle = nullptr;
-  check_cublas(api, api.create(&handle), "cublasCreate_v2");
-  handles.emplace(device, handle);
-  return handle;
+  DeviceHandle& state = handles[device];
+  if (!state.handle) {
+    cublasHandle_t created = nullptr;
+    check_cublas(api, api.create(&created), "cublasCreate_v2");
+    state.handle = created;
+  }
+  if (state.stream != stream) {
+    check_cublas(api, api.set_stream(state.handle, stream), "cublasSetStream_v2");
+    state.stream = stream;
+  }
+  if (state.math_mode != math_mode) {
+    check_cublas(api, api.set_math_mode(state.handle, math_mode), "cublasSetMathMode");
+    state.math_mode = math_mode;
+  }
+  return state.handle;
 }
 
 // k == 0 leaves only the beta term (cuBLAS would reject the zero leading dimensions).
@@ -216,12 +231,10 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T al
     return;
   }
   const CublasApi& api = load_or_throw();
-  std::lock_guard<std::mutex> lock(call_mutex);
-  cublasHandle_t handle = handle_for_current_device(api);
-  check_cublas(api, api.set_stream(handle, stream), "cublasSetStream_v2");
   const bool tf32 = sizeof(T) == sizeof(float) && allow_tf32.load(std::memory_order_relaxed);
-  check_cublas(api, api.set_math_mode(handle, tf32 ? kCublasTf32TensorOpMath : kCublasDefaultMath),
-               "cublasSetMathMode");
+  std::lock_guard<std::mutex> lock(call_mutex);
+  cublasHandle_t handle =
+      handle_for_current_device(api, stream, tf32 ? kCublasTf32TensorOpMath : kCublasDefaultMath);
   // cuBLAS is column-major: a row-major (m,n) C is a column-major (n,m) C^T, and C^T = op(B)^T op(A)^T,
   // so B goes first. Leading dimensions are the row-major row lengths, as for the CPU's cblas call.
   const int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
