@@ -38,8 +38,8 @@ __device__ inline int64_t thread_count() { return static_cast<int64_t>(gridDim.x
 // loss[0] = sum of partials[0, count) in index order (one block), divided for mean by the number of
 // valid targets (*valid_count) when given, else by `elements`. 0 / 0 gives NaN, like PyTorch.
 template <class T>
-__global__ void finish_total_kernel(const double* partials, int64_t count, bool mean, const unsigned long long* valid_count,
-                                    int64_t elements, T* loss) {
+__global__ void finish_total_kernel(const double* partials, int64_t count, bool mean,
+                                    const unsigned long long* valid_count, int64_t elements, T* loss) {
   double local = 0.0;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) local += partials[i];
   const double total = BlockReduce::sum(local);
