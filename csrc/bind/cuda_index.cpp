@@ -62,12 +62,6 @@ void require_nonempty_axis(int64_t length, int64_t picked) {
     throw py::index_error("indices: index out of range for an axis of size 0 (length is 0)");
 }
 
-void require_atomic_add(const DeviceArray& a, const char* name) {
-  if (!nnx::cuda::has_atomic_add(a.dtype))
-    throw py::type_error(std::string(name) + " must have dtype float32, float64, int32 or int64 to be added into, got " +
-                         nnx::cuda::dtype_name(a.dtype));
-}
-
 void index_select(py::handle src_obj, py::handle indices_obj, py::handle out_obj, int64_t outer, int64_t length,
                   int64_t inner) {
   DeviceArray& indices = require_index_array(indices_obj, "indices");
@@ -98,7 +92,6 @@ void index_add(py::handle grad_obj, py::handle indices_obj, py::handle out_obj, 
   const int64_t count = indices.shape[0];
   require_size(out, "out", require_extents(outer, length, inner), "outer * length * inner");
   require_size(grad, "grad", outer * count * inner, "outer * indices.size * inner");
-  require_atomic_add(out, "out");
   require_dtype_like(grad, "grad", out, "out");
   require_same_device(indices, "indices", out, "out");
   require_same_device(grad, "grad", out, "out");
@@ -138,7 +131,6 @@ void put_along(py::handle values_obj, py::handle indices_obj, py::handle out_obj
   const int64_t count = middle_extent(values, "values", outer, inner);
   require_size(indices, "indices", values.size(), "values.size");
   require_dtype_like(values, "values", out, "out");
-  if (accumulate) require_atomic_add(out, "out");
   require_same_device(indices, "indices", out, "out");
   require_same_device(values, "values", out, "out");
   require_no_overlap(out, "out", values, "values");

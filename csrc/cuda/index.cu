@@ -1,5 +1,5 @@
 // Gathers, scatters and nonzero on the GPU. Gathers copy raw elements (one instantiation per item size,
-// whatever the dtype); scatter-adds use atomics. Every index is checked on the device: a bad one is
+// whatever the dtype); scatter-adds use atomics (a compare-and-swap loop for uint8, a logical or for bool). Every index is checked on the device: a bad one is
 // recorded in the bad-index flag and its element skipped, never read or written out of bounds.
 #include "cuda/index.h"
 
@@ -30,6 +30,23 @@ __device__ __forceinline__ void atomic_add(int32_t* target, int32_t value) { ato
 __device__ __forceinline__ void atomic_add(int64_t* target, int64_t value) {
   // Two's complement: an unsigned add gives the signed sum (wrapping like NumPy's int64).
   atomicAdd(reinterpret_cast<unsigned long long*>(target), static_cast<unsigned long long>(value));
+}
+// No byte atomics exist: compare-and-swap the aligned 32-bit word holding the byte (as PyTorch does; device
+// allocations are 256-byte aligned, so the word never leaves the allocation).
+__device__ __forceinline__ void atomic_add(uint8_t* target, uint8_t value) {
+  const auto address = reinterpret_cast<uintptr_t>(target);
+  auto* word = reinterpret_cast<unsigned int*>(address & ~uintptr_t{3});
+  const unsigned int shift = (address & 3) * 8;
+  unsigned int seen = *word, expected;
+  do {
+    expected = seen;
+    const unsigned int sum = ((expected >> shift) + value) & 0xffu;  // wraps like NumPy's uint8
+    seen = atomicCAS(word, expected, (expected & ~(0xffu << shift)) | (sum << shift));
+  } while (seen != expected);
+}
+// NumPy's bool addition is a logical or: a true value sets the element; a false one leaves it.
+__device__ __forceinline__ void atomic_add(bool* target, bool value) {
+  if (value) *target = true;
 }
 
 // Grid-stride loop over the (outer, count, inner) elements e; o, j, i are e's coordinates.
@@ -117,13 +134,14 @@ void dispatch_itemsize(DType dtype, F&& run) {
 template <class F>
 void dispatch_atomic(DType dtype, F&& run) {
   switch (dtype) {
-    case DType::Float32: return run(float{});
-    case DType::Float64: return run(double{});
+    case DType::Bool: return run(bool{});
+    case DType::UInt8: return run(uint8_t{});
     case DType::Int32: return run(int32_t{});
     case DType::Int64: return run(int64_t{});
-    default: break;
+    case DType::Float32: return run(float{});
+    case DType::Float64: return run(double{});
   }
-  throw std::invalid_argument(std::string("index_add/put_along: no atomic add for dtype ") + dtype_name(dtype));
+  throw std::invalid_argument(std::string("index_add/put_along: unsupported dtype ") + dtype_name(dtype));
 }
 
 // --- nonzero ----------------------------------------------------------------------------------------------
@@ -262,10 +280,6 @@ void put_along(DType dtype, const void* values, const int64_t* indices, void* ou
     });
   }
   check_launch("put_along_kernel");
-}
-
-bool has_atomic_add(DType dtype) {
-  return dtype == DType::Float32 || dtype == DType::Float64 || dtype == DType::Int32 || dtype == DType::Int64;
 }
 
 int64_t nonzero_count(const uint8_t* mask, int64_t size) {

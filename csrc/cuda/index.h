@@ -17,7 +17,7 @@ void index_select(DType dtype, const void* src, const int64_t* indices, void* ou
                   int64_t inner, int64_t count);
 
 // out(outer, length, inner)[:, indices(count), :] += grad(outer, count, inner), duplicates accumulating
-// (atomics). dtype float32, float64, int32 or int64.
+// (atomics) with NumPy's np.add.at semantics: integers wrap, bool addition is a logical or.
 void index_add(DType dtype, const void* grad, const int64_t* indices, void* out, int64_t outer, int64_t length,
                int64_t inner, int64_t count);
 
@@ -25,13 +25,10 @@ void index_add(DType dtype, const void* grad, const int64_t* indices, void* out,
 void take_along(DType dtype, const void* src, const int64_t* indices, void* out, int64_t outer, int64_t length,
                 int64_t inner, int64_t count);
 
-// out[o, indices[o, j, i], i] = values[o, j, i] (+= atomically when accumulate: float32, float64, int32,
-// int64). Without accumulate, which of several values aimed at one element lands is unspecified.
+// out[o, indices[o, j, i], i] = values[o, j, i] (+= atomically when accumulate, as index_add). Without
+// accumulate, which of several values aimed at one element lands is unspecified.
 void put_along(DType dtype, const void* values, const int64_t* indices, void* out, int64_t outer, int64_t length,
                int64_t inner, int64_t count, bool accumulate);
-
-// Whether index_add / put_along(accumulate=True) support the dtype (atomic adds exist for it).
-bool has_atomic_add(DType dtype);
 
 // Number of nonzero bytes of mask(size) (a bool array). Synchronises nnx's stream (the count is a host
 // value), so queued errors and recorded bad indices surface here.
