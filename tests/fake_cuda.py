@@ -213,12 +213,17 @@ class DeviceArray:
     def to_host(self, out):
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-        if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError("out must be a writeable C-contiguous numpy.ndarray")
-        if out.shape != self._shape or out.dtype != self._dtype:
-            raise ValueError(f"out must have shape {self._shape} and dtype {self._dtype}, got {out.shape} {out.dtype}")
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous (use numpy.ascontiguousarray)")
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable")
+        if out.dtype != self._dtype:
+            raise TypeError(f"out must have dtype {self._dtype}, got {out.dtype}")
+        if out.shape != self._shape:
+            raise ValueError(f"out must have shape {self._shape}, got {out.shape}")
         if not self.is_contiguous:
-            raise ValueError("to_host needs a contiguous array (copy it first)")
+            raise ValueError(f"to_host needs a contiguous DeviceArray, got strides {self._strides} (copy it into a "
+                             "contiguous array first)")
         _raise_pending()
         out[...] = self._numpy()
 
@@ -228,12 +233,14 @@ class DeviceArray:
         offset = int(offset)
         if len(strides) != len(shape):
             raise ValueError(f"strides must have one entry per dimension of shape {shape}, got {strides}")
+        capacity = self._storage.nbytes // self._dtype.itemsize
+        if not 0 <= offset <= capacity:
+            raise ValueError(f"offset must be in [0, {capacity}], got {offset}")
         if math.prod(shape):
             low = offset + sum(s * (n - 1) for n, s in zip(shape, strides) if s < 0)
             high = offset + sum(s * (n - 1) for n, s in zip(shape, strides) if s > 0)
-            capacity = self._storage.nbytes // self._dtype.itemsize
             if low < 0 or high >= capacity:
-                raise ValueError(f"view of shape {shape}, strides {strides}, offset {offset} falls outside the "
+                raise ValueError(f"view with shape {shape}, strides {strides} and offset {offset} falls outside the "
                                  f"storage of {capacity} elements")
         return DeviceArray._make(self._storage, offset, shape, strides, self._dtype)
 
@@ -263,6 +270,8 @@ class DeviceArray:
     def is_contiguous(self):
         expected = 1
         for n, s in zip(reversed(self._shape), reversed(self._strides)):
+            if n == 0:
+                return True
             if n != 1 and s != expected:
                 return False
             expected *= n

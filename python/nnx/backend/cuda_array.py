@@ -123,9 +123,20 @@ class CudaArray:
                         "the Tensor (or nnx.backend.cuda.to_numpy)")
 
     def item(self, *index):
-        if not index and self.size != 1:
-            raise ValueError("can only convert an array of size 1 to a Python scalar")
-        return to_host(self[index] if index else self).item()
+        if len(index) == 1 and isinstance(index[0], tuple):
+            index = index[0]
+        if not index:
+            if self.size != 1:
+                raise ValueError("can only convert an array of size 1 to a Python scalar")
+            element = self
+        elif len(index) == 1:  # a flat index, as ndarray.item(i)
+            flat = int(index[0])
+            if not -self.size <= flat < self.size:
+                raise IndexError(f"index {flat} is out of bounds for size {self.size}")
+            element = self.reshape(-1)[flat % self.size]
+        else:
+            element = self[index]
+        return to_host(element).item()
 
     def tolist(self):
         return to_host(self).tolist()
@@ -340,7 +351,9 @@ def full(shape, value, dtype, device=0):
 
 def from_host(array, device=0):
     """A new C-contiguous device copy of a NumPy array (dtype kept)."""
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array)
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)  # (never for 0-d arrays: it would make them 1-d)
     device_dtype(array.dtype, "array")
     if not array.dtype.isnative or not array.dtype.isbuiltin:
         array = array.astype(array.dtype.newbyteorder("="))
@@ -428,6 +441,8 @@ def view_like(array, make_view):
     dummy = _dummy(array)
     result = make_view(dummy)
     offset = array._handle.offset + (result.__array_interface__["data"][0] - dummy.__array_interface__["data"][0])
+    if result.size == 0:
+        offset = array._handle.offset  # an empty view reads nothing; keep its offset inside the storage
     handle = array._handle.view(result.shape, result.strides, offset)
     return CudaArray(handle, array._writeable and result.flags.writeable)
 
@@ -442,6 +457,8 @@ def broadcast_to(array, shape):
 def _is_contiguous(shape, strides):
     expected = 1
     for n, s in zip(reversed(tuple(shape)), reversed(tuple(strides))):
+        if n == 0:
+            return True  # an empty array is contiguous whatever its strides (as DeviceArray.is_contiguous)
         if n != 1 and s != expected:
             return False
         expected *= n

@@ -19,7 +19,7 @@ _INVALID_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis 
 def getitem(array, index):
     parts = _normalize(index)
     if not any(_is_index_array(part) for part in parts):
-        return view_like(array, lambda dummy: dummy[parts])
+        return _basic_view(array, parts)
     plan = _AdvancedPlan(array, parts)
     source = ascontiguous(plan.view)
     out = empty((plan.outer, plan.linear.size, plan.inner), array.dtype, array.device_index)
@@ -33,7 +33,7 @@ def setitem(array, index, value, accumulate=False):
     _require_writeable(array)
     parts = _normalize(index)
     if not any(_is_index_array(part) for part in parts):
-        target = view_like(array, lambda dummy: dummy[parts])
+        target = _basic_view(array, parts)
         if accumulate:
             np.add(target, _device_value(value, target.dtype, target.device_index), out=target)
         else:
@@ -87,6 +87,14 @@ def _device_value(value, dtype, device):
             raise ValueError(f"value is on cuda:{value.device_index} but the array is on cuda:{device}")
         return value
     return _upload(value, dtype, device)
+
+
+def _basic_view(array, parts):
+    # With an Ellipsis in the index NumPy returns a (0-d) view even for a full integer index, never a scalar
+    # read from the dummy's memory.
+    if not any(part is Ellipsis for part in parts):
+        parts = parts + (Ellipsis,)
+    return view_like(array, lambda dummy: dummy[parts])
 
 
 # --- index normalisation ------------------------------------------------------------------------------------

@@ -29,13 +29,11 @@ def is_operand(value):
 
 def _loop_dtype_of(value):
     """What ufunc.resolve_dtypes takes for an operand: a dtype, or int/float for weak Python scalars."""
-    if isinstance(value, CudaArray):
-        return value.dtype
+    if isinstance(value, (CudaArray, np.generic, np.ndarray)):
+        return value.dtype  # NumPy scalars (np.float64 is a float subclass) and 0-d arrays are strongly typed
     if isinstance(value, bool):
         return BOOL
-    if isinstance(value, (int, float)):
-        return type(value)
-    return value.dtype  # NumPy scalars and 0-d arrays are strongly typed
+    return int if isinstance(value, int) else float
 
 
 def _check_operands(name, operands):
