@@ -12,6 +12,12 @@ namespace {
 
 __device__ bool index_in_range(int64_t index, int64_t V) { return index >= 0 && index < V; }
 
+// Records a bad index in the device's flag. The flag's "no bad index" sentinel is INT64_MIN, so that one
+// index is recorded as INT64_MIN + 1: an error with a value one off beats no error at all.
+__device__ void record_bad_index(int64_t* slot, int64_t index) {
+  report_bad_index(slot, index == kNoBadIndex ? index + 1 : index);
+}
+
 // Columns walked per row: D, or one column that only checks the index when D == 0.
 __host__ __device__ int64_t walked_columns(int64_t D) { return D > 0 ? D : 1; }
 
@@ -24,7 +30,7 @@ __global__ void embedding_forward_kernel(const T* weight, int64_t V, int64_t D, 
     const int64_t i = e / width, d = e - i * width;
     const int64_t row = indices[i];
     const bool valid = index_in_range(row, V);
-    if (!valid && d == 0) report_bad_index(bad_index, row);  // once per row is enough: the first one wins anyway
+    if (!valid && d == 0) record_bad_index(bad_index, row);  // once per row is enough: the first one wins anyway
     if (d < D) out[i * D + d] = valid ? weight[row * D + d] : T(0);
   }
 }
@@ -38,7 +44,7 @@ __global__ void embedding_backward_kernel(const T* grad_out, const int64_t* indi
     const int64_t i = e / width, d = e - i * width;
     const int64_t row = indices[i];
     if (!index_in_range(row, V)) {
-      if (d == 0) report_bad_index(bad_index, row);
+      if (d == 0) record_bad_index(bad_index, row);
       continue;
     }
     if (row == padding_idx || d >= D) continue;
