@@ -4,6 +4,7 @@
 #include <cuda/std/cmath>
 
 #include <algorithm>
+#include <climits>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/activation_formulas.h"
 #include "core/hd.h"
 #include "cuda/common.cuh"
 #include "cuda/elementwise.h"
@@ -147,14 +149,6 @@ NNX_HD T float_remainder(T a, T b) {
   return mod;
 }
 
-// Without cancellation for either sign (as core/activation_formulas.h): e = exp(-|x|).
-template <class T>
-NNX_HD T sigmoid_value(T x) {
-  const T e = cmath::exp(-cmath::fabs(x));
-  const T large = T(1) / (T(1) + e);
-  return x >= T(0) ? large : e * large;
-}
-
 // ---- Unary ops -------------------------------------------------------------------------------------------
 
 template <class T>
@@ -181,7 +175,7 @@ NNX_HD T float_unary(UnaryOp op, T x) {
     case UnaryOp::ceil: return cmath::ceil(x);
     case UnaryOp::rint: return cmath::rint(x);  // half to even
     case UnaryOp::trunc: return cmath::trunc(x);
-    case UnaryOp::sigmoid: return sigmoid_value(x);
+    case UnaryOp::sigmoid: return ActivationFormulas<LibmMath>::sigmoid_of(x);  // the activation kernels' formula
     case UnaryOp::erf: return cmath::erf(x);
     default: return x;  // the launcher refuses the rest
   }
@@ -324,19 +318,22 @@ struct StridedIndexer {
   int64_t shape[kMaxDims] = {};
   int64_t strides[N][kMaxDims] = {};
 
-  // Element offsets of each operand for C-order position `linear`.
-  NNX_HD void offsets(int64_t linear, int64_t (&offset)[N]) const {
+  // Element offsets of each operand for C-order position `linear`. Index is the type of the position
+  // arithmetic: 32-bit when every position fits (a 64-bit division costs several times more).
+  template <class Index>
+  NNX_HD void offsets(Index linear, int64_t (&offset)[N]) const {
     for (int k = 0; k < N; ++k) offset[k] = 0;
 #pragma unroll
     for (int d = kMaxDims - 1; d >= 0; --d) {
       if (d >= ndim) continue;
-      int64_t index = linear;
+      Index index = linear;
       if (d > 0) {  // the outermost dimension needs no division
-        const int64_t outer = linear / shape[d];
-        index = linear - outer * shape[d];
+        const Index extent = static_cast<Index>(shape[d]);
+        const Index outer = linear / extent;
+        index = linear - outer * extent;
         linear = outer;
       }
-      for (int k = 0; k < N; ++k) offset[k] += index * strides[k][d];
+      for (int k = 0; k < N; ++k) offset[k] += static_cast<int64_t>(index) * strides[k][d];
     }
   }
 };
@@ -400,12 +397,18 @@ __global__ void elementwise_contiguous_kernel(int64_t count, Body body) {
   }
 }
 
+constexpr int64_t kMaxNarrowCount = INT32_MAX;  // positions (and so every extent) fit in uint32_t
+
 template <int N, class Body>
 __global__ void elementwise_strided_kernel(int64_t count, StridedIndexer<N> indexer, Body body) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     int64_t offset[N];
-    indexer.offsets(i, offset);
+    if (count <= kMaxNarrowCount) {
+      indexer.offsets(static_cast<uint32_t>(i), offset);
+    } else {
+      indexer.offsets(i, offset);
+    }
     body(offset);
   }
 }

@@ -22,11 +22,11 @@ def random_values(rng, shape, dtype):
     """Fresh values of any supported dtype, never all zeros."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
-        return rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        return rng.integers(max(info.min, -1000), min(info.max, 1000), size=shape, endpoint=True).astype(dtype)
-    return rng.uniform(-2, 2, size=shape).astype(dtype)
+        return rng.integers(max(info.min, -1000), min(info.max, 1000), size=shape, endpoint=True).astype(dtype).reshape(shape)
+    return np.asarray(rng.uniform(-2, 2, size=shape).astype(dtype))
 
 
 def to_host(device_array):

@@ -84,11 +84,11 @@ def random_values(rng, shape, dtype, low=-3, high=3):
     """Fresh values, never all zeros: uniform floats, small integers (both signs where the dtype has them)."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
-        return rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     if dtype.kind in "iu":
         low = 0 if dtype.kind == "u" else low * 5
-        return rng.integers(low, high * 5, size=shape, endpoint=True).astype(dtype)
-    return rng.uniform(low, high, size=shape).astype(dtype)
+        return rng.integers(low, high * 5, size=shape, endpoint=True).astype(dtype).reshape(shape)
+    return np.asarray(rng.uniform(low, high, size=shape).astype(dtype))
 
 
 def unary_input(rng, op, shape, dtype):
@@ -217,7 +217,7 @@ def test_copy_of_broadcast_and_reversed_views(rng):
 @needs_gpu
 def test_copy_refuses_bad_outputs(rng):
     a = device(random_values(rng, (4, 4), np.float32))
-    with pytest.raises(ValueError, match="dst must have the shape of src"):
+    with pytest.raises(ValueError, match=r"src must have the shape of dst \(4, 3\), got \(4, 4\)"):
         cuda.copy(a, cuda.DeviceArray.empty((4, 3), np.float32))
     with pytest.raises(ValueError, match="dst must not have overlapping elements"):
         cuda.copy(a, cuda.DeviceArray.empty((4,), np.float32).view((4, 4), (0, 1), 0))
