@@ -64,3 +64,23 @@ def to_numpy(value):
         return np.asarray(data)
     from nnx.backend import for_array
     return for_array(data).to_numpy(data)
+
+
+@pytest.fixture(params=["fakecuda", "cuda"])
+def cuda_native(request):
+    """The native CUDA module a CUDA-only test runs on, installed for the test: the fake everywhere, the real
+    nnx._cuda where a GPU is visible (skipped otherwise)."""
+    from nnx.backend import cuda as cuda_backend
+    if request.param == "cuda":
+        if not _real_cuda_visible():
+            pytest.skip("no CUDA device visible")
+        from nnx._native import _cuda as module
+    else:
+        import fake_cuda as module
+    previous = cuda_backend.use_native_module(module)
+    try:
+        yield module
+    finally:
+        if request.param == "fakecuda":
+            module.reset()
+        cuda_backend.use_native_module(previous)

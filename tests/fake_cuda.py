@@ -14,6 +14,7 @@ Install it with nnx.backend.cuda.use_native_module(fake_cuda) (the `device` fixt
 import ast
 import itertools
 import math
+import operator
 import os
 import weakref
 
@@ -371,39 +372,24 @@ def _output(out, name, shape=None):
     return out
 
 
-# --- elementwise.cu ------------------------------------------------------------------------------------------
-def copy(src, dst):
-    _array(src, "src")
-    _array(dst, "dst")
-    _same_shape(dst, "dst", src, "src")
-    if any(s == 0 and n > 1 for n, s in zip(dst.shape, dst.strides)):
-        raise ValueError("dst must not have zero strides (a broadcast view cannot be written)")
-    _no_overlap(dst, "dst", src, "src", allow_same=True)
-    with np.errstate(invalid="ignore", over="ignore"):
-        dst._numpy()[...] = src._numpy().astype(dst.dtype)
-
-
-def fill(out, value):
-    _array(out, "out")
-    value = float(value)
-    target = out._numpy()
-    if target.dtype.kind in "iub" and not math.isfinite(value):
-        value = 0.0  # the device casts like C; NumPy would refuse
-    with np.errstate(invalid="ignore", over="ignore"):
-        target[...] = np.array(value).astype(out.dtype)
-
-
-def arange(out, start, step):
-    _output(out, "out")
-    if out.ndim != 1:
-        raise ValueError(f"out must be 1-D, got shape {out.shape}")
-    values = float(start) + np.arange(out.size, dtype=np.float64) * float(step)
-    out._numpy()[...] = values.astype(out.dtype)
-
-
-_UNARY_FLOAT_ONLY = {"exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "reciprocal", "sin", "cos", "tan",
-                     "tanh", "arctan", "floor", "ceil", "rint", "trunc", "sigmoid", "erf"}
-_UNARY_TO_BOOL = {"isnan", "isinf", "isfinite", "logical_not"}
+# --- elementwise.cu: the checks of csrc/bind/cuda_elementwise.cpp ---------------------------------------------
+_FLOAT_ONLY, _NUMERIC, _ANY, _INTEGRAL = "float32 or float64", "a numeric dtype (not bool)", "any dtype", \
+    "bool or an integer dtype"
+_UNARY_DOMAINS = {"negative": _NUMERIC, "abs": _ANY, "exp": _FLOAT_ONLY, "expm1": _FLOAT_ONLY, "log": _FLOAT_ONLY,
+                  "log1p": _FLOAT_ONLY, "log2": _FLOAT_ONLY, "log10": _FLOAT_ONLY, "sqrt": _FLOAT_ONLY,
+                  "square": _NUMERIC, "reciprocal": _FLOAT_ONLY, "sign": _NUMERIC, "sin": _FLOAT_ONLY,
+                  "cos": _FLOAT_ONLY, "tan": _FLOAT_ONLY, "tanh": _FLOAT_ONLY, "arctan": _FLOAT_ONLY,
+                  "floor": _NUMERIC, "ceil": _NUMERIC, "rint": _NUMERIC, "trunc": _NUMERIC, "isnan": _ANY,
+                  "isinf": _ANY, "isfinite": _ANY, "logical_not": _ANY, "invert": _INTEGRAL,
+                  "sigmoid": _FLOAT_ONLY, "erf": _FLOAT_ONLY}
+_BINARY_DOMAINS = {"add": _ANY, "subtract": _NUMERIC, "multiply": _ANY, "true_divide": _FLOAT_ONLY,
+                   "floor_divide": _NUMERIC, "remainder": _NUMERIC, "power": _NUMERIC, "maximum": _ANY,
+                   "minimum": _ANY, "fmax": _ANY, "fmin": _ANY, "arctan2": _FLOAT_ONLY, "copysign": _FLOAT_ONLY,
+                   "equal": _ANY, "not_equal": _ANY, "less": _ANY, "less_equal": _ANY, "greater": _ANY,
+                   "greater_equal": _ANY, "logical_and": _ANY, "logical_or": _ANY, "logical_xor": _ANY,
+                   "bitwise_and": _INTEGRAL, "bitwise_or": _INTEGRAL, "bitwise_xor": _INTEGRAL}
+_GIVES_BOOL = {"isnan", "isinf", "isfinite", "logical_not", "equal", "not_equal", "less", "less_equal", "greater",
+               "greater_equal", "logical_and", "logical_or", "logical_xor"}
 _UNARY = {"negative": np.negative, "abs": np.abs, "exp": np.exp, "expm1": np.expm1, "log": np.log,
           "log1p": np.log1p, "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "square": np.square,
           "reciprocal": np.reciprocal, "sign": np.sign, "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -412,92 +398,176 @@ _UNARY = {"negative": np.negative, "abs": np.abs, "exp": np.exp, "expm1": np.exp
           "logical_not": np.logical_not, "invert": np.invert,
           "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
           "erf": np.vectorize(math.erf, otypes=[np.float64])}
+_BINARY = {name: getattr(np, name) for name in _BINARY_DOMAINS}
+
+
+def _domain_accepts(domain, dtype):
+    is_float = dtype in _FLOATS
+    return {_FLOAT_ONLY: is_float, _NUMERIC: dtype != _BOOL, _ANY: True, _INTEGRAL: not is_float}[domain]
+
+
+def _parse_op(op, table):
+    if not isinstance(op, str):
+        raise TypeError(f"op must be a str, got {type(op).__name__}")
+    if op not in table:
+        raise ValueError(f"op must be one of {', '.join(repr(name) for name in table)}, got {op!r}")
+    return op
+
+
+def _op_accepts(op, domains, array, name):
+    if not _domain_accepts(domains[op], array.dtype):
+        raise TypeError(f"{name} must have {domains[op]} for '{op}', got {array.dtype}")
+
+
+def _writable_layout(out, name):
+    """Every element of out is a distinct location (no broadcast or overlapping strides)."""
+    reach = 0
+    for stride, extent in sorted((abs(s), n) for n, s in zip(out.shape, out.strides) if n > 1):
+        if stride <= reach:
+            raise ValueError(f"{name} must not have overlapping elements (zero or overlapping strides {out.shape}): "
+                             "a broadcast view cannot be written")
+        reach += (extent - 1) * stride
+
+
+def _input_like_out(array, name, out):
+    _array(array, name)
+    _same_shape(array, name, out, "out")
+
+
+def _no_partial_overlap(out, array, name):
+    if _may_overlap(out, array) and not (out.data_ptr == array.data_ptr and out.shape == array.shape
+                                         and out.strides == array.strides and out.itemsize == array.itemsize):
+        raise ValueError(f"out must not share memory with {name} unless it is exactly {name}")
+
+
+def _parse_scalar(value, name):
+    """A Python number: exact for ints and bools, a double otherwise."""
+    if isinstance(value, (bool, np.bool_)) or hasattr(value, "__index__"):
+        integer = operator.index(value)
+        if not -2 ** 63 <= integer < 2 ** 63:
+            raise ValueError(f"{name} {value!r} does not fit in int64")
+        return integer
+    try:
+        return float(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}") from None
+
+
+_INTEGER_BOUNDS = {np.dtype(np.uint8): (0, 256), np.dtype(np.int32): (-2 ** 31, 2 ** 31),
+                   np.dtype(np.int64): (-2 ** 63, 2 ** 63)}
+
+
+def _scalar_fits(value, dtype, name):
+    if dtype not in _INTEGER_BOUNDS:
+        return
+    low, high = _INTEGER_BOUNDS[dtype]
+    fits = low <= value < high if isinstance(value, int) else math.isfinite(value) and low <= math.trunc(value) < high
+    if not fits:
+        raise ValueError(f"{name} {value!r} does not fit in {dtype}")
+
+
+def _scalar_array(value, dtype):
+    return np.array(value).astype(dtype) if not isinstance(value, float) or dtype in _FLOATS \
+        else np.array(math.trunc(value)).astype(dtype)
+
+
+def copy(src, dst):
+    _array(src, "src")
+    _array(dst, "dst")
+    _same_shape(src, "src", dst, "dst")
+    _writable_layout(dst, "dst")
+    if _may_overlap(dst, src) and not _same_view(dst, src):
+        raise ValueError("dst must not share memory with src unless it is exactly src")
+    with np.errstate(invalid="ignore", over="ignore"):
+        dst._numpy()[...] = src._numpy().astype(dst.dtype)
+
+
+def fill(out, value):
+    _array(out, "out")
+    value = _parse_scalar(value, "value")
+    _scalar_fits(value, out.dtype, "value")
+    _writable_layout(out, "out")
+    out._numpy()[...] = _scalar_array(value, out.dtype)
+
+
+def arange(out, start, step):
+    _array(out, "out")
+    if out.ndim != 1:
+        raise ValueError(f"out must be 1-D, got shape {out.shape}")
+    _contiguous(out, "out")
+    if out.dtype == _BOOL:
+        raise TypeError("out must have a numeric dtype (not bool), got bool")
+    values = float(start) + np.arange(out.size, dtype=np.float64) * float(step)
+    out._numpy()[...] = values.astype(out.dtype)
 
 
 def unary(op, x, out):
-    if op not in _UNARY:
-        raise ValueError(f"op must be one of {', '.join(_UNARY)}, got {op!r}")
+    _parse_op(op, _UNARY_DOMAINS)
     _array(x, "x")
-    _output(out, "out")
-    _same_shape(x, "x", out, "out")
-    if op in _UNARY_FLOAT_ONLY:
-        _float(x, "x")
-    if op == "invert" and x.dtype.kind not in "biu":
-        raise TypeError(f"x must have a bool or integer dtype for invert, got {x.dtype}")
-    if op in ("negative", "sign") and x.dtype == _BOOL:
-        raise TypeError(f"x must not be bool for {op}")
-    _dtype_is(out, "out", _BOOL if op in _UNARY_TO_BOOL else x.dtype)
-    _no_overlap(out, "out", x, "x", allow_same=True)
+    _array(out, "out")
+    _op_accepts(op, _UNARY_DOMAINS, x, "x")
+    _dtype_is(out, "out", _BOOL if op in _GIVES_BOOL else x.dtype)
+    _input_like_out(x, "x", out)
+    _writable_layout(out, "out")
+    _no_partial_overlap(out, x, "x")
     with np.errstate(all="ignore"):
         out._numpy()[...] = np.asarray(_UNARY[op](x._numpy())).astype(out.dtype)
 
 
-_COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-                "logical_and", "logical_or", "logical_xor"}
-_BINARY = {name: getattr(np, name) for name in (
-    "add", "subtract", "multiply", "true_divide", "floor_divide", "remainder", "power", "maximum", "minimum",
-    "fmax", "fmin", "arctan2", "copysign", "equal", "not_equal", "less", "less_equal", "greater",
-    "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor")}
-
-
 def _binary_values(op, a_values, b_values, dtype):
-    if op in ("true_divide", "arctan2", "copysign") and dtype not in _FLOATS:
-        raise TypeError(f"a must have dtype float32 or float64 for {op}, got {dtype}")
-    if op.startswith("bitwise") and dtype.kind not in "biu":
-        raise TypeError(f"a must have a bool or integer dtype for {op}, got {dtype}")
-    if op == "subtract" and dtype == _BOOL:
-        raise TypeError("a must not be bool for subtract")
     with np.errstate(all="ignore"):
         if op == "power" and dtype.kind in "iu":
-            b_values = np.maximum(b_values, 0)  # the kernel's integer power treats negative exponents as 0
+            b_values = np.maximum(b_values, 0)  # a device array exponent below 0 gives garbage, not an error
         return np.asarray(_BINARY[op](a_values, b_values))
 
 
-def _binary_output(op, out, dtype):
-    _output(out, "out")
-    _dtype_is(out, "out", _BOOL if op in _COMPARISONS else dtype)
-
-
 def binary(op, a, b, out):
-    if op not in _BINARY:
-        raise ValueError(f"op must be one of {', '.join(_BINARY)}, got {op!r}")
+    _parse_op(op, _BINARY_DOMAINS)
     _array(a, "a")
     _array(b, "b")
+    _array(out, "out")
+    _op_accepts(op, _BINARY_DOMAINS, a, "a")
     if b.dtype != a.dtype:
         raise TypeError(f"b must have the dtype of a ({a.dtype}), got {b.dtype}")
-    _binary_output(op, out, a.dtype)
-    _same_shape(a, "a", out, "out")
-    _same_shape(b, "b", out, "out")
-    _no_overlap(out, "out", a, "a", allow_same=True)
-    _no_overlap(out, "out", b, "b", allow_same=True)
+    _dtype_is(out, "out", _BOOL if op in _GIVES_BOOL else a.dtype)
+    _input_like_out(a, "a", out)
+    _input_like_out(b, "b", out)
+    _writable_layout(out, "out")
+    _no_partial_overlap(out, a, "a")
+    _no_partial_overlap(out, b, "b")
     out._numpy()[...] = _binary_values(op, a._numpy(), b._numpy(), a.dtype).astype(out.dtype)
 
 
 def binary_scalar(op, a, scalar, out, scalar_first=False):
-    if op not in _BINARY:
-        raise ValueError(f"op must be one of {', '.join(_BINARY)}, got {op!r}")
+    _parse_op(op, _BINARY_DOMAINS)
     _array(a, "a")
-    _binary_output(op, out, a.dtype)
-    _same_shape(a, "a", out, "out")
-    _no_overlap(out, "out", a, "a", allow_same=True)
-    value = float(scalar)
-    with np.errstate(invalid="ignore", over="ignore"):
-        scalar_array = np.array(value if math.isfinite(value) or a.dtype in _FLOATS else 0.0).astype(a.dtype)
-    values = a._numpy()
-    operands = (scalar_array, values) if scalar_first else (values, scalar_array)
-    out._numpy()[...] = _binary_values(op, *operands, a.dtype).astype(out.dtype)
+    value = _parse_scalar(scalar, "scalar")
+    _array(out, "out")
+    _op_accepts(op, _BINARY_DOMAINS, a, "a")
+    _scalar_fits(value, a.dtype, "scalar")
+    if op == "power" and a.dtype.kind in "iu" and not scalar_first and value < 0:
+        raise ValueError("scalar: integers to negative integer powers are not allowed")
+    _dtype_is(out, "out", _BOOL if op in _GIVES_BOOL else a.dtype)
+    _input_like_out(a, "a", out)
+    _writable_layout(out, "out")
+    _no_partial_overlap(out, a, "a")
+    operands = (_scalar_array(value, a.dtype), a._numpy())
+    out._numpy()[...] = _binary_values(op, *(operands if scalar_first else operands[::-1]), a.dtype).astype(out.dtype)
 
 
 def where(condition, a, b, out):
-    for value, name in ((condition, "condition"), (a, "a"), (b, "b")):
+    for value, name in ((condition, "condition"), (a, "a"), (b, "b"), (out, "out")):
         _array(value, name)
-    _output(out, "out")
     _dtype_is(condition, "condition", _BOOL)
-    _dtype_is(a, "a", out.dtype)
-    _dtype_is(b, "b", out.dtype)
+    if a.dtype != out.dtype:
+        raise TypeError(f"a must have the dtype of out ({out.dtype}), got {a.dtype}")
+    if b.dtype != out.dtype:
+        raise TypeError(f"b must have the dtype of out ({out.dtype}), got {b.dtype}")
     for value, name in ((condition, "condition"), (a, "a"), (b, "b")):
-        _same_shape(value, name, out, "out")
-        _no_overlap(out, "out", value, name, allow_same=True)
+        _input_like_out(value, name, out)
+    _writable_layout(out, "out")
+    for value, name in ((condition, "condition"), (a, "a"), (b, "b")):
+        _no_partial_overlap(out, value, name)
     out._numpy()[...] = np.where(condition._numpy(), a._numpy(), b._numpy())
 
 
@@ -536,7 +606,11 @@ def reduce(op, x, out, outer, length, inner):
     else:
         _dtype_is(out, "out", x.dtype)
     if length == 0 and op in ("max", "min", "argmax", "argmin"):
-        raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
+        raise ValueError(f"zero-size array to reduction operation {op} which has no identity (length is 0)")
+    _no_overlap(out, "out", x, "x")
+    if length == 0 and op == "mean":  # (NumPy would warn "Mean of empty slice")
+        out_values[...] = np.nan if x.dtype in _FLOATS else 0
+        return
     with np.errstate(all="ignore"):
         if op in ("sum", "prod", "mean"):
             accumulate = np.float64 if x.dtype in _FLOATS else np.int64
@@ -550,7 +624,10 @@ def reduce(op, x, out, outer, length, inner):
 
 def cumsum(x, out, outer, length, inner):
     x_values, out_values = _three_axes(x, out, outer, length, inner, length)
-    _dtype_is(out, "out", x.dtype)
+    if x.dtype == _BOOL:
+        raise TypeError("x must not be bool: cast it to int64 first (numpy.cumsum of bool is int64)")
+    if out.dtype != x.dtype:
+        raise TypeError(f"out must have the dtype of x ({x.dtype}), got {out.dtype}")
     _no_overlap(out, "out", x, "x")
     out_values[...] = np.cumsum(x_values, axis=1, dtype=x.dtype)
 
@@ -559,6 +636,8 @@ def cumsum(x, out, outer, length, inner):
 def _indices_checked(indices, length, name="indices"):
     """The int64 index values with negatives wrapped; a bad one is recorded (raised at synchronisation)."""
     values = indices._numpy()
+    if length == 0 and values.size:  # every index is out of range: the binding says so at once
+        raise IndexError("indices: index out of range for an axis of size 0 (length is 0)")
     bad = (values < -length) | (values >= length)
     if bad.any():
         _record_error(IndexError, f"{name}: index {int(values[bad].flat[0])} is out of bounds for an axis of size "

@@ -13,21 +13,10 @@ import nnx.backend.cuda as cuda
 from nnx.backend.cuda_array import CudaArray
 
 
-@pytest.fixture(params=["fakecuda", "cuda"], autouse=True)
-def native(request):
-    """The native module under test, installed for the test (the real one only where a GPU is visible)."""
-    if request.param == "cuda":
-        from nnx._native import _cuda
-        if _cuda is None or _cuda.device_count() == 0:
-            pytest.skip("no CUDA device visible")
-        module = _cuda
-    else:
-        import fake_cuda as module
-    previous = cuda.use_native_module(module)
-    yield module
-    if request.param == "fakecuda":
-        module.reset()
-    cuda.use_native_module(previous)
+@pytest.fixture(autouse=True)
+def native(cuda_native):
+    """Every test here runs on the fake CUDA module, and on the real one where a GPU is visible."""
+    return cuda_native
 
 
 def dev(array):

@@ -11,8 +11,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from . import cuda_indexing
 from .cuda_array import (BOOL, DEVICE_DTYPES, INT64, CudaArray, ascontiguous, broadcast_to, cast,
-                         contiguous_copy, copy_into, device_dtype, empty, from_host, full, may_share_memory, native,
-                         shape_tuple, view_like)
+                         contiguous_copy, copy_into, device_dtype, empty, full, may_share_memory, native)
 
 
 def unsupported(name):
@@ -57,10 +56,7 @@ def _as_device(value, dtype, device):
     """value (CudaArray or scalar) as a device array of dtype."""
     if isinstance(value, CudaArray):
         return value if value.dtype == dtype else cast(value, dtype)
-    scalar = value.item() if isinstance(value, (np.generic, np.ndarray)) else value
-    if isinstance(scalar, int) and not isinstance(scalar, bool) and abs(scalar) > 2 ** 53:
-        return from_host(np.array(scalar, dtype=dtype), device)  # exact, where a float fill would round
-    return full((), scalar, dtype, device)
+    return full((), _scalar_value(value), dtype, device)  # fill takes Python ints exactly
 
 
 def _scalar_value(value):
@@ -169,9 +165,7 @@ def _unary(name, value, dtype, target, device):
     elif dtype.kind != "f" and name in ("isnan", "isinf", "isfinite"):
         native().fill(target._handle, name == "isfinite")
     else:
-        if may_share_memory(x, target):  # the unary kernel makes no promise about aliasing
-            x = contiguous_copy(x)
-        native().unary(_UNARY_KERNELS[name], x._handle, target._handle)
+        native().unary(_UNARY_KERNELS[name], _operand_view(x, target)._handle, target._handle)
 
 
 def _binary(op, inputs, dtype, target, device):
@@ -180,10 +174,9 @@ def _binary(op, inputs, dtype, target, device):
     array, scalar = (second, first) if scalar_first else (first, second)
     if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArray) and _scalar_value(second) < 0:
         raise ValueError("Integers to negative integer powers are not allowed.")
-    if not isinstance(scalar, CudaArray) and not (isinstance(_scalar_value(scalar), int) and
-                                                   abs(_scalar_value(scalar)) > 2 ** 53):
+    if not isinstance(scalar, CudaArray):  # the kernel casts the (exact) Python scalar to the array's dtype
         a = _operand_view(array, target)
-        native().binary_scalar(op, a._handle, float(_scalar_value(scalar)), target._handle, scalar_first)
+        native().binary_scalar(op, a._handle, _scalar_value(scalar), target._handle, scalar_first)
         return
     a = _operand_view(_as_device(first, dtype, device), target)
     b = _operand_view(_as_device(second, dtype, device), target)
