@@ -229,7 +229,13 @@ struct ExportedTensor {
   DLManagedTensor managed{};
 };
 
-void delete_exported(DLManagedTensor* self) { delete static_cast<ExportedTensor*>(self->manager_ctx); }
+// The consumer may still have work queued on its own stream, unknown to nnx: wait for the device before
+// the storage can go back to the cache and be reused by nnx's stream.
+void delete_exported(DLManagedTensor* self) {
+  auto* exported = static_cast<ExportedTensor*>(self->manager_ctx);
+  if (exported->array.storage->ptr()) nnx::cuda::synchronize_device_quietly(exported->array.device());
+  delete exported;
+}
 
 // A capsule nobody consumed still owns its tensor (a consumer renames it "used_dltensor").
 void capsule_destructor(PyObject* capsule) {
@@ -322,8 +328,16 @@ DeviceArray from_dlpack(py::handle capsule) {
   int64_t lowest = 0, highest = -1;
   if (!has_zero_extent(shape) && !element_extent(shape, strides, &lowest, &highest))
     throw py::value_error("capsule's shape and strides overflow int64");
-  auto storage = nnx::cuda::Storage::external(element0 + lowest * item, (highest - lowest + 1) * item, t.device.device_id,
-                                              [managed] {
+  // The producer's writes may still be queued on its stream, and nnx's kernels on nnx's stream when the
+  // last view dies: wait for the device at both ends.
+  const int device = t.device.device_id;
+  {
+    py::gil_scoped_release release;
+    nnx::cuda::synchronize_device(device);
+  }
+  auto storage = nnx::cuda::Storage::external(element0 + lowest * item, (highest - lowest + 1) * item, device,
+                                              [managed, device] {
+                                                nnx::cuda::synchronize_device_quietly(device);
                                                 if (managed->deleter) managed->deleter(managed);
                                               });
   DeviceArray array;
@@ -409,7 +423,9 @@ void bind_device_array(py::module_& m) {
            "A 'dltensor' capsule sharing this memory; the consumer's stream waits for nnx's queued work.")
       .def("__dlpack_device__", [](const DeviceArray& a) { return py::make_tuple(static_cast<int>(kDLCUDA), a.device()); });
 
-  m.def("from_dlpack", &from_dlpack, py::arg("capsule"), "Zero-copy DeviceArray over a 'dltensor' capsule of CUDA memory.");
+  m.def("from_dlpack", &from_dlpack, py::arg("capsule"),
+        "Zero-copy DeviceArray over a 'dltensor' capsule of CUDA memory; waits for the device first, since the "
+        "capsule does not say which stream wrote it.");
 
   m.def(
       "memory_allocated",

@@ -61,8 +61,14 @@ typedef struct DLManagedTensor {
 
 }  // extern "C"
 
+// Stream ordering across the exchange (runtime.cu). A capsule does not say which stream wrote or will
+// use its memory, so where nnx cannot make one stream wait for another it waits for the whole device.
 namespace nnx::cuda {
 // Makes `consumer_stream` (a cudaStream_t as an integer; 1 = legacy default, 2 = per-thread default)
-// wait for everything queued so far on nnx's stream of `device` (runtime.cu).
+// wait for everything queued so far on nnx's stream of `device`.
 void make_stream_wait_for_nnx(int device, int64_t consumer_stream);
+// Waits for every stream of `device`: an imported tensor's producer may still be writing it.
+void synchronize_device(int device);
+// The same for deleters (any thread, possibly at interpreter exit): errors are ignored, never thrown.
+void synchronize_device_quietly(int device) noexcept;
 }  // namespace nnx::cuda

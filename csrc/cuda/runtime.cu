@@ -227,4 +227,24 @@ void make_stream_wait_for_nnx(int device, int64_t consumer_stream) {
   check(status, "cudaStreamWaitEvent (DLPack stream hand-over)");
 }
 
+void synchronize_device(int device) {
+  DeviceGuard guard(device);
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (DLPack import)");
+}
+
+void synchronize_device_quietly(int device) noexcept {
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) {  // e.g. the runtime is already unloading
+    cudaGetLastError();
+    return;
+  }
+  if (previous != device && cudaSetDevice(device) != cudaSuccess) {
+    cudaGetLastError();
+    return;
+  }
+  cudaDeviceSynchronize();
+  if (previous != device) cudaSetDevice(previous);
+  cudaGetLastError();
+}
+
 }  // namespace nnx::cuda
