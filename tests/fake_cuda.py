@@ -114,7 +114,7 @@ _allocator = _Allocator()
 class _Storage:
     """Refcounted device memory: back to the allocator's cache when the last view dies."""
 
-    __slots__ = ("bytes", "nbytes", "device", "__weakref__")
+    __slots__ = ("bytes", "nbytes", "device", "address", "__weakref__")
 
     def __init__(self, nbytes, device, external=None):
         self.nbytes = nbytes
@@ -124,6 +124,7 @@ class _Storage:
             weakref.finalize(self, _allocator.release, self.bytes)
         else:
             self.bytes = external  # a DLPack producer's memory, kept alive by this reference
+        self.address = self.bytes.ctypes.data
 
 
 def memory_allocated(device=0):
@@ -260,7 +261,7 @@ class DeviceArray:
     size = property(lambda self: math.prod(self._shape))
     itemsize = property(lambda self: self._dtype.itemsize)
     nbytes = property(lambda self: self.size * self._dtype.itemsize)
-    storage_ptr = property(lambda self: self._storage.bytes.ctypes.data)
+    storage_ptr = property(lambda self: self._storage.address)
     storage_nbytes = property(lambda self: self._storage.nbytes)
 
     @property

@@ -626,6 +626,20 @@ def test_like_creation_and_like_functions(rng):
         np.zeros(3, dtype=complex, like=a)
 
 
+def test_repeat_average_and_numpy_scalars_on_the_left(rng):
+    data = random(rng, (3, 4), np.float64)
+    a = dev(data)
+    for axis in (None, 0, 1):
+        same(np.repeat(a, 2, axis=axis), np.repeat(data, 2, axis=axis))
+        same(np.average(a, axis=axis), np.average(data, axis=axis), exact=False)
+        weights = random(rng, (3, 4), np.float64, 0.5, 2.0)
+        same(np.average(a, axis=axis, weights=dev(weights)), np.average(data, axis=axis, weights=weights), exact=False)
+    same(np.float32(2) * a, np.float32(2) * data)
+    same(np.float64(1) - a[0], np.float64(1) - data[0])
+    with pytest.raises(TypeError):
+        [1.0, 2.0, 3.0, 4.0] + a[0]
+
+
 def test_copyto_memory_and_comparisons(rng):
     data = random(rng, (3, 4))
     a = dev(data)

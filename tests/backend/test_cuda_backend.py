@@ -33,6 +33,13 @@ def test_import_nnx_does_not_import_the_cuda_backend():
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("module", ["cuda", "cuda_array", "cuda_numpy", "cuda_functions", "cuda_indexing"])
+def test_each_cuda_module_can_be_imported_first(module):
+    code = f"import nnx.backend.{module}; import numpy as np, nnx.backend.cuda_array as c; assert np.where in " \
+           "c._functions._FUNCTIONS"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_parse_device_with_cuda(cuda_native):
     class Device:
         type, index = "cuda", 0

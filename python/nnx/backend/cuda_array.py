@@ -282,7 +282,7 @@ class CudaArray:
         return _numpy_impl.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return _numpy_impl.array_function(self, func, types, args, kwargs)
+        return _functions.array_function(self, func, types, args, kwargs)
 
     # --- operators (through the ufuncs: NumPy's promotion, broadcasting and in-place casting rules) ------------
     def _operator(self, ufunc, *operands, out=None):
@@ -468,10 +468,14 @@ def _is_contiguous(shape, strides):
 def reshape(array, shape):
     """A view when the strides allow one (NumPy's rule), else a reshaped contiguous copy."""
     handle = array._handle
-    # NumPy resolves -1 and validates the size on a contiguous dummy (no data, never copied).
-    dense = as_strided(np.zeros(1, np.uint8), tuple(handle.shape), _contiguous_strides(handle.shape))
-    new_shape = dense.reshape(shape).shape
-    strides = _reshape_strides(tuple(handle.shape), tuple(handle.strides), new_shape)
+    old_shape = tuple(handle.shape)
+    if all(n >= 0 for n in shape) and math.prod(shape) == math.prod(old_shape):
+        new_shape = tuple(shape)
+    else:  # NumPy resolves -1 and words the errors, on a contiguous dummy (no data, never copied)
+        new_shape = as_strided(np.zeros(1, np.uint8), old_shape, _contiguous_strides(old_shape)).reshape(shape).shape
+    if new_shape == old_shape:
+        return CudaArray(handle, array._writeable)  # a new view object, as NumPy's reshape gives
+    strides = _reshape_strides(old_shape, tuple(handle.strides), new_shape)
     if strides is None:
         return contiguous_copy(array).reshape(new_shape)
     return CudaArray(handle.view(new_shape, strides, handle.offset), array._writeable)
@@ -518,3 +522,4 @@ def _reshape_strides(shape, strides, new_shape):
 
 from . import cuda_indexing as _indexing  # noqa: E402  (they use CudaArray)
 from . import cuda_numpy as _numpy_impl  # noqa: E402
+from . import cuda_functions as _functions  # noqa: E402

@@ -133,6 +133,19 @@ def _count_nonzero(a, axis=None, *, keepdims=False):
     return impl.reduction("sum", a != 0, axis, keepdims)
 
 
+@implements(np.average)
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    if weights is None:
+        average = impl.reduction("mean", a, axis, keepdims)
+        total = np.full_like(average, a.size // max(average.size, 1))
+    else:
+        if not isinstance(weights, CudaArray) or weights.shape != a.shape:
+            raise impl.unsupported("average with weights that are not a CUDA array of a's shape")
+        total = impl.reduction("sum", weights, axis, keepdims)
+        average = impl.reduction("sum", a * weights, axis, keepdims) / total
+    return (average, np.broadcast_to(total, average.shape)) if returned else average
+
+
 @implements(np.linalg.norm)
 def _norm(x, ord=None, axis=None, keepdims=False):
     return impl.linalg_norm(x, ord, axis, keepdims)
@@ -151,10 +164,24 @@ def _round(a, decimals=0, out=None):
     return impl.round_(a, decimals, out)
 
 
-implements(np.where)(impl.where)
-implements(np.isclose)(impl.isclose)
-implements(np.allclose)(impl.allclose)
-implements(np.array_equal)(impl.array_equal)
+@implements(np.where)
+def _where(condition, x=None, y=None):
+    return impl.where(condition, x, y)
+
+
+@implements(np.isclose)
+def _isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return impl.isclose(a, b, rtol, atol, equal_nan)
+
+
+@implements(np.allclose)
+def _allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return impl.allclose(a, b, rtol, atol, equal_nan)
+
+
+@implements(np.array_equal)
+def _array_equal(a1, a2, equal_nan=False):
+    return impl.array_equal(a1, a2, equal_nan)
 
 
 @implements(np.nonzero)
@@ -333,6 +360,17 @@ def _tile(A, reps):
     repeated = sum(((r, n) for r, n in zip(reps, shape)), ())
     tiled = contiguous_copy(broadcast_to(A.reshape(interleaved), repeated))  # repeat r of element s at r*n + s
     return tiled.reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+
+@implements(np.repeat)
+def _repeat(a, repeats, axis=None):
+    if not isinstance(repeats, (int, np.integer)):
+        raise impl.unsupported("repeat with per-element repeats")
+    if axis is None:
+        a, axis = ascontiguous(a).reshape(-1), 0
+    axis = normalize_axis_index(axis, a.ndim)
+    spread = np.broadcast_to(np.expand_dims(a, axis + 1), a.shape[:axis + 1] + (int(repeats),) + a.shape[axis + 1:])
+    return contiguous_copy(spread).reshape(a.shape[:axis] + (a.shape[axis] * int(repeats),) + a.shape[axis + 1:])
 
 
 # --- gathers and scatters along an axis ----------------------------------------------------------------------------------

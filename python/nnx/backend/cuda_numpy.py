@@ -118,11 +118,7 @@ def call_ufunc(ufunc, operands, out=None, dtype=None):
     if ufunc.nout != 1:
         raise unsupported(name)
     device = _device_of(list(operands) + [out])
-    signature = tuple(_loop_dtype_of(v) for v in operands) + (None,)
-    loop = ufunc.resolve_dtypes(signature) if dtype is None else \
-        ufunc.resolve_dtypes(signature, signature=(None,) * len(operands) + (np.dtype(dtype),))
-    if any(d not in DEVICE_DTYPES for d in loop):
-        raise TypeError(f"nnx CUDA arrays do not support numpy.{name} for dtype {loop[-1]}")
+    loop = _loop_dtypes(ufunc, tuple(_loop_dtype_of(v) for v in operands), None if dtype is None else np.dtype(dtype))
     shapes = [v.shape for v in operands if isinstance(v, CudaArray)]
     shape = np.broadcast_shapes(*shapes, *(() if out is None else (out.shape,)))
     result_dtype = loop[-1]
@@ -138,19 +134,46 @@ def call_ufunc(ufunc, operands, out=None, dtype=None):
     inputs = [v if not isinstance(v, CudaArray) or v.dtype == d else cast(v, d) for v, d in zip(operands, loop)]
     direct = out is not None and out.dtype == result_dtype and out._handle.is_contiguous
     target = out if direct else empty(shape, result_dtype, device)
-    _compute(name, inputs, loop[:-1], target, device)
+    _compute(name, inputs, loop[:-1], _Target(target, fresh=not direct), device)
     if out is not None and not direct:
         copy_into(target, out)
         return out
     return target
 
 
-def _compute(name, inputs, in_dtypes, target, device):
+_LOOPS = {}  # (ufunc, operand dtypes or scalar types, requested dtype) -> NumPy's loop dtypes
+
+
+def _loop_dtypes(ufunc, operand_types, dtype):
+    """NumPy's loop (input dtypes..., output dtype) for these operands (NEP 50), checked against the device's."""
+    key = (ufunc, operand_types, dtype)
+    loop = _LOOPS.get(key)
+    if loop is None:
+        signature = operand_types + (None,)
+        loop = ufunc.resolve_dtypes(signature) if dtype is None else \
+            ufunc.resolve_dtypes(signature, signature=(None,) * len(operand_types) + (dtype,))
+        if any(d not in DEVICE_DTYPES for d in loop):
+            raise TypeError(f"nnx CUDA arrays do not support numpy.{ufunc.__name__} for dtype {loop[-1]}")
+        _LOOPS[key] = loop
+    return loop
+
+
+class _Target:
+    """Where a ufunc writes: the array, and whether it is freshly allocated (then no input can overlap it)."""
+
+    __slots__ = ("array", "fresh")
+
+    def __init__(self, array, fresh):
+        self.array, self.fresh = array, fresh
+
+
+def _compute(name, inputs, in_dtypes, destination, device):
     """Writes ufunc `name` of the (loop-dtype) inputs into the contiguous target."""
+    target = destination.array
     if name in _UNARY_KERNELS:
-        _unary(name, inputs[0], in_dtypes[0], target, device)
+        _unary(name, inputs[0], in_dtypes[0], destination, device)
     elif name in _BINARY_KERNELS:
-        _binary(_BINARY_KERNELS[name], inputs, in_dtypes[0], target, device)
+        _binary(_BINARY_KERNELS[name], inputs, in_dtypes[0], destination, device)
     elif name in _COMPOSITES:
         result = _COMPOSITES[name](*(_as_device(v, d, device) for v, d in zip(inputs, in_dtypes)))
         native().copy(broadcast_to(result, target.shape)._handle, target._handle)
@@ -158,35 +181,38 @@ def _compute(name, inputs, in_dtypes, target, device):
         raise unsupported(name)
 
 
-def _unary(name, value, dtype, target, device):
+def _unary(name, value, dtype, destination, device):
+    target = destination.array
     x = broadcast_to(_as_device(value, dtype, device), target.shape)
     if dtype.kind != "f" and name in _ROUNDING + ("absolute", "fabs") and (name != "absolute" or dtype.kind != "i"):
         native().copy(x._handle, target._handle)  # rounding an integer (or |unsigned|) changes nothing
     elif dtype.kind != "f" and name in ("isnan", "isinf", "isfinite"):
         native().fill(target._handle, name == "isfinite")
     else:
-        native().unary(_UNARY_KERNELS[name], _operand_view(x, target)._handle, target._handle)
+        native().unary(_UNARY_KERNELS[name], _operand_view(x, destination)._handle, target._handle)
 
 
-def _binary(op, inputs, dtype, target, device):
+def _binary(op, inputs, dtype, destination, device):
+    target = destination.array
     first, second = inputs
     scalar_first = not isinstance(first, CudaArray)
     array, scalar = (second, first) if scalar_first else (first, second)
     if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArray) and _scalar_value(second) < 0:
         raise ValueError("Integers to negative integer powers are not allowed.")
     if not isinstance(scalar, CudaArray):  # the kernel casts the (exact) Python scalar to the array's dtype
-        a = _operand_view(array, target)
+        a = _operand_view(array, destination)
         native().binary_scalar(op, a._handle, _scalar_value(scalar), target._handle, scalar_first)
         return
-    a = _operand_view(_as_device(first, dtype, device), target)
-    b = _operand_view(_as_device(second, dtype, device), target)
+    a = _operand_view(_as_device(first, dtype, device), destination)
+    b = _operand_view(_as_device(second, dtype, device), destination)
     native().binary(op, a._handle, b._handle, target._handle)
 
 
-def _operand_view(array, target):
+def _operand_view(array, destination):
     """The operand broadcast to the target's shape; a copy when it overlaps the target other than exactly."""
+    target = destination.array
     view = broadcast_to(array, target.shape)
-    if may_share_memory(view, target) and not _exactly(view, target):
+    if not destination.fresh and may_share_memory(view, target) and not _exactly(view, target):
         view = contiguous_copy(view)
     return view
 
@@ -512,5 +538,3 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
         return reduction("max", magnitude, axis, keepdims)
     return np.sqrt(reduction("sum", magnitude * magnitude, axis, keepdims))
 
-
-from .cuda_functions import array_function  # noqa: E402,F401  (the table uses the functions above)
