@@ -1,9 +1,11 @@
-"""nnx: neural networks on NumPy arrays with a fast native core."""
+"""nnx: neural networks on NumPy arrays with a fast native core (and CUDA devices when built with them)."""
 from ._native import _C
-from .tensor import (Tensor, arange, cat, empty, float32, float64, from_numpy, full, full_like, int64, ones,
-                     ones_like, rand, randn, stack, tensor, where, zeros, zeros_like)
+from .device import device
+from .tensor import (Tensor, arange, cat, empty, empty_like, float32, float64, from_dlpack, from_numpy, full,
+                     full_like, int64, ones, ones_like, rand, randn, stack, tensor, where, zeros, zeros_like)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import initial_seed, manual_seed, seed
+from . import backends, cuda  # noqa: E402,I001  (device queries and switches)
 from . import nn, optim, data  # noqa: E402,I001  (the layers above Tensor)
 from . import datasets, learner, metrics  # noqa: E402,I001  (the training loop, above nn/optim/data)
 from .learner import Learner  # noqa: E402
@@ -11,8 +13,9 @@ from .learner import Learner  # noqa: E402
 __version__ = "0.1.0"
 __all__ = [
     "_C", "__version__",
-    "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
-    "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
+    "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
+    "empty_like", "full_like", "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
+    "device", "cuda", "backends",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
     "nn", "optim", "data", "datasets", "learner", "metrics", "Learner",
 ]

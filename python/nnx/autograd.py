@@ -1,7 +1,10 @@
 """Reverse-mode autograd: grad mode, the Function base class (one node per op) and the backward engine.
 
-A Function's forward and backward work on the Tensors' NumPy arrays; `apply` wraps the result in a
-Tensor whose `_ctx` is the Function instance itself, so the node that made a Tensor is its context.
+A Function's forward and backward work on the Tensors' arrays (NumPy on the CPU, a backend's device
+array on a GPU); `apply` wraps the result in a Tensor whose `_ctx` is the Function instance itself, so the
+node that made a Tensor is its context. Operands on two devices make the forward fail (a device array
+refuses host arrays and the reverse); apply then names the devices with PyTorch's message. That check
+runs only on failure, so the CPU path pays nothing for it.
 """
 import functools
 import sys
@@ -9,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _device_of_array, _is_device_array, move_array
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
@@ -124,11 +127,19 @@ class Function:
                 arrays.append(arg)
                 needs_grad.append(False)
         if not (_grad_state.enabled and True in needs_grad):
-            out = cls.forward(ctx, *arrays, **kwargs)
+            try:
+                out = cls.forward(ctx, *arrays, **kwargs)
+            except Exception as error:
+                raise_if_mixed_devices(arrays, error)
+                raise
             return Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
         # Set before forward (as in PyTorch), so forward can skip work backward will not need.
         ctx.needs_input_grad = tuple(needs_grad)
-        out = cls.forward(ctx, *arrays, **kwargs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except Exception as error:
+            raise_if_mixed_devices(arrays, error)
+            raise
         result = Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
         ctx.inputs = args
         result._requires_grad = True
@@ -142,6 +153,38 @@ class Function:
     @staticmethod
     def backward(ctx, grad):
         raise NotImplementedError("a Function subclass must implement backward")
+
+
+def _devices_of(values):
+    """The distinct devices of the arrays and Tensors among values, in order of appearance."""
+    found = []
+    for value in values:
+        if isinstance(value, Tensor):
+            value = value._data
+        if isinstance(value, np.ndarray) or _is_device_array(value):
+            device = _device_of_array(value)
+            if device not in found:
+                found.append(device)
+    return found
+
+
+def _mixed_devices_error(devices):
+    return RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                        f"{devices[0]} and {devices[1]}!")
+
+
+def raise_if_mixed_devices(values, error):
+    """After `error` in an op over values: PyTorch's RuntimeError when they live on two devices."""
+    devices = _devices_of(values)
+    if len(devices) > 1:
+        raise _mixed_devices_error(devices) from error
+
+
+def check_same_device(values):
+    """RuntimeError (PyTorch's message) when the arrays and Tensors among values live on two devices."""
+    devices = _devices_of(values)
+    if len(devices) > 1:
+        raise _mixed_devices_error(devices)
 
 
 def _graph_dependencies(root):
@@ -166,8 +209,10 @@ def _graph_dependencies(root):
 def _as_input_gradient(grad, arg, node):
     """The gradient a backward returned for one input, checked and cast to that input's dtype."""
     data = arg._data
-    if not isinstance(grad, np.ndarray):
+    if not isinstance(grad, np.ndarray) and not _is_device_array(grad):  # a Python or NumPy scalar
         grad = np.asarray(grad, dtype=data.dtype)
+        if type(data) is not np.ndarray:
+            grad = move_array(grad, _device_of_array(data))
     if grad.shape != data.shape:
         index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
         raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index {index} - "
@@ -232,14 +277,18 @@ def run_backward(root, gradient, retain_graph=False):
                 if existing is not None:
                     existing._data += input_grad
                     continue
-                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or input_grad.base is not None
+                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or getattr(input_grad, "base", 0) is not None
                         or not input_grad.flags.c_contiguous or not input_grad.flags.writeable):
-                    input_grad = input_grad.copy()
+                    input_grad = input_grad.copy()  # (a device array without `base` is always copied)
                 arg._grad = Tensor._wrap(input_grad)
                 continue
             if input_grad is not None:
                 previous = grads.get(parent)
-                grads[parent] = input_grad if previous is None else np.asarray(previous + input_grad)
+                if previous is not None:
+                    input_grad = previous + input_grad
+                    if isinstance(input_grad, _numpy_scalar):  # 0-d + 0-d gives a NumPy scalar
+                        input_grad = np.asarray(input_grad)
+                grads[parent] = input_grad
             dependencies[parent] -= 1
             if dependencies[parent] == 0:
                 ready.append(parent)

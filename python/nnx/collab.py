@@ -41,7 +41,7 @@ class EmbeddingDotBias(nn.Module):
         return model
 
     def forward(self, x):
-        x = _check_pairs(x)
+        x = _check_pairs(x, self.u_weight.weight.device)
         users, items = x[:, 0], x[:, 1]
         dot = (self.u_weight(users) * self.i_weight(items)).sum(1)
         result = dot + self.u_bias(users).reshape(-1) + self.i_bias(items).reshape(-1)
@@ -69,12 +69,12 @@ class EmbeddingDotBias(nn.Module):
     def bias(self, ids, is_item=True):
         """The learned bias of each item (or user, is_item=False), as a NumPy array (N,)."""
         layer = self.i_bias if is_item else self.u_bias
-        return layer.weight.detach().numpy()[self._get_idx(ids, is_item), 0].copy()
+        return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item), 0].copy()
 
     def weight(self, ids, is_item=True):
         """The learned latent factors of each item (or user), as a NumPy array (N, n_factors)."""
         layer = self.i_weight if is_item else self.u_weight
-        return layer.weight.detach().numpy()[self._get_idx(ids, is_item)].copy()
+        return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item)].copy()
 
 
 class EmbeddingNN(TabularModel):
@@ -84,11 +84,11 @@ class EmbeddingNN(TabularModel):
         super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, **kwargs)
 
     def forward(self, x_cat, x_cont=None):
-        return super().forward(_check_pairs(x_cat), None)
+        return super().forward(_check_pairs(x_cat, self._device()), None)
 
 
-def _check_pairs(x):
-    x = _as_tensor(x, np.int64 if _is_integer(x) else None)
+def _check_pairs(x, device=None):
+    x = _as_tensor(x, np.int64 if _is_integer(x) else None, device)
     if x.ndim != 2 or x.shape[1] != 2 or np.dtype(x.dtype).kind not in "iu":
         raise ValueError(f"x must be an integer array of (user, item) pairs with shape (N, 2), "
                          f"got shape {tuple(x.shape)} and dtype {x.dtype}")

@@ -2,12 +2,14 @@
 
 Batches are cut from whole arrays by slicing (in order) or one fancy-indexing per batch (shuffled), so
 no Python runs per sample. Any other object with __len__/__getitem__ also works, one sample at a time,
-collated with np.stack.
+collated with np.stack. With device='cuda' the whole arrays are copied to the GPU once, on the first
+iteration, and batches are cut there (a shuffled epoch uploads only its permutation); dataset objects
+are collated on the host and each batch is uploaded.
 """
 import numpy as np
 
 from . import random as nnx_random
-from .tensor import Tensor
+from .tensor import Tensor, _target_device, move_array
 
 
 class TensorDataset:
@@ -42,9 +44,12 @@ class DataLoader:
     float32) once, here, because the kernels take those. dtype (np.float32 or np.float64) converts X
     once, here (fastai-style convenience; y is left alone); a dataset object's X is converted as each
     batch is collated, since there is no whole array to convert.
+    device (fastai's, e.g. 'cuda'; default None: the CPU) is where the batches are yielded; settable
+    later (`dl.device = 'cuda'` or `dl.to('cuda')`). The order of samples does not depend on it.
     """
 
-    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None, dtype=None):
+    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None, dtype=None,
+                 device=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -62,6 +67,23 @@ class DataLoader:
         self._n = len(self._arrays[0]) if self._arrays is not None else len(self._samples)
         # Arrays X (and y) yield xb (or (xb, yb)); a TensorDataset yields a tuple, like torch's.
         self._single = y is None and not isinstance(X, TensorDataset)
+        self.device = device
+
+    @property
+    def device(self):
+        """Where batches are yielded: None (the CPU) or an nnx.device."""
+        return self._device
+
+    @device.setter
+    def device(self, device):
+        target = _target_device(device)
+        self._device = None if target is None or target.type == "cpu" else target
+        self._device_arrays = None  # uploaded again on the next iteration
+
+    def to(self, device):
+        """Yield batches on `device` from now on (fastai's DataLoader.to); returns self."""
+        self.device = device
+        return self
 
     def __len__(self):
         """Number of batches per epoch."""
@@ -77,10 +99,25 @@ class DataLoader:
     def __iter__(self):
         order = self._permutation() if self.shuffle else None
         stop = len(self) * self.batch_size
+        device_arrays = self._arrays_on_device()
+        if device_arrays is not None and order is not None:
+            order = move_array(order, self._device)  # one small upload per epoch
         for start in range(0, min(stop, self._n), self.batch_size):
             end = min(start + self.batch_size, self._n)
             index = slice(start, end) if order is None else order[start:end]
-            yield self._batch(index)
+            yield self._batch(index) if device_arrays is None else self._device_batch(device_arrays, index)
+
+    def _arrays_on_device(self):
+        """The whole arrays copied to the loader's device (once), or None on the CPU or for a dataset."""
+        if self._device is None or self._arrays is None:
+            return None
+        if self._device_arrays is None:
+            self._device_arrays = [move_array(np.ascontiguousarray(a), self._device) for a in self._arrays]
+        return self._device_arrays
+
+    def _device_batch(self, arrays, index):
+        batch = tuple(Tensor._wrap(a[index]) for a in arrays)  # a slice is a contiguous view, a gather a copy
+        return batch[0] if self._single else batch
 
     def _permutation(self):
         generator = self._generator if self._generator is not None else nnx_random.numpy_generator()
@@ -93,13 +130,18 @@ class DataLoader:
         positions = range(index.start, index.stop) if isinstance(index, slice) else index.tolist()
         samples = [self._samples[i] for i in positions]
         if isinstance(samples[0], (tuple, list)):
-            return tuple(_collate(column, self.dtype if i == 0 else None) for i, column in enumerate(zip(*samples)))
-        return _collate(samples, self.dtype)
+            return tuple(self._on_device(_collate(column, self.dtype if i == 0 else None))
+                         for i, column in enumerate(zip(*samples)))
+        return self._on_device(_collate(samples, self.dtype))
+
+    def _on_device(self, batch):
+        return batch if self._device is None else Tensor._wrap(move_array(batch._data, self._device))
 
     def __repr__(self):
         dtype = "" if self.dtype is None else f", dtype={self.dtype}"
+        device = "" if self._device is None else f", device='{self._device}'"
         return (f"DataLoader(n={self._n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}{dtype})")
+                f"drop_last={self.drop_last}{dtype}{device})")
 
 
 class DataLoaders:
@@ -115,9 +157,10 @@ class DataLoaders:
 
     @classmethod
     def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None,
-                    dtype=None):
+                    dtype=None, device=None):
         """Loaders over arrays: the training one shuffled (keeping its last partial batch), the
-        validation one in order; both with batch size bs (fastai's default val_bs).
+        validation one in order; both with batch size bs (fastai's default val_bs) and both yielding
+        batches on `device` (default None: the CPU).
 
         X is converted once, here: to `dtype` when given (np.float32 or np.float64), and by default
         float64 X becomes float32, the working dtype of nnx models (pass dtype=np.float64 to keep it).
@@ -125,14 +168,39 @@ class DataLoaders:
         if dtype is not None:
             dtype = _float_dtype(dtype)
         X_train, train_dtype = _with_working_dtype(X_train, "X_train", dtype)
-        train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed, dtype=train_dtype)
+        train = DataLoader(X_train, y_train, batch_size=bs, shuffle=shuffle_train, seed=seed, dtype=train_dtype,
+                           device=device)
         valid = None
         if X_valid is not None:
             X_valid, valid_dtype = _with_working_dtype(X_valid, "X_valid", dtype)
-            valid = DataLoader(X_valid, y_valid, batch_size=bs, shuffle=False, dtype=valid_dtype)
+            valid = DataLoader(X_valid, y_valid, batch_size=bs, shuffle=False, dtype=valid_dtype, device=device)
         elif y_valid is not None:
             raise ValueError("y_valid was given without X_valid")
         return cls(train, valid)
+
+    @property
+    def device(self):
+        """The training loader's device (None: the CPU), fastai's dls.device; setting it moves both loaders."""
+        return getattr(self.train, "device", None)
+
+    @device.setter
+    def device(self, device):
+        for loader in self.loaders:
+            if hasattr(loader, "to"):
+                loader.to(device)
+            else:
+                raise TypeError(f"DataLoaders.device: {type(loader).__name__} cannot change its device (it has no .to)")
+
+    def to(self, device):
+        """Yield every loader's batches on `device` (fastai's dls.to); returns self."""
+        self.device = device
+        return self
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
 
     @property
     def loaders(self):
@@ -152,9 +220,10 @@ class DataLoaders:
 
 
 def _as_array(data, name):
-    """A NumPy array of the data (Tensors and array-likes unwrapped), integers as int64."""
+    """A NumPy array of the data (Tensors and array-likes unwrapped: a CUDA tensor is read back once),
+    integers as int64."""
     if isinstance(data, Tensor):
-        array = data.numpy()
+        array = data.cpu().numpy()
     elif hasattr(data, "to_numpy"):  # pandas DataFrame / Series
         array = data.to_numpy()
     else:

@@ -15,11 +15,13 @@ __all__ = [
 
 
 def to_numpy(x):
-    """A NumPy view of a Tensor (detached) or array-like, without copying when it can."""
+    """A NumPy view of a Tensor (detached) or array-like, without copying when it can: a CUDA tensor is
+    copied to the host (an explicit read, so metrics see the values the device computed)."""
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "detach") and hasattr(x, "numpy"):
-        return x.detach().numpy()
+        x = x.detach()
+        return x.cpu().numpy() if hasattr(x, "cpu") else x.numpy()
     return np.asarray(x)
 
 

@@ -1,12 +1,20 @@
 """The differentiable Tensor ops: one small Function per op, its backward rule right below its forward.
 
-Forward and backward see NumPy arrays. Binary ops broadcast like NumPy, and `unbroadcast` sums each
-gradient back to its input's shape. Native kernels are reached through the array's backend table.
+Forward and backward see arrays: numpy.ndarray on the CPU, a backend's device array (CudaArray) on a
+GPU; both speak the same NumPy protocol (operators, ufuncs, __array_function__), so one rule serves every
+device. New arrays are made with `like=` an input so that they land on its device, never on the host.
+Binary ops broadcast like NumPy, and `unbroadcast` sums each gradient back to its input's shape. Native
+kernels are reached through the array's backend table.
 """
 import numpy as np
 
 from . import backend
 from .autograd import Function
+from .tensor import _device_of_array, move_array
+
+def _shape(value):
+    """The shape of an operand: an array's, () for a Python scalar."""
+    return getattr(value, "shape", ())
 
 
 def unbroadcast(grad, shape):
@@ -49,10 +57,23 @@ class Cast(Function):
         return grad.astype(ctx.source_dtype), None
 
 
+class ToDevice(Function):
+    """x copied to another device; the gradient is copied back to x's device."""
+
+    @staticmethod
+    def forward(ctx, x, target):
+        ctx.source = _device_of_array(x)
+        return move_array(x, target)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return move_array(grad, ctx.source), None
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.array(x, order="C", copy=True)
+        return x.copy()  # C order, on x's device
 
     @staticmethod
     def backward(ctx, grad):
@@ -72,13 +93,14 @@ def _float_result(out, a, b):
 
 
 def _is_float64_array(value):
-    return isinstance(value, np.ndarray) and value.dtype == _FLOAT64  # (np.dtype(None) means float64)
+    dtype = getattr(value, "dtype", None)  # Python scalars have none (and np.dtype(None) == float64)
+    return dtype is not None and dtype == _FLOAT64
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        ctx.shapes = (_shape(a), _shape(b))
         return _float_result(np.add(a, b), a, b)
 
     @staticmethod
@@ -89,7 +111,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        ctx.shapes = (_shape(a), _shape(b))
         return _float_result(np.subtract(a, b), a, b)
 
     @staticmethod
@@ -108,8 +130,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(grad * ctx.b, np.shape(ctx.a)) if need_a else None,
-                unbroadcast(grad * ctx.a, np.shape(ctx.b)) if need_b else None)
+        return (unbroadcast(grad * ctx.b, _shape(ctx.a)) if need_a else None,
+                unbroadcast(grad * ctx.a, _shape(ctx.b)) if need_b else None)
 
 
 class Div(Function):
@@ -124,8 +146,8 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         a, b = ctx.a, ctx.b
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (unbroadcast(grad / b, np.shape(a)) if need_a else None,
-                    unbroadcast(-grad * a / (b * b), np.shape(b)) if need_b else None)
+            return (unbroadcast(grad / b, _shape(a)) if need_a else None,
+                    unbroadcast(-grad * a / (b * b), _shape(b)) if need_b else None)
 
 
 class Pow(Function):
@@ -141,22 +163,22 @@ class Pow(Function):
         base, exponent = ctx.base, ctx.exponent
         grad_base = grad_exponent = None
         if need_base:
-            grad_base = unbroadcast(grad * exponent * np.power(base, exponent - 1), np.shape(base))
+            grad_base = unbroadcast(grad * exponent * np.power(base, exponent - 1), _shape(base))
         if need_exponent:
             # d(b^e)/de = b^e log b, taken as 0 where b == 0 (PyTorch's convention).
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_base = np.where(base == 0, 0, np.log(np.where(base == 0, 1, base)))
-            grad_exponent = unbroadcast(grad * ctx.out * log_base, np.shape(exponent))
+            grad_exponent = unbroadcast(grad * ctx.out * log_base, _shape(exponent))
         return grad_base, grad_exponent
 
 
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = np.asarray(a), np.asarray(b)
-        if a.ndim == 0 or b.ndim == 0:
+        a_ndim, b_ndim = getattr(a, "ndim", 0), getattr(b, "ndim", 0)
+        if a_ndim == 0 or b_ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, got "
-                               f"{a.ndim}D and {b.ndim}D")
+                               f"{a_ndim}D and {b_ndim}D")
         ctx.a, ctx.b = a, b
         return backend.for_array(a).matmul(a, b)
 
@@ -251,9 +273,12 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         x, low, high = ctx.x, ctx.low, ctx.high
-        inside = np.ones(x.shape, dtype=bool) if low is None else x >= low
-        if high is not None:
-            inside &= x <= high
+        if low is None:
+            inside = x <= high
+        else:
+            inside = x >= low
+            if high is not None:
+                inside &= x <= high
         return grad * inside, None, None
 
 
@@ -287,7 +312,7 @@ class Minimum(Function):
 
 def _split_gradient(grad, a, b, share_a):
     """grad split between a and b: `share_a` of it to a, the rest to b, each reduced to its input's shape."""
-    return unbroadcast(grad * share_a, np.shape(a)), unbroadcast(grad * (1 - share_a), np.shape(b))
+    return unbroadcast(grad * share_a, _shape(a)), unbroadcast(grad * (1 - share_a), _shape(b))
 
 
 # --- activations and softmax through the native kernels (NumPy for dtypes the kernels lack) -----------------
@@ -337,7 +362,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+        return x.sum(axis=axes, keepdims=keepdim)  # a NumPy scalar becomes a 0-d array in Function.apply
 
     @staticmethod
     def backward(ctx, grad):
@@ -349,8 +374,8 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(x.mean(axis=axes, keepdims=keepdim)) if x.size else \
-                np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
+            return x.mean(axis=axes, keepdims=keepdim) if x.size else \
+                np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype, like=x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -367,7 +392,10 @@ class Var(Function):
         ctx.centered, ctx.axes, ctx.keepdim = centered, axes, keepdim
         ctx.divisor = _reduced_count(x.shape, axes) - correction
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.divisor, dtype=x.dtype)
+            variance = np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.divisor
+        if isinstance(variance, np.generic):
+            return np.asarray(variance, dtype=x.dtype)
+        return variance if variance.dtype == x.dtype else variance.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -382,7 +410,7 @@ class Amax(Function):
 
     @classmethod
     def forward(cls, ctx, x, axes=None, keepdim=False):
-        out = np.asarray(cls.reduce(x, axis=axes, keepdims=True))
+        out = cls.reduce(x, axis=axes, keepdims=True)
         ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
         return out if keepdim else (out.reshape(()) if axes is None else np.squeeze(out, axes))
 
@@ -408,7 +436,7 @@ class TakeAlongDim(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
+        grad_x = np.zeros(ctx.shape, dtype=grad.dtype, like=grad)
         np.put_along_axis(grad_x, ctx.indices, grad, ctx.axis)
         return grad_x, None, None
 
@@ -428,8 +456,8 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
-        positions = list(np.indices(ctx.index.shape, sparse=True))
+        grad_x = np.zeros(ctx.shape, dtype=grad.dtype, like=grad)
+        positions = list(np.indices(ctx.index.shape, sparse=True))  # (small host ranges; a device takes them)
         positions[ctx.axis] = ctx.index
         np.add.at(grad_x, tuple(positions), grad)
         return grad_x, None, None
@@ -465,12 +493,12 @@ class Reshape(Function):
 class Permute(Function):
     @staticmethod
     def forward(ctx, x, order):
-        ctx.order = order
+        ctx.inverse = tuple(int(axis) for axis in np.argsort(order))
         return x.transpose(order)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(np.argsort(ctx.order)), None
+        return grad.transpose(ctx.inverse), None
 
 
 class Expand(Function):
@@ -511,8 +539,9 @@ class Tile(Function):
 
 
 def _is_advanced(index):
+    """True when the index holds an integer or boolean array (NumPy's advanced indexing) of any device."""
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(part, np.ndarray) and part.ndim > 0 for part in parts)
+    return any(getattr(part, "ndim", 0) > 0 for part in parts)
 
 
 class Index(Function):
@@ -525,9 +554,9 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = np.zeros(ctx.shape, dtype=ctx.dtype)
+        grad_x = np.zeros(ctx.shape, dtype=ctx.dtype, like=grad)
         if _is_advanced(ctx.index):
-            np.add.at(grad_x, ctx.index, grad)
+            np.add.at(grad_x, ctx.index, grad)  # repeated indices accumulate (a device array's ufunc.at)
         else:
             grad_x[ctx.index] = grad
         return grad_x, None
@@ -537,7 +566,7 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
-        ctx.boundaries = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+        ctx.boundaries = [int(end) for end in np.cumsum([_shape(a)[axis] for a in arrays])[:-1]]
         try:
             return np.concatenate(arrays, axis=axis)
         except ValueError as error:
@@ -559,19 +588,20 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.moveaxis(grad, ctx.axis, 0))
+        moved = np.moveaxis(grad, ctx.axis, 0)
+        return tuple(moved[i] for i in range(moved.shape[0]))
 
 
 class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition, ctx.shapes = condition, (np.shape(a), np.shape(b))
+        ctx.condition, ctx.shapes = condition, (_shape(a), _shape(b))
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         _, need_a, need_b = ctx.needs_input_grad
-        zero = np.zeros((), dtype=grad.dtype)
+        zero = np.zeros((), dtype=grad.dtype, like=grad)
         return (None,
                 unbroadcast(np.where(ctx.condition, grad, zero), ctx.shapes[0]) if need_a else None,
                 unbroadcast(np.where(ctx.condition, zero, grad), ctx.shapes[1]) if need_b else None)

@@ -1,13 +1,20 @@
-"""Tensor: a NumPy array plus autograd bookkeeping, with PyTorch's methods; and the factory functions.
+"""Tensor: an array plus autograd bookkeeping, with PyTorch's methods; and the factory functions.
 
-The array lives in `_data` (no copy when internal code wraps an ndarray). `_ctx` is the Function node
-that made the tensor (None for leaves). The differentiable ops themselves live in nnx.ops.
+The array lives in `_data` (no copy when internal code wraps one): a numpy.ndarray on the CPU, a backend's
+device array (nnx.backend.cuda_array.CudaArray) elsewhere; both speak the NumPy protocol the ops use.
+`_ctx` is the Function node that made the tensor (None for leaves). The differentiable ops live in nnx.ops.
 """
 import operator
 
 import numpy as np
 
 from . import backend as _backend
+from .device import device as _Device
+
+_cpu_backend = _backend.cpu
+_ndarray = np.ndarray
+_CPU = _Device("cpu")
+_DEVICES = {}  # (device type, index) -> nnx.device, so .device builds no object per call
 
 float32 = np.float32
 float64 = np.float64
@@ -45,7 +52,7 @@ def _canonical_dtype(array):
     """The array viewed with NumPy's canonical dtype object: unpickling recreates dtype objects that are
     equal but not identical, and the native bindings compare dtypes by identity."""
     dtype = array.dtype
-    if dtype.kind in "biuf" and dtype.isnative and not dtype.isbuiltin:
+    if dtype.kind in "biuf" and dtype.isnative and not dtype.isbuiltin and isinstance(array, _ndarray):
         return array.view(np.dtype(dtype.char))
     return array
 
@@ -61,7 +68,29 @@ def _as_operand(value):
         return _check_numeric(value, "the other operand")
     if isinstance(value, (list, tuple)):
         return _check_numeric(np.asarray(value), "the other operand")
+    if _is_device_array(value):
+        return _check_numeric(value, "the other operand")
     return NotImplemented
+
+
+def _is_device_array(value):
+    """True for an array of a non-CPU backend (a CudaArray)."""
+    return _backend.for_array(value) is not _cpu_backend and not isinstance(value, _ndarray)
+
+
+def _device_of_array(array):
+    """The nnx.device an array lives on."""
+    if type(array) is _ndarray:
+        return _CPU
+    ops = _backend.for_array(array)
+    if ops is _cpu_backend:
+        return _CPU
+    return _device_object(ops.device_type, ops.device_index(array))
+
+
+def _host_copy(array):
+    """A NumPy copy of a device array (an explicit read: it waits for the queued work)."""
+    return _backend.for_array(array).to_numpy(array)
 
 
 class Tensor:
@@ -73,7 +102,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
             data = data._data
-        elif not isinstance(data, np.ndarray):
+        elif not isinstance(data, np.ndarray) and not _is_device_array(data):
             data = _array_from_python(data, None)
         self._data = _canonical_dtype(_check_numeric(data))
         self._grad = None
@@ -146,16 +175,23 @@ class Tensor:
         """Accumulate the gradient of this tensor into the .grad of every leaf it depends on."""
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        own = self._data
         if gradient is None:
-            if self._data.size != 1:
+            if own.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; pass gradient=")
-            gradient = np.ones(self._data.shape, dtype=self._data.dtype)
+            gradient = np.ones(own.shape, dtype=own.dtype, like=own)
         else:
             data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if data.shape != self._data.shape:
+            if data.shape != own.shape:
                 raise RuntimeError(f"gradient has shape {list(data.shape)} but the tensor has shape "
-                                   f"{list(self._data.shape)}")
-            gradient = np.array(data, dtype=self._data.dtype, order="C", copy=True)
+                                   f"{list(own.shape)}")
+            if type(own) is _ndarray and type(data) is _ndarray:
+                gradient = np.array(data, dtype=own.dtype, order="C", copy=True)
+            else:
+                if _device_of_array(data) != _device_of_array(own):
+                    raise RuntimeError(f"gradient is on {_device_of_array(data)} but the tensor is on "
+                                       f"{_device_of_array(own)}: move it with .to(tensor.device)")
+                gradient = _backend.for_array(own).contiguous(data.astype(own.dtype))
         _autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
 
     def detach(self):
@@ -191,7 +227,22 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """The nnx.device holding the data: device(type='cpu') or device(type='cuda', index=0)."""
+        data = self._data
+        return _CPU if type(data) is _ndarray else _device_of_array(data)
+
+    @property
+    def is_cuda(self):
+        return _device_of_array(self._data).type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return _device_of_array(self._data).type == "cpu"
+
+    def get_device(self):
+        """The CUDA device index, or -1 for a CPU tensor (torch.Tensor.get_device)."""
+        found = _device_of_array(self._data)
+        return -1 if found.type == "cpu" else found.index
 
     @property
     def T(self):
@@ -212,10 +263,18 @@ class Tensor:
         return self._data.itemsize
 
     def numpy(self):
-        """The underlying array itself (zero-copy): writes to it show in the tensor."""
-        return self._data
+        """The underlying NumPy array itself (zero-copy): writes to it show in the tensor.
+
+        CPU tensors only, as in PyTorch: a CUDA tensor raises TypeError, because its data is not in host
+        memory; `t.cpu().numpy()` copies it to the host first (an explicit copy that waits for the GPU)."""
+        data = self._data
+        if type(data) is not _ndarray and _is_device_array(data):
+            raise TypeError(f"can't convert {_device_of_array(data)} device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
+        return data
 
     def item(self):
+        """The single value as a Python number (on a GPU: reads it back, waiting for the queued work)."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
@@ -234,6 +293,8 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._data) is not _ndarray:
+            self.numpy()  # a CUDA tensor raises: NumPy may only see host memory
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -241,7 +302,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
-        return bool(self._data)
+        return bool(self._data.item())
 
     def __float__(self):
         return float(self.item())
@@ -262,30 +323,57 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        extras = []
-        if self._data.dtype not in (_DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(np.bool_)):
-            extras.append(f"dtype=nnx.{self._data.dtype}")
+        extras, data = [], self._data
+        if type(data) is not _ndarray:  # printed from a host copy, like PyTorch
+            extras.append(f"device='{_device_of_array(data)}'")
+            data = _host_copy(data)
+        if data.dtype not in (_DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype=nnx.{data.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{type(self._ctx).__name__.removesuffix('Function')}Backward>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", **_repr_format(self._data))
+        body = np.array2string(data, separator=", ", prefix="tensor(", **_repr_format(data))
         return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
 
     # --- conversions -------------------------------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
-        """to(dtype), to(device), to(device, dtype) or to(other_tensor), as torch.Tensor.to."""
+        """to(dtype), to(device), to(device, dtype) or to(other_tensor) (its dtype and device), as
+        torch.Tensor.to. Returns self when nothing changes (copy=True forces a new tensor); a move between
+        devices is differentiable: the gradient flows back to this tensor's device."""
         for arg in args:
             if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str) or (isinstance(getattr(arg, "type", None), str)
-                                          and not isinstance(arg, np.dtype)):
+                dtype, device = arg.dtype, arg.device
+            elif _is_device_argument(arg):
                 device = arg
             else:
                 dtype = arg
-        _backend.device_name(device)
         result = self if dtype is None else self._cast(_check_dtype(dtype))
+        if device is not None:
+            result = result._to_device(*_backend.parse_device(device, "device"))
         return result.clone() if copy and result is self else result
+
+    def _to_device(self, device_type, index):
+        data = self._data
+        ops = _backend.for_array(data)
+        if ops.device_type == device_type and (device_type == "cpu" or ops.device_index(data) == (index or 0)):
+            return self
+        return _ops.ToDevice.apply(self, _device_object(device_type, index))
+
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a CUDA device (the current one, cuda:0, by default); itself when already there."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int) and not isinstance(device, bool):
+            device = _Device("cuda", device)
+        found = _Device(device) if not isinstance(device, _Device) else device
+        if found.type != "cuda":
+            raise RuntimeError(f"cuda(): device must be a CUDA device, got {device!r}")
+        return self.to(found)
+
+    def cpu(self):
+        """This tensor in host memory: itself on the CPU, else a copy (an explicit read that waits)."""
+        return self if type(self._data) is _ndarray else self._to_device("cpu", 0)
 
     def _cast(self, dtype):
         if dtype == self._data.dtype:
@@ -311,9 +399,6 @@ class Tensor:
 
     def type(self, dtype=None):
         return str(self._data.dtype) if dtype is None else self._cast(_check_dtype(dtype))
-
-    def cpu(self):
-        return self
 
     def clone(self):
         return _ops.Clone.apply(self)
@@ -390,7 +475,12 @@ class Tensor:
         other = other._data if isinstance(other, Tensor) else _as_operand(other)
         if other is NotImplemented:
             return NotImplemented
-        return Tensor._wrap(np.asarray(ufunc(self._data, other)))
+        try:
+            result = ufunc(self._data, other)
+        except Exception as error:
+            _autograd.raise_if_mixed_devices((self._data, other), error)
+            raise
+        return Tensor._wrap(_as_array(result))
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -430,10 +520,15 @@ class Tensor:
         return Tensor._wrap(np.logical_not(self._data))
 
     def equal(self, other):
-        return isinstance(other, Tensor) and self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+        if not isinstance(other, Tensor) or self.shape != other.shape:
+            return False
+        _autograd.check_same_device((self._data, other._data))
+        return bool(np.array_equal(self._data, other._data))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8):
-        return bool(np.allclose(self._data, np.asarray(other), rtol=rtol, atol=atol))
+        other = other._data if isinstance(other, Tensor) else np.asarray(other)
+        _autograd.check_same_device((self._data, other))
+        return bool(np.allclose(self._data, other, rtol=rtol, atol=atol))
 
     def isnan(self):
         return Tensor._wrap(np.isnan(self._data))
@@ -442,10 +537,10 @@ class Tensor:
         return Tensor._wrap(np.isfinite(self._data))
 
     def all(self):
-        return Tensor._wrap(np.asarray(self._data.all()))
+        return Tensor._wrap(_as_array(self._data.all()))
 
     def any(self):
-        return Tensor._wrap(np.asarray(self._data.any()))
+        return Tensor._wrap(_as_array(self._data.any()))
 
     # --- reductions ---------------------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -504,9 +599,9 @@ class Tensor:
 
     def _arg_extreme(self, arg_function, dim, keepdim):
         if dim is None:
-            return Tensor._wrap(np.asarray(arg_function(self._data), dtype=np.int64))
+            return Tensor._wrap(_as_array(arg_function(self._data), np.int64))
         axis = _normalize_dim(dim, self._data.ndim)
-        return Tensor._wrap(np.asarray(arg_function(self._data, axis=axis, keepdims=keepdim), dtype=np.int64))
+        return Tensor._wrap(_as_array(arg_function(self._data, axis=axis, keepdims=keepdim), np.int64))
 
     # --- shape ---------------------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -613,7 +708,12 @@ class Tensor:
         if isinstance(value, Tensor) and value._requires_grad and _autograd._grad_state.enabled:
             raise RuntimeError("__setitem__: writing a tensor that requires grad into another tensor is not "
                                "supported by nnx's autograd (the gradient would be lost); use nnx.where or nnx.cat")
-        self._data[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
+        value = value._data if isinstance(value, Tensor) else value
+        try:
+            self._data[_index_arg(index)] = value
+        except Exception as error:
+            _autograd.raise_if_mixed_devices((self._data, value), error)
+            raise
 
     def gather(self, dim, index):
         axis = _normalize_dim(dim, self._data.ndim)
@@ -678,24 +778,30 @@ class Tensor:
     def _operand_data(self, other):
         return other._data if isinstance(other, Tensor) else other
 
+    def _in_place(self, ufunc, other):
+        """self._data = ufunc(self._data, other) in place; operands on two devices raise PyTorch's error."""
+        try:
+            ufunc(self._data, other, out=self._data)
+        except Exception as error:
+            _autograd.raise_if_mixed_devices((self._data, other), error)
+            raise
+        return self
+
     def add_(self, other, alpha=1):
         self._check_inplace("add_")
         other = self._operand_data(other)
-        self._data += other if alpha == 1 else np.multiply(other, alpha)
-        return self
+        return self._in_place(np.add, other if alpha == 1 else np.multiply(other, alpha))
 
     def sub_(self, other, alpha=1):
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
         self._check_inplace("mul_")
-        self._data *= self._operand_data(other)
-        return self
+        return self._in_place(np.multiply, self._operand_data(other))
 
     def div_(self, other):
         self._check_inplace("div_")
-        self._data /= self._operand_data(other)
-        return self
+        return self._in_place(np.true_divide, self._operand_data(other))
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
@@ -707,24 +813,102 @@ class Tensor:
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        fill_array(self._data, value.item() if isinstance(value, Tensor) else value)
         return self
 
     def copy_(self, src):
+        """Copy src's values into this tensor (broadcast, cast); src may live on another device (as in
+        PyTorch, copy_ is the one op that moves data between devices)."""
         self._check_inplace("copy_")
-        src = self._operand_data(src)
-        np.copyto(self._data, np.broadcast_to(np.asarray(src), self._data.shape), casting="unsafe")
+        src = src._data if isinstance(src, Tensor) else np.asarray(src)
+        if type(src) is not type(self._data):
+            src = move_array(src, self.device)
+        np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
         return self
 
     def uniform_(self, a=0.0, b=1.0):
+        """Fill with U(a, b) from nnx's seeded generator (drawn on the host, so every device gets the
+        values a CPU tensor would)."""
         self._check_inplace("uniform_")
-        self._data[...] = _random.numpy_generator().uniform(a, b, size=self._data.shape)
+        write_host_values(self._data, _random.numpy_generator().uniform(a, b, size=self._data.shape))
         return self
 
     def normal_(self, mean=0.0, std=1.0):
         self._check_inplace("normal_")
-        self._data[...] = _random.numpy_generator().normal(mean, std, size=self._data.shape)
+        write_host_values(self._data, _random.numpy_generator().normal(mean, std, size=self._data.shape))
         return self
+
+    # --- DLPack: zero-copy exchange with NumPy, PyTorch, CuPy, JAX ... --------------------------------------
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (CPU: NumPy's; CUDA: the device array's, ordered
+        after nnx's queued work on the consumer's `stream`)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        data = self._data
+        exporter = data if type(data) is _ndarray or hasattr(data, "__dlpack__") else data._handle
+        if type(data) is _ndarray:
+            if stream is not None:
+                raise BufferError("stream must be None for a CPU tensor's __dlpack__")
+            return _dlpack_call(exporter, max_version=max_version, dl_device=dl_device, copy=copy)
+        return _dlpack_call(exporter, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        """(device type, index) in DLPack's numbering: (1, 0) for the CPU, (2, index) for CUDA."""
+        found = _device_of_array(self._data)
+        return (1, 0) if found.type == "cpu" else (2, found.index)
+
+
+def _dlpack_call(exporter, **options):
+    """exporter.__dlpack__ with the keywords the exporter knows (None-valued ones left out for old ones)."""
+    return exporter.__dlpack__(**{name: value for name, value in options.items() if value is not None})
+
+
+def _is_device_argument(arg):
+    """True for what Tensor.to takes as a device: a string, an nnx.device (or torch.device) or an int index."""
+    if isinstance(arg, (str, _Device)):
+        return True
+    if isinstance(arg, int) and not isinstance(arg, bool):
+        return True
+    return isinstance(getattr(arg, "type", None), str) and not isinstance(arg, np.dtype)
+
+
+def _as_array(value, dtype=None):
+    """An op's result as an array: NumPy reductions of whole arrays give scalars (np.generic), which
+    become 0-d arrays; backend arrays pass through (cast to dtype when given)."""
+    if isinstance(value, np.generic):
+        return np.asarray(value, dtype=dtype)
+    if dtype is not None and value.dtype != dtype:
+        return value.astype(dtype)
+    return value
+
+
+def fill_array(array, value):
+    """array[...] = value for a NumPy or device array."""
+    if type(array) is _ndarray:
+        array.fill(value)
+    else:
+        array[...] = value
+
+
+def move_array(array, device):
+    """array on `device` (an nnx.device): itself when already there, else a copy on that device.
+    NumPy arrays are copied to a device array; device arrays come back as a new NumPy array."""
+    source = _backend.for_array(array)
+    index = device.index or 0
+    if source.device_type == device.type and (device.type == "cpu" or source.device_index(array) == index):
+        return array
+    host = source.to_numpy(array)
+    if device.type == "cpu":
+        return host
+    return _backend.get(device.type).from_numpy(host, index)
+
+
+def write_host_values(array, values):
+    """array[...] = values, where values is a NumPy array drawn on the host (init, rand): copied to
+    array's device first (an explicit upload)."""
+    if type(array) is not _ndarray:
+        values = move_array(np.ascontiguousarray(values, dtype=array.dtype), _device_of_array(array))
+    array[...] = values
 
 
 def _repr_format(data):
@@ -826,13 +1010,41 @@ def _array_from_python(data, dtype):
 
 # --- factory functions ----------------------------------------------------------------------------------
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new Tensor holding a copy of `data` (lists, scalars, arrays); Python floats give float32, integers
-    int64, and arrays keep their dtype, as torch.tensor does."""
-    _backend.device_name(device)
-    result = Tensor._wrap(_array_from_python(data, None if dtype is None else _check_dtype(dtype)))
+    """A new Tensor holding a copy of `data` (lists, scalars, arrays, Tensors) on `device` (default: the
+    CPU, or data's device for a Tensor); Python floats give float32, integers int64, and arrays keep
+    their dtype, as torch.tensor does."""
+    target = _target_device(device)
+    if isinstance(data, Tensor) and type(data._data) is not _ndarray:
+        array = data._data.astype(data.dtype if dtype is None else _check_dtype(dtype))  # a device copy
+        if target is None:
+            target = _device_of_array(array)
+    else:
+        array = _array_from_python(data, None if dtype is None else _check_dtype(dtype))
+    if target is not None and target is not _CPU:
+        array = move_array(array, target)
+    result = Tensor._wrap(array)
     if requires_grad:
         result.requires_grad = True
     return result
+
+
+def _target_device(device, argument="device"):
+    """None for device=None, else the nnx.device named (RuntimeError when its backend is unavailable)."""
+    if device is None:
+        return None
+    device_type, index = _backend.parse_device(device, argument)
+    return _device_object(device_type, index)
+
+
+def _device_object(device_type, index):
+    """The shared nnx.device for a parsed (type, index): the CPU, or a device with its index (0 when none)."""
+    if device_type == "cpu":
+        return _CPU
+    key = (device_type, index or 0)
+    found = _DEVICES.get(key)
+    if found is None:
+        found = _DEVICES[key] = _Device(*key)
+    return found
 
 
 def from_numpy(array):
@@ -842,44 +1054,65 @@ def from_numpy(array):
     return Tensor._wrap(_check_numeric(array, "array"))
 
 
-def _factory(make, size, dtype, device, requires_grad):
-    _backend.device_name(device)
+def _factory(kind, make, size, dtype, device, requires_grad, *args):
+    """A new tensor: make(shape, dtype) on the CPU, or the device backend's `kind`(shape, *args, dtype, index)."""
     dtype = _DEFAULT_FLOAT if dtype is None else _check_dtype(dtype)
-    result = Tensor._wrap(make(_shape_arg(size), dtype))
+    shape = _shape_arg(size)
+    target = None if device is None else _target_device(device)
+    if target is None or target is _CPU:
+        array = make(shape, dtype)
+    else:
+        array = getattr(_backend.get(target.type), kind)(shape, *args, dtype, target.index)
+    result = Tensor._wrap(array)
     if requires_grad:
         result.requires_grad = True
     return result
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _factory(np.zeros, size, dtype, device, requires_grad)
+    return _factory("zeros", np.zeros, size, dtype, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _factory(np.ones, size, dtype, device, requires_grad)
+    return _factory("ones", np.ones, size, dtype, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _factory(np.empty, size, dtype, device, requires_grad)
+    return _factory("empty", np.empty, size, dtype, device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = _array_from_python(fill_value, None).dtype
-    return _factory(lambda shape, d: np.full(shape, fill_value, dtype=d), (size,), dtype, device, requires_grad)
+    return _factory("full", lambda shape, d: np.full(shape, fill_value, dtype=d), (size,), dtype, device,
+                    requires_grad, fill_value)
+
+
+def _like_device(input, device):
+    return input.device if device is None and isinstance(input, Tensor) else device
 
 
 def zeros_like(input, dtype=None, device=None, requires_grad=False):
-    return zeros(input.shape, dtype=input.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+    """Zeros of input's shape, dtype and device (each overridable), as torch.zeros_like."""
+    return zeros(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
+                 requires_grad=requires_grad)
 
 
 def ones_like(input, dtype=None, device=None, requires_grad=False):
-    return ones(input.shape, dtype=input.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+    return ones(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
+                requires_grad=requires_grad)
+
+
+def empty_like(input, dtype=None, device=None, requires_grad=False):
+    return empty(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
+                 requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype, device=device,
-                requires_grad=requires_grad)
+    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
+                device=_like_device(input, device), requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -890,15 +1123,28 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None:
         all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if all_ints else np.float32
-    return _factory(lambda shape, d: np.arange(start, end, step, dtype=d), (), dtype, device, requires_grad)
+    target = None if device is None else _target_device(device)
+    if target is not None and target is not _CPU:
+        # The host computes the values (a few numbers), so they equal the CPU's exactly; one upload.
+        return tensor(np.arange(start, end, step, dtype=_check_dtype(dtype)), device=target,
+                      requires_grad=requires_grad)
+    return _factory("arange", lambda shape, d: np.arange(start, end, step, dtype=d), (), dtype, None, requires_grad)
 
 
 def _random_factory(draw, size, dtype, device, requires_grad):
-    def make(shape, dtype):
-        if not _is_float(dtype):
-            raise TypeError(f"dtype must be a floating point dtype for random values, got {dtype}")
-        return draw(_random.numpy_generator(), shape).astype(dtype, copy=False)
-    return _factory(make, size, dtype, device, requires_grad)
+    """Random values drawn on the host from nnx's seeded generator, then put on `device`: the same seed
+    gives the same values on every device."""
+    dtype = _DEFAULT_FLOAT if dtype is None else _check_dtype(dtype)
+    if not _is_float(dtype):
+        raise TypeError(f"dtype must be a floating point dtype for random values, got {dtype}")
+    target = None if device is None else _target_device(device)
+    values = draw(_random.numpy_generator(), _shape_arg(size)).astype(dtype, copy=False)
+    if target is not None and target is not _CPU:
+        values = move_array(values, target)
+    result = Tensor._wrap(values)
+    if requires_grad:
+        result.requires_grad = True
+    return result
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False):
@@ -935,12 +1181,49 @@ def where(condition, input=None, other=None):
     """Elements of `input` where condition holds, else of `other`; where(condition) gives its indices."""
     condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
-        return tuple(Tensor._wrap(indices.astype(np.int64)) for indices in np.nonzero(condition))
+        return tuple(Tensor._wrap(_as_array(indices, np.int64)) for indices in np.nonzero(condition))
     if condition.dtype != np.bool_:
         raise TypeError(f"where expected condition to be a boolean tensor, got dtype {condition.dtype}")
     input = input if isinstance(input, Tensor) else _as_operand(input)
     other = other if isinstance(other, Tensor) else _as_operand(other)
     return _ops.Where.apply(condition, input, other)
+
+
+def from_dlpack(ext_tensor):
+    """A Tensor sharing the memory of any object with __dlpack__ (a NumPy array, a torch tensor, a CuPy or
+    JAX array, an nnx Tensor): zero-copy. CPU memory comes back as a CPU tensor, CUDA memory as a CUDA
+    tensor (this needs nnx's CUDA backend). Other devices, and dtypes other than bool, integers and
+    floats NumPy knows (not bfloat16 or complex), raise an error naming them."""
+    if isinstance(ext_tensor, Tensor):
+        return Tensor._wrap(ext_tensor._data)
+    if not hasattr(ext_tensor, "__dlpack__") or not hasattr(ext_tensor, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack() expects an object with __dlpack__ and __dlpack_device__ (a tensor or "
+                        f"array), got {type(ext_tensor).__name__}")
+    device_type, index = ext_tensor.__dlpack_device__()
+    if device_type == _DLPACK_CPU:
+        try:
+            array = np.from_dlpack(ext_tensor)
+        except (BufferError, TypeError, ValueError, RuntimeError) as error:
+            raise TypeError(f"from_dlpack(): NumPy cannot import this CPU tensor ({error}); nnx tensors hold "
+                            "bool, integer, float32 or float64 values") from None
+        return Tensor._wrap(_canonical_dtype(_check_dtype_for_dlpack(array)))
+    if device_type == _DLPACK_CUDA:
+        return Tensor._wrap(_check_dtype_for_dlpack(_backend.get("cuda").from_dlpack(ext_tensor)))
+    name = _DLPACK_DEVICE_NAMES.get(device_type, f"device type {device_type}")
+    raise RuntimeError(f"from_dlpack(): nnx tensors live on the CPU or on CUDA devices, got a tensor on {name} "
+                       f"(DLPack device ({device_type}, {index}))")
+
+
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
+_DLPACK_DEVICE_NAMES = {3: "pinned CUDA host memory (kDLCUDAHost)", 4: "OpenCL", 7: "Vulkan", 8: "Metal",
+                        9: "VPI", 10: "ROCm", 11: "ROCm host memory", 13: "CUDA managed memory", 14: "oneAPI"}
+
+
+def _check_dtype_for_dlpack(array):
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"from_dlpack(): nnx tensors hold bool, integer, float32 or float64 values, got dtype "
+                        f"{array.dtype}")
+    return array
 
 
 from . import autograd as _autograd  # noqa: E402  (autograd and ops need Tensor defined first)

@@ -273,7 +273,7 @@ def _encode(value, arrays):
     if isinstance(value, list):
         return [_encode(v, arrays) for v in value]
     if isinstance(value, Tensor):
-        return {"__tensor__": _store(value.detach().numpy(), arrays)}
+        return {"__tensor__": _store(value.detach().cpu().numpy(), arrays)}  # a CUDA tensor: a host copy
     if isinstance(value, np.ndarray):
         return {"__array__": _store(value, arrays)}
     raise TypeError(f"cannot save a {type(value).__name__} in a checkpoint: {value!r}")

@@ -19,7 +19,7 @@ from .. import nn, optim
 from ..autograd import no_grad
 from ..data import DataLoaders
 from ..metrics import as_metric, to_numpy
-from ..tensor import Tensor
+from ..tensor import Tensor, _target_device
 from . import checkpoint
 from .callback import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
                        CancelFitException, CancelStepException, CancelTrainException, CancelValidException,
@@ -51,6 +51,9 @@ class Learner:
     optimizer's own default applies (0 for Adam, 1e-2 for AdamW).
     metrics: functions of (pred, targ) or nnx.metrics.Metric objects, computed on the validation set.
     cbs: extra callbacks. verbose: show the progress display (on a terminal or in a notebook).
+    device: where to train ('cuda', 'cpu'); by default dls.device (fastai's), else the model's device.
+    The model (and a Module loss) is moved there in place, the DataLoaders yield batches there, and
+    batches of other loaders (a list of tensors given to get_preds, say) are moved as they come.
 
     stop_on_nonfinite_loss (attribute, default True): a NaN or infinite training loss raises
     NonFiniteLossError before the step; False trains on regardless (lr_find does, to see divergence).
@@ -59,7 +62,7 @@ class Learner:
     stop_on_nonfinite_loss = True
 
     def __init__(self, model, dls, loss_func, opt_func=optim.Adam, lr=1e-3, splitter=None, wd=None,
-                 metrics=(), cbs=(), verbose=True, moms=(0.95, 0.85, 0.95)):
+                 metrics=(), cbs=(), verbose=True, moms=(0.95, 0.85, 0.95), device=None):
         if not callable(model):
             raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
         if not callable(loss_func):
@@ -79,6 +82,9 @@ class Learner:
         self.loss = float("nan")
         self.interrupted = self._stop_requested = False
         self._nonfinite_loss_error = None
+        self._device = None if device is None else _target_device(device)
+        self._batch_device = None  # where batches are moved to when a loader yields them elsewhere
+        self._place_on_device()
         self.cbs = []
         default_cbs = [TrainEvalCallback(), Recorder()] + ([ProgressCallback()] if verbose else [])
         self.add_cbs(default_cbs + list(cbs))
@@ -136,6 +142,55 @@ class Learner:
         except cancel_exception:
             self._event(f"after_cancel_{stage}")
         self._event(f"after_{stage}")
+
+    # ---- the device ----
+
+    @property
+    def device(self):
+        """Where the model trains (an nnx.device): the Learner's device argument, else dls.device, else the
+        model's device; None for a model without parameters on CPU loaders."""
+        if self._device is not None:
+            return self._device
+        dls_device = getattr(self.dls, "device", None)
+        if dls_device is not None:
+            return dls_device
+        return _model_device(self.model)
+
+    @device.setter
+    def device(self, device):
+        self._device = None if device is None else _target_device(device)
+        self._place_on_device()
+
+    def _place_on_device(self):
+        """Model, Module loss, optimizer state and DataLoaders on self.device (fastai moves the model to
+        dls.device before each fit). Moves in place, so parameters stay the objects the optimizer holds."""
+        device = self.device
+        if device is None:
+            self._batch_device = None
+            return
+        if hasattr(self.model, "to"):
+            self.model.to(device)
+        if isinstance(self.loss_func, nn.Module):
+            self.loss_func.to(device)
+        if self.opt is not None:
+            self.opt._state_to_param_devices()
+        on_gpu = device.type != "cpu"
+        if on_gpu and getattr(self.dls, "device", None) != device:
+            for loader in getattr(self.dls, "loaders", ()):
+                if hasattr(loader, "to"):
+                    loader.to(device)
+        self._batch_device = device if on_gpu else None
+
+    def _to_batch_device(self, batch_part):
+        """A batch's xb or yb on the training device (itself when already there, or when on the CPU)."""
+        device = self._batch_device
+        if device is None or batch_part is None:
+            return batch_part
+        if isinstance(batch_part, Tensor):
+            return batch_part.to(device)
+        if isinstance(batch_part, (tuple, list)):
+            return type(batch_part)(self._to_batch_device(part) for part in batch_part)
+        return batch_part
 
     # ---- the optimizer and its parameter groups ----
 
@@ -211,6 +266,7 @@ class Learner:
         if not 0 <= start_epoch < n_epoch:
             raise ValueError(f"start_epoch must be in [0, n_epoch), got {start_epoch!r} for n_epoch={n_epoch}")
         with self.added_cbs(_as_list(cbs)):
+            self._place_on_device()
             if reset_opt or self.opt is None:
                 self.create_opt()
             wd = self.wd if wd is None else wd
@@ -263,7 +319,8 @@ class Learner:
         self.n_iter = len(self.dl)
         for index, batch in enumerate(self.dl):
             self.iter = index
-            self.xb, self.yb = _split_batch(batch)
+            xb, yb = _split_batch(batch)
+            self.xb, self.yb = self._to_batch_device(xb), self._to_batch_device(yb)
             self._with_events(self._do_one_batch, "batch", CancelBatchException)
             if self._stop_requested:  # Ctrl-C arrived during this batch, which has now finished
                 self.interrupted = True
@@ -377,6 +434,7 @@ class Learner:
         recorder = getattr(self, "recorder", None)
         if not isinstance(recorder, Recorder):
             raise RuntimeError("validate reads its results from learn.recorder, which was removed")
+        self._place_on_device()
         saved_rng = checkpoint.capture_random_state(self, extra_loaders=[dl])
         saved_loop = {name: getattr(self, name) for name in _LOOP_STATE}
         was_training = self.model.training
@@ -407,7 +465,8 @@ class Learner:
     # ---- inference ----
 
     def get_preds(self, dl=None, act=None):
-        """(predictions, targets) as NumPy arrays over dl (the validation DataLoader by default).
+        """(predictions, targets) as NumPy arrays over dl (the validation DataLoader by default), in host
+        memory whatever the training device (fastai's get_preds also returns CPU tensors).
 
         Predictions go through act, by default the loss's activation: softmax for cross-entropy,
         sigmoid for BCE-with-logits, none otherwise. targets is None when dl has no targets.
@@ -417,13 +476,14 @@ class Learner:
             raise ValueError("get_preds needs a DataLoader: dl is None and the Learner has no validation set")
         activation = act if act is not None else self._loss_activation()
         preds, targs = [], []
+        self._place_on_device()
         was_training = self.model.training
         self.model.eval()
         try:
             with no_grad():
                 for batch in dl:
                     xb, yb = _split_batch(batch)
-                    preds.append(np.array(to_numpy(self.model(xb))))
+                    preds.append(np.array(to_numpy(self.model(self._to_batch_device(xb)))))
                     if yb is not None:
                         targs.append(np.array(to_numpy(yb)))
         finally:
@@ -519,6 +579,15 @@ def _ctrl_c_finishes_the_batch(learn):
 
 # What one pass of the loop overwrites; validate() puts it back so that a later fit or callback sees no trace.
 _LOOP_STATE = ("training", "dl", "xb", "yb", "pred", "loss_grad", "loss", "iter", "n_iter")
+
+
+def _model_device(model):
+    """The device of the model's first parameter, or None (no parameters, or not an nnx Module)."""
+    parameters = getattr(model, "parameters", None)
+    if parameters is None:
+        return None
+    first = next(iter(parameters()), None)
+    return None if first is None else first.device
 
 
 def _as_dataloaders(dls):

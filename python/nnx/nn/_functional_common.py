@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor
+from ..tensor import Tensor, _device_of_array, move_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -48,9 +48,22 @@ def check_reduction(reduction, size_average=None, reduce=None):
     return reduction
 
 
+def host_data_on_device_of(values, input):
+    """Non-Tensor data (lists, NumPy arrays) given with a tensor, as an array on input's device: an
+    explicit upload, once, here, when input lives on a GPU."""
+    array = np.asarray(values)
+    data = input._data
+    return array if type(data) is np.ndarray else move_array(array, _device_of_array(data))
+
+
+def as_dtype(array, dtype):
+    """array itself when it has dtype, else a cast copy (on its device)."""
+    return array if array.dtype == dtype else array.astype(dtype)
+
+
 def as_target(target, input, function):
     """A loss target as an array of the input's dtype (non-Tensor data is converted once, here)."""
-    data = target._data if isinstance(target, Tensor) else np.asarray(target)
+    data = target._data if isinstance(target, Tensor) else host_data_on_device_of(target, input)
     if data.shape != input.shape:
         raise ValueError(f"{function}(): target size ({tuple(data.shape)}) must be the same as input size "
                          f"({tuple(input.shape)})")

@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Function
 from ..ops import Softmax
 from ..tensor import Tensor
-from ._functional_common import _REDUCTIONS, as_target, check_float, check_reduction
+from ._functional_common import _REDUCTIONS, as_dtype, as_target, check_float, check_reduction, host_data_on_device_of
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------
@@ -37,7 +37,7 @@ def _class_rows(input, target, function):
     """(rows (M, C) Tensor, targets (M,) int64 array, output shape for reduction='none') for an input of shape
     (C,), (N, C) or (N, C, d1, ...) with targets of shape (), (N,) or (N, d1, ...)."""
     check_float(input, "input", function)
-    indices = target._data if isinstance(target, Tensor) else np.asarray(target)
+    indices = target._data if isinstance(target, Tensor) else host_data_on_device_of(target, input)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{function}(): target must be an integer tensor of class indices (int64), got dtype "
                         f"{indices.dtype}")
@@ -67,8 +67,8 @@ def _picked_weights(indices, num_classes, weight, ignore_index, dtype, function)
     """(per-row weight of its target class, 0 for ignored rows; safe indices) with targets range-checked."""
     valid = indices != ignore_index
     safe = np.where(valid, indices, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= num_classes):
-        bad = indices[valid & ((indices < 0) | (indices >= num_classes))][0]
+    if safe.size and (safe.min().item() < 0 or safe.max().item() >= num_classes):
+        bad = indices[valid & ((indices < 0) | (indices >= num_classes))][0].item()
         raise IndexError(f"{function}(): target {bad} is out of bounds for {num_classes} classes "
                          f"(and is not ignore_index={ignore_index})")
     row_weights = valid.astype(dtype) if weight is None else weight[safe] * valid
@@ -82,21 +82,22 @@ def _reduce(losses, reduction, divisor):
     return total if reduction == "sum" else total / divisor
 
 
-def _weight_array(weight, num_classes, dtype, function):
+def _weight_array(weight, num_classes, input, function):
+    """The class weights as an array of input's dtype on its device (or None)."""
     if weight is None:
         return None
-    data = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+    data = weight._data if isinstance(weight, Tensor) else host_data_on_device_of(weight, input)
     if data.shape != (num_classes,):
         raise ValueError(f"{function}(): weight must have shape ({num_classes},) (one per class), got {data.shape}")
-    return data.astype(dtype, copy=False)
+    return as_dtype(data, input.dtype)
 
 
 def _nll_rows(log_probs, indices, weight, ignore_index, reduction, function):
     rows = log_probs.shape[0]
     row_weights, safe, _ = _picked_weights(indices, log_probs.shape[1], weight, ignore_index, log_probs.dtype,
                                            function)
-    picked = log_probs[np.arange(rows), safe]
-    return _reduce(-(picked * row_weights), reduction, row_weights.sum(dtype=log_probs.dtype))
+    picked = log_probs[np.arange(rows, like=safe), safe]
+    return _reduce(-(picked * row_weights), reduction, row_weights.sum())  # row_weights has log_probs' dtype
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -104,7 +105,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     over the non-ignored targets."""
     reduction = check_reduction(reduction, size_average, reduce)
     rows, indices, none_shape = _class_rows(input, target, "nll_loss")
-    weight = _weight_array(weight, rows.shape[1], rows.dtype, "nll_loss")
+    weight = _weight_array(weight, rows.shape[1], rows, "nll_loss")
     loss = _nll_rows(rows, indices, weight, ignore_index, reduction, "nll_loss")
     return loss.reshape(none_shape) if reduction == "none" else loss
 
@@ -118,7 +119,7 @@ def _cross_entropy_weighted(rows, indices, weight, ignore_index, reduction, labe
     row_weights, _, valid = _picked_weights(indices, rows.shape[1], weight, ignore_index, rows.dtype, "cross_entropy")
     per_class = log_probs if weight is None else log_probs * weight
     smooth = -per_class.sum(1) * valid.astype(rows.dtype)
-    smooth = _reduce(smooth, reduction, row_weights.sum(dtype=rows.dtype))
+    smooth = _reduce(smooth, reduction, row_weights.sum())
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / rows.shape[1])
 
 
@@ -132,7 +133,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     log_probs = input.log_softmax(class_dim)
     product = log_probs * target
     if weight is not None:
-        weights = _weight_array(weight, classes, input.dtype, "cross_entropy")
+        weights = _weight_array(weight, classes, input, "cross_entropy")
         product = product * weights.reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
     losses = -product.sum(class_dim)
     return _reduce(losses, reduction, max(input._data.size // max(classes, 1), 1) if input._data.size else 0)
@@ -156,12 +157,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         # The training step's case: the kernel checks the target's shape and range itself.
         return CrossEntropyFunction.apply(input, target, reduction, ignore_index, float(label_smoothing))
     check_float(input, "input", "cross_entropy")
-    target_data = target._data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target._data if isinstance(target, Tensor) else np.asarray(target)  # (only its dtype is read)
     if target_data.dtype.kind == "f":
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     rows, indices, none_shape = _class_rows(input, target, "cross_entropy")
     if weight is not None:
-        weight = _weight_array(weight, rows.shape[1], rows.dtype, "cross_entropy")
+        weight = _weight_array(weight, rows.shape[1], rows, "cross_entropy")
         loss = _cross_entropy_weighted(rows, indices, weight, ignore_index, reduction, label_smoothing)
     else:
         loss = CrossEntropyFunction.apply(rows, indices, reduction, ignore_index, float(label_smoothing))
@@ -171,7 +172,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 # --- pointwise losses: mse, l1, binary cross-entropy with logits (native) ----------------------------------------
 def _bce_with_logits_target_grad(x, pos_weight):
     """d loss / d target per element: loss = (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
-    softplus_neg = np.logaddexp(0, -x)
+    if type(x) is np.ndarray:
+        softplus_neg = np.logaddexp(0, -x)
+    else:  # the same value from the ufuncs every device has: max(-x, 0) + log1p(exp(-|x|))
+        softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
     return -x + ((pos_weight - 1) * softplus_neg if pos_weight is not None else 0)
 
 
@@ -214,7 +218,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 def _elementwise_weight(weight, input, function):
-    data = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+    data = weight._data if isinstance(weight, Tensor) else host_data_on_device_of(weight, input)
     try:
         np.broadcast_shapes(data.shape, input.shape)
     except ValueError:
@@ -222,7 +226,7 @@ def _elementwise_weight(weight, input, function):
                          f"{input.shape}") from None
     if isinstance(weight, Tensor):
         return weight.to(input.dtype)
-    return Tensor._wrap(data.astype(input.dtype, copy=False))
+    return Tensor._wrap(as_dtype(data, input.dtype))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -232,12 +236,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     function = "binary_cross_entropy_with_logits"
     check_float(input, "input", function)
     if pos_weight is not None:
-        data = pos_weight._data if isinstance(pos_weight, Tensor) else np.asarray(pos_weight)
+        data = pos_weight._data if isinstance(pos_weight, Tensor) else host_data_on_device_of(pos_weight, input)
         classes = input.shape[-1] if input.ndim else 1
         if data.ndim > 1 or data.size not in (1, classes):
             raise ValueError(f"{function}(): pos_weight must have shape ({classes},) (one per class, the input's "
                              f"last dimension), got {data.shape}")
-        pos_weight = np.ascontiguousarray(np.broadcast_to(data.astype(input.dtype, copy=False), (classes,)))
+        pos_weight = backend.for_array(data).contiguous(np.broadcast_to(as_dtype(data, input.dtype), (classes,)))
     if weight is None:
         return _pointwise_loss("bce_with_logits", function, input, target, reduction, pos_weight)
     losses = _pointwise_loss("bce_with_logits", function, input, target, "none", pos_weight)
@@ -250,7 +254,7 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, target):
-        if p.size and (p.min() < 0 or p.max() > 1):
+        if p.size and (p.min().item() < 0 or p.max().item() > 1):
             raise RuntimeError("binary_cross_entropy(): all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
             log_p, log_not_p = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)

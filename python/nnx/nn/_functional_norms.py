@@ -108,7 +108,9 @@ class BatchNormFunction(Function):
         else:
             centered = x - running_mean.reshape(channel_shape)
             variance = running_var.reshape(channel_shape)
-        rstd = (1.0 / np.sqrt(variance + eps)).astype(x.dtype, copy=False)
+        rstd = 1.0 / np.sqrt(variance + eps)
+        if rstd.dtype != x.dtype:
+            rstd = rstd.astype(x.dtype)
         xhat = centered * rstd
         ctx.xhat, ctx.rstd, ctx.axes, ctx.training = xhat, rstd, axes, training
         ctx.weight = None if weight is None else weight.reshape(channel_shape)

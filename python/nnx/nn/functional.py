@@ -217,13 +217,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 def one_hot(tensor, num_classes=-1):
     """int64 tensor of shape (*tensor.shape, num_classes) with a 1 at each index."""
     indices = _index_data(tensor, "tensor", "one_hot")
-    if indices.size and indices.min() < 0:
+    if indices.size and indices.min().item() < 0:
         raise RuntimeError("one_hot(): class values must be non-negative")
     if num_classes == -1:
-        num_classes = int(indices.max()) + 1 if indices.size else 0
-    elif indices.size and indices.max() >= num_classes:
+        num_classes = int(indices.max().item()) + 1 if indices.size else 0
+    elif indices.size and indices.max().item() >= num_classes:
         raise RuntimeError(f"one_hot(): class values must be smaller than num_classes ({num_classes})")
-    out = np.zeros(indices.shape + (num_classes,), dtype=np.int64)
+    out = np.zeros(indices.shape + (num_classes,), dtype=np.int64, like=indices)
     np.put_along_axis(out, indices[..., None], 1, axis=-1)
     return Tensor._wrap(out)
 

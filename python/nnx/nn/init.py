@@ -1,7 +1,8 @@
 """Weight initialisers with torch.nn.init's names, formulas and in-place semantics.
 
 Random values come from nnx's seeded generator (nnx.manual_seed makes them reproducible) or from a
-`generator` argument; they are drawn in float64 and written into the tensor's array in its own dtype.
+`generator` argument; they are drawn in float64 on the host and written into the tensor's array in its
+own dtype (copied to its device: a CUDA model starts from the very values a CPU one would).
 Initialisers do not record gradients.
 """
 import math
@@ -10,7 +11,7 @@ import numbers
 import numpy as np
 
 from .. import random as nnx_random
-from ..tensor import Tensor
+from ..tensor import Tensor, write_host_values
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -121,7 +122,7 @@ def _fill(tensor, draw, generator):
     array = _check_tensor(tensor)._data
     if array.dtype.kind != "f":
         raise TypeError(f"tensor must have a floating-point dtype to be initialised randomly, got {array.dtype}")
-    array[...] = draw(_numpy_generator(generator), array.shape)
+    write_host_values(array, draw(_numpy_generator(generator), array.shape))
     return tensor
 
 

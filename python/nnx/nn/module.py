@@ -8,7 +8,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import backend
+from ..tensor import Tensor, _device_of_array, _target_device, fill_array, move_array
 from .parameter import Parameter
 
 
@@ -236,7 +237,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad._data.fill(0)
+                fill_array(param.grad._data, 0)
 
     def apply(self, fn):
         """Call fn on every descendant (children first) and on self, e.g. a custom initialisation; returns self."""
@@ -245,38 +246,52 @@ class Module:
         fn(self)
         return self
 
-    # --- dtype -----------------------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None):
-        """Cast floating-point parameters and buffers to a dtype in place (`to(np.float64)`,
-        `to(dtype="float64")`); 'cpu' is the only device. Returns self."""
+    # --- dtype and device --------------------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Move parameters and buffers to a device and/or cast the floating-point ones to a dtype, in
+        place, as torch.nn.Module.to: `to('cuda')`, `to(np.float64)`, `to('cuda', np.float64)`,
+        `to(tensor)` (its device and dtype). Parameters stay the same objects (an optimizer built
+        before keeps working); gradients move with them (and are dropped by a dtype change).
+        Returns self."""
         for arg in args:
-            if isinstance(arg, str) and arg.startswith(("cpu", "cuda")):
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, (arg.dtype if arg.dtype.kind == "f" else dtype)
+            elif _is_device_argument(arg):
                 device = arg
             else:
                 dtype = arg
-        if device is not None and not str(device).startswith("cpu"):
-            raise ValueError(f"device must be 'cpu' for an nnx Module, got {device!r}")
-        if dtype is None:
+        try:
+            target = _target_device(device)
+        except RuntimeError as error:
+            raise _DeviceError(str(error)) from None
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        if dtype is None and target is None:
             return self
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for value in registry.values():
-                    if value is not None and value._data.dtype.kind == "f" and value._data.dtype != dtype:
-                        value._data = value._data.astype(dtype)
-                        value.grad = None
+                    if value is not None:
+                        _move_in_place(value, target, dtype)
         return self
+
+    def cuda(self, device=None):
+        """Move every parameter and buffer to a CUDA device (cuda:0 by default), in place; returns self."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self):
+        """Move every parameter and buffer to host memory, in place; returns self."""
+        return self.to("cpu")
 
     def float(self):
         return self.to(np.float32)
 
     def double(self):
         return self.to(np.float64)
-
-    def cpu(self):
-        return self
 
     # --- state dicts -----------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
@@ -336,7 +351,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         # Nothing was written until every key checked out; these copies have equal shapes and dtypes: they cannot fail.
         for target, converted in copies:
-            target[...] = converted
+            target[...] = move_array(converted, _device_of_array(target))
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing --------------------------------------------------------------------------------
@@ -359,15 +374,47 @@ class Module:
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+class _DeviceError(RuntimeError, ValueError):
+    """Module.to with an unknown or unavailable device: a RuntimeError, as for tensors (and PyTorch); also a
+    ValueError, which Module.to raised before nnx had devices, so that callers catching that keep working."""
+
+
+def _is_device_argument(value):
+    """A device for Module.to: 'cpu...'/'cuda...' strings (other strings are dtype names), an int (a CUDA
+    index), an nnx.device or torch.device (anything with a string .type that is not a dtype)."""
+    if isinstance(value, str):
+        return value.startswith(("cpu", "cuda"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True
+    return isinstance(getattr(value, "type", None), str) and not isinstance(value, np.dtype)
+
+
+def _move_in_place(tensor, target, dtype):
+    """tensor's array replaced by one on `target` (None: where it is) cast to `dtype` (None, or for a
+    non-float tensor: its own). The gradient follows a move and is dropped by a cast, as in PyTorch."""
+    data = tensor._data
+    if dtype is not None and data.dtype.kind == "f" and data.dtype != dtype:
+        data = data.astype(dtype)
+        tensor.grad = None
+    if target is not None:
+        data = move_array(data, target)
+        grad = tensor._grad
+        if grad is not None:
+            grad._data = move_array(grad._data, target)
+    tensor._data = data
+
+
 def _indent(text, spaces):
     lines = text.split("\n")
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
 
 
 def _as_numpy(value, key):
-    """A state-dict value as an ndarray: nnx Tensors, NumPy arrays, torch tensors, numbers."""
+    """A state-dict value as an ndarray: nnx Tensors (a CUDA one is read back: checking its values needs
+    them on the host), NumPy arrays, torch tensors, numbers."""
     if isinstance(value, Tensor):
-        return value._data
+        data = value._data
+        return data if isinstance(data, np.ndarray) else backend.for_array(data).to_numpy(data)
     if isinstance(value, np.ndarray):
         return value
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):

@@ -1,7 +1,7 @@
 """Parameter: a Tensor that a Module registers as trainable (requires_grad=True by default)."""
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _is_device_array
 
 
 class Parameter(Tensor):
@@ -12,7 +12,7 @@ class Parameter(Tensor):
             data = np.empty((0,), dtype=np.float32)
         elif isinstance(data, Tensor):
             data = data._data
-        elif not isinstance(data, np.ndarray):
+        elif not isinstance(data, np.ndarray) and not _is_device_array(data):
             raise TypeError(f"Parameter data must be an nnx Tensor or a numpy.ndarray, got {type(data).__name__}")
         super().__init__(data, requires_grad=requires_grad)
 

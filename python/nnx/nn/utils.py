@@ -36,7 +36,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return Tensor._wrap(np.zeros((), dtype=dtype))
     if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = max(float(np.max(np.abs(g)).item()) if g.size else 0.0 for g in grads)
     else:
         norms = np.array([_vector_norm(g, norm_type) for g in grads])
         total = float(_vector_norm(norms, norm_type))
@@ -48,17 +48,19 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if clip_coefficient < 1.0 or math.isnan(clip_coefficient):
         for g in grads:
             g *= g.dtype.type(clip_coefficient)
-    return Tensor._wrap(np.array(total, dtype=dtype))
+    return Tensor._wrap(np.full((), total, dtype=dtype, like=grads[0]))
 
 
 def _vector_norm(array, norm_type):
-    """The p-norm of an array's values, computed in float64."""
-    values = np.abs(array.ravel().astype(np.float64, copy=False))
+    """The p-norm of an array's values, computed in float64 (a device array's is read back: one number)."""
+    values = np.abs(array.reshape(-1))
+    if values.dtype != np.float64:
+        values = values.astype(np.float64)
     if norm_type == 2.0:
-        return math.sqrt(float(np.dot(values, values)))
+        return math.sqrt(float(np.dot(values, values).item()))
     if norm_type == 1.0:
-        return float(values.sum())
-    return float(np.sum(values**norm_type) ** (1.0 / norm_type))
+        return float(values.sum().item())
+    return float((np.sum(values**norm_type) ** (1.0 / norm_type)).item())
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

@@ -1,6 +1,6 @@
-"""Adam and AdamW: one fused native call (nnx._C.adam_step) updates a whole parameter group."""
+"""Adam and AdamW: one fused native call (the parameters' backend's adam_step) updates a whole parameter group."""
 from .. import _C
-from .optimizer import Optimizer, checked_real, flag, group_by_step, non_negative, subset
+from .optimizer import Optimizer, checked_real, flag, group_by_step, native_steps, non_negative, subset
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 _MOMENTS_AMSGRAD = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -44,9 +44,10 @@ class Adam(Optimizer):
         exp_avgs, exp_avg_sqs = bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]
         max_exp_avg_sqs = bundle.buffers.get("max_exp_avg_sq")
         steps = bundle.next_steps()
+        adam_step = native_steps(_C, param_arrays[0]).adam_step
         for step, members in group_by_step(steps):
             # Positional arguments: pybind11 parses keywords several microseconds slower.
-            _C.adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
+            adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
                          subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
         bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
 

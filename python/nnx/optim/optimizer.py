@@ -1,7 +1,8 @@
 """Optimizer base class: PyTorch's param_groups, per-parameter state and state_dict format.
 
 Subclasses implement `_step_group(group)`, which gathers the group's arrays and makes the one fused
-native call (nnx._C.*_step) that updates every parameter of the group. Python only does bookkeeping.
+native call (the parameters' backend's *_step: nnx._C's or nnx._cuda's) that updates every parameter of
+the group. Python only does bookkeeping. State buffers live on their parameter's device.
 Hyperparameters are checked when a group is added and re-checked by step() only when they changed
 (a scheduler or a user may set group['lr'] to anything); a refused step changes nothing: step counts
 and new state buffers are committed only after the native call returned.
@@ -13,7 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import backend
+from ..tensor import Tensor, _device_of_array, fill_array, move_array
 
 _REQUIRED = object()  # marks a default that every parameter group must supply itself (e.g. a required lr)
 
@@ -134,7 +136,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data.fill(0)
+                    fill_array(p.grad._data, 0)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. closure re-evaluates and returns the loss."""
@@ -229,19 +231,32 @@ class Optimizer:
 
     @staticmethod
     def _copy_state(param, saved_state):
-        """A copy of one parameter's saved state: buffers cast to the parameter's dtype and shape-checked."""
+        """A copy of one parameter's saved state: buffers shape-checked, cast to the parameter's dtype and
+        put on its device (state saved on a GPU loads into a CPU optimizer and the reverse, as in PyTorch)."""
         copied = {}
         for name, value in saved_state.items():
             if name == "step":
-                copied[name] = int(np.asarray(value.numpy() if isinstance(value, Tensor) else value))
+                copied[name] = int(value.item() if isinstance(value, Tensor) else np.asarray(value))
             elif isinstance(value, (Tensor, np.ndarray)) or hasattr(value, "__array__"):
-                array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+                array = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if array.shape != param.shape:
                     raise ValueError(f"state '{name}' has shape {array.shape}, its parameter has {param.shape}")
-                copied[name] = Tensor._wrap(np.array(array, dtype=param.dtype, order="C", copy=True))
+                copied[name] = Tensor._wrap(_state_copy(array, param._data))
             else:
                 copied[name] = copy.deepcopy(value)
         return copied
+
+    def _state_to_param_devices(self):
+        """Move state buffers to their parameter's device (after the model moved, e.g. by a Learner)."""
+        moved = False
+        for param, state in self.state.items():
+            target = param.device
+            for value in state.values():
+                if isinstance(value, Tensor) and value.device != target:
+                    value._data = move_array(value._data, target)
+                    moved = True
+        if moved:
+            self._bundles.clear()  # they hold the old arrays
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
@@ -258,6 +273,22 @@ class Optimizer:
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+def native_steps(cpu_module, array):
+    """What holds the fused *_step functions for parameters like `array`: cpu_module (nnx._C, whose functions
+    the CPU backend's steps are) for NumPy arrays, else the array's backend (nnx._cuda's steps)."""
+    return cpu_module if type(array) is np.ndarray else backend.for_array(array)
+
+
+def _state_copy(array, param_array):
+    """A new C-contiguous copy of array with param_array's dtype, on param_array's device."""
+    if isinstance(array, np.ndarray) and isinstance(param_array, np.ndarray):
+        return np.array(array, dtype=param_array.dtype, order="C", copy=True)
+    moved = move_array(array, _device_of_array(param_array))
+    if moved is array or moved.dtype != param_array.dtype:
+        moved = moved.astype(param_array.dtype)  # astype copies, C-ordered
+    return moved
 
 
 _INF = math.inf

@@ -1,6 +1,6 @@
 """RMSprop (optionally centered, with momentum): one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, flag, fraction, non_negative
+from .optimizer import Optimizer, flag, fraction, native_steps, non_negative
 
 
 class RMSprop(Optimizer):
@@ -35,6 +35,6 @@ class RMSprop(Optimizer):
         steps = bundle.next_steps()  # kept for PyTorch's state format; the update does not use it
         buffers = bundle.buffers
         # Positional arguments: lr, alpha, eps, weight_decay, momentum, centered, maximize.
-        _C.rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
+        native_steps(_C, param_arrays[0]).rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
                         buffers.get("momentum_buffer"), *hyper)
         bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded

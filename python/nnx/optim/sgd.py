@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov and weight decay: one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, flag, fraction, non_negative, subset
+from .optimizer import Optimizer, flag, fraction, native_steps, non_negative, subset
 
 _MOMENTUM = ("momentum_buffer",)
 
@@ -35,22 +35,23 @@ class SGD(Optimizer):
         if gathered is None:
             return
         param_arrays, grad_arrays, bundle = gathered
+        sgd_step = native_steps(_C, param_arrays[0]).sgd_step
         # Positional arguments: lr, momentum, dampening, weight_decay, nesterov, maximize (then first_step).
         if momentum == 0:
-            _C.sgd_step(param_arrays, grad_arrays, None, *hyper, False)
+            sgd_step(param_arrays, grad_arrays, None, *hyper, False)
         elif not bundle.fresh:
-            _C.sgd_step(param_arrays, grad_arrays, bundle.buffers["momentum_buffer"], *hyper, False)
+            sgd_step(param_arrays, grad_arrays, bundle.buffers["momentum_buffer"], *hyper, False)
         else:
-            self._first_momentum_step(param_arrays, grad_arrays, bundle, hyper)
+            self._first_momentum_step(sgd_step, param_arrays, grad_arrays, bundle, hyper)
         bundle.commit()  # only now: a refused call leaves new buffers unrecorded and still "fresh"
 
     @staticmethod
-    def _first_momentum_step(param_arrays, grad_arrays, bundle, hyper):
+    def _first_momentum_step(sgd_step, param_arrays, grad_arrays, bundle, hyper):
         """New buffers take b = g (first_step); the others b = momentum b + (1 - dampening) g."""
         buffers, fresh = bundle.buffers["momentum_buffer"], set(bundle.fresh)
         continuing = [i for i in range(len(param_arrays)) if i not in fresh]
         for indices, first_step in ((continuing, False), (sorted(fresh), True)):
             if indices:
                 members = None if len(indices) == len(param_arrays) else indices
-                _C.sgd_step(subset(param_arrays, members), subset(grad_arrays, members), subset(buffers, members),
+                sgd_step(subset(param_arrays, members), subset(grad_arrays, members), subset(buffers, members),
                             *hyper, first_step)

@@ -34,7 +34,7 @@ class BaseMLP(BaseEstimator):
         sample_weight = self._training_weights(sample_weight, X, y, incremental)
         layer_units = [X.shape[1]] + hidden_sizes + [Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
-        _check_device(self.device)
+        device = _network.training_device(_check_device(self.device))
         with _private_nnx_random_stream():
             if first_pass:
                 self._initialize(Y, layer_units)
@@ -44,10 +44,11 @@ class BaseMLP(BaseEstimator):
             if self.dropout > 0:  # dropout masks come from nnx's generator: seeded by random_state
                 nnx.random.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
             self._objective = Objective(self.out_activation_, self.n_outputs_)
-            if self.solver in _STOCHASTIC_SOLVERS:
-                fit_stochastic(self, X, Y, sample_weight, incremental)
-            else:
-                fit_lbfgs(self, X, Y, sample_weight)
+            with _network.on_device(self, device):
+                if self.solver in _STOCHASTIC_SOLVERS:
+                    fit_stochastic(self, X, Y, sample_weight, incremental, device)
+                else:
+                    fit_lbfgs(self, X, Y, sample_weight)
         if not all(np.isfinite(array).all() for array in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
@@ -172,13 +173,11 @@ def _check_sample_weight(sample_weight, n_samples):
 
 
 def _check_device(device):
-    if device == "cpu":
-        return
-    cuda = getattr(nnx, "cuda", None)
-    if cuda is None or not cuda.is_available():
+    """device itself, or RuntimeError when it names CUDA and nnx has none to offer."""
+    if device != "cpu" and not nnx.cuda.is_available():
         raise RuntimeError(f"device={device!r} needs nnx's CUDA backend and an NVIDIA GPU, and this nnx has none "
                            "available (nnx.cuda.is_available() is False). Use device='cpu'.")
-    raise NotImplementedError(f"device={device!r}: the estimators do not run on CUDA yet; use device='cpu'.")
+    return device
 
 
 @contextlib.contextmanager

@@ -8,11 +8,17 @@ from sklearn.exceptions import ConvergenceWarning
 
 import nnx
 
-from ._network import as_tensor, dense_rows, parameter_array, squared_weight_norm, weight_parameters
+from nnx.tensor import move_array, write_host_values
+
+from ._network import (as_tensor, dense_rows, host_array, network_device, parameter_array, squared_weight_norm,
+                       weight_parameters)
 
 
 class _FullBatchLoss:
-    """f(packed parameters) -> (loss, gradient), both float64, for scipy.optimize.minimize(jac=True)."""
+    """f(packed parameters) -> (loss, gradient), both float64, for scipy.optimize.minimize(jac=True).
+
+    On a GPU the forward and backward run there; parameters and gradients cross to the host once per
+    evaluation, since scipy's L-BFGS-B works on host arrays."""
 
     def __init__(self, est, X, targets, sample_weight, constants):
         self.est, self.network, self.objective = est, est._network, est._objective
@@ -23,21 +29,25 @@ class _FullBatchLoss:
         weight_ids = {id(w) for w in weights}
         self.is_weight = [id(p) in weight_ids for p in self.parameters]
         self.weight_arrays = [a for a, w in zip(self.arrays, self.is_weight) if w]  # what alpha penalises
-        self.X = as_tensor(dense_rows(X, slice(None)))
-        self.targets = as_tensor(targets)
+        device = network_device(self.network)
+        on_device = (lambda array: array) if device is None else (lambda array: move_array(array, device))
+        self.X = as_tensor(on_device(np.ascontiguousarray(dense_rows(X, slice(None)))))
+        self.targets = as_tensor(on_device(targets))
         self.weight_sum = float(X.shape[0] if sample_weight is None else sample_weight.sum())
         self.weight_tensor = None
         if sample_weight is not None:
             self.weight_tensor = self.objective.weight_tensor(sample_weight, self.weight_sum)
+            if device is not None:
+                self.weight_tensor = self.weight_tensor.to(device)
         self.constant = 0.0 if constants is None else float(np.average(constants, weights=sample_weight))
 
     def pack(self):
-        return np.concatenate([array.reshape(-1) for array in self.arrays]).astype(np.float64)
+        return np.concatenate([host_array(array).reshape(-1) for array in self.arrays]).astype(np.float64)
 
     def unpack(self, packed):
         start = 0
         for array in self.arrays:
-            array[...] = packed[start:start + array.size].reshape(array.shape)
+            write_host_values(array, packed[start:start + array.size].reshape(array.shape))
             start += array.size
 
     def __call__(self, packed):
@@ -50,9 +60,9 @@ class _FullBatchLoss:
         value = loss.item() + 0.5 * penalty_scale * squared_weight_norm(self.weight_arrays)
         gradients = []
         for parameter, array, is_weight in zip(self.parameters, self.arrays, self.is_weight):
-            gradient = np.asarray(parameter_array(parameter.grad), dtype=np.float64).reshape(-1)
+            gradient = np.asarray(host_array(parameter_array(parameter.grad)), dtype=np.float64).reshape(-1)
             if is_weight and penalty_scale:
-                gradient = gradient + penalty_scale * array.reshape(-1)
+                gradient = gradient + penalty_scale * host_array(array).reshape(-1)
             gradients.append(gradient)
         return value, np.concatenate(gradients)
 

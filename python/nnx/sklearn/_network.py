@@ -1,9 +1,15 @@
 """The network behind an estimator: an nnx.nn.Sequential built from scikit-learn's layer sizes, its weights
-initialised like scikit-learn's (Glorot uniform from random_state), and NumPy views of it as coefs_/intercepts_."""
+initialised like scikit-learn's (Glorot uniform from random_state), and NumPy views of it as coefs_/intercepts_.
+
+The network lives in host memory between calls (so coefs_/intercepts_ are views of it); with device='cuda'
+a fit moves it to the GPU in place, trains there, and moves it back (training_device below)."""
+import contextlib
+
 import numpy as np
 
 import nnx
-from nnx import nn
+from nnx import backend, nn
+from nnx.tensor import Tensor, _target_device, move_array
 
 # Sequential fuses Linear + a following activation into one native call, so the activation comes right after
 # its Linear (batch norm, when asked for, sits between them and breaks the fusion by necessity).
@@ -11,13 +17,56 @@ _HIDDEN_ACTIVATIONS = {"identity": None, "logistic": nn.Sigmoid, "tanh": nn.Tanh
 
 
 def as_tensor(array):
-    """A Tensor sharing the NumPy array's memory (no copy per batch)."""
-    return nnx.from_numpy(array)
+    """A Tensor sharing the array's memory (a NumPy or a device array; no copy per batch)."""
+    return nnx.from_numpy(array) if isinstance(array, np.ndarray) else Tensor._wrap(array)
 
 
 def parameter_array(parameter):
-    """The NumPy array holding a parameter's (or buffer's) values; writes to it change the network."""
-    return parameter.data.numpy()
+    """The array holding a parameter's (or buffer's) values, NumPy while the network is in host memory (a
+    device array while a fit trains it on a GPU); writes to it change the network."""
+    return parameter._data
+
+
+def host_array(array):
+    """array itself when it is a NumPy array, else a NumPy copy of the device array (an explicit read)."""
+    return array if isinstance(array, np.ndarray) else backend.for_array(array).to_numpy(array)
+
+
+def training_device(device):
+    """None for device='cpu' (train in place), else the nnx.device a fit moves the network to."""
+    target = _target_device(device, "device")
+    return None if target.type == "cpu" else target
+
+
+@contextlib.contextmanager
+def on_device(estimator, device):
+    """estimator._network (and its solver's optimizer state) on `device` for the block, back in host memory
+    after it, with coefs_/intercepts_ the views of the host network again. device None: nothing moves."""
+    if device is None:
+        yield
+        return
+    network = estimator._network
+    network.to(device)
+    _rebind_solver(estimator)
+    try:
+        yield
+    finally:
+        network.to("cpu")
+        _rebind_solver(estimator)
+        estimator.coefs_, estimator.intercepts_ = weight_views(network)
+
+
+def _rebind_solver(estimator):
+    solver = getattr(estimator, "_solver", None)
+    if solver is not None:
+        solver.optimizer._state_to_param_devices()
+        solver.rebind_arrays(estimator._network)
+
+
+def network_device(network):
+    """The device of the network's parameters: None in host memory."""
+    first = next(iter(network.parameters()), None)
+    return None if first is None or first.device.type == "cpu" else first.device
 
 
 def build_network(layer_units, activation, dropout=0.0, batch_norm=False):
@@ -83,7 +132,7 @@ def shares_weights(network, coefs, intercepts):
 
 def network_state(network):
     """{name: a NumPy copy} of every parameter and buffer (what pickling keeps of the network)."""
-    return {name: np.array(tensor.data.numpy(), copy=True) for name, tensor in network.state_dict().items()}
+    return {name: np.array(host_array(tensor._data), copy=True) for name, tensor in network.state_dict().items()}
 
 
 def load_network_state(network, state):
@@ -103,19 +152,26 @@ def squared_weight_norm(weight_arrays):
     total = 0.0
     for weight in weight_arrays:
         flat = weight.reshape(-1)
-        total += float(np.dot(flat, flat))
+        total += float(np.dot(flat, flat).item())  # (a device array's dot product is read back)
     return total
 
 
 def raw_outputs(network, X, chunk_rows=8192):
     """The network's last-layer scores (before the output activation) for float32 X, in eval mode and without
-    recording gradients; large inputs go through in chunks to bound the memory of the activations."""
+    recording gradients, as a NumPy array; large inputs go through in chunks to bound the memory of the
+    activations. A network on a GPU gets each chunk uploaded there."""
+    device = network_device(network)
+
+    def scores(rows):
+        chunk = dense_rows(X, rows)
+        if device is not None:
+            chunk = move_array(np.ascontiguousarray(chunk), device)
+        return host_array(network(as_tensor(chunk))._data)
+
     with nnx.no_grad():
         if X.shape[0] <= chunk_rows:
-            return np.array(network(as_tensor(dense_rows(X, slice(None)))).numpy(), copy=True)
-        parts = [network(as_tensor(dense_rows(X, slice(start, start + chunk_rows)))).numpy()
-                 for start in range(0, X.shape[0], chunk_rows)]
-        return np.concatenate(parts)
+            return np.array(scores(slice(None)), copy=True)
+        return np.concatenate([scores(slice(start, start + chunk_rows)) for start in range(0, X.shape[0], chunk_rows)])
 
 
 def dense_rows(X, rows):

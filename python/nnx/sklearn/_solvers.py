@@ -15,7 +15,7 @@ import numpy as np
 from nnx import optim
 from nnx.learner.schedule import sched_cos
 
-from ._network import as_tensor, parameter_array, weight_parameters
+from ._network import as_tensor, host_array, parameter_array, weight_parameters
 
 # fastai's fit_one_cycle defaults: lr from lr_max/div up to lr_max over the first pct_start of the batches,
 # then down to lr_max/div_final; momentum (or beta_1) the other way through ONE_CYCLE_MOMS.
@@ -51,7 +51,7 @@ class StochasticSolver:
         self.epsilon = float(estimator.epsilon)
         self.steps = 0
         self.optimizer = self._make_optimizer(network, estimator)
-        self._bind(network)
+        self.rebind_arrays(network)
 
     def _make_optimizer(self, network, est):
         weights, others = weight_parameters(network)
@@ -61,7 +61,8 @@ class StochasticSolver:
         nesterov = bool(est.nesterovs_momentum) and self.momentum > 0  # sklearn's Nesterov step is plain SGD at 0
         return optim.SGD(groups, lr=self.learning_rate, momentum=self.momentum, nesterov=nesterov)
 
-    def _bind(self, network):
+    def rebind_arrays(self, network):
+        """Take the network's current arrays (again after it moved between devices)."""
         weights, _ = weight_parameters(network)
         self.weight_arrays = [parameter_array(w) for w in weights]
         self.weight_group, self.other_group = self.optimizer.param_groups
@@ -144,7 +145,7 @@ class StochasticSolver:
         saved["state"] = {index: {name: _to_tensor(value) for name, value in entry.items()}
                           for index, entry in saved["state"].items()}
         self.optimizer.load_state_dict(saved)
-        self._bind(network)
+        self.rebind_arrays(network)
 
 
 def _to_tensor(value):
@@ -153,5 +154,5 @@ def _to_tensor(value):
 
 def _to_numpy(value):
     if hasattr(value, "numpy"):
-        return np.array(parameter_array(value), copy=True)
+        return np.array(host_array(parameter_array(value)), copy=True)
     return value

@@ -9,6 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
+from nnx.tensor import move_array
+
 from ._network import as_tensor, dense_rows, network_state, load_network_state, raw_outputs, squared_weight_norm
 from ._progress import Progress
 from ._solvers import StochasticSolver
@@ -16,10 +18,18 @@ from ._solvers import StochasticSolver
 
 class TrainingData:
     """The rows one fit trains on: X (float32, dense or sparse), the loss targets, the sample weights (or None)
-    and, for Poisson, per-sample constants of the reported loss. `rows` maps positions to rows of X."""
+    and, for Poisson, per-sample constants of the reported loss. `rows` maps positions to rows of X.
 
-    def __init__(self, X, targets, sample_weight, constants, rows=None):
+    With a device, batches of X and the targets come on that device: dense X and the targets are copied there
+    once and each batch is gathered there (sparse X: each batch is densified on the host and uploaded);
+    weights and constants stay on the host, where the reported loss is computed."""
+
+    def __init__(self, X, targets, sample_weight, constants, rows=None, device=None):
         self.X, self.targets, self.sample_weight, self.constants, self.rows = X, targets, sample_weight, constants, rows
+        self.device = device
+        if device is not None:
+            self._device_X = None if hasattr(X, "toarray") else move_array(np.ascontiguousarray(X), device)
+            self._device_targets = move_array(targets, device)
 
     def __len__(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
@@ -29,7 +39,14 @@ class TrainingData:
         rows = positions if self.rows is None else self.rows[positions]
         weights = None if self.sample_weight is None else self.sample_weight[rows]
         constants = None if self.constants is None else self.constants[rows]
-        return dense_rows(self.X, rows), self.targets[rows], weights, constants
+        if self.device is None:
+            return dense_rows(self.X, rows), self.targets[rows], weights, constants
+        device_rows = rows if isinstance(rows, slice) else move_array(np.asarray(rows, dtype=np.int64), self.device)
+        if self._device_X is None:
+            X_rows = move_array(dense_rows(self.X, rows), self.device)
+        else:
+            X_rows = self._device_X[device_rows]
+        return X_rows, self._device_targets[device_rows], weights, constants
 
 
 def split_for_early_stopping(estimator, Y, n_samples):
@@ -72,20 +89,20 @@ def resolve_batch_size(estimator, n_samples):
     return int(np.clip(estimator.batch_size, 1, n_samples))
 
 
-def fit_stochastic(est, X, Y, sample_weight, incremental):
-    """Train est._network with est's solver; sets loss_, loss_curve_, n_iter_, t_ and the early-stopping
-    attributes exactly where scikit-learn sets them."""
+def fit_stochastic(est, X, Y, sample_weight, incremental, device=None):
+    """Train est._network (on `device` when given: the network is already there) with est's solver; sets
+    loss_, loss_curve_, n_iter_, t_ and the early-stopping attributes exactly where scikit-learn sets them."""
     if not incremental or getattr(est, "_solver", None) is None:
         est._solver = StochasticSolver(est._network, est)
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     _prepare_stopping_state(est)
     targets = est._objective.targets(Y)
-    data = TrainingData(X, targets, sample_weight, est._objective.sample_constants(targets))
+    data = TrainingData(X, targets, sample_weight, est._objective.sample_constants(targets), device=device)
     validation = None
     if est.early_stopping:
         train_rows, val_rows = split_for_early_stopping(est, Y, X.shape[0])
-        data.rows = train_rows
+        data.rows = train_rows  # (batch() reads rows at each call: setting it here is enough)
         validation = _Validation(est, data, val_rows, Y)
     epoch_loop = _EpochLoop(est, data, validation)
     est._network.train()
@@ -190,6 +207,8 @@ class _EpochLoop:
             if weight_sum == 0:  # the weighted mean's gradient is undefined; these samples contribute nothing
                 return 0.0
             weight_tensor = est._objective.weight_tensor(weights, weight_sum)
+            if self.data.device is not None:
+                weight_tensor = weight_tensor.to(self.data.device)
         scores = est._network(as_tensor(X_batch))
         loss = est._objective.batch_objective(scores, as_tensor(targets), weight_tensor)
         # sklearn's reported loss uses the weights before this step's update

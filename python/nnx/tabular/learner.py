@@ -70,7 +70,7 @@ class TabularLearner(Learner):
         text = json.dumps(header, default=_plain_number)
         members = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
         members.update({f"proc.{k}": v for k, v in self.dls.proc.state_dict().items()})
-        members.update({f"model.{k}": v.numpy() for k, v in self.model.state_dict().items()})
+        members.update({f"model.{k}": v.cpu().numpy() for k, v in self.model.state_dict().items()})
         write_atomically(path, lambda file: np.savez(file, **members))
         return path
 

@@ -33,14 +33,16 @@ def get_emb_sz(source, sz_dict=None):
     return [(int(n_cat), int(sz_dict.get(name, emb_sz_rule(n_cat)))) for name, n_cat in zip(names, cardinalities)]
 
 
-def _as_tensor(x, dtype=None):
-    """A Tensor as is; anything else (NumPy arrays, lists) converted once, here, to `dtype` when given."""
+def _as_tensor(x, dtype=None, device=None):
+    """A Tensor as is; anything else (NumPy arrays, lists) converted once, here, to `dtype` when given, and
+    put on `device` (the model's) when given."""
     if isinstance(x, Tensor):
         return x
     array = np.asarray(x)
     if dtype is not None and array.dtype.kind in "biuf":
         array = array.astype(dtype, copy=False)
-    return Tensor(np.ascontiguousarray(array))
+    result = Tensor(np.ascontiguousarray(array))
+    return result if device is None else result.to(device)
 
 
 class Embedding(nn.Embedding):
@@ -148,11 +150,16 @@ class TabularModel(nn.Module):
         parameter = next(iter(self.parameters()), None)
         return np.float32 if parameter is None else np.dtype(parameter.dtype)
 
+    def _device(self):
+        parameter = next(iter(self.parameters()), None)
+        return None if parameter is None else parameter.device
+
     def _check_inputs(self, x_cat, x_cont):
         # NumPy inputs take the model's dtypes (int64 codes, the parameters' float type); Tensors are
         # used as given, like PyTorch, so a mismatch there is reported rather than hidden.
-        x_cat = _as_tensor(x_cat, np.int64 if _is_integer(x_cat) else None) if len(self.embeds) else None
-        x_cont = _as_tensor(x_cont, self._float_dtype()) if self.n_cont else None
+        device = self._device()
+        x_cat = _as_tensor(x_cat, np.int64 if _is_integer(x_cat) else None, device) if len(self.embeds) else None
+        x_cont = _as_tensor(x_cont, self._float_dtype(), device) if self.n_cont else None
         if x_cat is not None and (x_cat.ndim != 2 or x_cat.shape[1] != len(self.embeds)):
             raise ValueError(f"x_cat must have shape (N, {len(self.embeds)}), got {tuple(x_cat.shape)}")
         if x_cat is not None and np.dtype(x_cat.dtype).kind not in "iu":

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, fill_array
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -43,12 +43,14 @@ class BatchNorm1d(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        if device is not None:
+            self.to(device)
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean._data.fill(0)
-            self.running_var._data.fill(1)
-            self.num_batches_tracked._data.fill(0)
+            fill_array(self.running_mean._data, 0)
+            fill_array(self.running_var._data, 1)
+            fill_array(self.num_batches_tracked._data, 0)
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -68,7 +70,7 @@ class BatchNorm1d(Module):
         counting = self.training and self.track_running_stats
         factor = 0.0 if self.momentum is None else self.momentum
         if counting and self.momentum is None:  # cumulative moving average over the batches so far, this one included
-            factor = 1.0 / (float(self.num_batches_tracked._data) + 1.0)
+            factor = 1.0 / (float(self.num_batches_tracked._data.item()) + 1.0)
         output = F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                               use_batch_stats, factor, self.eps)
         if counting:  # only once F.batch_norm has accepted the input (it refuses bad dtypes before any update)
@@ -103,6 +105,8 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         if self.elementwise_affine:

@@ -4,6 +4,7 @@ import numpy as np
 from .. import functional as F
 from .. import init
 from ..module import Module
+from ...tensor import Tensor
 from ..parameter import Parameter
 from .linear import _check_size, _float_dtype
 
@@ -27,10 +28,12 @@ class Embedding(Module):
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:
-            weight = np.asarray(_weight.numpy() if hasattr(_weight, "numpy") else _weight)
+            weight = _weight._data if isinstance(_weight, Tensor) else _host_array(_weight)
             if weight.shape != (num_embeddings, embedding_dim):
                 raise ValueError(f"_weight has shape {weight.shape}, expected ({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(weight, requires_grad=not _freeze)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -44,17 +47,26 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
         """An Embedding whose weight is a copy of the 2-D `embeddings`, frozen unless freeze=False."""
-        array = np.array(embeddings.numpy() if hasattr(embeddings, "numpy") else embeddings, order="C")
+        if isinstance(embeddings, Tensor):
+            array = embeddings._data.copy()  # on the embeddings' device
+        else:
+            array = np.array(_host_array(embeddings), order="C")
         if array.ndim != 2:
             raise ValueError(f"embeddings must be 2-dimensional, got shape {array.shape}")
         return cls(array.shape[0], array.shape[1], padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
-                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=array, _freeze=freeze)
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=Tensor._wrap(array),
+                   _freeze=freeze)
 
     def extra_repr(self):
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
         return text
+
+
+def _host_array(values):
+    """A NumPy array of values given as an array-like or a torch tensor (read through .numpy())."""
+    return np.asarray(values.numpy() if hasattr(values, "numpy") else values)
 
 
 def _normalise_padding_idx(padding_idx, num_embeddings):
