@@ -113,6 +113,7 @@ def test_scalar_conversions_read_the_device(rng):
         bool(a)
     assert list(range(10))[dev(np.int64(3))] == 3  # __index__
     assert "CudaArray(" in repr(a) and "cuda:0" in repr(a)
+    assert f"{a[0, 1]:.3f}" == f"{data[0, 1]:.3f}" and f"{a}" == str(a)
 
 
 def test_copies_pickle_and_deepcopy_are_independent(rng):
@@ -294,6 +295,10 @@ def test_ufunc_out_argument(rng):
         np.add(dev(a), 1, out=readonly)
     with pytest.raises(TypeError, match="out must be a CUDA array"):
         np.add(dev(a), 1, out=np.zeros((3, 4), np.float32))
+    np.add(2, 3.5, out=out)  # only the output is a CUDA array
+    same(out, np.full((3, 4), 5.5, np.float32))
+    np.negative(2, out=out)
+    same(out, np.full((3, 4), -2.0, np.float32))
 
 
 def test_clip_round_where_and_composites(rng):

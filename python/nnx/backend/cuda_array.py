@@ -163,6 +163,11 @@ class CudaArray:
             raise TypeError("only integer scalar arrays can be converted to a scalar index")
         return int(self.item())
 
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self.item(), spec)  # f"{loss:.4f}" reads the value, as for a 0-d ndarray
+        return super().__format__(spec)
+
     def __repr__(self):
         body = np.array2string(to_host(self), separator=", ", prefix="CudaArray(")
         return f"CudaArray({body}, dtype={self.dtype}, device='cuda:{self.device_index}')"

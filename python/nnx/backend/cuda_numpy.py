@@ -195,6 +195,8 @@ def _unary(name, value, dtype, destination, device):
 def _binary(op, inputs, dtype, destination, device):
     target = destination.array
     first, second = inputs
+    if not isinstance(first, CudaArray) and not isinstance(second, CudaArray):  # np.add(1, 2, out=cuda_array)
+        first = _as_device(first, dtype, device)
     scalar_first = not isinstance(first, CudaArray)
     array, scalar = (second, first) if scalar_first else (first, second)
     if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArray) and _scalar_value(second) < 0:
