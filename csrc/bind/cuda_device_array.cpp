@@ -74,7 +74,10 @@ std::vector<int64_t> parse_int_sequence(py::handle obj, const char* name) {
   for (py::handle item : py::reinterpret_borrow<py::sequence>(obj)) {
     if (!PyIndex_Check(item.ptr()) || PyBool_Check(item.ptr()))
       throw py::type_error(std::string(name) + " must be a sequence of ints, got an item of type " + type_name(item));
-    values.push_back(py::cast<int64_t>(py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()))));
+    int overflow = 0;
+    const long long value = PyLong_AsLongLongAndOverflow(py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr())).ptr(), &overflow);
+    if (overflow) throw py::value_error(std::string(name) + " has an item outside the int64 range");
+    values.push_back(value);
   }
   return values;
 }
@@ -168,6 +171,10 @@ DeviceArray make_view(const DeviceArray& self, py::handle shape_obj, py::handle 
   if (strides.size() != shape.size())
     throw py::value_error("strides must have one entry per dimension of shape " + tuple_string(shape) + ", got " +
                           tuple_string(strides));
+  int64_t count = 1;
+  for (int64_t extent : shape)
+    if (__builtin_mul_overflow(count, extent, &count) || count > std::numeric_limits<int64_t>::max() / 8)
+      throw py::value_error("shape " + tuple_string(shape) + " is too large: its byte count overflows int64");
   const int64_t storage_elements = self.storage->nbytes() / nnx::cuda::itemsize(self.dtype);
   if (offset < 0 || offset > storage_elements)
     throw py::value_error("offset must be in [0, " + std::to_string(storage_elements) + "], got " + std::to_string(offset));

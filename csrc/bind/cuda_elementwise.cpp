@@ -89,9 +89,12 @@ StridedOperand operand(const DeviceArray& a) { return {a.data(), a.dtype, a.stri
 // A Python number, exact for ints (fill(int64_array, 2**62 + 1) must not round through a double).
 Scalar parse_scalar(py::handle obj, const char* name) {
   Scalar s;
-  if (PyBool_Check(obj.ptr()) || PyIndex_Check(obj.ptr())) {
-    py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
-    if (!index) throw py::error_already_set();
+  py::object index;
+  if (PyIndex_Check(obj.ptr())) {
+    index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
+    if (!index) PyErr_Clear();  // numpy.bool_ has the slot but refuses: it converts as a float below
+  }
+  if (index) {
     int overflow = 0;
     const long long value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
     if (overflow) throw py::value_error(std::string(name) + " " + py::repr(obj).cast<std::string>() + " does not fit in int64");

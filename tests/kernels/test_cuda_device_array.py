@@ -97,6 +97,8 @@ def test_empty_validates_its_arguments_before_touching_the_device():
         cuda.DeviceArray.empty((2,), np.float32, device=-1)
     with pytest.raises(ValueError, match="overflows int64"):
         cuda.DeviceArray.empty((2**40, 2**40), np.float32)
+    with pytest.raises(ValueError, match="shape has an item outside the int64 range"):
+        cuda.DeviceArray.empty((2**70,), np.float32)
 
 
 @needs_module
@@ -192,6 +194,8 @@ def test_views_share_storage_and_check_bounds():
                                    ((2, 2), (2**62, 2**62), 0)]:
         with pytest.raises(ValueError, match="falls outside the storage"):
             a.view(shape, strides, offset)
+    with pytest.raises(ValueError, match="is too large"):
+        a.view((2**40, 2**40), (0, 0), 0)  # in bounds, but its size overflows int64
     with pytest.raises(ValueError, match="offset must be in"):
         a.view((1,), (1,), -1)
     with pytest.raises(ValueError, match="strides must have one entry per dimension"):

@@ -254,6 +254,9 @@ def test_fill_is_exact_for_large_ints_and_checks_ranges():
     floats = cuda.DeviceArray.empty((2,), np.float32)
     cuda.fill(floats, float("-inf"))
     np.testing.assert_array_equal(host(floats), [-np.inf, -np.inf])
+    for value, expected in ((np.bool_(True), 1.0), (np.int64(-3), -3.0), (np.float32(0.5), 0.5), (True, 1.0)):
+        cuda.fill(floats, value)  # NumPy scalars and Python bools are numbers too
+        np.testing.assert_array_equal(host(floats), [expected, expected])
 
 
 @needs_gpu
