@@ -96,7 +96,7 @@ class CachingAllocator {
       DevicePool& pool = pools_[device];
       if (pool.free_blocks.empty()) continue;
       DeviceGuard guard(static_cast<int>(device));
-      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (empty_cache)");
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (empty_cache)");  // report what queued work raised
       release_cached_locked(pool);
     }
   }
@@ -117,9 +117,11 @@ class CachingAllocator {
     return pools_[static_cast<size_t>(device)].*field;
   }
 
-  // The caller made the pool's device current. cudaFree waits for the device, so no queued kernel can
-  // still be using a block it frees.
+  // The caller made the pool's device current. A cached block's last kernels may still be queued, so
+  // the device drains first (cudaFree would wait too, but that is not a documented promise).
   void release_cached_locked(DevicePool& pool) {
+    if (pool.free_blocks.empty()) return;
+    cudaDeviceSynchronize();
     for (auto& [block_bytes, blocks] : pool.free_blocks) {
       for (void* block : blocks) {
         cudaFree(block);

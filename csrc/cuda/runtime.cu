@@ -70,35 +70,46 @@ DeviceState& state_of(int device) {
   return all.at(static_cast<size_t>(device));
 }
 
+cudaStream_t stream_locked(DeviceState& state) {
+  if (!state.stream)
+    check(cudaStreamCreateWithFlags(&state.stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  return state.stream;
+}
+
+// The flag is written on nnx's stream, so the kernels queued after it see the sentinel.
+const long long kSentinel = kNoBadIndex;
+
 // The flag of the current device, allocated and set to the sentinel on first use.
 int64_t* bad_index_slot_locked(DeviceState& state) {
   if (!state.bad_index) {
+    cudaStream_t stream = stream_locked(state);
     int64_t* slot = nullptr;
     check(cudaMalloc(&slot, sizeof(int64_t)), "cudaMalloc (bad-index flag)");
-    const long long sentinel = kNoBadIndex;
-    const cudaError_t status = cudaMemcpy(slot, &sentinel, sizeof(sentinel), cudaMemcpyHostToDevice);
+    const cudaError_t status = cudaMemcpyAsync(slot, &kSentinel, sizeof(kSentinel), cudaMemcpyHostToDevice, stream);
     if (status != cudaSuccess) {
       cudaFree(slot);
-      check(status, "cudaMemcpy (bad-index flag)");
+      check(status, "cudaMemcpyAsync (bad-index flag)");
     }
     state.bad_index = slot;
   }
   return state.bad_index;
 }
 
-// Reads and clears the device's bad-index flag; call after the stream has drained.
+// Reads and clears the device's bad-index flag; the caller has drained nnx's stream.
 void raise_recorded_bad_index(int device) {
   int64_t* slot = nullptr;
+  cudaStream_t stream = nullptr;
   {
     std::lock_guard<std::mutex> lock(state_mutex());
     slot = state_of(device).bad_index;
+    stream = state_of(device).stream;
   }
   if (!slot) return;  // no kernel has asked for it, so none recorded anything
   long long recorded = kNoBadIndex;
-  check(cudaMemcpy(&recorded, slot, sizeof(recorded), cudaMemcpyDeviceToHost), "cudaMemcpy (bad-index flag)");
+  check(cudaMemcpyAsync(&recorded, slot, sizeof(recorded), cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync (bad-index flag)");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (bad-index flag)");
   if (recorded == kNoBadIndex) return;
-  const long long sentinel = kNoBadIndex;
-  check(cudaMemcpy(slot, &sentinel, sizeof(sentinel), cudaMemcpyHostToDevice), "cudaMemcpy (bad-index flag)");
+  check(cudaMemcpyAsync(slot, &kSentinel, sizeof(kSentinel), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync (bad-index flag)");
   throw BadIndex{static_cast<int64_t>(recorded)};
 }
 
@@ -126,10 +137,7 @@ void check(cudaError_t status, const char* what) {
 cudaStream_t current_stream() {
   const int device = current_device();
   std::lock_guard<std::mutex> lock(state_mutex());
-  DeviceState& state = state_of(device);
-  if (!state.stream)
-    check(cudaStreamCreateWithFlags(&state.stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-  return state.stream;
+  return stream_locked(state_of(device));
 }
 
 int64_t* bad_index_slot() {
