@@ -201,6 +201,18 @@ def test_bool_and_bitwise_ufuncs(rng, ufunc, dtype):
     same(ufunc(dev(a), dev(b)), ufunc(a, b))
 
 
+def test_ufunc_methods_and_dtype_argument(rng):
+    data = random(rng, (3, 4))
+    a = dev(data)
+    same(np.add(a, 1, dtype=np.float64), np.add(data, 1, dtype=np.float64))
+    same(np.add.reduce(a), np.add.reduce(data), exact=False)
+    same(np.maximum.reduce(a, axis=1), np.maximum.reduce(data, axis=1))
+    same(np.logical_and.reduce(a > 0, axis=0), np.logical_and.reduce(data > 0, axis=0))
+    same(np.add.accumulate(a, axis=1), np.add.accumulate(data, axis=1), exact=False)
+    with pytest.raises(TypeError, match="do not support numpy.multiply.outer"):
+        np.multiply.outer(a, a)
+
+
 def test_integer_division_by_zero_gives_zero_and_follows_the_divisor_sign():
     a = np.array([7, -7, 7, -7, 5], np.int64)
     b = np.array([2, 2, -2, -2, 0], np.int64)

@@ -92,8 +92,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
             raise unsupported(f"{name}({', '.join(kwargs)}=)")
         if not _check_operands(name, inputs):
             return NotImplemented
-        result = call_ufunc(ufunc, inputs, out, dtype)
-        return result
+        return call_ufunc(ufunc, inputs, out, dtype)
     if method == "reduce" and name in _UFUNC_REDUCTIONS:
         array, *rest = inputs
         return _ufunc_reduce(name, array, *rest, **kwargs)
