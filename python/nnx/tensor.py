@@ -1208,7 +1208,11 @@ def from_dlpack(ext_tensor):
                             "bool, integer, float32 or float64 values") from None
         return Tensor._wrap(_canonical_dtype(_check_dtype_for_dlpack(array)))
     if device_type == _DLPACK_CUDA:
-        return Tensor._wrap(_check_dtype_for_dlpack(_backend.get("cuda").from_dlpack(ext_tensor)))
+        cuda = _backend.get(f"cuda:{index}", "from_dlpack()")  # RuntimeError naming why when CUDA is missing
+        importer = getattr(cuda, "from_dlpack", None)
+        if importer is None:
+            raise RuntimeError("from_dlpack(): this nnx's CUDA backend cannot import DLPack tensors yet")
+        return Tensor._wrap(_check_dtype_for_dlpack(importer(ext_tensor)))
     name = _DLPACK_DEVICE_NAMES.get(device_type, f"device type {device_type}")
     raise RuntimeError(f"from_dlpack(): nnx tensors live on the CPU or on CUDA devices, got a tensor on {name} "
                        f"(DLPack device ({device_type}, {index}))")

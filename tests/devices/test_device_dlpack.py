@@ -1,0 +1,86 @@
+"""DLPack: zero-copy exchange of nnx tensors with NumPy and PyTorch (CPU here; CUDA on a GPU machine)."""
+import numpy as np
+import pytest
+
+import nnx
+
+
+def test_numpy_and_nnx_share_memory_both_ways(rng):
+    array = rng.standard_normal((3, 4)).astype(np.float32)
+    tensor = nnx.from_dlpack(array)
+    assert tensor.dtype == np.float32 and tensor.shape == (3, 4) and tensor.device == nnx.device("cpu")
+    array[1, 2] = 42.0
+    assert tensor[1, 2].item() == 42.0
+    tensor[0, 0] = -7.0
+    assert array[0, 0] == -7.0
+    exported = np.from_dlpack(nnx.tensor(rng.integers(0, 9, (2, 5))))
+    source = nnx.ones(4, dtype=nnx.float64)
+    view = np.from_dlpack(source)
+    view[3] = 5.0
+    assert source[3].item() == 5.0 and exported.dtype == np.int64
+    assert source.__dlpack_device__() == (1, 0)
+    assert nnx.from_dlpack(source).numpy() is not None and np.shares_memory(nnx.from_dlpack(source).numpy(), view)
+
+
+def test_dlpack_refuses_what_it_cannot_share():
+    with pytest.raises(RuntimeError, match="Can't export tensors that require gradient"):
+        nnx.ones(2, requires_grad=True).__dlpack__()
+    with pytest.raises(TypeError, match="__dlpack__"):
+        nnx.from_dlpack([1.0, 2.0])
+    with pytest.raises(TypeError, match="complex"):
+        nnx.from_dlpack(np.ones(2, dtype=np.complex64))
+
+    class OnMetal:
+        def __dlpack__(self, stream=None):
+            raise AssertionError("must not be asked for its data")
+
+        def __dlpack_device__(self):
+            return (8, 0)
+    with pytest.raises(RuntimeError, match="Metal"):
+        nnx.from_dlpack(OnMetal())
+
+
+def test_torch_and_nnx_share_cpu_memory_both_ways(rng):
+    torch = pytest.importorskip("torch")
+    source = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    tensor = nnx.from_dlpack(source)
+    assert tensor.dtype == np.float32 and tensor.shape == (2, 3)
+    source[1, 1] = 100.0
+    assert tensor[1, 1].item() == 100.0
+    tensor[0, 2] = -1.0
+    assert source[0, 2].item() == -1.0
+    values = rng.standard_normal((4, 2))
+    mine = nnx.tensor(values)
+    theirs = torch.from_dlpack(mine)
+    assert theirs.dtype == torch.float64 and torch.equal(theirs, torch.from_numpy(values))
+    theirs[3, 1] = 9.0
+    assert mine[3, 1].item() == 9.0
+    transposed = nnx.from_dlpack(torch.ones(3, 2).t())  # strided views keep their strides
+    assert transposed.shape == (2, 3) and not transposed.is_contiguous()
+    with pytest.raises(TypeError, match="bfloat16|nnx tensors hold"):
+        nnx.from_dlpack(torch.ones(2, dtype=torch.bfloat16))
+
+
+def test_torch_cuda_exchange_is_zero_copy(device):
+    if device != "cuda" or not _real_cuda():
+        pytest.skip("needs a real GPU and PyTorch with CUDA")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch has no CUDA here")
+    source = torch.arange(8, dtype=torch.float32, device="cuda")
+    tensor = nnx.from_dlpack(source)
+    assert tensor.device == nnx.device("cuda:0")
+    source[3] = 50.0
+    torch.cuda.synchronize()
+    assert tensor[3].item() == 50.0
+    mine = nnx.ones(5, device="cuda") * 2
+    theirs = torch.from_dlpack(mine)  # ordered after nnx's queued work on torch's stream
+    assert theirs.device.type == "cuda" and theirs.sum().item() == 10.0
+    theirs[0] = 7.0
+    torch.cuda.synchronize()
+    assert mine[0].item() == 7.0 and mine.__dlpack_device__() == (2, 0)
+
+
+def _real_cuda():
+    from nnx._native import _cuda
+    return _cuda is not None and _cuda.device_count() > 0
