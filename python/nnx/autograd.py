@@ -217,6 +217,12 @@ def _as_input_gradient(grad, arg, node):
         index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
         raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index {index} - "
                            f"got {list(grad.shape)} but expected shape {list(data.shape)}")
+    if type(grad) is not type(data) and _device_of_array(grad) != _device_of_array(data):
+        if data.ndim == 0:  # a CPU scalar tensor met a CUDA one (PyTorch allows it): its gradient goes home
+            return move_array(grad, _device_of_array(data)).astype(data.dtype, copy=False)
+        index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
+        raise RuntimeError(f"Function {type(node).__name__} returned a gradient on {_device_of_array(grad)} at "
+                           f"index {index} for an input on {_device_of_array(data)}")
     if grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)
     return grad
@@ -232,7 +238,6 @@ def _refcount_held_by_the_engine():
 # More references than these means someone else holds the array too. Where the interpreter has no
 # reference counts, leaves always copy.
 _EXCLUSIVE_REFS = _refcount_held_by_the_engine() if hasattr(sys, "getrefcount") else -1
-_ndarray = np.ndarray
 
 
 def run_backward(root, gradient, retain_graph=False):
@@ -267,7 +272,8 @@ def run_backward(root, gradient, retain_graph=False):
                 continue
             if input_grad is not None:
                 data = arg._data
-                if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                if (type(input_grad) is not type(data) or input_grad.shape != data.shape
+                        or input_grad.dtype != data.dtype):
                     input_grad = _as_input_gradient(input_grad, arg, node)
             parent = arg._ctx
             if parent is None:

@@ -61,7 +61,7 @@ def test_factories_make_tensors_on_the_device(device):
         (nnx.arange(5, device=device), np.arange(5)),
         (nnx.arange(0.5, 2.0, 0.5, device=device), np.arange(0.5, 2.0, 0.5, dtype=np.float32)),
         (nnx.tensor([[1.5, 2.0], [3.0, -4.0]], device=device), np.array([[1.5, 2.0], [3.0, -4.0]], np.float32)),
-        (nnx.tensor(np.arange(6, dtype=np.int32).reshape(2, 3), device=device), np.arange(6, dtype=np.int32).reshape(2, 3)),
+        (nnx.tensor(np.arange(6, dtype=np.int32), device=device), np.arange(6, dtype=np.int32)),
         (nnx.tensor([True, False], device=device), np.array([True, False])),
     ]
     for made, expected in cases:
@@ -185,6 +185,10 @@ def test_mixing_devices_raises_pytorchs_error(device, rng):
     for attempt in attempts:
         with _two_devices_error():
             attempt()
+    # As in PyTorch, a 0-d CPU tensor is a scalar any device takes; its gradient comes back to the CPU.
+    scale = nnx.tensor(3.0, requires_grad=True)
+    (on_device * scale).sum().backward()
+    assert scale.grad.device == nnx.device("cpu") and scale.grad.item() == pytest.approx(host(on_device).sum(), 1e-5)
 
 
 def test_a_model_on_the_device_refuses_cpu_batches(device):

@@ -122,3 +122,27 @@ def test_estimators_keep_training_on_device_with_partial_fit_and_pickling(device
         X_train[:300], X_train[:300, :2].sum(1))
     np.testing.assert_allclose(regressor.predict(X_train[:10]), expected.predict(X_train[:10]), rtol=1e-3,
                                atol=1e-3)
+
+
+def test_tabular_and_collab_learners_on_device(device):
+    from nnx.collab import CollabDataLoaders, collab_learner
+    from nnx.tabular import TabularDataLoaders, tabular_learner
+    data = np.random.default_rng(0)
+    n = 400
+    X = {"shop": data.integers(0, 5, n), "temp": data.normal(size=n)}
+    y = (X["shop"] % 2 + np.sin(X["temp"])).astype(np.float32)
+    nnx.manual_seed(0)
+    dls = TabularDataLoaders.from_arrays(X, y, cat_names=["shop"], cont_names=["temp"], seed=0, bs=64)
+    learn = tabular_learner(dls, layers=[16], verbose=False, device=device)
+    learn.fit_one_cycle(2, 1e-2)
+    target = nnx.device("cpu") if device == "cpu" else nnx.device("cuda:0")
+    assert all(p.device == target for p in learn.model.parameters())
+    predictions = learn.predict({"shop": X["shop"][:8], "temp": X["temp"][:8]})
+    assert isinstance(predictions, np.ndarray) and predictions.shape == (8,) and np.isfinite(predictions).all()
+    users, items = data.integers(0, 20, n), data.integers(0, 15, n)
+    ratings = (1 + (users % 5) + (items % 3)).astype(np.float32)
+    collab = collab_learner(CollabDataLoaders.from_arrays(users, items, ratings, seed=0, bs=64), n_factors=4,
+                            y_range=(0.5, 8.5), verbose=False, device=device)
+    collab.fit_one_cycle(2, 5e-2)
+    assert collab.model.u_weight.weight.device == target
+    assert np.isfinite(collab.predict(np.stack([users[:5], items[:5]], 1))).all()

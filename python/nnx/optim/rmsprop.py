@@ -35,6 +35,7 @@ class RMSprop(Optimizer):
         steps = bundle.next_steps()  # kept for PyTorch's state format; the update does not use it
         buffers = bundle.buffers
         # Positional arguments: lr, alpha, eps, weight_decay, momentum, centered, maximize.
-        native_steps(_C, param_arrays[0]).rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
-                        buffers.get("momentum_buffer"), *hyper)
+        rmsprop_step = native_steps(_C, param_arrays[0]).rmsprop_step
+        rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
+                     buffers.get("momentum_buffer"), *hyper)
         bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
