@@ -263,15 +263,14 @@ class Tensor:
         return self._data.itemsize
 
     def numpy(self):
-        """The underlying NumPy array itself (zero-copy): writes to it show in the tensor.
+        """The tensor's values as a NumPy array.
 
-        CPU tensors only, as in PyTorch: a CUDA tensor raises TypeError, because its data is not in host
-        memory; `t.cpu().numpy()` copies it to the host first (an explicit copy that waits for the GPU)."""
+        CPU: the underlying array itself (zero-copy): writes to it show in the tensor. CUDA: a new host copy
+        (it waits for the GPU's queued work): writes to the copy do not reach the tensor."""
         data = self._data
-        if type(data) is not _ndarray and _is_device_array(data):
-            raise TypeError(f"can't convert {_device_of_array(data)} device type tensor to numpy. Use Tensor.cpu() "
-                            "to copy the tensor to host memory first.")
-        return data
+        if type(data) is _ndarray or not _is_device_array(data):
+            return data
+        return _host_copy(data)
 
     def item(self):
         """The single value as a Python number (on a GPU: reads it back, waiting for the queued work)."""
@@ -293,8 +292,10 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
-        if type(self._data) is not _ndarray:
-            self.numpy()  # a CUDA tensor raises: NumPy may only see host memory
+        data = self._data
+        if type(data) is not _ndarray and _is_device_array(data):  # NumPy may only see host memory, never silently
+            raise TypeError(f"can't convert {_device_of_array(data)} device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data

@@ -1,5 +1,6 @@
 """Tensors on devices: nnx.device, factories with device=, .to/.cuda/.cpu round trips, autograd across devices,
-host reads (item, tolist, repr), the numpy() rule, PyTorch's cross-device error and CUDA-less errors."""
+host reads (item, tolist, repr), numpy() (zero-copy on the CPU, a host copy on CUDA), PyTorch's cross-device
+error and CUDA-less errors."""
 import pickle
 import re
 
@@ -134,17 +135,24 @@ def test_host_reads_and_repr(device):
     assert x.is_cuda == (device != "cpu") and x.get_device() == (-1 if device == "cpu" else 0)
 
 
-def test_numpy_is_zero_copy_on_the_cpu_and_refused_on_cuda(device):
-    x = nnx.zeros(3, device=device)
+def test_numpy_is_zero_copy_on_the_cpu_and_a_host_copy_on_cuda(device, rng):
+    values = rng.standard_normal(3).astype(np.float32)
+    x = nnx.tensor(values, device=device)
+    array = x.numpy()
+    assert type(array) is np.ndarray and array.dtype == np.float32
+    np.testing.assert_array_equal(array, values)
+    array[1] = 5.0
     if device == "cpu":
-        x.numpy()[1] = 5.0
-        assert x[1].item() == 5.0
+        assert x[1].item() == 5.0  # the tensor's own memory
+        assert x.numpy() is array
         return
-    message = "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory"
-    with pytest.raises(TypeError, match=re.escape(message)):
-        x.numpy()
-    with pytest.raises(TypeError, match="can't convert cuda:0"):
-        np.asarray(x)
+    assert x[1].item() == values[1]  # a copy: writes to it do not reach the tensor
+    assert x.numpy() is not array
+    x.add_(1.0)
+    np.testing.assert_allclose(x.numpy(), values + 1, rtol=1e-6)  # a fresh copy waits for the queued work
+    with pytest.raises(TypeError, match=re.escape("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() "
+                                                  "to copy the tensor to host memory")):
+        np.asarray(x)  # implicit conversions stay refused: no silent host copies
 
 
 def test_in_place_ops_and_copy_across_devices(device, rng):
