@@ -7,11 +7,13 @@ those views, so their validation messages are _C's. The generic kernels check th
 contract states (DeviceArray only, contiguous outputs, dtypes, shapes, aliasing). Bad device-side
 indices are recorded and raised at the next synchronising call, as on a GPU. Differences, all forced by
 being on the host: gemm is exact FP32/FP64, op-family index errors raise at once, DLPack capsules
-describe host (kDLCPU) memory.
+describe host (kDLCPU) memory (the arrays still say they are on (kDLCUDA, 0), and from_dlpack imports
+such capsules, so nnx's CUDA import path runs here).
 
 Install it with nnx.backend.cuda.use_native_module(fake_cuda) (the `device` fixture does that).
 """
 import ast
+import ctypes
 import itertools
 import math
 import operator
@@ -114,16 +116,17 @@ _allocator = _Allocator()
 class _Storage:
     """Refcounted device memory: back to the allocator's cache when the last view dies."""
 
-    __slots__ = ("bytes", "nbytes", "device", "address", "__weakref__")
+    __slots__ = ("bytes", "nbytes", "device", "address", "owner", "__weakref__")
 
-    def __init__(self, nbytes, device, external=None):
+    def __init__(self, nbytes, device, external=None, owner=None):
         self.nbytes = nbytes
         self.device = device
         if external is None:
             self.bytes = _allocator.allocate(nbytes)
             weakref.finalize(self, _allocator.release, self.bytes)
         else:
-            self.bytes = external  # a DLPack producer's memory, kept alive by this reference
+            self.bytes = external  # a DLPack producer's memory, kept alive by `owner`
+        self.owner = owner
         self.address = self.bytes.ctypes.data
 
 
@@ -283,12 +286,44 @@ class DeviceArray:
         return (f"DeviceArray(shape={self._shape}, strides={self._strides}, offset={self._offset}, "
                 f"dtype={self._dtype}, device={self.device}, fake=True)")
 
-    # DLPack: the fake's memory is host memory, so capsules say kDLCPU (consumers must not read it as CUDA).
+    # DLPack: the device is (2, device) like the real one's, but the fake's memory is host memory, so the capsules
+    # say kDLCPU: only the fake's own from_dlpack (nnx's CUDA import path) should read them.
     def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
-        return self._numpy().__dlpack__()
+        if dl_device is not None and tuple(dl_device) != (2, self.device):
+            raise BufferError(f"dl_device {tuple(dl_device)} is not this array's device (2, {self.device}): nnx "
+                              "exports in place only")
+        if copy:
+            raise BufferError("copy=True is not supported: nnx exports in place only")
+        _consumer_stream(stream)
+        return np.asarray(_Exported(self)).__dlpack__()
 
     def __dlpack_device__(self):
-        return (1, 0)
+        return (2, self.device)
+
+
+class _Exported:
+    """An exported view's memory for NumPy's DLPack export: the array NumPy makes keeps this object, and so the
+    storage, alive (as the real capsule holds a view), so the allocator cannot reuse memory a consumer still reads."""
+
+    def __init__(self, array):
+        self.storage = array._storage
+        itemsize = array.itemsize
+        self.__array_interface__ = {"version": 3, "shape": array.shape, "typestr": array.dtype.str,
+                                    "descr": array.dtype.descr, "data": (array.data_ptr, False),
+                                    "strides": tuple(s * itemsize for s in array.strides)}
+
+
+def _consumer_stream(stream):
+    """The checks of the real binding's consumer_stream (DLPack's rules for CUDA streams)."""
+    if stream is None:
+        return 1
+    if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)):
+        raise TypeError(f"stream must be None or an int, got {type(stream).__name__}")
+    if stream == 0:
+        raise ValueError("stream must not be 0 for CUDA (ambiguous in DLPack): use 1 for the legacy default stream")
+    if stream < -1:
+        raise ValueError(f"stream must be -1, 1, 2 or a cudaStream_t, got {stream}")
+    return int(stream)
 
 
 class _Capsule:
@@ -303,14 +338,29 @@ class _Capsule:
 
 
 def from_dlpack(capsule):
+    """A DeviceArray over the capsule's memory (host memory here; any strides, as the real one takes). Waits for
+    the device first, as the real one does, so recorded kernel errors surface here."""
+    if type(capsule).__name__ != "PyCapsule":
+        raise TypeError(f"capsule must be a DLPack 'dltensor' PyCapsule (from x.__dlpack__()), got "
+                        f"{type(capsule).__name__}")
     host = np.from_dlpack(_Capsule(capsule))
     if host.dtype not in _DTYPES:
-        raise TypeError(f"capsule: unsupported dtype {host.dtype}")
-    base = host.reshape(-1) if host.flags.c_contiguous else None
-    if base is None:
-        raise ValueError("capsule: the fake module takes C-contiguous DLPack tensors only")
-    storage = _Storage(host.nbytes, 0, external=base.view(np.uint8))
-    return DeviceArray._make(storage, 0, host.shape, _contiguous_strides(host.shape), host.dtype)
+        raise TypeError(f"capsule has an unsupported dtype {host.dtype}; supported: bool, uint8, int32, int64, "
+                        "float32, float64")
+    _raise_pending()
+    item = host.itemsize
+    if host.size == 0:
+        storage = _Storage(0, 0, external=np.empty(0, np.uint8))
+        return DeviceArray._make(storage, 0, host.shape, _contiguous_strides(host.shape), host.dtype)
+    strides = tuple(s // item for s in host.strides)
+    lowest = sum(s * (n - 1) for n, s in zip(host.shape, strides) if s < 0)
+    highest = sum(s * (n - 1) for n, s in zip(host.shape, strides) if s > 0)
+    # The bytes from the lowest element on, writeable (an unversioned capsule carries no read-only flag, so NumPy
+    # marks its import read-only; the real module writes through it), kept alive by `host`.
+    first = host.ctypes.data + lowest * item
+    memory = np.ctypeslib.as_array(ctypes.cast(first, ctypes.POINTER(ctypes.c_uint8)), ((highest - lowest + 1) * item,))
+    storage = _Storage(memory.nbytes, 0, external=memory, owner=host)
+    return DeviceArray._make(storage, -lowest, host.shape, strides, host.dtype)
 
 
 # --- argument checks (the messages of csrc/bind/cuda_checks.h) ---------------------------------------------

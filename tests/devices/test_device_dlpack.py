@@ -61,6 +61,67 @@ def test_torch_and_nnx_share_cpu_memory_both_ways(rng):
         nnx.from_dlpack(torch.ones(2, dtype=torch.bfloat16))
 
 
+class _CudaProducer:
+    """A DLPack producer of CUDA memory (an nnx CUDA tensor behind another library's face) that records the stream
+    each __dlpack__ call was given."""
+
+    def __init__(self, tensor):
+        self.tensor, self.streams = tensor, []
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        self.streams.append(stream)
+        return self.tensor.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        return self.tensor.__dlpack_device__()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_from_dlpack_imports_cuda_memory_zero_copy(device, rng, dtype):
+    if device == "cpu":
+        pytest.skip("CUDA import path")
+    values = (rng.standard_normal((3, 5)) * 4).astype(dtype)
+    source = nnx.tensor(values, device=device)
+    producer = _CudaProducer(source)
+    assert producer.__dlpack_device__() == (2, 0)
+    imported = nnx.from_dlpack(producer)
+    assert producer.streams == [None]  # DLPack's legacy default stream: the producer orders its writes before it
+    assert imported.device == nnx.device("cuda:0") and imported.dtype == dtype and imported.shape == (3, 5)
+    np.testing.assert_array_equal(imported.numpy(), values)
+    source[1, 2] = 1
+    assert imported[1, 2].item() == 1  # the same memory, both ways
+    imported[0, 0] = 0
+    assert source[0, 0].item() == 0
+
+
+def test_from_dlpack_keeps_strides_and_offsets_on_cuda(device, rng):
+    if device == "cpu":
+        pytest.skip("CUDA import path")
+    values = rng.standard_normal((4, 6)).astype(np.float32)
+    source = nnx.tensor(values, device=device)
+    view = nnx.from_dlpack(_CudaProducer(source[1:, ::2].t()))
+    assert view.shape == (3, 3) and not view.is_contiguous()
+    np.testing.assert_array_equal(view.numpy(), values[1:, ::2].T)
+    del source  # the imported view keeps the memory alive
+    np.testing.assert_array_equal((view * 2).numpy(), values[1:, ::2].T * 2)
+    scalar = nnx.from_dlpack(_CudaProducer(nnx.tensor(2.5, device=device)))
+    assert scalar.shape == () and scalar.item() == 2.5
+    empty = nnx.from_dlpack(_CudaProducer(nnx.zeros(0, 3, device=device)))
+    assert empty.shape == (0, 3) and empty.device == nnx.device("cuda:0")
+
+
+def test_cuda_backend_from_dlpack_returns_a_cuda_array_sharing_memory(device):
+    if device == "cpu":
+        pytest.skip("CUDA import path")
+    from nnx.backend import cuda
+    array = cuda.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3))
+    imported = cuda.from_dlpack(array)
+    assert isinstance(imported, cuda.array_type) and np.may_share_memory(imported, array)
+    np.testing.assert_array_equal(cuda.to_numpy(imported), np.arange(6).reshape(2, 3))
+    with pytest.raises(ValueError, match="stream must not be 0"):
+        array.__dlpack__(stream=0)
+
+
 def test_torch_cuda_exchange_is_zero_copy(device):
     if device != "cuda" or not _real_cuda():
         pytest.skip("needs a real GPU and PyTorch with CUDA")

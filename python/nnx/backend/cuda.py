@@ -57,6 +57,17 @@ def to_numpy(array):
     return _arrays.to_host(array)
 
 
+def from_dlpack(obj):
+    """A CudaArray sharing the CUDA memory of any DLPack producer (a torch/CuPy/JAX array, an nnx tensor).
+
+    The capsule is asked for with stream=None: DLPack's "the consumer uses the legacy default stream", so the
+    producer orders its pending writes before that stream. nnx exposes no stream of its own to name instead,
+    and the native import waits for the whole device anyway, which covers the producer's other streams too.
+    max_version is not passed: the native module reads the unversioned ('dltensor') capsule."""
+    capsule = obj.__dlpack__(stream=None)
+    return CudaArray(_arrays.native().from_dlpack(capsule))
+
+
 def empty(shape, dtype, index=0):
     return _empty_array(shape, dtype, index)
 
