@@ -283,9 +283,9 @@ def run_backward(root, gradient, retain_graph=False):
                 if existing is not None:
                     existing._data += input_grad
                     continue
-                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or getattr(input_grad, "base", 0) is not None
+                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or input_grad.base is not None
                         or not input_grad.flags.c_contiguous or not input_grad.flags.writeable):
-                    input_grad = input_grad.copy()  # (a device array without `base` is always copied)
+                    input_grad = input_grad.copy()
                 arg._grad = Tensor._wrap(input_grad)
                 continue
             if input_grad is not None:

@@ -400,6 +400,21 @@ def test_view_functions(rng, make):
     same(make(dev(data)), make(data))
 
 
+def test_base_is_none_for_fresh_arrays_and_the_owner_for_views(rng):
+    data = random(rng, (3, 4, 2))
+    a = dev(data)
+    fresh = [a, a + 1, a.copy(), a.astype(np.float64), a[[0, 2]], a[a > 0], np.zeros_like(a), cuda.empty((2,), np.int64),
+             np.concatenate([a, a]), a.sum(0), a.T.copy()]
+    assert all(array.base is None for array in fresh)
+    views = [a[1:], a[0, :, 1], a.T, a.reshape(-1), a.reshape(3, 4, 2), np.broadcast_to(a[:, :1], (3, 4, 2)),
+             np.expand_dims(a, 0), a.swapaxes(0, 1), a[None, ..., ::-1], np.flip(a, 1)]
+    assert all(view.base is a for view in views)
+    assert a[1:][::2][0].T[None].base is a  # the owner, never a view in between (NumPy's rule)
+    copied = a.T.reshape(-1)  # this reshape has to copy: like NumPy, a view of a fresh copy
+    assert copied.base is not None and copied.base is not a and copied.base.base is None
+    assert data.T.reshape(-1).base is not None  # (NumPy agrees)
+
+
 def test_broadcast_views_are_read_only(rng):
     a = np.broadcast_to(dev(random(rng, (1, 4))), (3, 4))
     assert not a.flags.writeable and a.strides[0] == 0

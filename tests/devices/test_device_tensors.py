@@ -3,6 +3,7 @@ host reads (item, tolist, repr), numpy() (zero-copy on the CPU, a host copy on C
 error and CUDA-less errors."""
 import pickle
 import re
+import weakref
 
 import numpy as np
 import pytest
@@ -121,6 +122,32 @@ def test_gradient_flows_back_across_to(device, rng):
     (z.cpu() ** 2).sum().backward()
     assert z.grad.device == expected_device(device)
     np.testing.assert_allclose(host(z.grad), 2 * values)
+
+
+def test_a_leaf_adopts_a_fresh_gradient_and_copies_a_view(device, rng):
+    """The engine gives a leaf the gradient array itself when nothing else can see it (no copy per step), and a
+    copy when it is a view of other memory (CudaArray.base, as ndarray.base)."""
+    produced = []  # weak references: a strong one would (rightly) make the engine copy
+
+    class Scale(nnx.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, as_view):
+            ctx.as_view = as_view
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            fresh = grad * 2
+            result = fresh.T.T if ctx.as_view else fresh  # a view of `fresh` (its base)
+            produced.append(weakref.ref(result))
+            return result, None
+
+    for as_view in (False, True):
+        x = nnx.tensor(rng.standard_normal((3, 4)).astype(np.float32), device=device, requires_grad=True)
+        Scale.apply(x, as_view).sum().backward()
+        adopted = x.grad._data is produced.pop()()
+        assert adopted == (not as_view) and x.grad._data.base is None
+        np.testing.assert_array_equal(host(x.grad), np.full((3, 4), 2, np.float32))
 
 
 def test_host_reads_and_repr(device):

@@ -65,7 +65,7 @@ def from_dlpack(obj):
     and the native import waits for the whole device anyway, which covers the producer's other streams too.
     max_version is not passed: the native module reads the unversioned ('dltensor') capsule."""
     capsule = obj.__dlpack__(stream=None)
-    return CudaArray(_arrays.native().from_dlpack(capsule))
+    return CudaArray(_arrays.native().from_dlpack(capsule), base=obj)  # (its memory is obj's, as NumPy's base says)
 
 
 def empty(shape, dtype, index=0):

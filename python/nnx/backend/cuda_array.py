@@ -70,13 +70,20 @@ class _Flags:
 class CudaArray:
     """An n-dimensional array on a CUDA device with NumPy's semantics (views, broadcasting, NEP 50 promotion)."""
 
-    __slots__ = ("_handle", "_writeable", "__weakref__")
+    __slots__ = ("_handle", "_writeable", "_base", "__weakref__")
     __array_priority__ = 100  # below nnx.Tensor (1000): Tensor's reflected operators win
     __hash__ = None  # like ndarray: == is elementwise
 
-    def __init__(self, handle, writeable=True):
+    def __init__(self, handle, writeable=True, base=None):
         self._handle = handle
         self._writeable = writeable
+        self._base = base
+
+    @property
+    def base(self):
+        """Like ndarray.base: None for an array that owns its memory (every fresh result), else the array (or
+        DLPack producer) whose memory this view shares -- the owner itself, never a view in between."""
+        return self._base
 
     # --- attributes --------------------------------------------------------------------------------------
     shape = property(lambda self: tuple(self._handle.shape))
@@ -449,7 +456,21 @@ def view_like(array, make_view):
     if result.size == 0:
         offset = array._handle.offset  # an empty view reads nothing; keep its offset inside the storage
     handle = array._handle.view(result.shape, result.strides, offset)
-    return CudaArray(handle, array._writeable and result.flags.writeable)
+    return view_of(array, handle, array._writeable and result.flags.writeable)
+
+
+def view_of(array, handle, writeable):
+    """A CudaArray over `handle`, a view of array's memory: its base is array's owner (NumPy's rule)."""
+    return CudaArray(handle, writeable, array if array._base is None else array._base)
+
+
+def reshape_fresh(array, shape):
+    """reshape of an array the caller has just made and holds alone: the result owns the memory (base None), as
+    NumPy's fresh results do, so that autograd can adopt it as a .grad without copying."""
+    result = reshape(array, shape_tuple(shape))
+    if result._base is array:
+        result._base = None
+    return result
 
 
 def broadcast_to(array, shape):
@@ -479,11 +500,11 @@ def reshape(array, shape):
     else:  # NumPy resolves -1 and words the errors, on a contiguous dummy (no data, never copied)
         new_shape = as_strided(np.zeros(1, np.uint8), old_shape, _contiguous_strides(old_shape)).reshape(shape).shape
     if new_shape == old_shape:
-        return CudaArray(handle, array._writeable)  # a new view object, as NumPy's reshape gives
+        return view_of(array, handle, array._writeable)  # a new view object, as NumPy's reshape gives
     strides = _reshape_strides(old_shape, tuple(handle.strides), new_shape)
     if strides is None:
         return contiguous_copy(array).reshape(new_shape)
-    return CudaArray(handle.view(new_shape, strides, handle.offset), array._writeable)
+    return view_of(array, handle.view(new_shape, strides, handle.offset), array._writeable)
 
 
 def _contiguous_strides(shape):

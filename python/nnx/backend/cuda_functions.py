@@ -12,7 +12,7 @@ from numpy.lib.array_utils import normalize_axis_index
 from . import cuda_indexing
 from . import cuda_numpy as impl
 from .cuda_array import (INT64, CudaArray, ascontiguous, broadcast_to, cast, contiguous_copy, copy_into, device_dtype,
-                         empty, from_host, full, may_share_memory, native, shape_tuple, view_like)
+                         empty, from_host, full, may_share_memory, native, reshape_fresh, shape_tuple, view_like)
 
 _FUNCTIONS = {}
 _LIKE_FUNCTIONS = {}  # creation functions: reached only through like=
@@ -359,7 +359,7 @@ def _tile(A, reps):
     interleaved = sum(((1, n) for n in shape), ())
     repeated = sum(((r, n) for r, n in zip(reps, shape)), ())
     tiled = contiguous_copy(broadcast_to(A.reshape(interleaved), repeated))  # repeat r of element s at r*n + s
-    return tiled.reshape(tuple(r * n for r, n in zip(reps, shape)))
+    return reshape_fresh(tiled, tuple(r * n for r, n in zip(reps, shape)))
 
 
 @implements(np.repeat)
@@ -370,7 +370,8 @@ def _repeat(a, repeats, axis=None):
         a, axis = ascontiguous(a).reshape(-1), 0
     axis = normalize_axis_index(axis, a.ndim)
     spread = np.broadcast_to(np.expand_dims(a, axis + 1), a.shape[:axis + 1] + (int(repeats),) + a.shape[axis + 1:])
-    return contiguous_copy(spread).reshape(a.shape[:axis] + (a.shape[axis] * int(repeats),) + a.shape[axis + 1:])
+    repeated_shape = a.shape[:axis] + (a.shape[axis] * int(repeats),) + a.shape[axis + 1:]
+    return reshape_fresh(contiguous_copy(spread), repeated_shape)
 
 
 # --- gathers and scatters along an axis ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .cuda_array import (INT64, CudaArray, ascontiguous, broadcast_to, cast, contiguous_copy, copy_into, empty,
-                         from_host, may_share_memory, native, view_like, _require_writeable)
+                         from_host, may_share_memory, native, reshape_fresh, view_like, _require_writeable)
 
 _INVALID_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or "
                   "boolean arrays are valid indices")
@@ -25,7 +25,7 @@ def getitem(array, index):
     out = empty((plan.outer, plan.linear.size, plan.inner), array.dtype, array.device_index)
     native().index_select(plan.three_d(source)._handle, plan.linear._handle, out._handle, plan.outer, plan.length,
                           plan.inner)
-    return out.reshape(plan.result_shape)
+    return reshape_fresh(out, plan.result_shape)
 
 
 def setitem(array, index, value, accumulate=False):

@@ -11,7 +11,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from . import cuda_indexing
 from .cuda_array import (BOOL, DEVICE_DTYPES, INT64, CudaArray, ascontiguous, broadcast_to, cast,
-                         contiguous_copy, copy_into, device_dtype, empty, full, may_share_memory, native)
+                         contiguous_copy, copy_into, device_dtype, empty, full, may_share_memory, native, reshape_fresh)
 
 
 def unsupported(name):
@@ -268,7 +268,7 @@ def reduction(op, x, axis=None, keepdims=False, dtype=None, out=None):
     if result.dtype != result_dtype:
         result = cast(result, result_dtype)
     if keepdims:
-        result = result.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+        result = reshape_fresh(result, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
     return _into(result, out)
 
 
@@ -308,7 +308,7 @@ def _reduce_axes(op, x, axes, out_dtype):
         outer, length, inner = math.prod(shape[i] for i in kept), math.prod(shape[a] for a in axes), 1
     out = empty((outer, inner), out_dtype, x.device_index)
     native().reduce(op, source.reshape(outer, length, inner)._handle, out._handle, outer, length, inner)
-    return out.reshape(tuple(shape[i] for i in kept))
+    return reshape_fresh(out, tuple(shape[i] for i in kept))
 
 
 def _into(result, out):
@@ -326,12 +326,12 @@ def arg_reduction(op, x, axis=None, keepdims=False, out=None):
     if axis is None:
         flat = ascontiguous(x).reshape(-1)
         result = _reduce_axes(op, flat, (0,), INT64)
-        result = result.reshape((1,) * x.ndim) if keepdims else result
+        result = reshape_fresh(result, (1,) * x.ndim) if keepdims else result
         return _into(result, out)
     axis = normalize_axis_index(axis, x.ndim)
     result = _reduce_axes(op, x, (axis,), INT64)
     if keepdims:
-        result = result.reshape(x.shape[:axis] + (1,) + x.shape[axis + 1:])
+        result = reshape_fresh(result, x.shape[:axis] + (1,) + x.shape[axis + 1:])
     return _into(result, out)
 
 
@@ -412,7 +412,7 @@ def _batched_gemm(a, b):
     if not batch:
         return gemm2d(a, b)
     if b.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the stacked rows
-        return gemm2d(ascontiguous(a).reshape(-1, k), b).reshape(batch + (m, n))
+        return reshape_fresh(gemm2d(ascontiguous(a).reshape(-1, k), b), batch + (m, n))
     out = empty(batch + (m, n), a.dtype, a.device_index)
     a, b = broadcast_to(a, batch + (m, k)), broadcast_to(b, batch + (k, n))
     for index in np.ndindex(*batch):
