@@ -255,7 +255,7 @@ MODULE_CASES = [
     ("register_buffer-name", lambda: nn.Linear(2, 2).register_buffer("a.b", nnx.ones(1)), KeyError, "buffer name"),
     ("Module-train-str", lambda: nn.Linear(2, 2).train("yes"), ValueError, "training mode"),
     ("Module-to-int", lambda: nn.Linear(2, 2).to(np.int64), TypeError, "floating point"),
-    ("Module-to-cuda", lambda: nn.Linear(2, 2).to("cuda"), ValueError, "device"),
+    ("Module-to-cuda", lambda: nn.Linear(2, 2).to("cuda"), RuntimeError, "device"),
     ("load_state_dict-none", lambda: nn.Linear(2, 2).load_state_dict(None), TypeError, "state_dict"),
     ("load_state_dict-missing", lambda: nn.Linear(2, 2).load_state_dict({"weight": np.ones((2, 2))}), RuntimeError,
      'Missing key.*"bias"'),

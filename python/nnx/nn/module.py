@@ -260,10 +260,7 @@ class Module:
                 device = arg
             else:
                 dtype = arg
-        try:
-            target = _target_device(device)
-        except RuntimeError as error:
-            raise _DeviceError(str(error)) from None
+        target = _target_device(device)  # RuntimeError for an unknown or unavailable device, as PyTorch
         if dtype is not None:
             dtype = np.dtype(dtype)
             if dtype.kind != "f":
@@ -372,11 +369,6 @@ class Module:
         if not lines:
             return f"{self._get_name()}()"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-class _DeviceError(RuntimeError, ValueError):
-    """Module.to with an unknown or unavailable device: a RuntimeError, as for tensors (and PyTorch); also a
-    ValueError, which Module.to raised before nnx had devices, so that callers catching that keep working."""
 
 
 def _is_device_argument(value):
