@@ -19,7 +19,10 @@ def _real_cuda_visible():
     return _cuda is not None and _cuda.device_count() > 0
 
 
-@pytest.fixture(params=["cpu", "cuda", "fakecuda"])
+_ON_A_GPU = pytest.param("cuda", marks=pytest.mark.cuda)  # `pytest -m cuda` (bench/gpu_check.sh) selects these
+
+
+@pytest.fixture(params=["cpu", _ON_A_GPU, "fakecuda"])
 def device(request):
     """The device string a test runs on: 'cpu', or 'cuda' (a real GPU, or the fake module for 'fakecuda')."""
     if request.param == "cpu":
@@ -66,7 +69,7 @@ def to_numpy(value):
     return for_array(data).to_numpy(data)
 
 
-@pytest.fixture(params=["fakecuda", "cuda"])
+@pytest.fixture(params=["fakecuda", _ON_A_GPU])
 def cuda_native(request):
     """The native CUDA module a CUDA-only test runs on, installed for the test: the fake everywhere, the real
     nnx._cuda where a GPU is visible (skipped otherwise)."""
