@@ -5,6 +5,7 @@ plus a naive libcublas (fake_cublas.c) for NNX_CUBLAS_PATH. Objects are cached b
 editing one kernel file recompiles only that file. Never touches build/ or the installed package.
 
     python tools/cuda_emu/build.py [--out DIR] [--jobs N]     (prints the module's path)
+    python tools/cuda_emu/build.py --selftest                 (checks the emulator itself, every thread order)
 """
 import argparse
 import concurrent.futures
@@ -17,7 +18,7 @@ import sysconfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMU = os.path.join(ROOT, "tools", "cuda_emu")
-CSRC = os.path.join(ROOT, "csrc")
+CSRC = os.environ.get("NNX_EMU_CSRC", os.path.join(ROOT, "csrc"))  # another tree: e.g. to try a mutant kernel
 DEFAULT_OUT = os.environ.get("NNX_EMU_BUILD", f"/tmp/nnx-cuda-emu-{os.getuid()}")
 
 KERNEL_FLAGS = ["-x", "c++", "-std=c++17", "-O1", "-g", "-fPIC", "-ffp-contract=off", "-fvisibility=hidden",
@@ -185,11 +186,28 @@ def build(out_dir, jobs):
     return module, cublas
 
 
+def selftest(out_dir):
+    """Builds selftest.cu and runs it under each thread order; exits non-zero if any expectation fails."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(EMU, "selftest.cu")
+    text = f'#line 1 "{path}"\n' + rewrite_launches(open(path).read(), "selftest.cu")
+    exe = os.path.join(out_dir, "selftest")
+    subprocess.run(["nice", "-n", "10", "g++"] + KERNEL_FLAGS + ["-", "-o", exe], input=text, text=True, check=True)
+    status = 0
+    for order in ("forward", "reverse", "shuffle"):
+        print(f"--- NNX_EMU_ORDER={order}", flush=True)
+        status |= subprocess.run([exe], env=dict(os.environ, NNX_EMU_ORDER=order)).returncode
+    return status
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--selftest", action="store_true", help="check the emulator itself")
     args = parser.parse_args()
+    if args.selftest:
+        raise SystemExit(selftest(args.out))
     module, _ = build(args.out, args.jobs)
     print(module)
 

@@ -163,8 +163,44 @@ inline bool is_device_pointer(const void* p) { return is_device_range(p, 1); }
 // ---- fibers ---------------------------------------------------------------------------------------------
 enum class State { Ready, BlockBarrier, WarpBarrier, Done };
 
+// Switching fibers: a few instructions on x86-64 (swapcontext costs a system call per switch, which made
+// warp-per-row kernels with many rows take seconds); ucontext elsewhere.
+#if defined(__x86_64__)
+#define NNX_EMU_FAST_SWITCH 1
+extern "C" void nnx_emu_switch(void** save_sp, void* load_sp);
+// Saves the callee-saved registers on the current stack, stores its pointer in *save_sp, and resumes the
+// stack load_sp (which was saved the same way, or prepared by prepare_stack). Weak: every TU emits it.
+asm(R"(
+  .text
+  .weak nnx_emu_switch
+  .hidden nnx_emu_switch
+  .type nnx_emu_switch, @function
+nnx_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size nnx_emu_switch, .-nnx_emu_switch
+)");
+#endif
+
 struct Fiber {
+#if NNX_EMU_FAST_SWITCH
+  void* sp = nullptr;
+#else
   ucontext_t context;
+#endif
   char* stack = nullptr;
   State state = State::Ready;
   unsigned warp_mask = 0;
@@ -173,7 +209,11 @@ struct Fiber {
 
 struct Launch;
 struct Scheduler {
+#if NNX_EMU_FAST_SWITCH
+  void* home_sp = nullptr;
+#else
   ucontext_t home;
+#endif
   std::vector<Fiber> fibers;
   int count = 0;          // threads in the current block
   int current = -1;       // the running fiber
@@ -215,12 +255,46 @@ constexpr int warpSize = 32;
 
 namespace emu {
 
+// From the running fiber back to the scheduler, and from the scheduler into fiber t.
+inline void switch_to_home(Scheduler& s, Fiber& f) {
+#if NNX_EMU_FAST_SWITCH
+  nnx_emu_switch(&f.sp, s.home_sp);
+#else
+  swapcontext(&f.context, &s.home);
+#endif
+}
+inline void switch_to_fiber(Scheduler& s, Fiber& f) {
+#if NNX_EMU_FAST_SWITCH
+  nnx_emu_switch(&s.home_sp, f.sp);
+#else
+  swapcontext(&s.home, &f.context);
+#endif
+}
+
 inline void fiber_entry() {
   Scheduler& s = scheduler();
   s.launch->run_thread();
   s.fibers[s.current].state = State::Done;
-  swapcontext(&s.fibers[s.current].context, &s.home);
+  switch_to_home(s, s.fibers[s.current]);
   std::abort();  // a finished fiber is never resumed
+}
+
+// A fresh fiber: its first switch pops six zero registers and "returns" into fiber_entry with the stack
+// aligned as at a function's entry (rsp + 8 a multiple of 16).
+inline void prepare_fiber(Fiber& f) {
+#if NNX_EMU_FAST_SWITCH
+  auto** top = reinterpret_cast<void**>(f.stack + kFiberStack);
+  top[-1] = nullptr;                                      // fiber_entry's (unused) return address
+  top[-2] = reinterpret_cast<void*>(&fiber_entry);        // popped by ret
+  for (int r = 3; r <= 8; ++r) top[-r] = nullptr;         // rbp, rbx, r12 .. r15
+  f.sp = &top[-8];
+#else
+  getcontext(&f.context);
+  f.context.uc_stack.ss_sp = f.stack;
+  f.context.uc_stack.ss_size = kFiberStack;
+  f.context.uc_link = nullptr;
+  makecontext(&f.context, fiber_entry, 0);
+#endif
 }
 
 // Suspends the running fiber at a barrier and returns when the scheduler releases it.
@@ -233,7 +307,7 @@ inline void wait_at(State state, unsigned mask = 0) {
   Fiber& f = s.fibers[s.current];
   f.state = state;
   f.warp_mask = mask;
-  swapcontext(&f.context, &s.home);
+  switch_to_home(s, f);
 }
 
 inline int linear_thread() {
@@ -297,11 +371,7 @@ inline bool run_block(Scheduler& s, Order order, std::mt19937& rng) {
       f.stack = static_cast<char*>(mmap(nullptr, kFiberStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
       if (f.stack == MAP_FAILED) std::abort();
     }
-    getcontext(&f.context);
-    f.context.uc_stack.ss_sp = f.stack;
-    f.context.uc_stack.ss_size = kFiberStack;
-    f.context.uc_link = nullptr;
-    makecontext(&f.context, fiber_entry, 0);
+    prepare_fiber(f);
     f.state = State::Ready;
     f.index = uint3{t % blockDim.x, t / blockDim.x % blockDim.y, t / (blockDim.x * blockDim.y)};
   }
@@ -313,7 +383,7 @@ inline bool run_block(Scheduler& s, Order order, std::mt19937& rng) {
       if (s.fibers[t].state != State::Ready) continue;
       s.current = t;
       threadIdx = s.fibers[t].index;
-      swapcontext(&s.home, &s.fibers[t].context);
+      switch_to_fiber(s, s.fibers[t]);
     }
     s.current = -1;
     bool all_done = true;
