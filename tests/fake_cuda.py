@@ -43,8 +43,15 @@ def _record_error(error_type, message):
         _pending_error = (error_type, message)
 
 
+# How many times the host has waited for the device (every call that synchronises: to_host, synchronize,
+# nonzero_count, from_dlpack, empty_cache): tests count them to show a training loop does not wait per batch.
+synchronizations = 0
+
+
 def _raise_pending():
-    global _pending_error
+    """Every synchronising call passes here: counts the wait, then raises what the queued kernels recorded."""
+    global _pending_error, synchronizations
+    synchronizations += 1
     if _pending_error is not None:
         error_type, message = _pending_error
         _pending_error = None

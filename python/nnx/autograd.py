@@ -240,6 +240,34 @@ def _refcount_held_by_the_engine():
 _EXCLUSIVE_REFS = _refcount_held_by_the_engine() if hasattr(sys, "getrefcount") else -1
 
 
+class _Seed(threading.local):
+    """The all-ones device gradient that backward() of a scalar made, while its backward pass runs (per thread)."""
+
+    ones = None
+
+
+_seed = _Seed()
+
+
+def is_one(grad):
+    """True when an incoming gradient is known to be 1, so a backward may return its own gradient unscaled: its
+    value on the CPU; on a device, only the all-ones gradient backward() made for a scalar output (checking a
+    device value would make the host wait for the GPU; any other gradient is simply multiplied)."""
+    if type(grad) is np.ndarray:
+        return bool(grad == 1)
+    return grad is _seed.ones
+
+
+def run_backward_from_ones(root, ones, retain_graph=False):
+    """run_backward from the all-ones device gradient backward() made for a scalar output, which is_one then
+    recognises without reading it."""
+    previous, _seed.ones = _seed.ones, ones
+    try:
+        run_backward(root, ones, retain_graph)
+    finally:
+        _seed.ones = previous
+
+
 def run_backward(root, gradient, retain_graph=False):
     """Accumulate d(root)/d(leaf) * gradient into every leaf's .grad, visiting nodes in topological order.
 

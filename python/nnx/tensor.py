@@ -180,6 +180,9 @@ class Tensor:
             if own.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs; pass gradient=")
             gradient = np.ones(own.shape, dtype=own.dtype, like=own)
+            if type(own) is not _ndarray:
+                _autograd.run_backward_from_ones(self, gradient, retain_graph=bool(retain_graph))
+                return
         else:
             data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if data.shape != own.shape:

@@ -174,3 +174,35 @@ def test_clip_grad_norm_on_the_device(device, rng):
     params = make()
     nnx.nn.utils.clip_grad_value_(params, 0.5)
     assert all(np.all(host(p.grad) == 0.5) for p in params)
+
+
+@pytest.mark.parametrize("norm_type, max_norm", [(2.0, 1.0), (1.0, 3.0), (3.0, 1e6), (float("inf"), 0.5)])
+def test_clip_grad_norm_matches_the_cpu(device, rng, norm_type, max_norm):
+    values = [floats(rng, 4, 3), floats(rng, 7), floats(rng, 1)]
+    grads = [floats(rng, *v.shape) * 3 for v in values]
+
+    def clip(on):
+        params = [nnx.nn.Parameter(nnx.tensor(v, device=on)) for v in values]
+        for p, g in zip(params, grads):
+            p.grad = nnx.tensor(g, device=on)
+        total = nnx.nn.utils.clip_grad_norm_(params, max_norm=max_norm, norm_type=norm_type)
+        assert total.device == params[0].device and total.dtype == np.float32 and total.shape == ()
+        return total.item(), [host(p.grad) for p in params]
+
+    expected_total, expected_grads = clip("cpu")
+    total, clipped = clip(device)
+    np.testing.assert_allclose(total, expected_total, rtol=1e-6)
+    for got, expected in zip(clipped, expected_grads):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    if max_norm == 1e6:
+        assert all(np.array_equal(got, g) for got, g in zip(clipped, grads))  # a scale of 1 leaves them exact
+
+
+def test_clip_grad_norm_of_a_non_finite_gradient(device):
+    param = nnx.nn.Parameter(nnx.ones(3, device=device))
+    param.grad = nnx.tensor([1.0, np.nan, 2.0], device=device)
+    total = nnx.nn.utils.clip_grad_norm_([param], max_norm=1.0)
+    assert np.isnan(total.item()) and np.isnan(host(param.grad)).all()  # PyTorch's result: scaled by NaN
+    param.grad = nnx.tensor([1.0, np.inf, 2.0], device=device)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nnx.nn.utils.clip_grad_norm_([param], max_norm=1.0, error_if_nonfinite=True)

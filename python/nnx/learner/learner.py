@@ -7,6 +7,10 @@ progress display are callbacks. fit_one_cycle and lr_find are a few lines over P
 Two guards protect a run: a NaN or infinite training loss stops the fit before its optimizer step
 (NonFiniteLossError names the epoch and batch; the weights are those of the last finite step), and
 Ctrl-C lets the current batch finish, ends the fit cleanly and returns (learn.interrupted is True).
+
+On a GPU the loop never waits for the device by itself: learn.loss and learn.smooth_loss are read when
+asked for, the Recorder reads an epoch's losses, predictions and targets together, and the loss guard
+checks the epoch's losses at the end of its training phase (see stop_on_nonfinite_loss).
 """
 import contextlib
 import math
@@ -18,6 +22,7 @@ import numpy as np
 from .. import nn, optim
 from ..autograd import no_grad
 from ..data import DataLoaders
+from ..deferred import DeviceBatches, DeviceScalars, is_device_array
 from ..metrics import as_metric, to_numpy
 from ..tensor import Tensor, _target_device
 from . import checkpoint
@@ -57,6 +62,10 @@ class Learner:
 
     stop_on_nonfinite_loss (attribute, default True): a NaN or infinite training loss raises
     NonFiniteLossError before the step; False trains on regardless (lr_find does, to see divergence).
+    On a GPU the losses are checked once per epoch, at the end of its training phase (checking each batch
+    before its step would make the host wait for the GPU every batch): the error names the first bad batch
+    and the model has taken the steps after it. A callback that reads learn.loss in after_loss (such as
+    TerminateOnNaNCallback) restores the per-batch check, at the cost of that wait.
     """
 
     stop_on_nonfinite_loss = True
@@ -80,6 +89,8 @@ class Learner:
         self.iter = self.n_iter = 0
         self.xb = self.yb = self.pred = self.loss_grad = self.dl = None
         self.loss = float("nan")
+        self._loss_queued = False  # whether this training batch's loss went to _unread_train_losses (a GPU's)
+        self._reset_device_losses()
         self.interrupted = self._stop_requested = False
         self._nonfinite_loss_error = None
         self._device = None if device is None else _target_device(device)
@@ -317,6 +328,8 @@ class Learner:
 
     def _all_batches(self):
         self.n_iter = len(self.dl)
+        if self.training:
+            self._reset_device_losses()
         for index, batch in enumerate(self.dl):
             self.iter = index
             xb, yb = _split_batch(batch)
@@ -325,21 +338,100 @@ class Learner:
             if self._stop_requested:  # Ctrl-C arrived during this batch, which has now finished
                 self.interrupted = True
                 raise CancelFitException()
+        if self.training and self.stop_on_nonfinite_loss and self._unread_train_losses:
+            self._check_device_losses(self._read_train_losses())
 
     def _do_one_batch(self):
+        self._loss_queued = False
         self.pred = self.model(self.xb)
         self._event("after_pred")
         if self.yb is not None:
-            self.loss_grad = self.loss_func(self.pred, self.yb)
-            self.loss = float(self.loss_grad.item())
+            self.loss_grad = loss = self.loss_func(self.pred, self.yb)
+            if type(getattr(loss, "_data", None)) is np.ndarray:  # on the CPU (the common case, kept short)
+                self._loss_value, self._loss_array = float(loss.item()), None
+            else:
+                self._set_batch_loss(loss)
         self._event("after_loss")
         if not self.training or self.yb is None:
             return
-        if self.stop_on_nonfinite_loss and not math.isfinite(self.loss):
-            self._stop_on_nonfinite_loss()
+        if self._loss_value is not None:  # on the CPU, or read by a callback: checked before the step
+            if self.stop_on_nonfinite_loss and not math.isfinite(self._loss_value):
+                self._stop_on_nonfinite_loss()
+        elif self.stop_on_nonfinite_loss and self._checked_train_losses < len(self._train_losses):
+            self._check_device_losses(self._train_losses)  # someone read the losses meanwhile: stop sooner
         self._with_events(self._backward, "backward", CancelBackwardException)
         self._with_events(self._step, "step", CancelStepException)
         self.opt.zero_grad()
+
+    # ---- the batch loss: a float on the CPU; on a GPU read only when someone asks ----
+
+    @property
+    def loss(self):
+        """The batch's loss as a float (fastai's learn.loss, detached). On a GPU it is read from the device the
+        first time it is asked for in a batch (which waits for the GPU): the loop itself never asks."""
+        value = self._loss_value
+        if value is None:
+            value = self._loss_value = float(self._loss_array.item())
+        return value
+
+    @loss.setter
+    def loss(self, value):
+        self._loss_value, self._loss_array = value, None
+
+    @property
+    def smooth_loss(self):
+        """fastai's learn.smooth_loss: the Recorder's smoothed training loss after the batches run so far (nan
+        before any). On a GPU, reading it reads the batch losses still on the device (one transfer)."""
+        recorder = getattr(self, "recorder", None)
+        if isinstance(recorder, Recorder) and recorder.learn is self:
+            return recorder.catch_up()
+        return self._smooth_loss
+
+    @smooth_loss.setter
+    def smooth_loss(self, value):
+        self._smooth_loss = value
+
+    def _set_batch_loss(self, loss):
+        data = getattr(loss, "_data", None)
+        if data is None or type(data) is np.ndarray or not is_device_array(data):
+            self._loss_value, self._loss_array = float(loss.item()), None
+            return
+        if data.size != 1:
+            raise RuntimeError(f"a Tensor with {data.size} elements cannot be converted to Scalar")
+        self._loss_value, self._loss_array = None, data
+        if self.training:  # queued before after_loss, so that a batch a callback cancels there is recorded too
+            self._unread_train_losses.append(data)
+            self._train_loss_batches.append(self.iter)
+            self._loss_queued = True
+
+    # A training phase's losses on a GPU: those read to the host (floats, in batch order), then those still on
+    # the device, read together when someone needs them; the batch index of each.
+    def _reset_device_losses(self):
+        self._train_losses, self._unread_train_losses, self._train_loss_batches = [], DeviceScalars(), []
+        self._checked_train_losses = 0
+
+    def _read_train_losses(self):
+        """This training phase's device batch losses so far, as floats: those still on the device are read in one
+        transfer (so a GPU epoch reads its losses once, at its end, unless someone asks sooner)."""
+        if self._unread_train_losses:
+            self._train_losses.extend(self._unread_train_losses.read().tolist())
+        return self._train_losses
+
+    def _check_device_losses(self, losses):
+        """On a GPU the loop does not wait for each batch's loss: the first non-finite one is found here, at the
+        end of the training phase (or sooner when someone reads the losses), and stops the fit there."""
+        for index in range(self._checked_train_losses, len(losses)):
+            if not math.isfinite(losses[index]):
+                self.opt.zero_grad()
+                self._nonfinite_loss_error = NonFiniteLossError(
+                    f"the training loss is {losses[index]} at epoch {self.epoch}, batch "
+                    f"{self._train_loss_batches[index]} (of {self.n_iter}; both counted from 0). On a GPU the loop "
+                    "reads the losses once per epoch rather than waiting for each batch, so the fit stopped at the "
+                    "end of this epoch's training and the model has taken the steps after that batch (a callback "
+                    "that reads learn.loss in after_loss, such as TerminateOnNaNCallback, stops before the step, "
+                    "at the cost of a wait per batch). " + _NONFINITE_ADVICE)
+                raise CancelFitException()
+        self._checked_train_losses = len(losses)
 
     def _stop_on_nonfinite_loss(self):
         """Stop the fit before the step; fit() raises the error once after_fit has run (callbacks close)."""
@@ -347,8 +439,7 @@ class Learner:
         self._nonfinite_loss_error = NonFiniteLossError(
             f"the training loss is {self.loss} at epoch {self.epoch}, batch {self.iter} (of {self.n_iter}; "
             f"both counted from 0): training stopped before this batch's optimizer step, so the model keeps the "
-            "weights of the last finite step. Lower the learning rate, clip gradients (GradientClip), check the "
-            "data for NaN/inf, or set learn.stop_on_nonfinite_loss = False to train on regardless.")
+            "weights of the last finite step. " + _NONFINITE_ADVICE)
         raise CancelFitException()
 
     def _backward(self):
@@ -475,7 +566,7 @@ class Learner:
         if dl is None:
             raise ValueError("get_preds needs a DataLoader: dl is None and the Learner has no validation set")
         activation = act if act is not None else self._loss_activation()
-        preds, targs = [], []
+        preds, targs = DeviceBatches(), DeviceBatches()  # (a GPU's batches are read together, not one by one)
         self._place_on_device()
         was_training = self.model.training
         self.model.eval()
@@ -483,11 +574,12 @@ class Learner:
             with no_grad():
                 for batch in dl:
                     xb, yb = _split_batch(batch)
-                    preds.append(np.array(to_numpy(self.model(self._to_batch_device(xb)))))
+                    preds.append(_array_of(self.model(self._to_batch_device(xb))))
                     if yb is not None:
-                        targs.append(np.array(to_numpy(yb)))
+                        targs.append(_array_of(yb))
         finally:
             self.model.train(was_training)
+        preds, targs = preds.read(), targs.read()
         if not preds:
             raise ValueError("get_preds: the DataLoader yielded no batches")
         return activation(np.concatenate(preds)), (np.concatenate(targs) if targs else None)
@@ -577,8 +669,11 @@ def _ctrl_c_finishes_the_batch(learn):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+_NONFINITE_ADVICE = ("Lower the learning rate, clip gradients (GradientClip), check the data for NaN/inf, or set "
+                     "learn.stop_on_nonfinite_loss = False to train on regardless.")
+
 # What one pass of the loop overwrites; validate() puts it back so that a later fit or callback sees no trace.
-_LOOP_STATE = ("training", "dl", "xb", "yb", "pred", "loss_grad", "loss", "iter", "n_iter")
+_LOOP_STATE = ("training", "dl", "xb", "yb", "pred", "loss_grad", "_loss_value", "_loss_array", "iter", "n_iter")
 
 
 def _model_device(model):
@@ -588,6 +683,12 @@ def _model_device(model):
         return None
     first = next(iter(parameters()), None)
     return None if first is None else first.device
+
+
+def _array_of(value):
+    """A Tensor's array as it is (a device array stays on the device), anything else as a NumPy array."""
+    data = value.detach()._data if isinstance(value, Tensor) else None
+    return data if data is not None and is_device_array(data) else to_numpy(value)
 
 
 def _as_dataloaders(dls):

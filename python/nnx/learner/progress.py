@@ -2,7 +2,8 @@
 plain one-line meter otherwise) and a table row per epoch.
 
 Shown only when the Learner is verbose and the output is a terminal or a notebook; silent when it is
-redirected to a file or a pipe (logs, CI, tests), so no carriage-return debris ends up there.
+redirected to a file or a pipe (logs, CI, tests), so no carriage-return debris ends up there. The bar reads
+the loss only when it redraws (at most ten times a second): on a GPU each read waits for the device.
 """
 import sys
 import time
@@ -63,8 +64,8 @@ class ProgressCallback(Callback):
 
     def after_batch(self):
         if self.bar is not None:
-            loss = self.learn.smooth_loss if self.learn.training else self.learn.loss
-            self.bar.update(loss)
+            learn = self.learn
+            self.bar.update(lambda: learn.smooth_loss if learn.training else learn.loss)
 
     def after_train(self):
         self._close_bar()
@@ -118,14 +119,22 @@ def _format_value(value):
     return "nan" if value != value else f"{value:.6f}"
 
 
+_REDRAW_SECONDS = 0.1
+
+
 class _TqdmBar:
     def __init__(self, total, description, file):
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, desc=description, file=file, leave=False, dynamic_ncols=True)
+        self.last_loss_read = -_REDRAW_SECONDS
 
-    def update(self, loss):
-        self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+    def update(self, read_loss):
+        """One batch done; read_loss() gives the loss to show (called only when the shown value can change)."""
+        now = time.perf_counter()
+        if now - self.last_loss_read >= _REDRAW_SECONDS or self.bar.n + 1 >= self.bar.total:
+            self.bar.set_postfix_str(f"loss {read_loss():.4f}", refresh=False)
+            self.last_loss_read = now
         self.bar.update(1)
 
     def close(self):
@@ -141,11 +150,13 @@ class _PlainBar:
         self.total, self.description, self.file = max(total, 1), description, file
         self.done, self.start, self.last_draw, self.length = 0, time.perf_counter(), 0.0, 0
 
-    def update(self, loss):
+    def update(self, read_loss):
+        """One batch done; read_loss() gives the loss to show (called only when the line is redrawn)."""
         self.done += 1
         now = time.perf_counter()
-        if now - self.last_draw < 0.1 and self.done < self.total:
+        if now - self.last_draw < _REDRAW_SECONDS and self.done < self.total:
             return
+        loss = read_loss()
         self.last_draw = now
         elapsed = now - self.start
         eta = elapsed / self.done * (self.total - self.done)

@@ -4,10 +4,17 @@ metrics) and its plots. Added to every Learner as learn.recorder.
 losses are fastai's: the training loss smoothed by an exponential moving average (beta=0.98, with
 bias correction), one value per training batch. values holds one row per epoch:
 [train_loss, valid_loss, *metrics], train_loss being the smoothed loss at the end of the epoch.
+
+On a GPU nothing is read per batch (each read would make the host wait for the GPU): the batch losses,
+validation losses, predictions and targets stay on the device and are read together at the end of each
+phase, or sooner when someone asks (learn.smooth_loss, a metric's value); the numbers are the same.
 """
 import math
 import time
 
+import numpy as np
+
+from ..deferred import DeviceBatches, DeviceScalars, is_device_array
 from ..metrics import Metric, to_numpy
 from .callback import Callback
 from .hypers import get_hyper
@@ -16,19 +23,34 @@ __all__ = ["Recorder", "AvgLoss", "AvgSmoothLoss"]
 
 
 class AvgLoss(Metric):
-    """Mean of the loss over a phase, weighted by batch size (the loss being a per-batch mean)."""
+    """Mean of the loss over a phase, weighted by batch size (the loss being a per-batch mean). A loss given
+    as a one-element device array is added when the value is read (all such losses in one transfer)."""
 
     name = "loss"
 
     def reset(self):
         self.total, self.count = 0.0, 0
+        self._unread, self._unread_sizes = DeviceScalars(), []
 
     def accumulate(self, loss, batch_size):
-        self.total += loss * batch_size
+        if type(loss) is float or not is_device_array(loss):
+            if self._unread_sizes:
+                self._add_unread()
+            self.total += loss * batch_size
+        else:
+            self._unread.append(loss)
+            self._unread_sizes.append(batch_size)
         self.count += batch_size
+
+    def _add_unread(self):
+        if self._unread_sizes:
+            for loss, batch_size in zip(self._unread.read().tolist(), self._unread_sizes):
+                self.total += loss * batch_size
+            self._unread_sizes = []
 
     @property
     def value(self):
+        self._add_unread()
         return self.total / self.count if self.count else float("nan")
 
 
@@ -63,6 +85,8 @@ class Recorder(Callback):
         self.smooth_loss = AvgSmoothLoss(beta)
         self.lrs, self.moms, self.losses, self.iters, self.values, self.hps = [], [], [], [], [], {}
         self.log = []
+        self._unrecorded = self._consumed = 0  # device losses: batches not yet recorded / losses taken
+        self._predictions, self._targets = DeviceBatches(), DeviceBatches()
 
     @property
     def metric_names(self):
@@ -71,6 +95,7 @@ class Recorder(Callback):
     def before_fit(self):
         self.lrs, self.moms, self.losses, self.iters, self.values, self.hps = [], [], [], [], [], {}
         self.smooth_loss.reset()
+        self._unrecorded = self._consumed = 0
         self.learn.smooth_loss = float("nan")
 
     def before_epoch(self):
@@ -81,30 +106,77 @@ class Recorder(Callback):
         self.loss.reset()
         for metric in self.learn.metrics:
             metric.reset()
+        self._predictions, self._targets = DeviceBatches(), DeviceBatches()
+
+    def before_train(self):
+        self._unrecorded = self._consumed = 0  # (the Learner starts a new list of device losses)
 
     def after_batch(self):
         learn = self.learn
         if learn.yb is None:
             return
         if learn.training:
-            self.smooth_loss.accumulate(learn.loss)
-            learn.smooth_loss = self.smooth_loss.value
-            self.losses.append(learn.smooth_loss)
             self.lrs.append(get_hyper(learn.opt, "lr"))
             mom = get_hyper(learn.opt, "mom")
             self.moms.append(float("nan") if mom is None else mom)
+            if learn._loss_queued:  # a GPU's loss: recorded when read (catch_up)
+                self._unrecorded += 1
+                return
+            if self._unrecorded:
+                self.catch_up()
+            loss = learn._loss_value
+            self.smooth_loss.accumulate(learn.loss if loss is None else loss)
+            self.losses.append(self.smooth_loss.value)
             return
-        batch_size = len(learn.yb)
-        self.loss.accumulate(learn.loss, batch_size)
-        pred, targ = to_numpy(learn.pred), to_numpy(learn.yb)
-        for metric in learn.metrics:
+        loss = learn._loss_value
+        self.loss.accumulate(learn._loss_array if loss is None else loss, len(learn.yb))
+        if learn.metrics:
+            self._accumulate_metrics(learn.pred, learn.yb)
+
+    def catch_up(self):
+        """Record the batches whose losses are still on a GPU, reading them (one transfer for all); returns the
+        smoothed loss. learn.smooth_loss calls this."""
+        if self._unrecorded:
+            losses = self.learn._read_train_losses()
+            for loss in losses[self._consumed:self._consumed + self._unrecorded]:
+                self.smooth_loss.accumulate(loss)
+                self.losses.append(self.smooth_loss.value)
+            self._consumed += self._unrecorded
+            self._unrecorded = 0
+        return self.smooth_loss.value
+
+    def _accumulate_metrics(self, pred, targ):
+        """Metrics see host arrays, batch by batch; device batches are read together later (_read_metrics)."""
+        pred_data, targ_data = getattr(pred, "_data", None), getattr(targ, "_data", None)
+        if type(pred_data) is not np.ndarray and pred_data is not None and targ_data is not None \
+                and is_device_array(pred_data) and is_device_array(targ_data):
+            self._predictions.append(pred_data)
+            self._targets.append(targ_data)
+            return
+        if self._predictions:
+            self._read_metrics()  # (earlier device batches first: metrics see the batches in order)
+        pred, targ = to_numpy(pred), to_numpy(targ)
+        for metric in self.learn.metrics:
             metric.accumulate(pred, targ)
 
+    def _read_metrics(self):
+        if self._predictions:
+            for pred, targ in zip(self._predictions.read(), self._targets.read()):
+                for metric in self.learn.metrics:
+                    metric.accumulate(pred, targ)
+
     def after_train(self):
-        self.train_value = self.smooth_loss.value
+        self.train_value = self.catch_up()
+
+    def after_validate(self):
+        self._read_metrics()
+
+    def after_fit(self):
+        self.catch_up()  # a fit cancelled during training: the batches it ran are recorded
 
     def after_epoch(self):
         learn = self.learn
+        self._read_metrics()
         validated = learn.dls.valid is not None and self.loss.count > 0
         valid_values = [self.loss.value, *(m.value for m in learn.metrics)] if validated else \
             [float("nan")] * (1 + len(learn.metrics))

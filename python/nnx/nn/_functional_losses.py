@@ -6,7 +6,7 @@ gradient will be needed, so its backward is a scale (or nothing for an upstream 
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, is_one
 from ..ops import Softmax
 from ..tensor import Tensor
 from ._functional_common import _REDUCTIONS, as_dtype, as_target, check_float, check_reduction, host_data_on_device_of
@@ -28,7 +28,7 @@ class CrossEntropyFunction(Function):
     def backward(ctx, grad):
         if ctx.reduction == "none":
             return ctx.grad_logits * grad[:, None], None, None, None, None
-        if grad == 1:
+        if grad == 1 if type(grad) is np.ndarray else is_one(grad):  # (on a GPU without reading grad)
             return ctx.grad_logits, None, None, None, None
         return ctx.grad_logits * grad, None, None, None, None
 

@@ -1,11 +1,14 @@
 """Gradient clipping with torch.nn.utils' names: clip_grad_norm_ and clip_grad_value_.
 
-Both run between backward() and the optimizer step and change the .grad arrays in place.
+Both run between backward() and the optimizer step and change the .grad arrays in place. On a GPU the norm
+and the scaling stay on the device (as in PyTorch): nothing is read on the host unless error_if_nonfinite
+asks for a check.
 """
 import math
 
 import numpy as np
 
+from ..deferred import is_device_array
 from ..tensor import Tensor
 
 
@@ -35,6 +38,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     dtype = grads[0].dtype if grads else np.float32
     if not grads:
         return Tensor._wrap(np.zeros((), dtype=dtype))
+    if is_device_array(grads[0]):
+        return Tensor._wrap(_clip_on_device(grads, max_norm, norm_type, error_if_nonfinite).astype(dtype))
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g)).item()) if g.size else 0.0 for g in grads)
     else:
@@ -49,6 +54,35 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         for g in grads:
             g *= g.dtype.type(clip_coefficient)
     return Tensor._wrap(np.full((), total, dtype=dtype, like=grads[0]))
+
+
+def _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite):
+    """clip_grad_norm_ for device gradients: the same float64 arithmetic as the host path, on the device; the
+    scale min(max_norm / (total + 1e-6), 1) (NaN when the norm is) multiplies every gradient, 1 leaving it as
+    it is. Returns the total norm as a 0-d float64 device array."""
+    if norm_type == math.inf:
+        maxima = [np.max(np.abs(g)).astype(np.float64) for g in grads if g.size]
+        total = np.max(np.stack(maxima)) if maxima else np.zeros((), np.float64, like=grads[0])
+    else:
+        norms = np.stack([_device_vector_norm(g, norm_type) for g in grads])
+        total = _device_vector_norm(norms, norm_type)
+    if error_if_nonfinite and not math.isfinite(float(total.item())):  # the one host read, asked for
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+                           "so it cannot be clipped. To disable this error and scale the gradients by the "
+                           "non-finite norm anyway, set `error_if_nonfinite=False`")
+    scale = np.minimum(max_norm / (total + 1e-6), 1.0)  # (minimum keeps a NaN)
+    for g in grads:
+        g *= scale.astype(g.dtype)
+    return total
+
+
+def _device_vector_norm(array, norm_type):
+    values = np.abs(array.reshape(-1)).astype(np.float64)
+    if norm_type == 2.0:
+        return np.sqrt(np.dot(values, values))
+    if norm_type == 1.0:
+        return values.sum()
+    return np.sum(values**norm_type) ** (1.0 / norm_type)
 
 
 def _vector_norm(array, norm_type):

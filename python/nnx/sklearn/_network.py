@@ -9,6 +9,7 @@ import numpy as np
 
 import nnx
 from nnx import backend, nn
+from nnx.deferred import is_device_array
 from nnx.tensor import Tensor, _target_device, move_array
 
 # Sequential fuses Linear + a following activation into one native call, so the activation comes right after
@@ -130,13 +131,23 @@ def shares_weights(network, coefs, intercepts):
         view.shape == array.shape and np.shares_memory(view, array) for view, array in pairs)
 
 
-def network_state(network):
-    """{name: a NumPy copy} of every parameter and buffer (what pickling keeps of the network)."""
+def network_state(network, on_device=False):
+    """{name: a NumPy copy} of every parameter and buffer (what pickling keeps of the network); with on_device, a
+    network on a GPU is copied there instead (early stopping's best weights: no read per epoch; host_state
+    brings them to the host once the fit is over)."""
+    if on_device:
+        return {name: tensor._data.copy() for name, tensor in network.state_dict().items()}
     return {name: np.array(host_array(tensor._data), copy=True) for name, tensor in network.state_dict().items()}
 
 
+def host_state(state):
+    """A network_state with NumPy arrays only."""
+    return {name: host_array(value) for name, value in state.items()}
+
+
 def load_network_state(network, state):
-    network.load_state_dict({name: as_tensor(np.asarray(value)) for name, value in state.items()})
+    network.load_state_dict({name: as_tensor(value if is_device_array(value) else np.asarray(value))
+                             for name, value in state.items()})
 
 
 def weight_parameters(network):
@@ -154,6 +165,11 @@ def squared_weight_norm(weight_arrays):
         flat = weight.reshape(-1)
         total += float(np.dot(flat, flat).item())  # (a device array's dot product is read back)
     return total
+
+
+def squared_weight_norms(weight_arrays):
+    """||W||^2 of each layer as a 0-d array on the weights' device, not read (squared_weight_norm's terms)."""
+    return [np.dot(flat, flat) for flat in (weight.reshape(-1) for weight in weight_arrays)]
 
 
 def raw_outputs(network, X, chunk_rows=8192):

@@ -9,9 +9,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
+from nnx.deferred import DeviceScalars
 from nnx.tensor import move_array
 
-from ._network import as_tensor, dense_rows, network_state, load_network_state, raw_outputs, squared_weight_norm
+from ._network import (as_tensor, dense_rows, host_state, network_state, load_network_state, raw_outputs,
+                       squared_weight_norm, squared_weight_norms)
 from ._progress import Progress
 from ._solvers import StochasticSolver
 
@@ -47,6 +49,34 @@ class TrainingData:
         else:
             X_rows = self._device_X[device_rows]
         return X_rows, self._device_targets[device_rows], weights, constants
+
+
+class _UnreadBatchLosses:
+    """An epoch's batch losses and squared weight norms still on the device, with each batch's host numbers."""
+
+    def __init__(self):
+        self.batches, self.values = [], DeviceScalars()
+
+    def append(self, host_numbers, loss, norms):
+        self.batches.append(host_numbers)
+        self.values.append(loss)
+        for norm in norms:
+            self.values.append(norm)
+
+    def read(self):
+        """(host numbers, loss, [norms]) per batch, in order, the device values read in one transfer."""
+        values = iter(self.values.read().tolist())
+        for host_numbers in self.batches:
+            loss = next(values)
+            yield host_numbers, loss, [next(values) for _ in range(host_numbers[2])]
+
+
+def _sum_from_zero(values):
+    """sum(values) added left to right from 0.0, as squared_weight_norm adds its floats."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def split_for_early_stopping(estimator, Y, n_samples):
@@ -115,6 +145,7 @@ def fit_stochastic(est, X, Y, sample_weight, incremental, device=None):
         est._network.eval()
     if validation is not None:  # restore the best weights (and batch-norm statistics)
         load_network_state(est._network, est._best_state)
+        est._best_state = host_state(est._best_state)
 
 
 def _prepare_stopping_state(est):
@@ -189,15 +220,25 @@ class _EpochLoop:
                               "hasn't converged yet." % est.max_iter, ConvergenceWarning)
 
     def _train_one_epoch(self):
-        """Sum over batches of (batch loss x batch size), scikit-learn's accumulated_loss."""
+        """Sum over batches of (batch loss x batch size), scikit-learn's accumulated_loss. On a GPU the batches'
+        losses and weight norms stay on the device until the epoch ends, then are read in one transfer (the host
+        would otherwise wait for the GPU at every batch); the sum is the same arithmetic."""
         accumulated = 0.0
+        unread = _UnreadBatchLosses() if self.data.device is not None else None
         for batch_slice in self.slices:
             positions = self.sample_order[batch_slice] if self.est.shuffle else batch_slice
-            accumulated += self._train_one_batch(positions) * (batch_slice.stop - batch_slice.start)
+            batch_loss = self._train_one_batch(positions, unread)
+            if batch_loss is not None:
+                accumulated += batch_loss * (batch_slice.stop - batch_slice.start)
             self.progress.batch_end()
+        if unread is not None:
+            for (constant, weight_sum, n_norms, n_batch), loss, norms in unread.read():
+                penalty = 0.5 * self.alpha * _sum_from_zero(norms) / weight_sum if self.alpha else 0.0
+                accumulated += (self.est._objective.reported(loss, constant) + penalty) * n_batch
         return accumulated
 
-    def _train_one_batch(self, positions):
+    def _train_one_batch(self, positions, unread=None):
+        """The batch's reported loss (L2 term included), or None when it went to `unread` (on a GPU)."""
         est, solver = self.est, self.solver
         X_batch, targets, weights, constants = self.data.batch(positions)
         n_batch = X_batch.shape[0]
@@ -212,11 +253,17 @@ class _EpochLoop:
         scores = est._network(as_tensor(X_batch))
         loss = est._objective.batch_objective(scores, as_tensor(targets), weight_tensor)
         # sklearn's reported loss uses the weights before this step's update
-        penalty = 0.5 * self.alpha * squared_weight_norm(solver.weight_arrays) / weight_sum if self.alpha else 0.0
+        if unread is None:
+            penalty = 0.5 * self.alpha * squared_weight_norm(solver.weight_arrays) / weight_sum if self.alpha else 0.0
+        else:
+            norms = squared_weight_norms(solver.weight_arrays) if self.alpha else []
         solver.zero_grad()
         loss.backward()
         solver.step(weight_sum, cycle_position=solver.steps / self.cycle_steps)
         constant = 0.0 if constants is None else float(np.average(constants, weights=weights))
+        if unread is not None:
+            unread.append((constant, weight_sum, len(norms), n_batch), loss._data, norms)
+            return None
         return est._objective.reported(loss.item(), constant) + penalty
 
     def _check_finite(self):
@@ -238,7 +285,7 @@ class _EpochLoop:
                 est._no_improvement_count = 0
             if score > est.best_validation_score_:
                 est.best_validation_score_ = score
-                est._best_state = network_state(est._network)
+                est._best_state = network_state(est._network, on_device=True)
             return
         if est.loss_curve_[-1] > est.best_loss_ - est.tol:
             est._no_improvement_count += 1
