@@ -194,7 +194,7 @@ def selftest(out_dir):
     exe = os.path.join(out_dir, "selftest")
     subprocess.run(["nice", "-n", "10", "g++"] + KERNEL_FLAGS + ["-", "-o", exe], input=text, text=True, check=True)
     status = 0
-    for order in ("forward", "reverse", "shuffle"):
+    for order in ("forward", "reverse", "shuffle", "breadth"):
         print(f"--- NNX_EMU_ORDER={order}", flush=True)
         status |= subprocess.run([exe], env=dict(os.environ, NNX_EMU_ORDER=order)).returncode
     return status

@@ -5,7 +5,7 @@
 #
 #   tools/cuda_emu/run.sh                                   # every tests/kernels/test_cuda_*.py
 #   tools/cuda_emu/run.sh tests/kernels/test_cuda_softmax.py -k "not 4099" -x
-#   NNX_EMU_ORDER=reverse tools/cuda_emu/run.sh ...         # run blocks and threads in reverse (or: shuffle)
+#   NNX_EMU_ORDER=reverse tools/cuda_emu/run.sh ...         # blocks, warps, threads in reverse (or: shuffle, breadth)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-$PWD/.venv/bin/python}"

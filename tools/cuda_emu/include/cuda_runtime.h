@@ -7,8 +7,8 @@
 // releases whichever barrier is complete. Misuse that is undefined on a real GPU is reported as a launch
 // error (check_launch raises it): a __syncthreads that some threads of the block never reach, a warp
 // collective whose mask names an exited or missing lane, a deadlock, an invalid launch configuration.
-// NNX_EMU_ORDER=forward|reverse|shuffle picks the order in which blocks and fibers run, so that races that
-// one order hides show up in another. Kernel launches are rewritten by tools/cuda_emu/rewrite.py into
+// NNX_EMU_ORDER=forward|reverse|shuffle|breadth picks the order in which blocks, warps and threads run, so
+// that races one order hides show up in another (see run_block). Kernel launches are rewritten by tools/cuda_emu/rewrite.py into
 // emu::launch(...) calls. Atomics are plain read-modify-writes: only one fiber runs at a time.
 #pragma once
 
@@ -236,12 +236,15 @@ inline std::mutex& launch_mutex() {
   return *m;
 }
 
-enum class Order { Forward, Reverse, Shuffle };
+enum class Order { Forward, Reverse, Shuffle, Breadth };
 inline Order order_setting() {
   const char* env = std::getenv("NNX_EMU_ORDER");
   if (!env || !*env || std::strcmp(env, "forward") == 0) return Order::Forward;
   if (std::strcmp(env, "reverse") == 0) return Order::Reverse;
-  return Order::Shuffle;
+  if (std::strcmp(env, "breadth") == 0) return Order::Breadth;
+  if (std::strcmp(env, "shuffle") == 0) return Order::Shuffle;
+  std::fprintf(stderr, "[cuda_emu] NNX_EMU_ORDER must be forward, reverse, shuffle or breadth, not %s\n", env);
+  std::abort();
 }
 
 }  // namespace emu
@@ -314,42 +317,45 @@ inline int linear_thread() {
   return static_cast<int>(threadIdx.x + threadIdx.y * blockDim.x + threadIdx.z * blockDim.x * blockDim.y);
 }
 
-// Releases the barrier that is complete; returns false (with s.error set) when none can complete.
-inline bool release_barrier(Scheduler& s) {
-  const int warps = (s.count + kWarp - 1) / kWarp;
-  bool released = false;
-  for (int w = 0; w < warps; ++w) {
-    unsigned waiting = 0, mask = 0, done = 0, present = 0;
-    for (int lane = 0; lane < kWarp; ++lane) {
-      const int t = w * kWarp + lane;
-      if (t >= s.count) continue;
-      present |= 1u << lane;
-      if (s.fibers[t].state == State::WarpBarrier) waiting |= 1u << lane, mask |= s.fibers[t].warp_mask;
-      if (s.fibers[t].state == State::Done) done |= 1u << lane;
-    }
-    if (!waiting) continue;
-    if (mask & ~present) {
-      s.error = "warp collective: mask names lanes that do not exist in the block (warp " + std::to_string(w) + ")";
-      return false;
-    }
-    if (mask & done) {
-      s.error = "warp collective (__shfl*_sync/__syncwarp/__ballot_sync): lanes named in the mask have exited"
-                " (warp " + std::to_string(w) + ")";
-      return false;
-    }
-    if ((waiting & mask) == mask) {
-      for (int lane = 0; lane < kWarp; ++lane)
-        if (mask & (1u << lane)) s.fibers[w * kWarp + lane].state = State::Ready;
-      released = true;
-    }
+// The lanes of warp w that exist in the block, as a mask.
+inline unsigned lanes_present(const Scheduler& s, int w) {
+  const int n = std::min(kWarp, s.count - w * kWarp);
+  return n >= kWarp ? 0xffffffffu : (1u << n) - 1u;
+}
+
+// Releases warp w's collective if every lane its mask names has arrived; false when it cannot (yet).
+// Sets s.error when it never can: the mask names lanes that do not exist or have exited.
+inline bool release_warp(Scheduler& s, int w) {
+  unsigned waiting = 0, mask = 0, done = 0;
+  for (int lane = 0; lane < kWarp && w * kWarp + lane < s.count; ++lane) {
+    const Fiber& f = s.fibers[w * kWarp + lane];
+    if (f.state == State::WarpBarrier) waiting |= 1u << lane, mask |= f.warp_mask;
+    if (f.state == State::Done) done |= 1u << lane;
   }
-  if (released) return true;
+  if (!waiting) return false;
+  if (mask & ~lanes_present(s, w)) {
+    s.error = "warp collective: the mask names lanes that do not exist in the block (warp " + std::to_string(w) + ")";
+    return false;
+  }
+  if (mask & done) {
+    s.error = "warp collective (__shfl*_sync/__syncwarp/__ballot_sync): lanes named in the mask have exited (warp " +
+              std::to_string(w) + ")";
+    return false;
+  }
+  if ((waiting & mask) != mask) return false;
+  for (int lane = 0; lane < kWarp; ++lane)
+    if (mask & (1u << lane)) s.fibers[w * kWarp + lane].state = State::Ready;
+  return true;
+}
+
+// Releases __syncthreads once every thread waits there; false (with s.error) when it never can.
+inline bool release_block(Scheduler& s) {
   int at_block = 0, finished = 0;
   for (int t = 0; t < s.count; ++t) {
     if (s.fibers[t].state == State::BlockBarrier) ++at_block;
     if (s.fibers[t].state == State::Done) ++finished;
   }
-  if (at_block + finished == s.count && at_block > 0) {
+  if (at_block > 0 && at_block + finished == s.count) {
     if (finished > 0) {
       s.error = "__syncthreads reached by " + std::to_string(at_block) + " threads while " + std::to_string(finished) +
                 " threads of the block had exited (a barrier in divergent code)";
@@ -358,12 +364,16 @@ inline bool release_barrier(Scheduler& s) {
     for (int t = 0; t < s.count; ++t) s.fibers[t].state = State::Ready;
     return true;
   }
-  s.error = "deadlock: threads wait at barriers that cannot complete (a warp collective while other lanes wait at "
-            "__syncthreads, or the reverse)";
+  if (s.error.empty())
+    s.error = "deadlock: threads wait at barriers that cannot complete (a warp collective while other lanes wait at "
+              "__syncthreads, or the reverse)";
   return false;
 }
 
-// Runs one block; returns false on misuse (s.error says what).
+// Runs one block; returns false on misuse (s.error says what). Warps are taken one at a time, and a warp
+// whose collective completes goes on at once (as a real warp may run ahead of the others) -- except in
+// the "breadth" order, where every thread runs to its next barrier before any barrier is released. The
+// orders give different legal interleavings, so a missing barrier shows in at least one of them.
 inline bool run_block(Scheduler& s, Order order, std::mt19937& rng) {
   for (int t = 0; t < s.count; ++t) {
     Fiber& f = s.fibers[t];
@@ -375,21 +385,45 @@ inline bool run_block(Scheduler& s, Order order, std::mt19937& rng) {
     f.state = State::Ready;
     f.index = uint3{t % blockDim.x, t / blockDim.x % blockDim.y, t / (blockDim.x * blockDim.y)};
   }
-  s.order.resize(s.count);
-  for (int t = 0; t < s.count; ++t) s.order[t] = order == Order::Reverse ? s.count - 1 - t : t;
-  for (;;) {
-    if (order == Order::Shuffle) std::shuffle(s.order.begin(), s.order.end(), rng);
-    for (int t : s.order) {
+  const int warps = (s.count + kWarp - 1) / kWarp;
+  std::vector<int>& warp_order = s.order;
+  warp_order.resize(warps);
+  for (int w = 0; w < warps; ++w) warp_order[w] = order == Order::Reverse ? warps - 1 - w : w;
+  auto run_ready_lanes = [&](int w) {
+    const int first = w * kWarp, last = std::min(s.count, first + kWarp);
+    for (int k = 0; k < last - first; ++k) {
+      int t = order == Order::Reverse ? last - 1 - k : first + k;
+      if (order == Order::Shuffle) t = first + static_cast<int>((k * 7 + rng()) % (last - first));
       if (s.fibers[t].state != State::Ready) continue;
       s.current = t;
       threadIdx = s.fibers[t].index;
       switch_to_fiber(s, s.fibers[t]);
     }
+    if (order == Order::Shuffle)  // a random pick may have missed some lanes
+      for (int t = first; t < last; ++t) {
+        if (s.fibers[t].state != State::Ready) continue;
+        s.current = t;
+        threadIdx = s.fibers[t].index;
+        switch_to_fiber(s, s.fibers[t]);
+      }
     s.current = -1;
+  };
+  for (;;) {
+    if (order == Order::Shuffle) std::shuffle(warp_order.begin(), warp_order.end(), rng);
+    bool released = false;
+    for (int w : warp_order) {
+      run_ready_lanes(w);
+      if (order == Order::Breadth) continue;
+      const bool eager = order != Order::Shuffle || rng() % 2 == 0;
+      while (eager && release_warp(s, w)) run_ready_lanes(w);
+    }
     bool all_done = true;
     for (int t = 0; t < s.count; ++t) all_done = all_done && s.fibers[t].state == State::Done;
     if (all_done) return true;
-    if (!release_barrier(s)) return false;
+    for (int w = 0; w < warps; ++w) released = release_warp(s, w) || released;
+    if (!s.error.empty()) return false;
+    if (released) continue;
+    if (!release_block(s)) return false;
   }
 }
 
