@@ -1,6 +1,7 @@
-"""Training on a GPU without waiting for it at every batch: the Learner, the estimators and clip_grad_norm_ read
-device values on the host a few times per epoch, however many batches it has (counted on the fake CUDA module,
-whose every synchronising call is counted), and the numbers they report are the CPU's."""
+"""Training on a GPU without waiting for it at every batch: the Learner (apart from its loss guard, which reads
+each training loss before the step), the estimators and clip_grad_norm_ read device values on the host a few
+times per epoch, however many batches it has (counted on the fake CUDA module, whose every synchronising call is
+counted), and the numbers they report are the CPU's."""
 import math
 
 import numpy as np
@@ -41,11 +42,19 @@ def make_learner(digits, device, batch_size, metrics=(accuracy,)):
 @pytest.mark.parametrize("batch_size", [16, 96])
 def test_a_learner_epoch_reads_the_device_a_few_times_whatever_its_batches(fake_cuda_module, digits, batch_size):
     learn = make_learner(digits, "cuda", batch_size, metrics=(accuracy, F1Score()))
+    learn.stop_on_nonfinite_loss = False  # the loss guard is the one per-batch read (tested below)
     learn.fit(1, 1e-2)  # (the first fit also moves the model)
     assert waits(fake_cuda_module, lambda: learn.fit(2, 1e-2)) <= 2 * MAX_READS_PER_EPOCH
     assert len(learn.recorder.losses) == 2 * len(learn.dls.train)
     assert waits(fake_cuda_module, learn.validate) <= 3
     assert waits(fake_cuda_module, learn.get_preds) <= 2  # predictions and targets, each in one transfer
+
+
+def test_the_loss_guard_reads_each_training_batch_loss_once(fake_cuda_module, digits):
+    learn = make_learner(digits, "cuda", 16)
+    learn.fit(1, 1e-2)
+    batches = len(learn.dls.train)
+    assert batches <= waits(fake_cuda_module, lambda: learn.fit(1, 1e-2)) <= batches + MAX_READS_PER_EPOCH
 
 
 def test_the_learner_records_what_the_cpu_records(fake_cuda_module, digits):
@@ -87,33 +96,14 @@ def poisoned(bad_call):
     return loss_func
 
 
-def test_a_nonfinite_loss_on_a_gpu_stops_the_fit_at_the_end_of_its_epoch(fake_cuda_module, digits):
+def test_a_nonfinite_loss_on_a_gpu_stops_before_its_step_as_on_the_cpu(fake_cuda_module, digits):
     learn = make_learner(digits, "cuda", 96)  # 5 batches per epoch
     learn.loss_func = poisoned(5 + 3)  # epoch 1, batch 2
-    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 1, batch 2 \(of 5.*once per epoch"):
+    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 1, batch 2 \(of 5.*last finite step"):
         learn.fit(3)
     assert len(learn.recorder.values) == 1 and learn.epoch == 1 and not learn.training
-    # reading learn.loss in after_loss (TerminateOnNaNCallback does) stops before the step, as on the CPU
-    learn = make_learner(digits, "cuda", 96)
-    learn.loss_func = poisoned(5 + 3)
-    learn.fit(3, cbs=[TerminateOnNaNCallback()])
-    assert learn.terminated_on_nan and all(np.isfinite(p.numpy()).all() for p in learn.model.parameters())
-    assert {state["step"] for state in learn.opt.state.values()} == {5 + 2}
-
-
-def test_the_guard_stops_as_soon_as_the_losses_have_been_read(fake_cuda_module, digits):
-    class ReadEveryBatch(nnx.learner.Callback):  # what a live progress bar does at each redraw
-        order = 70
-
-        def after_batch(self):
-            if self.learn.training:
-                self.learn.smooth_loss
-
-    learn = make_learner(digits, "cuda", 96)
-    learn.loss_func = poisoned(5 + 3)
-    with pytest.raises(NonFiniteLossError, match=r"epoch 1, batch 2 \(of 5"):
-        learn.fit(3, cbs=[ReadEveryBatch()])
-    assert {state["step"] for state in learn.opt.state.values()} == {5 + 3}  # stopped before batch 3's step
+    assert all(np.isfinite(p.numpy()).all() for p in learn.model.parameters())
+    assert {state["step"] for state in learn.opt.state.values()} == {5 + 2}  # the bad batch took no step
 
 
 @pytest.mark.parametrize("use_tqdm", [False, True])

@@ -8,9 +8,10 @@ Two guards protect a run: a NaN or infinite training loss stops the fit before i
 (NonFiniteLossError names the epoch and batch; the weights are those of the last finite step), and
 Ctrl-C lets the current batch finish, ends the fit cleanly and returns (learn.interrupted is True).
 
-On a GPU the loop never waits for the device by itself: learn.loss and learn.smooth_loss are read when
-asked for, the Recorder reads an epoch's losses, predictions and targets together, and the loss guard
-checks the epoch's losses at the end of its training phase (see stop_on_nonfinite_loss).
+On a GPU the loop waits for the device only where a guarantee needs it: the loss guard reads each training
+batch's loss before its step (turn the guard off, stop_on_nonfinite_loss = False, and nothing waits per
+batch); learn.loss and learn.smooth_loss are read when asked for, and the Recorder reads an epoch's losses,
+predictions and targets together.
 """
 import contextlib
 import math
@@ -62,10 +63,8 @@ class Learner:
 
     stop_on_nonfinite_loss (attribute, default True): a NaN or infinite training loss raises
     NonFiniteLossError before the step; False trains on regardless (lr_find does, to see divergence).
-    On a GPU the losses are checked once per epoch, at the end of its training phase (checking each batch
-    before its step would make the host wait for the GPU every batch): the error names the first bad batch
-    and the model has taken the steps after it. A callback that reads learn.loss in after_loss (such as
-    TerminateOnNaNCallback) restores the per-batch check, at the cost of that wait.
+    On a GPU the check reads each batch's loss from the device before the step (a wait per batch, so that
+    the weights are still those of the last finite step); with False the loop never waits per batch.
     """
 
     stop_on_nonfinite_loss = True
@@ -338,8 +337,6 @@ class Learner:
             if self._stop_requested:  # Ctrl-C arrived during this batch, which has now finished
                 self.interrupted = True
                 raise CancelFitException()
-        if self.training and self.stop_on_nonfinite_loss and self._unread_train_losses:
-            self._check_device_losses(self._read_train_losses())
 
     def _do_one_batch(self):
         self._loss_queued = False
@@ -354,11 +351,9 @@ class Learner:
         self._event("after_loss")
         if not self.training or self.yb is None:
             return
-        if self._loss_value is not None:  # on the CPU, or read by a callback: checked before the step
-            if self.stop_on_nonfinite_loss and not math.isfinite(self._loss_value):
-                self._stop_on_nonfinite_loss()
-        elif self.stop_on_nonfinite_loss and self._checked_train_losses < len(self._train_losses):
-            self._check_device_losses(self._train_losses)  # someone read the losses meanwhile: stop sooner
+        # The guard reads the loss (on a GPU: waits for it) so that a bad batch never takes its step.
+        if self.stop_on_nonfinite_loss and not math.isfinite(self.loss):
+            self._stop_on_nonfinite_loss()
         self._with_events(self._backward, "backward", CancelBackwardException)
         self._with_events(self._step, "step", CancelStepException)
         self.opt.zero_grad()
@@ -408,7 +403,6 @@ class Learner:
     # the device, read together when someone needs them; the batch index of each.
     def _reset_device_losses(self):
         self._train_losses, self._unread_train_losses, self._train_loss_batches = [], DeviceScalars(), []
-        self._checked_train_losses = 0
 
     def _read_train_losses(self):
         """This training phase's device batch losses so far, as floats: those still on the device are read in one
@@ -416,22 +410,6 @@ class Learner:
         if self._unread_train_losses:
             self._train_losses.extend(self._unread_train_losses.read().tolist())
         return self._train_losses
-
-    def _check_device_losses(self, losses):
-        """On a GPU the loop does not wait for each batch's loss: the first non-finite one is found here, at the
-        end of the training phase (or sooner when someone reads the losses), and stops the fit there."""
-        for index in range(self._checked_train_losses, len(losses)):
-            if not math.isfinite(losses[index]):
-                self.opt.zero_grad()
-                self._nonfinite_loss_error = NonFiniteLossError(
-                    f"the training loss is {losses[index]} at epoch {self.epoch}, batch "
-                    f"{self._train_loss_batches[index]} (of {self.n_iter}; both counted from 0). On a GPU the loop "
-                    "reads the losses once per epoch rather than waiting for each batch, so the fit stopped at the "
-                    "end of this epoch's training and the model has taken the steps after that batch (a callback "
-                    "that reads learn.loss in after_loss, such as TerminateOnNaNCallback, stops before the step, "
-                    "at the cost of a wait per batch). " + _NONFINITE_ADVICE)
-                raise CancelFitException()
-        self._checked_train_losses = len(losses)
 
     def _stop_on_nonfinite_loss(self):
         """Stop the fit before the step; fit() raises the error once after_fit has run (callbacks close)."""
