@@ -145,3 +145,34 @@ def test_torch_cuda_exchange_is_zero_copy(device):
 def _real_cuda():
     from nnx._native import _cuda
     return _cuda is not None and _cuda.device_count() > 0
+
+
+def test_jax_and_nnx_exchange_cpu_arrays(rng):
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    values = rng.standard_normal((3, 5)).astype(np.float32)
+    tensor = nnx.from_dlpack(jnp.asarray(values))  # JAX arrays are immutable: nnx reads them without a copy
+    np.testing.assert_array_equal(tensor.numpy(), values)
+    mine = nnx.tensor(rng.standard_normal((4, 2)))
+    theirs = jnp.from_dlpack(mine)
+    assert theirs.dtype == jnp.float64 or not jax.config.jax_enable_x64  # JAX keeps float64 only with x64 on
+    np.testing.assert_allclose(np.asarray(theirs), mine.numpy(), rtol=1e-7)
+    integers = nnx.from_dlpack(jnp.arange(5, dtype=jnp.int32))
+    assert integers.dtype == np.int32 and integers.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_cupy_and_nnx_share_cuda_memory(device):
+    if device != "cuda" or not _real_cuda():
+        pytest.skip("needs a real GPU and CuPy")
+    cupy = pytest.importorskip("cupy")
+    source = cupy.arange(6, dtype=cupy.float32)
+    tensor = nnx.from_dlpack(source)
+    source[2] = 40.0
+    cupy.cuda.runtime.deviceSynchronize()
+    assert tensor[2].item() == 40.0
+    mine = nnx.ones(4, device="cuda") * 3
+    theirs = cupy.from_dlpack(mine)
+    assert float(theirs.sum()) == 12.0
+    theirs[1] = -1.0
+    cupy.cuda.runtime.deviceSynchronize()
+    assert mine[1].item() == -1.0
