@@ -19,12 +19,16 @@ import sysconfig
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMU = os.path.join(ROOT, "tools", "cuda_emu")
 CSRC = os.environ.get("NNX_EMU_CSRC", os.path.join(ROOT, "csrc"))  # another tree: e.g. to try a mutant kernel
-DEFAULT_OUT = os.environ.get("NNX_EMU_BUILD", f"/tmp/nnx-cuda-emu-{os.getuid()}")
+# NNX_EMU_SANITIZE=undefined (or address,undefined ...) builds with those sanitizers, in its own directory.
+SANITIZE = os.environ.get("NNX_EMU_SANITIZE", "")
+DEFAULT_OUT = os.environ.get("NNX_EMU_BUILD", f"/tmp/nnx-cuda-emu-{os.getuid()}"
+                             + (f"-{SANITIZE.replace(',', '-')}" if SANITIZE else ""))
+SANITIZE_FLAGS = [f"-fsanitize={SANITIZE}", "-fno-sanitize=vptr", "-fno-omit-frame-pointer"] if SANITIZE else []
 
 KERNEL_FLAGS = ["-x", "c++", "-std=c++17", "-O1", "-g", "-fPIC", "-ffp-contract=off", "-fvisibility=hidden",
                 "-Wno-unused-variable", "-I", os.path.join(EMU, "include"), "-I", CSRC,
-                "-include", "cuda_runtime.h"]
-BIND_FLAGS = ["-std=c++17", "-O1", "-fPIC", "-fvisibility=hidden", "-I", CSRC]
+                "-include", "cuda_runtime.h"] + SANITIZE_FLAGS
+BIND_FLAGS = ["-std=c++17", "-O1", "-fPIC", "-fvisibility=hidden", "-I", CSRC] + SANITIZE_FLAGS
 
 
 # --- the launch rewriter ------------------------------------------------------------------------------------
@@ -110,9 +114,9 @@ def rewrite_launches(source, name="<source>"):
 
 # --- building -----------------------------------------------------------------------------------------------
 
-def _headers_digest():
+def _headers_digest(bases):
     h = hashlib.sha256()
-    for base in (CSRC, os.path.join(EMU, "include")):
+    for base in bases:
         for directory, _, files in sorted(os.walk(base)):
             for f in sorted(files):
                 if f.endswith((".h", ".cuh", ".hpp")) or "." not in f:
@@ -145,7 +149,8 @@ def build(out_dir, jobs):
         text = open(os.path.join(CSRC, "cuda", header)).read() if header.endswith((".h", ".cuh")) else ""
         if re.search(r"<<<.+?>>>\s*\(", text):
             raise SystemExit(f"csrc/cuda/{header} launches a kernel: the emulator only rewrites .cu files")
-    headers = _headers_digest()
+    headers = _headers_digest((CSRC, os.path.join(EMU, "include")))
+    bind_headers = _headers_digest((CSRC,))
     tasks = []
     for name in sorted(os.listdir(os.path.join(CSRC, "cuda"))):
         if not name.endswith(".cu"):
@@ -166,7 +171,7 @@ def build(out_dir, jobs):
         text = open(path).read()
         obj = os.path.join(out_dir, "obj", "bind_" + name[:-4] + ".o")
         command = ["g++"] + bind_flags + ["-x", "c++", "-c", "-", "-iquote", os.path.join(CSRC, "bind")]
-        key = hashlib.sha256((f'#line 1 "{path}"\n' + text + repr(command) + headers).encode()).hexdigest()
+        key = hashlib.sha256((f'#line 1 "{path}"\n' + text + repr(command) + bind_headers).encode()).hexdigest()
         tasks.append((command, f'#line 1 "{path}"\n' + text, obj, key))
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
