@@ -35,6 +35,25 @@ constexpr T highest_value() {
 template <class T>
 __device__ __forceinline__ bool is_nan(T v) { return v != v; }  // always false for integers
 
+// Integer sums and products wrap like NumPy's int64: through uint64, since signed overflow is undefined
+// behaviour in C++ (device code included). Floating-point values are added and multiplied as they are.
+template <class T>
+__host__ __device__ __forceinline__ T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  else return a + b;
+}
+template <class T>
+__host__ __device__ __forceinline__ T wrapping_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  else return a * b;
+}
+
+// cub scan operator: an int64 running sum wraps instead of overflowing.
+struct WrappingSum {
+  template <class T>
+  __device__ __forceinline__ T operator()(const T& a, const T& b) const { return wrapping_add(a, b); }
+};
+
 // sum (floats keep their dtype, integers give int64); accumulate adds the existing output (column_sum).
 template <class In>
 struct SumOp {
@@ -43,8 +62,8 @@ struct SumOp {
   bool accumulate = false;
   __device__ Acc identity() const { return Acc(0); }
   __device__ Acc load(In v, int64_t) const { return Acc(v); }
-  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
-  __device__ void store(Out* dst, Acc acc, int64_t) const { *dst = Out(accumulate ? acc + Acc(*dst) : acc); }
+  __device__ Acc combine(Acc a, Acc b) const { return wrapping_add(a, b); }
+  __device__ void store(Out* dst, Acc acc, int64_t) const { *dst = Out(accumulate ? wrapping_add(acc, Acc(*dst)) : acc); }
 };
 
 // mean of bool/integers is int64, truncated toward zero (the contract of _cuda.pyi; NumPy's float64 mean
@@ -55,7 +74,7 @@ struct MeanOp {
   using Out = std::conditional_t<std::is_floating_point_v<In>, In, int64_t>;
   __device__ Acc identity() const { return Acc(0); }
   __device__ Acc load(In v, int64_t) const { return Acc(v); }
-  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
+  __device__ Acc combine(Acc a, Acc b) const { return wrapping_add(a, b); }
   __device__ void store(Out* dst, Acc acc, int64_t length) const {
     if (std::is_floating_point_v<Out> || length > 0)  // 0 / 0 = NaN for floats, like NumPy; 0 for integers
       *dst = Out(static_cast<double>(acc) / static_cast<double>(length));
@@ -70,7 +89,7 @@ struct ProdOp {
   using Out = std::conditional_t<std::is_floating_point_v<In>, In, int64_t>;
   __device__ Acc identity() const { return Acc(1); }
   __device__ Acc load(In v, int64_t) const { return Acc(v); }
-  __device__ Acc combine(Acc a, Acc b) const { return a * b; }
+  __device__ Acc combine(Acc a, Acc b) const { return wrapping_mul(a, b); }
   __device__ void store(Out* dst, Acc acc, int64_t) const { *dst = Out(acc); }
 };
 
@@ -259,7 +278,7 @@ __global__ void cumsum_line_kernel(const In* x, Out* out, int64_t outer, int64_t
     const int64_t base = line / inner * length * inner + line % inner;
     Acc running = Acc(0);
     for (int64_t l = 0; l < length; ++l) {
-      running += Acc(x[base + l * inner]);
+      running = wrapping_add(running, Acc(x[base + l * inner]));
       out[base + l * inner] = Out(running);
     }
   }
@@ -277,9 +296,10 @@ __global__ void cumsum_block_kernel(const In* x, Out* out, int64_t outer, int64_
     for (int64_t start = 0; start < length; start += kBlock) {
       const int64_t l = start + threadIdx.x;
       Acc inclusive, block_total;
-      BlockScan(scan_storage).InclusiveSum(l < length ? Acc(x[base + l * inner]) : Acc(0), inclusive, block_total);
-      if (l < length) out[base + l * inner] = Out(carry + inclusive);
-      carry += block_total;
+      BlockScan(scan_storage).InclusiveScan(l < length ? Acc(x[base + l * inner]) : Acc(0), inclusive, WrappingSum{},
+                                            block_total);
+      if (l < length) out[base + l * inner] = Out(wrapping_add(carry, inclusive));
+      carry = wrapping_add(carry, block_total);
       __syncthreads();  // scan_storage is reused by the next chunk
     }
   }
