@@ -24,6 +24,11 @@ SANITIZE = os.environ.get("NNX_EMU_SANITIZE", "")
 DEFAULT_OUT = os.environ.get("NNX_EMU_BUILD", f"/tmp/nnx-cuda-emu-{os.getuid()}"
                              + (f"-{SANITIZE.replace(',', '-')}" if SANITIZE else ""))
 SANITIZE_FLAGS = [f"-fsanitize={SANITIZE}", "-fno-sanitize=vptr", "-fno-omit-frame-pointer"] if SANITIZE else []
+# NNX_EMU_GRID_CAP=N replaces the kernels' grid cap (65535 * 8 blocks, past which they stride) by N, so that
+# every grid-stride loop runs more than one round at test sizes; a kernel that assumes a thread per element fails.
+GRID_CAP = os.environ.get("NNX_EMU_GRID_CAP", "")
+if GRID_CAP:
+    DEFAULT_OUT += f"-cap{GRID_CAP}"
 
 KERNEL_FLAGS = ["-x", "c++", "-std=c++17", "-O1", "-g", "-fPIC", "-ffp-contract=off", "-fvisibility=hidden",
                 "-Wno-unused-variable", "-I", os.path.join(EMU, "include"), "-I", CSRC,
@@ -127,6 +132,10 @@ def _headers_digest(bases):
     return h.hexdigest()
 
 
+def _cap_grid(text):
+    return text.replace("65535 * 8", f"({GRID_CAP})") if GRID_CAP else text
+
+
 def _compile(command, source_text, obj, key):
     stamp = obj + ".key"
     if os.path.exists(obj) and os.path.exists(stamp) and open(stamp).read() == key:
@@ -149,18 +158,29 @@ def build(out_dir, jobs):
         text = open(os.path.join(CSRC, "cuda", header)).read() if header.endswith((".h", ".cuh")) else ""
         if re.search(r"<<<.+?>>>\s*\(", text):
             raise SystemExit(f"csrc/cuda/{header} launches a kernel: the emulator only rewrites .cu files")
-    headers = _headers_digest((CSRC, os.path.join(EMU, "include")))
+    capped_headers = os.path.join(out_dir, "capped")  # csrc/cuda headers with the grid cap replaced
+    os.makedirs(os.path.join(capped_headers, "cuda"), exist_ok=True)
+    for header in os.listdir(os.path.join(CSRC, "cuda")):
+        target = os.path.join(capped_headers, "cuda", header)
+        if header.endswith((".h", ".cuh")) and GRID_CAP:
+            text = _cap_grid(open(os.path.join(CSRC, "cuda", header)).read())
+            if not os.path.exists(target) or open(target).read() != text:
+                with open(target, "w") as fh:
+                    fh.write(text)
+        elif os.path.exists(target):
+            os.remove(target)
+    headers = _headers_digest((CSRC, os.path.join(EMU, "include"), capped_headers))
     bind_headers = _headers_digest((CSRC,))
     tasks = []
     for name in sorted(os.listdir(os.path.join(CSRC, "cuda"))):
         if not name.endswith(".cu"):
             continue
         path = os.path.join(CSRC, "cuda", name)
-        text = f'#line 1 "{path}"\n' + rewrite_launches(open(path).read(), name)
+        text = f'#line 1 "{path}"\n' + rewrite_launches(_cap_grid(open(path).read()), name)
         with open(os.path.join(out_dir, "src", name + ".cpp"), "w") as fh:
             fh.write(text)
         obj = os.path.join(out_dir, "obj", "kernel_" + name[:-3] + ".o")
-        command = ["g++"] + KERNEL_FLAGS + ["-c", "-", "-iquote", os.path.join(CSRC, "cuda")]
+        command = ["g++", "-I", capped_headers] + KERNEL_FLAGS + ["-c", "-"]
         key = hashlib.sha256((text + repr(command) + headers).encode()).hexdigest()
         tasks.append((command, text, obj, key))
     bind_flags = BIND_FLAGS + ["-I", pybind11.get_include(), "-I", sysconfig.get_paths()["include"]]

@@ -164,6 +164,8 @@ int main() {
   expect(cudaMemcpy(out, host_pointer, 4, cudaMemcpyDeviceToHost) == cudaErrorInvalidValue,
          "cudaMemcpy with the wrong direction is refused");
   cudaGetLastError();
+  tree_sum<<<1, 256>>>(host_pointer, 4, out);
+  expect(cudaGetLastError() == cudaErrorIllegalAddress, "a host pointer as a kernel argument is reported");
   expect(cudaMemcpy(out, x, 2000 * sizeof(int), cudaMemcpyDeviceToDevice) == cudaErrorInvalidValue,
          "cudaMemcpy past the end of an allocation is refused");
   cudaGetLastError();

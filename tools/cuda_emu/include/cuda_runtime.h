@@ -159,6 +159,20 @@ inline bool is_device_range(const void* p, size_t n) {
   return address >= it->first && address + n <= it->first + it->second;
 }
 inline bool is_device_pointer(const void* p) { return is_device_range(p, 1); }
+// p points into a device allocation or just past its end (a kernel may get an empty range's end).
+inline bool is_device_address(const void* p) { return is_device_range(p, 1) || is_device_range(static_cast<const char*>(p) - 1, 1); }
+
+// A kernel's pointer arguments must be device memory (or null): a host pointer would fault on a GPU.
+template <class T>
+bool check_argument(const T& value, int position, std::string& problem) {
+  if constexpr (std::is_pointer_v<T>) {
+    if (value != nullptr && !is_device_address(value)) {
+      problem = "kernel argument " + std::to_string(position) + " is a pointer to host memory";
+      return false;
+    }
+  }
+  return true;
+}
 
 // ---- fibers ---------------------------------------------------------------------------------------------
 enum class State { Ready, BlockBarrier, WarpBarrier, Done };
@@ -450,6 +464,15 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t, Kernel cal
     return;
   }
   auto copies = std::make_tuple(std::decay_t<Args>(std::forward<Args>(args))...);
+  {
+    std::string problem;
+    int position = 0;
+    const bool ok = std::apply([&](const auto&... value) { return (check_argument(value, position++, problem) && ...); }, copies);
+    if (!ok) {
+      fail(cudaErrorIllegalAddress, problem);
+      return;
+    }
+  }
   std::lock_guard<std::mutex> lock(launch_mutex());
   Scheduler& s = scheduler();
   if (s.fibers.size() < kMaxThreads) s.fibers.resize(kMaxThreads);
