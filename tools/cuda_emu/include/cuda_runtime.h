@@ -592,8 +592,11 @@ inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int d
 
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
   if (!p) return emu::fail(cudaErrorInvalidValue, "cudaMalloc: null result pointer");
-  if (std::getenv("NNX_EMU_MAX_BYTES") && emu::memory().live_bytes + bytes > std::strtoull(std::getenv("NNX_EMU_MAX_BYTES"), nullptr, 10))
-    return emu::fail(cudaErrorMemoryAllocation, "cudaMalloc: out of memory (NNX_EMU_MAX_BYTES)");
+  // The emulated device has 16 GiB (NNX_EMU_MAX_BYTES bytes if set): more fails as on a GPU, never on the host.
+  const char* limit_setting = std::getenv("NNX_EMU_MAX_BYTES");
+  const size_t limit = limit_setting ? std::strtoull(limit_setting, nullptr, 10) : size_t{16} << 30;
+  if (bytes > limit || emu::memory().live_bytes + bytes > limit)
+    return emu::fail(cudaErrorMemoryAllocation, "cudaMalloc: out of memory (" + std::to_string(bytes) + " bytes)");
   void* block = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
   if (!block) return emu::fail(cudaErrorMemoryAllocation, "cudaMalloc: out of memory");
   std::memset(block, 0xA5, std::max<size_t>(bytes, 1));  // fresh device memory is garbage, not zeros
