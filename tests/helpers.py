@@ -20,6 +20,8 @@ def poisoned(shape, dtype):
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return np.full(shape, np.nan, dtype=dtype)
+    if dtype.kind == "b":  # no invalid bool exists: True at least shows every element that should be False
+        return np.ones(shape, dtype=dtype)
     return np.full(shape, np.iinfo(dtype).min, dtype=dtype)
 
 
