@@ -1,0 +1,89 @@
+// One vocabulary of argument checks for NumPy arrays (CPU) and DeviceArrays (CUDA), plus the two device
+// policies, so that each op family's validation (csrc/bind/<family>_binding.h) is written once for both.
+// Messages are those of checks.h / cuda_checks.h unchanged; this header only chooses between them.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "bind/checks.h"
+#include "bind/cuda_checks.h"  // host-compiler clean: DeviceArray and the runtime's declarations only
+
+namespace nnx::bind {
+
+using nnx::cuda::DeviceArray;
+
+// --- the DeviceArray overloads of checks.h's functions --------------------------------------------
+
+inline Float require_float(const DeviceArray& a, const char* name) {
+  cuda::require_float(a, name);
+  return a.dtype == nnx::cuda::DType::Float32 ? Float::f32 : Float::f64;
+}
+inline void require_int64(const DeviceArray& a, const char* name) { cuda::require_dtype(a, name, nnx::cuda::DType::Int64); }
+inline void require_uint8(const DeviceArray& a, const char* name) { cuda::require_dtype(a, name, nnx::cuda::DType::UInt8); }
+using cuda::require_dtype_like;
+using cuda::require_ndim;
+using cuda::require_no_overlap;
+using cuda::require_same_shape;
+using cuda::require_shape;
+
+// Arrays on two GPUs cannot meet in one kernel; NumPy arrays are all on the host.
+inline void require_same_device(const py::array&, const char*, const py::array&, const char*) {}
+using cuda::require_same_device;
+
+inline std::string shape_string(const DeviceArray& a) { return a.shape_string(); }
+inline int64_t ndim_of(const py::array& a) { return a.ndim(); }
+inline int64_t ndim_of(const DeviceArray& a) { return a.ndim(); }
+inline int64_t extent(const py::array& a, int64_t d) { return a.shape(d); }
+inline int64_t extent(const DeviceArray& a, int64_t d) { return a.shape[d]; }
+inline int64_t size_of(const py::array& a) { return a.size(); }
+inline int64_t size_of(const DeviceArray& a) { return a.size(); }
+inline const void* address(const py::array& a) { return a.data(); }
+inline const void* address(const DeviceArray& a) { return a.data(); }
+
+template <class T>
+inline T* ptr(const DeviceArray& a) { return static_cast<T*>(a.data()); }
+template <class T>
+inline const T* cptr(const DeviceArray& a) { return static_cast<const T*>(a.data()); }
+
+// Runs fn(T{}) with T the C++ type of `dtype`.
+template <class F>
+inline void with_float(Float dtype, F&& fn) {
+  if (dtype == Float::f32)
+    fn(float{});
+  else
+    fn(double{});
+}
+
+// --- device policies --------------------------------------------------------------------------------
+
+struct CpuArrays {
+  using Array = py::array;
+  static constexpr bool cuda = false;
+  static py::array input(py::handle obj, const char* name) { return require_array(obj, name); }
+  static py::array output(py::handle obj, const char* name) { return require_output(obj, name); }
+  // The kernel runs with the GIL released (pointers are taken before, while Python objects may be touched).
+  template <class F>
+  static void launch(const py::array&, F&& kernel) {
+    py::gil_scoped_release release;
+    kernel();
+  }
+};
+
+struct CudaArrays {
+  using Array = DeviceArray&;
+  static constexpr bool cuda = true;
+  // Inputs and outputs alike: a C-contiguous DeviceArray (device memory has no read-only flag).
+  static DeviceArray& input(py::handle obj, const char* name) {
+    DeviceArray& a = cuda::require_device_array(obj, name);
+    cuda::require_contiguous(a, name);
+    return a;
+  }
+  static DeviceArray& output(py::handle obj, const char* name) { return input(obj, name); }
+  // The launcher is queued on `on`'s device with the GIL released.
+  template <class F>
+  static void launch(const DeviceArray& on, F&& kernel) {
+    cuda::launch_on(on.device(), kernel);
+  }
+};
+
+}  // namespace nnx::bind
