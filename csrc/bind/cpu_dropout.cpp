@@ -1,120 +1,27 @@
-// Bindings for dropout and the Philox uniform stream: validation (dtypes, shapes, aliasing, p in
-// [0, 1], seed and offset as unsigned 64-bit integers), then the kernel with the GIL released.
-#include <cmath>
-#include <string>
-
-#include "bind/checks.h"
+// Bindings for dropout and the Philox uniform stream (checks in dropout_binding.h), CPU kernels.
+#include "bind/dropout_binding.h"
 #include "bind/registry.h"
 #include "cpu/dropout.h"
 
 namespace nnx::bind {
 
 namespace {
-
-void require_probability(double p) {
-  if (!(p >= 0.0 && p <= 1.0)) throw py::value_error("p must be a probability in [0, 1], got " + std::to_string(p));
-}
-
-// seed and offset: any Python integer (or NumPy integer) in [0, 2**64).
-uint64_t require_uint64(py::handle obj, const char* name) {
-  if (PyBool_Check(obj.ptr()) || !PyIndex_Check(obj.ptr()))
-    throw py::type_error(std::string(name) + " must be an integer, got " +
-                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  py::object value = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
-  if (!value) throw py::error_already_set();
-  const unsigned long long result = PyLong_AsUnsignedLongLong(value.ptr());
-  if (result == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-    PyErr_Clear();
-    throw py::value_error(std::string(name) + " must be an integer in [0, 2**64), got " +
-                          py::str(value).cast<std::string>());
+struct CpuDropout {
+  template <class T>
+  static void forward(const T* x, int64_t n, double p, uint64_t seed, uint64_t offset, T* out, uint8_t* mask) {
+    cpu::dropout_forward(x, n, p, seed, offset, out, mask);
   }
-  return static_cast<uint64_t>(result);
-}
-
-void dropout_forward(py::handle x_obj, py::handle out_obj, py::handle mask_obj, double p, py::handle seed_obj,
-                     py::handle offset_obj) {
-  py::array x = require_array(x_obj, "x");
-  py::array out = require_output(out_obj, "out");
-  py::array mask = require_output(mask_obj, "mask");
-  const Float dtype = require_float(x, "x");
-  require_dtype_like(out, "out", x, "x");
-  require_uint8(mask, "mask");
-  require_same_shape(out, "out", x, "x");
-  require_same_shape(mask, "mask", x, "x");
-  require_no_overlap(out, "out", x, "x");
-  require_no_overlap(mask, "mask", x, "x");
-  require_no_overlap(mask, "mask", out, "out");
-  require_probability(p);
-  const uint64_t seed = require_uint64(seed_obj, "seed"), offset = require_uint64(offset_obj, "offset");
-  const int64_t n = x.size();
-  uint8_t* keep = ptr<uint8_t>(mask);
-  if (dtype == Float::f32) {
-    const float* input = cptr<float>(x);
-    float* output = ptr<float>(out);
-    py::gil_scoped_release release;
-    cpu::dropout_forward(input, n, p, seed, offset, output, keep);
-  } else {
-    const double* input = cptr<double>(x);
-    double* output = ptr<double>(out);
-    py::gil_scoped_release release;
-    cpu::dropout_forward(input, n, p, seed, offset, output, keep);
+  template <class T>
+  static void backward(const T* grad_out, const uint8_t* mask, int64_t n, double p, T* grad_in) {
+    cpu::dropout_backward(grad_out, mask, n, p, grad_in);
   }
-}
-
-void dropout_backward(py::handle grad_out_obj, py::handle mask_obj, py::handle grad_in_obj, double p) {
-  py::array grad_out = require_array(grad_out_obj, "grad_out");
-  py::array mask = require_array(mask_obj, "mask");
-  py::array grad_in = require_output(grad_in_obj, "grad_in");
-  const Float dtype = require_float(grad_out, "grad_out");
-  require_uint8(mask, "mask");
-  require_dtype_like(grad_in, "grad_in", grad_out, "grad_out");
-  require_same_shape(mask, "mask", grad_out, "grad_out");
-  require_same_shape(grad_in, "grad_in", grad_out, "grad_out");
-  require_no_overlap(grad_in, "grad_in", grad_out, "grad_out");
-  require_no_overlap(grad_in, "grad_in", mask, "mask");
-  require_probability(p);
-  const int64_t n = grad_out.size();
-  const uint8_t* keep = cptr<uint8_t>(mask);
-  if (dtype == Float::f32) {
-    const float* upstream = cptr<float>(grad_out);
-    float* output = ptr<float>(grad_in);
-    py::gil_scoped_release release;
-    cpu::dropout_backward(upstream, keep, n, p, output);
-  } else {
-    const double* upstream = cptr<double>(grad_out);
-    double* output = ptr<double>(grad_in);
-    py::gil_scoped_release release;
-    cpu::dropout_backward(upstream, keep, n, p, output);
+  template <class T>
+  static void uniform(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+    cpu::philox_uniform(out, n, seed, offset);
   }
-}
-
-void philox_uniform(py::handle out_obj, py::handle seed_obj, py::handle offset_obj) {
-  py::array out = require_output(out_obj, "out");
-  const Float dtype = require_float(out, "out");
-  const uint64_t seed = require_uint64(seed_obj, "seed"), offset = require_uint64(offset_obj, "offset");
-  const int64_t n = out.size();
-  if (dtype == Float::f32) {
-    float* output = ptr<float>(out);
-    py::gil_scoped_release release;
-    cpu::philox_uniform(output, n, seed, offset);
-  } else {
-    double* output = ptr<double>(out);
-    py::gil_scoped_release release;
-    cpu::philox_uniform(output, n, seed, offset);
-  }
-}
-
+};
 }  // namespace
 
-void bind_dropout(py::module_& m) {
-  m.def("dropout_forward", &dropout_forward, py::arg("x"), py::arg("out"), py::arg("mask"), py::arg("p"),
-        py::arg("seed"), py::arg("offset"),
-        "Inverted dropout: mask(uint8) = 1 where kept (probability 1 - p), out = x * mask / (1 - p). Element i "
-        "draws word i % 4 of Philox4x32-10(seed, counter = offset + i // 4).");
-  m.def("dropout_backward", &dropout_backward, py::arg("grad_out"), py::arg("mask"), py::arg("grad_in"),
-        py::arg("p"), "grad_in = grad_out * mask / (1 - p).");
-  m.def("philox_uniform", &philox_uniform, py::arg("out"), py::arg("seed"), py::arg("offset"),
-        "Fills out with the uniforms in [0, 1) that dropout draws from the same (seed, offset).");
-}
+void bind_dropout(py::module_& m) { bind_dropout_family<CpuArrays, CpuDropout>(m); }
 
 }  // namespace nnx::bind
