@@ -3,7 +3,9 @@
 // Messages are those of checks.h / cuda_checks.h unchanged; this header only chooses between them.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bind/checks.h"
 #include "bind/cuda_checks.h"  // host-compiler clean: DeviceArray and the runtime's declarations only
@@ -45,6 +47,37 @@ inline T* ptr(const DeviceArray& a) { return static_cast<T*>(a.data()); }
 template <class T>
 inline const T* cptr(const DeviceArray& a) { return static_cast<const T*>(a.data()); }
 
+// Optional arguments: CpuArrays::Optional (std::optional<py::array>) or CudaArrays::Optional (DeviceArray*).
+inline const py::array* get(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
+inline const DeviceArray* get(const DeviceArray* a) { return a; }
+template <class T>
+inline const T* cptr_or_null(const std::optional<py::array>& a) { return a ? cptr<T>(*a) : nullptr; }
+template <class T>
+inline const T* cptr_or_null(const DeviceArray* a) { return a ? cptr<T>(*a) : nullptr; }
+template <class T>
+inline T* ptr_or_null(std::optional<py::array>& a) { return a ? ptr<T>(*a) : nullptr; }
+template <class T>
+inline T* ptr_or_null(DeviceArray* a) { return a ? ptr<T>(*a) : nullptr; }
+
+template <class A>
+struct NamedArray {
+  const A* array;  // null for an absent optional argument
+  const char* name;
+};
+
+// No output may share memory with an input or with another output.
+template <class A>
+void require_disjoint_arrays(const std::vector<NamedArray<A>>& outputs, const std::vector<NamedArray<A>>& inputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (!outputs[o].array) continue;
+    for (const NamedArray<A>& in : inputs)
+      if (in.array) require_no_overlap(*outputs[o].array, outputs[o].name, *in.array, in.name);
+    for (size_t other = o + 1; other < outputs.size(); ++other)
+      if (outputs[other].array)
+        require_no_overlap(*outputs[o].array, outputs[o].name, *outputs[other].array, outputs[other].name);
+  }
+}
+
 // Runs fn(T{}) with T the C++ type of `dtype`.
 template <class F>
 inline void with_float(Float dtype, F&& fn) {
@@ -58,9 +91,19 @@ inline void with_float(Float dtype, F&& fn) {
 
 struct CpuArrays {
   using Array = py::array;
+  using Value = py::array;
+  using Optional = std::optional<py::array>;
   static constexpr bool cuda = false;
   static py::array input(py::handle obj, const char* name) { return require_array(obj, name); }
   static py::array output(py::handle obj, const char* name) { return require_output(obj, name); }
+  static Optional optional_input(py::handle obj, const char* name) {
+    if (obj.is_none()) return std::nullopt;
+    return input(obj, name);
+  }
+  static Optional optional_output(py::handle obj, const char* name) {
+    if (obj.is_none()) return std::nullopt;
+    return output(obj, name);
+  }
   // The kernel runs with the GIL released (pointers are taken before, while Python objects may be touched).
   template <class F>
   static void launch(const py::array&, F&& kernel) {
@@ -71,6 +114,8 @@ struct CpuArrays {
 
 struct CudaArrays {
   using Array = DeviceArray&;
+  using Value = DeviceArray;
+  using Optional = DeviceArray*;
   static constexpr bool cuda = true;
   // Inputs and outputs alike: a C-contiguous DeviceArray (device memory has no read-only flag).
   static DeviceArray& input(py::handle obj, const char* name) {
@@ -79,6 +124,10 @@ struct CudaArrays {
     return a;
   }
   static DeviceArray& output(py::handle obj, const char* name) { return input(obj, name); }
+  static DeviceArray* optional_input(py::handle obj, const char* name) {
+    return obj.is_none() ? nullptr : &input(obj, name);
+  }
+  static DeviceArray* optional_output(py::handle obj, const char* name) { return optional_input(obj, name); }
   // The launcher is queued on `on`'s device with the GIL released.
   template <class F>
   static void launch(const DeviceArray& on, F&& kernel) {
