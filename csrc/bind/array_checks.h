@@ -3,6 +3,7 @@
 // Messages are those of checks.h / cuda_checks.h unchanged; this header only chooses between them.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ inline int64_t extent(const py::array& a, int64_t d) { return a.shape(d); }
 inline int64_t extent(const DeviceArray& a, int64_t d) { return a.shape[d]; }
 inline int64_t size_of(const py::array& a) { return a.size(); }
 inline int64_t size_of(const DeviceArray& a) { return a.size(); }
+inline int64_t nbytes_of(const py::array& a) { return a.nbytes(); }
+inline int64_t nbytes_of(const DeviceArray& a) { return a.nbytes(); }
 inline const void* address(const py::array& a) { return a.data(); }
 inline const void* address(const DeviceArray& a) { return a.data(); }
 
@@ -94,8 +97,11 @@ struct CpuArrays {
   using Value = py::array;
   using Optional = std::optional<py::array>;
   static constexpr bool cuda = false;
+  static constexpr const char* array_type = "numpy.ndarray";
+  static constexpr const char* blas = "BLAS";
   static py::array input(py::handle obj, const char* name) { return require_array(obj, name); }
   static py::array output(py::handle obj, const char* name) { return require_output(obj, name); }
+  static Optional hold(const py::array& a) { return a; }
   static Optional optional_input(py::handle obj, const char* name) {
     if (obj.is_none()) return std::nullopt;
     return input(obj, name);
@@ -117,6 +123,8 @@ struct CudaArrays {
   using Value = DeviceArray;
   using Optional = DeviceArray*;
   static constexpr bool cuda = true;
+  static constexpr const char* array_type = "nnx._cuda.DeviceArray";
+  static constexpr const char* blas = "cuBLAS";
   // Inputs and outputs alike: a C-contiguous DeviceArray (device memory has no read-only flag).
   static DeviceArray& input(py::handle obj, const char* name) {
     DeviceArray& a = cuda::require_device_array(obj, name);
@@ -124,6 +132,7 @@ struct CudaArrays {
     return a;
   }
   static DeviceArray& output(py::handle obj, const char* name) { return input(obj, name); }
+  static DeviceArray* hold(DeviceArray& a) { return &a; }
   static DeviceArray* optional_input(py::handle obj, const char* name) {
     return obj.is_none() ? nullptr : &input(obj, name);
   }
@@ -134,5 +143,36 @@ struct CudaArrays {
     cuda::launch_on(on.device(), kernel);
   }
 };
+
+// An optional array (None -> empty) with ref's dtype and device and the given shape.
+template <class Device, class A>
+typename Device::Optional optional_like(py::handle obj, const char* name, bool output, const A& ref,
+                                        const char* ref_name, std::initializer_list<int64_t> shape) {
+  typename Device::Optional a = output ? Device::optional_output(obj, name) : Device::optional_input(obj, name);
+  if (!a) return a;
+  require_dtype_like(*a, name, ref, ref_name);
+  require_shape(*a, name, shape);
+  require_same_device(*a, name, ref, ref_name);
+  return a;
+}
+
+// As optional_like, but None is refused like any other non-array; held as an Optional that is never empty.
+template <class Device, class A>
+typename Device::Optional required_like(py::handle obj, const char* name, bool output, const A& ref,
+                                        const char* ref_name, std::initializer_list<int64_t> shape) {
+  typename Device::Array a = output ? Device::output(obj, name) : Device::input(obj, name);
+  require_dtype_like(a, name, ref, ref_name);
+  require_shape(a, name, shape);
+  require_same_device(a, name, ref, ref_name);
+  return Device::hold(a);
+}
+
+// BLAS and cuBLAS take 32-bit sizes: refuse anything larger instead of wrapping around.
+template <class Device>
+void require_blas_int(int64_t value, const char* name) {
+  if (value > std::numeric_limits<int>::max())
+    throw py::value_error(std::string(name) + " has an extent of " + std::to_string(value) + ", above the " +
+                          Device::blas + " limit of 2^31-1");
+}
 
 }  // namespace nnx::bind
