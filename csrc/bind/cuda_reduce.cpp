@@ -1,10 +1,11 @@
 // CUDA bindings for the reductions: the generic reduce/cumsum over (outer, length, inner) views, and
-// column_sum/row_argmax with the validation of cpu_reduce.cpp.
+// column_sum/row_argmax (checks in reduce_binding.h, shared with cpu_reduce.cpp).
 #include <string>
 #include <utility>
 
 #include "bind/cuda_checks.h"
 #include "bind/cuda_registry.h"
+#include "bind/reduce_binding.h"
 #include "cuda/reduce.h"
 
 namespace nnx::bind::cuda {
@@ -86,42 +87,17 @@ void cumsum(py::handle x_obj, py::handle out_obj, int64_t outer, int64_t length,
   launch_on(x.device(), [&] { nnx::cuda::cumsum(x.dtype, x.data(), out.data(), outer, length, inner); });
 }
 
-void column_sum(py::handle x_obj, py::handle out_obj, bool accumulate) {
-  DeviceArray& x = require_contiguous_array(x_obj, "x");
-  DeviceArray& out = require_contiguous_array(out_obj, "out");
-  require_float(x, "x");
-  require_dtype_like(out, "out", x, "x");
-  require_ndim(x, "x", 2);
-  const int64_t N = x.shape[0], M = x.shape[1];
-  require_shape(out, "out", {M});
-  require_same_device(out, "out", x, "x");
-  require_no_overlap(out, "out", x, "x");
-  launch_on(x.device(), [&] {
-    if (x.dtype == DType::Float32)
-      nnx::cuda::column_sum(ptr<const float>(x), ptr<float>(out), N, M, accumulate);
-    else
-      nnx::cuda::column_sum(ptr<const double>(x), ptr<double>(out), N, M, accumulate);
-  });
-}
-
-void row_argmax(py::handle x_obj, py::handle out_obj) {
-  DeviceArray& x = require_contiguous_array(x_obj, "x");
-  DeviceArray& out = require_contiguous_array(out_obj, "out");
-  require_float(x, "x");
-  require_dtype(out, "out", DType::Int64);
-  require_ndim(x, "x", 2);
-  const int64_t N = x.shape[0], M = x.shape[1];
-  if (M == 0 && N > 0)
-    throw py::value_error("x must have at least one column to take an argmax, got shape " + x.shape_string());
-  require_shape(out, "out", {N});
-  require_same_device(out, "out", x, "x");
-  launch_on(x.device(), [&] {
-    if (x.dtype == DType::Float32)
-      nnx::cuda::row_argmax(ptr<const float>(x), ptr<int64_t>(out), N, M);
-    else
-      nnx::cuda::row_argmax(ptr<const double>(x), ptr<int64_t>(out), N, M);
-  });
-}
+// column_sum / row_argmax: the launchers take (x, out, rows, cols); the shared checks pass (x, N, M, out).
+struct CudaReduce {
+  template <class T>
+  static void column_sum(const T* x, int64_t N, int64_t M, T* out, bool accumulate) {
+    nnx::cuda::column_sum(x, out, N, M, accumulate);
+  }
+  template <class T>
+  static void row_argmax(const T* x, int64_t N, int64_t M, int64_t* out) {
+    nnx::cuda::row_argmax(x, out, N, M);
+  }
+};
 
 }  // namespace
 
@@ -133,10 +109,7 @@ void bind_reduce(py::module_& m) {
   m.def("cumsum", &cumsum, py::arg("x"), py::arg("out"), py::arg("outer"), py::arg("length"), py::arg("inner"),
         "Inclusive prefix sum along the middle axis of contiguous (outer, length, inner) views; "
         "out has x's dtype (not bool).");
-  m.def("column_sum", &column_sum, py::arg("x"), py::arg("out"), py::arg("accumulate") = false,
-        "out(M,) = x(N, M).sum(axis=0) (+ out when accumulate); float sums accumulate in double.");
-  m.def("row_argmax", &row_argmax, py::arg("x"), py::arg("out"),
-        "out(N,) int64 = x(N, M).argmax(axis=1); the first NaN of a row counts as its maximum, as in NumPy.");
+  bind_reduce_family<CudaArrays, CudaReduce>(m);
 }
 
 }  // namespace nnx::bind::cuda
