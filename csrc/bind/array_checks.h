@@ -127,9 +127,7 @@ struct CudaArrays {
   static constexpr const char* blas = "cuBLAS";
   // Inputs and outputs alike: a C-contiguous DeviceArray (device memory has no read-only flag).
   static DeviceArray& input(py::handle obj, const char* name) {
-    DeviceArray& a = cuda::require_device_array(obj, name);
-    cuda::require_contiguous(a, name);
-    return a;
+    return cuda::require_contiguous_array(obj, name);
   }
   static DeviceArray& output(py::handle obj, const char* name) { return input(obj, name); }
   static DeviceArray* hold(DeviceArray& a) { return &a; }

@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/device_array.h"
@@ -78,6 +79,33 @@ inline void require_same_shape(const DeviceArray& a, const char* name, const Dev
   if (a.shape != ref.shape)
     throw py::value_error(std::string(name) + " must have the shape of " + ref_name + " " + ref.shape_string() +
                           ", got " + a.shape_string());
+}
+
+// An op-family array argument: a C-contiguous DeviceArray.
+inline DeviceArray& require_contiguous_array(py::handle obj, const char* name) {
+  DeviceArray& a = require_device_array(obj, name);
+  require_contiguous(a, name);
+  return a;
+}
+
+// outer, length and inner are extents (>= 0) whose product must not overflow; returns the product.
+inline int64_t require_extents(int64_t outer, int64_t length, int64_t inner) {
+  const std::pair<const char*, int64_t> extents[] = {{"outer", outer}, {"length", length}, {"inner", inner}};
+  int64_t product = 1;
+  for (const auto& [name, value] : extents) {
+    if (value < 0) throw py::value_error(std::string(name) + " must be >= 0, got " + std::to_string(value));
+    if (__builtin_mul_overflow(product, value, &product))
+      throw py::value_error("outer * length * inner overflows int64 (" + std::to_string(outer) + " * " +
+                            std::to_string(length) + " * " + std::to_string(inner) + ")");
+  }
+  return product;
+}
+
+// `a` has `size` elements, `what` saying where that count comes from.
+inline void require_size(const DeviceArray& a, const char* name, int64_t size, const char* what) {
+  if (a.size() != size)
+    throw py::value_error(std::string(name) + " must have " + what + " = " + std::to_string(size) +
+                          " elements, got shape " + a.shape_string());
 }
 
 // Byte ranges [data, data + span) of two views overlap (span covers every element the strides reach).

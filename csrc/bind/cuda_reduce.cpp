@@ -14,12 +14,6 @@ namespace {
 
 using nnx::cuda::ReduceOp;
 
-DeviceArray& require_contiguous_array(py::handle obj, const char* name) {
-  DeviceArray& a = require_device_array(obj, name);
-  require_contiguous(a, name);
-  return a;
-}
-
 struct NamedOp {
   const char* name;
   ReduceOp op;
@@ -35,25 +29,6 @@ ReduceOp require_reduce_op(const std::string& name) {
     list += (list.empty() ? "'" : ", '") + std::string(entry.name) + "'";
   }
   throw py::value_error("op must be one of " + list + ", got '" + name + "'");
-}
-
-// outer, length and inner are extents (>= 0) whose product must not overflow; returns the product.
-int64_t require_extents(int64_t outer, int64_t length, int64_t inner) {
-  const std::pair<const char*, int64_t> extents[] = {{"outer", outer}, {"length", length}, {"inner", inner}};
-  int64_t product = 1;
-  for (const auto& [name, value] : extents) {
-    if (value < 0) throw py::value_error(std::string(name) + " must be >= 0, got " + std::to_string(value));
-    if (__builtin_mul_overflow(product, value, &product))
-      throw py::value_error("outer * length * inner overflows int64 (" + std::to_string(outer) + " * " +
-                            std::to_string(length) + " * " + std::to_string(inner) + ")");
-  }
-  return product;
-}
-
-void require_size(const DeviceArray& a, const char* name, int64_t size, const char* what) {
-  if (a.size() != size)
-    throw py::value_error(std::string(name) + " must have " + what + " = " + std::to_string(size) +
-                          " elements, got shape " + a.shape_string());
 }
 
 void reduce(const std::string& op_name, py::handle x_obj, py::handle out_obj, int64_t outer, int64_t length,
