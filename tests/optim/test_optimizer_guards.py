@@ -251,3 +251,137 @@ def test_load_state_dict_fills_entries_an_older_save_lacks_from_the_defaults(rng
     assert optimizer.param_groups[0]["decoupled_weight_decay"] is False and optimizer.param_groups[0]["amsgrad"]
     set_grads(rng, ps)
     optimizer.step()
+
+
+# --- a step is refused as a whole: every group's arrays checked before any group moves ----------------------
+def wrong_dtype_gradient(p):
+    p._grad = nnx.Tensor._wrap(np.ones(p.shape, np.float64))
+
+
+def strided_gradient(p):
+    p._grad = nnx.Tensor._wrap(np.ones(p.shape + (2,), np.float32)[..., 0])  # right shape, not contiguous
+
+
+def wrong_dtype_parameter(p):
+    p._data = p._data.astype(np.float64)  # a .data trick: the parameter itself changed behind the setters
+
+
+BAD_ARRAYS = [
+    (wrong_shape_gradient, ValueError, r"grads\[1\] must have the shape of params\[1\] \(17,\), got \(18,\)"),
+    (wrong_dtype_gradient, TypeError, r"grads\[1\] must have the dtype of params\[1\] \(float32\), got float64"),
+    (strided_gradient, ValueError, r"grads\[1\] must be C-contiguous"),
+    (wrong_dtype_parameter, TypeError, r"params\[1\] must have the dtype of params\[0\] \(float32\), got float64"),
+]
+
+
+def native_refusal(cls, options, rng, spoil):
+    """The error the native call gives for the spoiled parameter in a one-group optimizer (one native call)."""
+    ps = params(rng)
+    optimizer = cls(ps, **options)
+    set_grads(rng, ps)
+    spoil(ps[1])
+    with pytest.raises((TypeError, ValueError)) as refused:
+        optimizer.step()
+    return refused.value
+
+
+@pytest.mark.parametrize("cls,options", OPTIMIZERS, ids=OPTIMIZER_IDS)
+@pytest.mark.parametrize("spoil,error,message", BAD_ARRAYS, ids=[case[0].__name__ for case in BAD_ARRAYS])
+@pytest.mark.parametrize("warm_steps", [0, 2])
+def test_a_bad_array_in_a_later_group_moves_no_earlier_group(rng, cls, options, spoil, error, message, warm_steps):
+    groups = [params(rng), params(rng), params(rng)]
+    optimizer = cls([{"params": groups[0]}, {"params": groups[1], "lr": 0.05}, {"params": groups[2]}], **options)
+    for _ in range(warm_steps):
+        set_grads(rng, [p for group in groups for p in group])
+        optimizer.step()
+    set_grads(rng, [p for group in groups for p in group])
+    spoil(groups[2][1])
+    before = snapshot(optimizer)
+    with pytest.raises(error, match=message) as refused:
+        optimizer.step()
+    assert_same(optimizer, before)
+    # the message is the native call's own, word for word
+    expected = native_refusal(cls, options, rng, spoil)
+    assert type(refused.value) is type(expected) and str(refused.value) == str(expected)
+
+
+@pytest.mark.parametrize("cls,options", OPTIMIZERS, ids=OPTIMIZER_IDS)
+def test_after_a_refused_multi_group_step_the_next_step_is_the_one_it_would_have_been(rng, cls, options):
+    groups = [params(rng), params(rng)]
+    twins = [[nnx.nn.Parameter(p.numpy().copy()) for p in group] for group in groups]
+    optimizer = cls([{"params": groups[0]}, {"params": groups[1]}], **options)
+    twin_optimizer = cls([{"params": twins[0]}, {"params": twins[1]}], **options)
+    everything, twin_everything = groups[0] + groups[1], twins[0] + twins[1]
+    set_grads(rng, everything)
+    good_grad = groups[1][2].grad
+    wrong_shape_gradient(groups[1][2])
+    with pytest.raises(ValueError, match=r"grads\[2\] must have the shape of params\[2\]"):
+        optimizer.step()
+    groups[1][2]._grad = good_grad
+    for p, twin in zip(everything, twin_everything):
+        twin.grad = nnx.tensor(p.grad.numpy().copy())
+    optimizer.step(), twin_optimizer.step()
+    for p, twin in zip(everything, twin_everything):
+        np.testing.assert_array_equal(p.numpy(), twin.numpy())
+    assert [s.get("step") for s in optimizer.state.values()] == [s.get("step") for s in twin_optimizer.state.values()]
+
+
+def test_adam_parameters_at_different_steps_are_refused_together(rng):
+    """A group whose parameters are at different step counts takes one native call per count: a bad gradient
+    seen by the second call must not leave the first call's parameters stepped."""
+    ps = params(rng)
+    optimizer = optim.Adam(ps, lr=0.01)
+    set_grads(rng, ps[:1])  # only ps[0] steps: it is one step ahead of the others from now on
+    optimizer.step()
+    set_grads(rng, ps)
+    wrong_shape_gradient(ps[2])  # step 1's call (ps[1], ps[2]) would refuse it, after step 2's (ps[0]) ran
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match=r"grads\[2\] must have the shape of params\[2\]"):
+        optimizer.step()
+    assert_same(optimizer, before)
+
+
+def test_sgd_new_and_continuing_momentum_buffers_are_refused_together(rng):
+    """New buffers (b = g) and continuing ones take separate native calls: checked together before either."""
+    ps = params(rng)
+    optimizer = optim.SGD(ps, lr=0.1, momentum=0.9)
+    set_grads(rng, ps[:2])
+    optimizer.step()  # ps[2] has no buffer yet
+    set_grads(rng, ps)
+    wrong_shape_gradient(ps[2])
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match=r"grads\[2\] must have the shape of params\[2\]"):
+        optimizer.step()
+    assert_same(optimizer, before)
+    assert "momentum_buffer" not in optimizer.state.get(ps[2], {})
+
+
+def test_a_state_buffer_that_no_longer_fits_its_parameter_is_refused_before_any_group_moves(rng):
+    first, second = params(rng), params(rng)
+    optimizer = optim.Adam([{"params": first}, {"params": second}], lr=0.01)
+    set_grads(rng, first + second)
+    optimizer.step()
+    optimizer.state[second[0]]["exp_avg"] = nnx.Tensor._wrap(np.zeros(5, np.float32))  # replaced behind the checks
+    optimizer._bundles.clear()  # as a load_state_dict would: the next step gathers the state afresh
+    set_grads(rng, first + second)
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match=r"exp_avgs\[0\] must have the shape of params\[0\] \(3,\), got \(5,\)"):
+        optimizer.step()
+    assert_same(optimizer, before)
+
+
+def test_a_gradient_on_another_device_is_refused_before_any_group_moves(rng, device):
+    first, second = params(rng), params(rng)
+    for p in first + second:
+        p.data = p.data.to(device)
+    optimizer = optim.SGD([{"params": first}, {"params": second}], lr=0.1, momentum=0.9)
+    for p in first + second:
+        p.grad = nnx.tensor(rng.normal(size=p.shape).astype(np.float32)).to(device)
+    other = "cpu" if device != "cpu" else None
+    if other is None:
+        pytest.skip("needs a second device")
+    second[1]._grad = second[1].grad.to(other)  # behind the setter's device check
+    before = snapshot(optimizer)
+    with pytest.raises((TypeError, ValueError), match=r"grads\[1\]"):
+        optimizer.step()
+    assert_same(optimizer, before)

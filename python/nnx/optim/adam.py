@@ -34,23 +34,28 @@ class Adam(Optimizer):
             return values[:1] + (tuple(values[1]),) + values[2:]
         return values
 
-    def _step_group(self, group):
+    def _plan_group(self, group, check):
         hyper = self._check_hyper(group)
         amsgrad = hyper[6]
-        gathered = self._gather(group, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS)
+        gathered = self._gather(group, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS, check)
         if gathered is None:
-            return
+            return None
         param_arrays, grad_arrays, bundle = gathered
         exp_avgs, exp_avg_sqs = bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]
         max_exp_avg_sqs = bundle.buffers.get("max_exp_avg_sq")
         steps = bundle.next_steps()
+        calls = group_by_step(steps)
+        if not check and len(calls) > 1:  # several native calls: every array checked before the first
+            bundle.check(param_arrays, grad_arrays)
         adam_step = native_steps(_C, param_arrays[0]).adam_step
-        for step, members in group_by_step(steps):
-            # Positional arguments: pybind11 parses keywords several microseconds slower.
-            adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
-                         subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
-        bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
 
+        def update():
+            for step, members in calls:
+                # Positional arguments: pybind11 parses keywords several microseconds slower.
+                adam_step(subset(param_arrays, members), subset(grad_arrays, members), subset(exp_avgs, members),
+                          subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
+            bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
+        return update
 
 def _check_betas(betas):
     """(beta1, beta2) as floats in [0, 1), or an error naming betas."""

@@ -1,13 +1,16 @@
 """Optimizer base class: PyTorch's param_groups, per-parameter state and state_dict format.
 
-Subclasses implement `_step_group(group)`, which gathers the group's arrays and makes the one fused
-native call (the parameters' backend's *_step: nnx._C's or nnx._cuda's) that updates every parameter of
-the group. Python only does bookkeeping. State buffers live on their parameter's device.
-Hyperparameters are checked when a group is added and re-checked by step() only when they changed
-(a scheduler or a user may set group['lr'] to anything); a refused step changes nothing: step counts
-and new state buffers are committed only after the native call returned.
+Subclasses implement `_plan_group(group, check)`, which gathers the group's arrays and returns the
+update (a callable making the one fused native call, the parameters' backend's *_step: nnx._C's or
+nnx._cuda's, that updates every parameter of the group). Python only does bookkeeping. State buffers
+live on their parameter's device. Hyperparameters are checked when a group is added and re-checked by
+step() only when they changed (a scheduler or a user may set group['lr'] to anything); a refused step
+changes nothing: every group is planned (and, when a step makes more than one native call, its arrays
+checked) before any update runs, and step counts and new state buffers are committed only after the
+native call returned.
 """
 import copy
+import functools
 import math
 import operator
 from collections import defaultdict
@@ -144,17 +147,31 @@ class Optimizer:
         if closure is not None:
             loss = closure()
         groups = self.param_groups
-        if len(groups) > 1:  # every group's hyperparameters checked before any parameter moves
-            for group in groups:
-                self._check_hyper(group)
-        for group in groups:
-            self._step_group(group)
+        if len(groups) == 1:  # one group, one native call: the call itself refuses bad arrays before writing
+            update = self._plan_group(groups[0], False)
+            if update is not None:
+                update()
+            return loss
+        # Every group's hyperparameters and arrays checked before any parameter moves: a gradient the
+        # native call of a later group would refuse must not leave the earlier groups stepped.
+        updates = [self._plan_group(group, True) for group in groups]
+        for update in updates:
+            if update is not None:
+                update()
         return loss
+
+    def _plan_group(self, group, check):
+        """The group's update (a callable running its native call(s) and committing its state), or None
+        when no parameter has a gradient. Raises, changing nothing, for a bad hyperparameter and, with
+        check (or when the update makes several native calls), for arrays its native call would refuse.
+        A subclass written for the older interface implements _step_group(group) instead: it runs when
+        the update does, so only its own native call's checks protect it."""
+        return functools.partial(self._step_group, group)
 
     def _step_group(self, group):
         raise NotImplementedError
 
-    def _gather(self, group, buffer_names):
+    def _gather(self, group, buffer_names, check=False):
         """(param arrays, grad arrays, bundle) for the group's parameters that have a gradient, or None.
 
         The bundle (each parameter's state dict and, per buffer name, the list of buffer arrays the
@@ -173,7 +190,10 @@ class Optimizer:
         bundle = self._bundles.get(id(group))
         if bundle is None or bundle.ids != ids or bundle.names != buffer_names or bundle.table is not self.state:
             bundle = self._bundles[id(group)] = _Bundle(self.state, params, ids, buffer_names)
-        return [p._data for p in params], grads, bundle
+        param_arrays = [p._data for p in params]
+        if check:
+            bundle.check(param_arrays, grads)
+        return param_arrays, grads, bundle
 
     # --- saving and resuming ---------------------------------------------------------------------
     def state_dict(self):
@@ -342,6 +362,58 @@ def flag(value, name):
     raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
+_LAYOUT = operator.attrgetter("__class__", "shape", "strides", "dtype")  # strides: contiguity, cheaply
+
+
+def refusal(param_arrays, lists):
+    """The error the native *_step call raises for these arrays, by its checks and with its messages, or
+    None when these checks find nothing (the native call still has the last word). lists: (name, arrays)
+    pairs, one array per parameter each; the state buffers' names are the native argument's, plural."""
+    first = param_arrays[0]
+    for i, array in enumerate(param_arrays):
+        error = _array_refusal(array, f"params[{i}]", first, "params[0]", written=True, shaped=False)
+        if error is not None:
+            return error
+    for name, arrays in lists:
+        native_name = "grads" if name == "grads" else _NATIVE_LIST_NAMES.get(name, name + "s")
+        for i, (array, param) in enumerate(zip(arrays, param_arrays)):
+            error = _array_refusal(array, f"{native_name}[{i}]", param, f"params[{i}]", written=name != "grads")
+            if error is not None:
+                return error
+    return None
+
+
+_NATIVE_LIST_NAMES = {"momentum_buffer": "momentum_buffers"}
+
+
+def _array_refusal(array, name, ref, ref_name, written, shaped=True):
+    """The first native check (array_checks.h's order) that `array` fails against `ref`, as an exception."""
+    if type(array) is not type(ref) and not (isinstance(ref, np.ndarray) and isinstance(array, np.ndarray)):
+        expected = "numpy.ndarray" if isinstance(ref, np.ndarray) else type(ref).__name__
+        return TypeError(f"{name} must be a {expected}, got {type(array).__name__}")
+    if not array.flags.c_contiguous:
+        return ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    if written and isinstance(array, np.ndarray) and not array.flags.writeable:
+        return ValueError(f"{name} must be writeable")
+    if array is ref and array.dtype not in _FLOAT_DTYPES:  # params[0]: the others must match its dtype
+        return TypeError(f"{name} must have dtype float32 or float64, got {array.dtype}")
+    if array.dtype != ref.dtype:
+        return TypeError(f"{name} must have the dtype of {ref_name} ({ref.dtype}), got {array.dtype}")
+    if shaped and array.shape != ref.shape:
+        return ValueError(f"{name} must have the shape of {ref_name} {_shape(ref.shape)}, got {_shape(array.shape)}")
+    if _device_of_array(array) != _device_of_array(ref):
+        return ValueError(f"{name} is on {_device_of_array(array)} but {ref_name} is on {_device_of_array(ref)}")
+    return None
+
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _shape(shape):
+    """A shape as the native messages write it: (3,) (2, 3) ()."""
+    return str(tuple(shape))
+
+
 class _Bundle:
     """One group's per-parameter state gathered into lists: `states` (the state dicts), `buffers[name]`
     (the arrays of that buffer, one per parameter, created zero-filled on first use) and `fresh` (the
@@ -350,7 +422,7 @@ class _Bundle:
     State dicts and buffers created here are written into the optimizer's state table only by commit(),
     after the native call accepted them: a refused step leaves the state exactly as it was."""
 
-    __slots__ = ("table", "ids", "names", "states", "buffers", "fresh", "pending")
+    __slots__ = ("table", "ids", "names", "states", "buffers", "fresh", "pending", "layouts", "devices")
 
     def __init__(self, table, params, ids, names):
         self.table, self.ids, self.names = table, ids, names
@@ -359,6 +431,29 @@ class _Bundle:
         self.fresh = [i for i, state in enumerate(self.states) if names and state.get(names[0]) is None]
         self.buffers = {name: [self._buffer(p, state, name) for state, p in zip(self.states, params)]
                         for name in names}
+        # What every array of a step must look like (the parameters' layouts when the bundle was built),
+        # or None when a state buffer already differs from its parameter (check() then always looks).
+        # devices: the parameters' devices where they are not all NumPy arrays (several GPUs: the class
+        # alone does not tell the device).
+        arrays = [p._data for p in params]
+        self.layouts = list(map(_LAYOUT, arrays))
+        self.devices = None if all(type(a) is np.ndarray for a in arrays) else list(map(_device_of_array, arrays))
+        if any(list(map(_LAYOUT, buffers)) != self.layouts for buffers in self.buffers.values()):
+            self.layouts = None
+
+    def check(self, param_arrays, grad_arrays):
+        """The native call's refusal (its error and message), raised here before any group steps, of
+        parameters, gradients or state buffers that changed layout (class, device, shape, strides, dtype)
+        behind the setters' checks. Two list comparisons per step in the usual case (nothing changed)."""
+        layouts = self.layouts
+        if layouts is not None and list(map(_LAYOUT, grad_arrays)) == layouts and \
+                list(map(_LAYOUT, param_arrays)) == layouts and (self.devices is None or (
+                    list(map(_device_of_array, grad_arrays)) == self.devices ==
+                    list(map(_device_of_array, param_arrays)))):
+            return
+        error = refusal(param_arrays, [("grads", grad_arrays)] + list(self.buffers.items()))
+        if error is not None:
+            raise error
 
     def _state(self, table, param):
         state = table.get(param)

@@ -24,18 +24,21 @@ class RMSprop(Optimizer):
                 non_negative(weight_decay, "weight_decay"), non_negative(momentum, "momentum"),
                 flag(centered, "centered"), flag(maximize, "maximize"))
 
-    def _step_group(self, group):
+    def _plan_group(self, group, check):
         hyper = self._check_hyper(group)
         momentum, centered = hyper[4], hyper[5]
         names = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + (("grad_avg",) if centered else ())
-        gathered = self._gather(group, names)
+        gathered = self._gather(group, names, check)
         if gathered is None:
-            return
+            return None
         param_arrays, grad_arrays, bundle = gathered
         steps = bundle.next_steps()  # kept for PyTorch's state format; the update does not use it
         buffers = bundle.buffers
-        # Positional arguments: lr, alpha, eps, weight_decay, momentum, centered, maximize.
         rmsprop_step = native_steps(_C, param_arrays[0]).rmsprop_step
-        rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
-                     buffers.get("momentum_buffer"), *hyper)
-        bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
+
+        def update():
+            # Positional arguments: lr, alpha, eps, weight_decay, momentum, centered, maximize.
+            rmsprop_step(param_arrays, grad_arrays, buffers["square_avg"], buffers.get("grad_avg"),
+                         buffers.get("momentum_buffer"), *hyper)
+            bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
+        return update

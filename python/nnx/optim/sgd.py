@@ -28,22 +28,25 @@ class SGD(Optimizer):
         return (non_negative(lr, "lr"), momentum, dampening, non_negative(weight_decay, "weight_decay"), nesterov,
                 flag(maximize, "maximize"))
 
-    def _step_group(self, group):
+    def _plan_group(self, group, check):
         hyper = self._check_hyper(group)
         momentum = hyper[1]
-        gathered = self._gather(group, _MOMENTUM if momentum != 0 else ())
+        gathered = self._gather(group, _MOMENTUM if momentum != 0 else (), check)
         if gathered is None:
-            return
+            return None
         param_arrays, grad_arrays, bundle = gathered
         sgd_step = native_steps(_C, param_arrays[0]).sgd_step
-        # Positional arguments: lr, momentum, dampening, weight_decay, nesterov, maximize (then first_step).
-        if momentum == 0:
-            sgd_step(param_arrays, grad_arrays, None, *hyper, False)
-        elif not bundle.fresh:
-            sgd_step(param_arrays, grad_arrays, bundle.buffers["momentum_buffer"], *hyper, False)
-        else:
-            self._first_momentum_step(sgd_step, param_arrays, grad_arrays, bundle, hyper)
-        bundle.commit()  # only now: a refused call leaves new buffers unrecorded and still "fresh"
+        if momentum != 0 and bundle.fresh:
+            if not check and len(bundle.fresh) != len(param_arrays):  # two native calls: checked before the first
+                bundle.check(param_arrays, grad_arrays)
+            return lambda: self._first_momentum_step(sgd_step, param_arrays, grad_arrays, bundle, hyper)
+        buffers = bundle.buffers["momentum_buffer"] if momentum != 0 else None
+
+        def update():
+            # Positional arguments: lr, momentum, dampening, weight_decay, nesterov, maximize (then first_step).
+            sgd_step(param_arrays, grad_arrays, buffers, *hyper, False)
+            bundle.commit()  # only now: a refused call leaves new buffers unrecorded and still "fresh"
+        return update
 
     @staticmethod
     def _first_momentum_step(sgd_step, param_arrays, grad_arrays, bundle, hyper):
@@ -54,4 +57,5 @@ class SGD(Optimizer):
             if indices:
                 members = None if len(indices) == len(param_arrays) else indices
                 sgd_step(subset(param_arrays, members), subset(grad_arrays, members), subset(buffers, members),
-                            *hyper, first_step)
+                         *hyper, first_step)
+        bundle.commit()  # only now: a refused call leaves new buffers unrecorded and still "fresh"
