@@ -90,7 +90,8 @@ def temporary_files(directory, name):
     return [f for f in os.listdir(directory) if f.startswith(f".{name}.") and f.endswith(".tmp")]
 
 
-def test_sigkill_during_save_leaves_the_previous_checkpoint_readable(tmp_path):
+@pytest.mark.parametrize("first", ["load", "save"])
+def test_sigkill_during_save_leaves_the_previous_checkpoint_readable(tmp_path, first):
     path = tmp_path / "model.nnx"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -112,12 +113,72 @@ def test_sigkill_during_save_leaves_the_previous_checkpoint_readable(tmp_path):
             child.kill()
     assert child.returncode == -signal.SIGKILL and "finished" not in rest
     assert path.read_bytes() == first_bytes  # the previous checkpoint, byte for byte
+    # The partial file is left beside it (nothing runs after SIGKILL), named with the dead writer's pid;
+    # it never replaces the checkpoint, and the next load (or save) of the checkpoint removes it.
+    assert [name.split(".")[3] for name in temporary_files(tmp_path, path.name)] == [str(child.pid)]
     learn = make_learner(seed=9)
     learn.fit(1)
-    learn.load(path)
-    assert learn.opt.state_dict()["state"][0]["step"] == 4  # the first save: one epoch of 4 batches
-    # The partial file is left beside it (nothing runs after SIGKILL); it never replaces the checkpoint.
-    assert len(temporary_files(tmp_path, path.name)) == 1
+    if first == "load":
+        learn.load(path)
+        assert learn.opt.state_dict()["state"][0]["step"] == 4  # the first save: one epoch of 4 batches
+        assert temporary_files(tmp_path, path.name) == []
+    learn.save(path)
+    assert temporary_files(tmp_path, path.name) == []
+    make_learner(seed=3).load(path)
+
+
+def dead_pid():
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def stray(directory, name, pid, tag="x1y2z3ab"):
+    """A temporary file as a writer with `pid` leaves it when killed before its rename."""
+    path = directory / f".{name}.{pid}.{tag}.tmp"
+    path.write_bytes(b"PK\x03\x04 half a checkpoint")
+    return path
+
+
+@pytest.mark.parametrize("action", ["save", "load"])
+def test_a_dead_writers_temporary_file_is_removed_by_the_next_save_or_load(tmp_path, action):
+    path = tmp_path / "model.nnx"
+    learn = make_learner()
+    learn.save(path)
+    leftover = stray(tmp_path, path.name, dead_pid())
+    getattr(learn, action)(path)
+    assert not leftover.exists() and temporary_files(tmp_path, path.name) == []
+    make_learner(seed=3).load(path)
+
+
+def test_live_writers_and_other_files_are_left_alone(tmp_path, monkeypatch):
+    path = tmp_path / "model.nnx"
+    learn = make_learner()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        kept = [stray(tmp_path, path.name, sleeper.pid),  # another process saving right now
+                stray(tmp_path, path.name, os.getpid()),  # a save in another thread of this process
+                stray(tmp_path, "model.nnx.7", dead_pid()),  # another target's
+                stray(tmp_path, path.name, "abc"),  # not a pid: not ours to judge
+                tmp_path / f".{path.name}.x1y2z3ab.tmp",  # an older nnx's name, without a pid
+                tmp_path / "notes.txt"]
+        kept[-2].write_bytes(b"old")
+        kept[-1].write_text("keep me")
+        learn.save(path)
+        learn.load(path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert all(p.exists() for p in kept)
+    # a writer owned by another user (os.kill answers PermissionError) is alive too
+    other_user = stray(tmp_path, path.name, 424242)
+
+    def kill(pid, signal_number):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "kill", kill)
+    learn.save(path)
+    assert other_user.exists()
 
 
 @pytest.fixture(scope="module")

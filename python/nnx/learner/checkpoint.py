@@ -17,6 +17,7 @@ JSON and every array's name, dtype, shape and bytes, so truncation or corruption
 import hashlib
 import json
 import os
+import re
 import tempfile
 import zipfile
 
@@ -155,13 +156,17 @@ def save(learn, path, with_opt=True):
 def write_atomically(path, write_fn):
     """Write a file so that `path` holds either its old content or the whole new one, never a part:
     write_fn(file) fills a temporary file beside `path` (missing folders are created), which is
-    fsync'd, given the mode of the file it replaces (0o644 for a new one) and then os.replace'd."""
+    fsync'd, given the mode of the file it replaces (0o644 for a new one) and then os.replace'd.
+    The temporary's name carries this process's pid, so that the next save or load of `path` removes
+    it if this process dies before the rename (remove_stale_temporaries) and never a live writer's."""
     path = os.fspath(path)
     if os.path.isdir(path):  # checked first: the temporary file would otherwise go into its parent
         raise IsADirectoryError(f"path {path!r} is a directory; give a file name to write")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    remove_stale_temporaries(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
+                                     dir=directory)
     try:
         with os.fdopen(fd, "wb") as file:
             write_fn(file)
@@ -175,12 +180,50 @@ def write_atomically(path, write_fn):
         raise
 
 
+def remove_stale_temporaries(path):
+    """Remove the temporary files of `path` (.<name>.<pid>.<random>.tmp, beside it) whose writer is dead,
+    e.g. SIGKILLed in the middle of a save; called by every save and load of `path`. A file whose writer
+    is alive (another process saving now, or this one: a save in another thread) is left alone, as is
+    anything not named that way. Best effort: what cannot be listed or removed stays."""
+    if os.name != "posix":  # os.kill(pid, 0) only tests liveness on POSIX (elsewhere signal 0 is CTRL_C_EVENT)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"([0-9]+)\.[A-Za-z0-9_]+\.tmp")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or _writer_alive(int(match.group(1))):
+            continue
+        with _ignoring(OSError):  # gone already (another process cleaned it), not ours to remove, a folder
+            os.unlink(os.path.join(directory, name))
+
+
+def _writer_alive(pid):
+    """Whether process `pid` may still be writing: os.kill(pid, 0) semantics; PermissionError means it
+    exists (another user's), and this process's own files belong to a save that may be in progress."""
+    if pid <= 0 or pid == os.getpid():  # 0 and negative pids name process groups, never a writer
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, OSError):  # a number no process can have: not a file of ours, leave it
+        return True
+    return True
+
+
 def _write_members(file, members):
     np.savez(file, **members)
 
 
 def load(learn, path, with_opt=True, with_rng=True):
     """Read and verify the whole checkpoint, then restore it into `learn`."""
+    remove_stale_temporaries(os.fspath(path))
     content, arrays = read(path)
     try:
         restore(learn, (content, arrays), with_opt=with_opt, with_rng=with_rng)
