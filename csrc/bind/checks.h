@@ -8,7 +8,6 @@
 #include <initializer_list>
 #include <limits>
 #include <string>
-#include <vector>
 
 namespace nnx::bind {
 namespace py = pybind11;
@@ -139,49 +138,5 @@ template <class T>
 inline T* ptr(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 template <class T>
 inline const T* cptr(const py::array& a) { return static_cast<const T*>(a.data()); }
-
-// --- optional arrays and aliasing across many arguments -------------------------------------
-
-// An optional float array argument: None, or an array of `dtype_ref`'s dtype and the given shape.
-inline py::object optional_array(py::handle obj, const char* name, bool output, const py::array& dtype_ref,
-                          const char* dtype_ref_name, std::initializer_list<int64_t> shape) {
-  if (obj.is_none()) return py::none();
-  py::array a = output ? require_output(obj, name) : require_array(obj, name);
-  require_dtype_like(a, name, dtype_ref, dtype_ref_name);
-  require_shape(a, name, shape);
-  return std::move(a);
-}
-
-// Raw pointers of optional arguments (nullptr for None). Optional inputs are only read: a read-only
-// array (a memory-mapped file, a broadcast view) must work.
-template <class T>
-inline const T* input_or_null(const py::object& a) {
-  return a.is_none() ? nullptr : static_cast<const T*>(py::reinterpret_borrow<py::array>(a).data());
-}
-
-template <class T>
-inline T* output_or_null(const py::object& a) {
-  return a.is_none() ? nullptr : static_cast<T*>(py::reinterpret_borrow<py::array>(a).mutable_data());
-}
-
-struct Named {
-  py::object array;  // a py::array, or None
-  const char* name;
-};
-
-// No output may share memory with an input or with another output.
-inline void require_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs) {
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    if (outputs[o].array.is_none()) continue;
-    const auto out = py::reinterpret_borrow<py::array>(outputs[o].array);
-    for (const Named& in : inputs)
-      if (!in.array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(in.array), in.name);
-    for (size_t other = o + 1; other < outputs.size(); ++other)
-      if (!outputs[other].array.is_none())
-        require_no_overlap(out, outputs[o].name, py::reinterpret_borrow<py::array>(outputs[other].array),
-                           outputs[other].name);
-  }
-}
 
 }  // namespace nnx::bind

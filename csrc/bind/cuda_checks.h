@@ -115,15 +115,8 @@ inline void require_no_overlap(const DeviceArray& out, const char* out_name, con
   if (may_overlap(out, in)) throw py::value_error(std::string(out_name) + " must not share memory with " + in_name);
 }
 
-// An optional argument: None -> nullptr, else a validated DeviceArray.
-inline DeviceArray* optional_device_array(py::handle obj, const char* name) {
-  return obj.is_none() ? nullptr : &require_device_array(obj, name);
-}
-
 template <class T>
 inline T* ptr(const DeviceArray& a) { return static_cast<T*>(a.data()); }
-template <class T>
-inline T* ptr_or_null(const DeviceArray* a) { return a ? static_cast<T*>(a->data()) : nullptr; }
 
 // Runs `launch` with the GIL released and `device` current; CUDA errors become RuntimeError.
 template <class F>
