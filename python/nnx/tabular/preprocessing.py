@@ -112,8 +112,13 @@ def _homogeneous(present):
         return present.astype(str)
     if all(issubclass(k, (bool, np.bool_)) for k in kinds):
         return present.astype(bool)
-    if all(issubclass(k, numbers.Integral) for k in kinds):
-        return present.astype(np.int64)
+    if all(issubclass(k, numbers.Integral) for k in kinds):  # int64, else uint64; never through float64
+        for dtype in (np.int64, np.uint64):
+            info = np.iinfo(dtype)
+            if all(info.min <= int(v) <= info.max for v in present):
+                return present.astype(dtype)
+        raise ValueError("integer categories must all fit in int64 or all in uint64 (ids from "
+                         f"{min(present)} to {max(present)} do not); pass them as strings")
     if all(issubclass(k, numbers.Real) for k in kinds):
         return present.astype(np.float64)
     return np.array([str(v) for v in present])
@@ -139,12 +144,31 @@ def _encode(vocab, values, name):
     if (vocab.dtype.kind in numeric) != (values.dtype.kind in numeric):
         raise TypeError(f"column {name!r} held {'numbers' if vocab.dtype.kind in numeric else 'strings'} "
                         f"when fitted but now holds {values.dtype}")
-    if vocab.dtype.kind in numeric:  # an int column that gained NaN becomes float: compare as float64
-        vocab, values = vocab.astype(np.float64), values.astype(np.float64)
     if len(vocab) == 0:
         return np.zeros(len(values), dtype=np.int64)
+    exact = np.ones(len(values), dtype=bool)
+    if vocab.dtype.kind in numeric and values.dtype != vocab.dtype:
+        values, exact = _as_vocab_dtype(vocab.dtype, values)
     position = np.minimum(np.searchsorted(vocab, values), len(vocab) - 1)
-    return np.where(vocab[position] == values, position + 1, 0).astype(np.int64)
+    return np.where(exact & (vocab[position] == values), position + 1, 0).astype(np.int64)
+
+
+def _as_vocab_dtype(dtype, values):
+    """(values converted to the vocabulary's dtype, mask of those that exist there exactly). Integers are
+    never compared through float64, which merges ids above 2**53 (hashed and database ids are that big):
+    an integer vocabulary takes integer values as they are and floats only when integral and in range."""
+    if dtype.kind == "f" or dtype.kind == "b":  # a float vocabulary (an int column that had NaN), or booleans
+        return values.astype(np.float64), np.ones(len(values), dtype=bool)
+    info = np.iinfo(dtype)
+    if values.dtype.kind in "biu":
+        as_object = values.astype(object)  # Python ints: exact range check between int64 and uint64
+        exact = np.fromiter((info.min <= int(v) <= info.max for v in as_object), bool, len(values))
+        converted = np.where(exact, values, 0).astype(dtype) if values.dtype.kind != "b" else values.astype(dtype)
+        return converted, exact
+    with np.errstate(invalid="ignore"):
+        exact = (np.floor(values) == values) & (values >= float(info.min)) & (values < -float(info.min) * (
+            2 if dtype.kind == "u" else 1))
+    return np.where(exact, values, 0).astype(dtype), exact
 
 
 class TabularPreprocessor:
