@@ -65,8 +65,8 @@ def as_target(target, input, function):
     """A loss target as an array of the input's dtype (non-Tensor data is converted once, here)."""
     data = target._data if isinstance(target, Tensor) else host_data_on_device_of(target, input)
     if data.shape != input.shape:
-        raise ValueError(f"{function}(): target size ({tuple(data.shape)}) must be the same as input size "
-                         f"({tuple(input.shape)})")
+        raise ValueError(f"{function}(): target size {tuple(data.shape)} must be the same as input size "
+                         f"{tuple(input.shape)}")
     if data.dtype != input._data.dtype:
         if isinstance(target, Tensor) and target._requires_grad:
             raise TypeError(f"{function}(): target must have the dtype of input ({input.dtype}), got {data.dtype}")

@@ -125,6 +125,13 @@ def _cross_entropy_weighted(rows, indices, weight, ignore_index, reduction, labe
 
 def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing):
     """Cross-entropy against class probabilities of the input's shape (N, C, ...)."""
+    target_shape = tuple(target.shape) if isinstance(target, Tensor) else np.shape(target)
+    if target_shape != tuple(input.shape):
+        # Most often class labels held in a float array: say both ways the target can be written.
+        raise ValueError(
+            f"cross_entropy(): target size {target_shape} does not match input size {tuple(input.shape)}: class "
+            f"indices must have an integer dtype, e.g. target.long() or labels.astype(np.int64); a floating point "
+            f"target holds class probabilities and must have the input's shape {tuple(input.shape)}")
     target = as_target(target, input, "cross_entropy")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     class_dim = 1 if input.ndim > 1 else 0
