@@ -37,10 +37,59 @@ def test_every_sample_once_per_epoch(rng, n, batch_size, drop_last, shuffle):
             np.testing.assert_array_equal(xb.numpy(), X[yb.numpy()])
 
 
-def test_in_order_batches_are_views_of_the_data(rng):
-    X, y = arrays(rng, 100)
-    xb, yb = next(iter(DataLoader(X, y, batch_size=10)))
-    assert np.shares_memory(xb.numpy(), X) and np.shares_memory(yb.numpy(), y)
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("make", [lambda X, y: (X, y), lambda X, y: (TensorDataset(X, y), None),
+                                  lambda X, y: (nnx.from_numpy(X), nnx.from_numpy(y))])
+def test_in_place_ops_on_batches_never_write_into_the_data(rng, shuffle, make):
+    # PyTorch's DataLoader hands out fresh tensors; an in-place op on a batch must not reach X or y
+    # (nor the loader's own converted copy, seen again next epoch).
+    X, y = arrays(rng, 10)
+    X[0, 0] = -1.0
+    X_before, y_before = X.copy(), y.copy()
+    data, target = make(X, y)
+    loader = DataLoader(data, target, batch_size=3, shuffle=shuffle, seed=0)
+    for _ in range(3):
+        for xb, yb in loader:
+            assert not np.shares_memory(xb.numpy(), X) and not np.shares_memory(yb.numpy(), y)
+            xb.mul_(10)
+            yb.add_(1)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    rows = np.concatenate([yb.numpy() for _, yb in loader])  # later epochs still see the original data
+    assert sorted(rows.tolist()) == list(range(10))
+
+
+def test_converted_batches_do_not_leak_edits_into_later_epochs(rng):
+    X, y = arrays(rng, 6, dtype=np.float64)
+    loader = DataLoader(X, y, batch_size=3, dtype=np.float32)
+    first = np.concatenate([xb.numpy().copy() for xb, _ in loader])
+    for xb, _ in loader:
+        xb.mul_(0)
+    np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in loader]), first)
+
+
+def test_in_place_relu_as_first_layer_leaves_the_data_alone(rng):
+    X, y = arrays(rng, 12)
+    X_before = X.copy()
+    model = nnx.nn.Sequential(nnx.nn.ReLU(inplace=True), nnx.nn.Linear(3, 2))
+    with nnx.no_grad():
+        for _ in range(3):
+            for xb, _ in DataLoader(X, y, batch_size=5):
+                model(xb)
+    np.testing.assert_array_equal(X, X_before)
+    assert (X < 0).any()
+
+
+def test_learner_validation_and_get_preds_leave_the_data_alone(rng):
+    X, y = arrays(rng, 20)
+    y = y % 2
+    X_before = X.copy()
+    dls = DataLoaders.from_arrays(X, y, X, y, bs=4, seed=0)
+    model = nnx.nn.Sequential(nnx.nn.ReLU(inplace=True), nnx.nn.Linear(3, 2))
+    learn = nnx.Learner(model=model, dls=dls, loss_func=nnx.nn.CrossEntropyLoss())
+    learn.validate()
+    learn.get_preds()
+    np.testing.assert_array_equal(X, X_before)
 
 
 def test_shuffle_uses_nnx_seed_and_changes_per_epoch(rng):
