@@ -5,7 +5,7 @@ before/after events (callback.py) with a cancel exception; bookkeeping, recordin
 progress display are callbacks. fit_one_cycle and lr_find are a few lines over ParamScheduler.
 
 Two guards protect a run: a NaN or infinite training loss stops the fit before its optimizer step
-(NonFiniteLossError names the epoch and batch; the weights are those of the last finite step), and
+(NonFiniteLossError names the epoch and batch; the weights and buffers are those of the last finite step), and
 Ctrl-C lets the current batch finish, ends the fit cleanly and returns (learn.interrupted is True).
 
 On a GPU the loop waits for the device only where a guarantee needs it: the loss guard reads each training
@@ -92,6 +92,7 @@ class Learner:
         self._reset_device_losses()
         self.interrupted = self._stop_requested = False
         self._nonfinite_loss_error = None
+        self._buffers_before_batch = None  # the model's buffers before this training batch (see _do_one_batch)
         self._device = None if device is None else _target_device(device)
         self._batch_device = None  # where batches are moved to when a loader yields them elsewhere
         self._place_on_device()
@@ -294,7 +295,7 @@ class Learner:
                     raise
                 self._end_interrupted_fit()
             finally:
-                self.dl = self.xb = self.yb = self.pred = self.loss_grad = None
+                self.dl = self.xb = self.yb = self.pred = self.loss_grad = self._buffers_before_batch = None
                 self.training = False
         if self.interrupted and self.verbose:
             print(f"Training interrupted (epoch {self.epoch}, batch {self.iter}): the model and the recorder hold "
@@ -340,6 +341,10 @@ class Learner:
 
     def _do_one_batch(self):
         self._loss_queued = False
+        # The forward pass updates buffers (BatchNorm's running statistics) before the loss is seen: keep them so
+        # that a non-finite loss leaves the model as it was after the last finite step, buffers included.
+        guarded = self.training and self.stop_on_nonfinite_loss and self.yb is not None
+        self._buffers_before_batch = _snapshot_buffers(self.model) if guarded else None
         self.pred = self.model(self.xb)
         self._event("after_pred")
         if self.yb is not None:
@@ -414,10 +419,11 @@ class Learner:
     def _stop_on_nonfinite_loss(self):
         """Stop the fit before the step; fit() raises the error once after_fit has run (callbacks close)."""
         self.opt.zero_grad()
+        _restore_buffers(self._buffers_before_batch)
         self._nonfinite_loss_error = NonFiniteLossError(
             f"the training loss is {self.loss} at epoch {self.epoch}, batch {self.iter} (of {self.n_iter}; "
             f"both counted from 0): training stopped before this batch's optimizer step, so the model keeps the "
-            "weights of the last finite step. " + _NONFINITE_ADVICE)
+            "weights and buffers (BatchNorm statistics) of the last finite step. " + _NONFINITE_ADVICE)
         raise CancelFitException()
 
     def _backward(self):
@@ -661,6 +667,27 @@ def _model_device(model):
         return None
     first = next(iter(parameters()), None)
     return None if first is None else first.device
+
+
+def _snapshot_buffers(model):
+    """(module, name, buffer, copy) of every buffer of the model, or [] when it has none (or is no Module)."""
+    modules = getattr(model, "modules", None)
+    if modules is None:
+        return []
+    with no_grad():
+        return [(module, name, buffer, buffer.detach().clone()) for module in modules()
+                for name, buffer in getattr(module, "_buffers", {}).items() if isinstance(buffer, Tensor)]
+
+
+def _restore_buffers(snapshot):
+    """Put back what _snapshot_buffers took: in place, so that references to the buffers stay valid; a buffer
+    the forward pass replaced by another Tensor is put back as the saved copy."""
+    with no_grad():
+        for module, name, buffer, saved in snapshot or ():
+            if module._buffers.get(name) is buffer:
+                buffer.copy_(saved)
+            else:
+                setattr(module, name, saved)  # Module.__setattr__ keeps the buffer registered
 
 
 def _array_of(value):
