@@ -12,7 +12,8 @@ Cases (full size; --dry-run shrinks them):
 Every timing synchronises the device before stopping the clock; medians of several repeats, libraries
 interleaved. The table is printed last.
 
-Usage: python bench/gpu.py [--dry-run] [--repeat N]
+Usage: python bench/gpu.py [--quick] [--dry-run] [--repeat N]
+  --quick (as bench/run.py --quick passes) uses smaller sizes and fewer repeats: a smoke run.
   --dry-run runs the whole script with tiny sizes on the NumPy stand-in of the CUDA module
   (tests/fake_cuda.py) and without PyTorch CUDA: it checks the script itself on a machine without a GPU.
 """
@@ -25,10 +26,14 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The exit status of a benchmark with nothing to measure on this machine (automake's "skipped" code):
+# bench/run.py reports it as skipped, not failed.
+EXIT_SKIPPED = 77
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and 2 repeats (a smoke run)")
     parser.add_argument("--dry-run", action="store_true", help="tiny sizes on the fake CUDA module, no torch")
     parser.add_argument("--repeat", type=int, default=5)
     return parser.parse_args()
@@ -86,23 +91,27 @@ def main():
     from nnx import nn, optim
     import nnx.nn.functional as F
 
+    # Nothing to measure without a CUDA device (nnx's first: it needs no torch): skipped, not failed.
+    if not nnx.cuda.is_available():
+        return skip("nnx CUDA is not available (built without nvcc, or no GPU visible)")
     torch = None
     if not args.dry_run:
-        import torch  # noqa: F811  (PyTorch CUDA is on the GPU machine)
-
+        try:
+            import torch  # noqa: F811  (PyTorch CUDA is on the GPU machine)
+        except ImportError:
+            return skip("PyTorch is not installed: bench/gpu.py compares against PyTorch CUDA")
         if not torch.cuda.is_available():
-            raise SystemExit("PyTorch CUDA is not available: bench/gpu.py compares against it")
-    if not nnx.cuda.is_available():
-        raise SystemExit("nnx CUDA is not available (built without nvcc, or no GPU visible)")
+            return skip("PyTorch CUDA is not available: bench/gpu.py compares against it")
 
-    dry = args.dry_run
-    sizes = dict(gemm=64 if dry else 4096, ce=(256, 100) if dry else (65536, 1000),
-                 adam=10_000 if dry else 100_000_000, samples=512 if dry else 60000)
+    dry, quick = args.dry_run, args.quick and not args.dry_run
+    sizes = dict(gemm=64 if dry else 1024 if quick else 4096, ce=(256, 100) if dry else (8192, 1000) if quick
+                 else (65536, 1000), adam=10_000 if dry else 10_000_000 if quick else 100_000_000,
+                 samples=512 if dry else 8192 if quick else 60000)
     rows = []
     sync_nnx = nnx.cuda.synchronize
     sync_torch = torch.cuda.synchronize if torch else (lambda: None)
     rng = np.random.default_rng(0)
-    repeat = 2 if dry else args.repeat
+    repeat = 2 if dry or quick else args.repeat
     print(f"device: {nnx.cuda.get_device_name(0)}" + (" (dry run: fake CUDA module)" if dry else
                                                      f"; torch {torch.__version__}"), flush=True)
 
@@ -224,7 +233,13 @@ def main():
 
     print()
     print_table(rows)
+    return 0
+
+
+def skip(reason):
+    print(f"bench/gpu.py skipped: {reason}", flush=True)
+    return EXIT_SKIPPED
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,11 @@
 """Runs every benchmark module in bench/ (kernels.py, train.py, sklearn.py, and any other bench/*.py),
 one after another, each in its own process so one library's threads and caches do not skew the next.
 
-    python bench/run.py [--quick] [--only kernels,train]
+    python bench/run.py [--quick] [--only kernels,train] [--list]
+
+A benchmark with nothing to measure on this machine (bench/gpu.py without a CUDA device) says why and
+exits with status 77 (automake's "skipped"): it is reported as skipped, and the run's exit status is 1
+only when a benchmark really failed.
 """
 import argparse
 import glob
@@ -14,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # These run first, in this order; any other bench/*.py module follows alphabetically.
 PREFERRED_ORDER = ("kernels", "train", "sklearn")
 NOT_BENCHMARKS = {"run", "common"}
+EXIT_SKIPPED = 77  # (bench/gpu.py's EXIT_SKIPPED)
 
 
 def discover():
@@ -37,6 +42,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="passed to every benchmark: fewer sizes and repeats")
     parser.add_argument("--only", help="comma-separated module names to run (default: all found)")
+    parser.add_argument("--list", action="store_true", help="print the benchmarks that would run, run none")
     args = parser.parse_args(argv)
 
     available = discover()
@@ -52,11 +58,19 @@ def main(argv=None):
             print(f"bench/{name}.py not present yet, skipped")
 
     extra = ["--quick"] if args.quick else []
+    if args.list:
+        for name in names:
+            print(f"bench/{name}.py {' '.join(extra)}".rstrip())
+        return 0
     summary = [(name, *run_module(name, extra)) for name in names]
     print("\n===== summary =====")
     for name, code, seconds in summary:
-        print(f"  {name:<12} {'ok' if code == 0 else f'FAILED (exit {code})':<16} {seconds:6.1f} s")
-    return 0 if all(code == 0 for _, code, _ in summary) else 1
+        print(f"  {name:<12} {outcome(code):<16} {seconds:6.1f} s")
+    return 0 if all(code in (0, EXIT_SKIPPED) for _, code, _ in summary) else 1
+
+
+def outcome(code):
+    return "ok" if code == 0 else "skipped" if code == EXIT_SKIPPED else f"FAILED (exit {code})"
 
 
 if __name__ == "__main__":
