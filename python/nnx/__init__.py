@@ -6,6 +6,7 @@ from .tensor import (Tensor, arange, cat, empty, empty_like, float32, float64, f
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import initial_seed, manual_seed, seed
 from . import backends, cuda  # noqa: E402,I001  (device queries and switches)
+from . import accelerator  # noqa: E402,I001  (torch.accelerator: device-agnostic queries over cuda)
 from . import nn, optim, data  # noqa: E402,I001  (the layers above Tensor)
 from . import datasets, learner, metrics  # noqa: E402,I001  (the training loop, above nn/optim/data)
 from .learner import Learner  # noqa: E402
@@ -15,7 +16,7 @@ __all__ = [
     "_C", "__version__",
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
     "empty_like", "full_like", "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
-    "device", "cuda", "backends",
+    "device", "cuda", "backends", "accelerator",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
     "nn", "optim", "data", "datasets", "learner", "metrics", "Learner",
 ]
