@@ -20,3 +20,23 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
     "nn", "optim", "data", "datasets", "learner", "metrics", "Learner",
 ]
+
+# Subpackages imported on first use (PEP 562), so `import nnx` stays fast while `nnx.tabular.…` works after it
+# (nnx.sklearn imports scikit-learn, seconds). The rest of the public subpackages are imported above.
+_LAZY_SUBMODULES = ("accelerator", "collab", "decomposition", "sklearn", "tabular", "utils")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        try:
+            return importlib.import_module(f"{__name__}.{name}")  # (the import also sets it as an attribute)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":  # a dependency it needs is missing: say which
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
