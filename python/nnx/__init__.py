@@ -10,6 +10,7 @@ from . import accelerator  # noqa: E402,I001  (torch.accelerator: device-agnosti
 from . import nn, optim, data  # noqa: E402,I001  (the layers above Tensor)
 from . import datasets, learner, metrics  # noqa: E402,I001  (the training loop, above nn/optim/data)
 from .learner import Learner  # noqa: E402
+from .serialization import load, save  # noqa: E402  (torch.save / torch.load, without pickle)
 
 __version__ = "0.1.0"
 __all__ = [
@@ -18,7 +19,7 @@ __all__ = [
     "empty_like", "full_like", "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
     "device", "cuda", "backends", "accelerator",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "seed", "initial_seed",
-    "nn", "optim", "data", "datasets", "learner", "metrics", "Learner",
+    "nn", "optim", "data", "datasets", "learner", "metrics", "Learner", "save", "load",
 ]
 
 # Subpackages imported on first use (PEP 562), so `import nnx` stays fast while `nnx.tabular.…` works after it
