@@ -205,8 +205,10 @@ def test_progress_display_with_tqdm():
     assert "train_loss" in text and "epoch 1/1 train" in text and "loss" in text
 
 
-def test_silent_when_not_a_terminal_or_not_verbose(capsys):
-    make_learner(verbose=True).fit(1)
+def test_table_without_bar_when_not_a_terminal_and_silent_when_not_verbose(capsys):
+    make_learner(verbose=True).fit(1)  # (pytest's captured stdout is not a terminal)
+    captured = capsys.readouterr()
+    assert captured.out.split()[:3] == ["epoch", "train_loss", "valid_loss"] and "\r" not in captured.out
     make_learner(verbose=False).fit(1)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""

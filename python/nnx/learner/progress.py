@@ -1,9 +1,10 @@
-"""The progress display: a live bar with the loss and ETA during each phase (tqdm when installed, a
-plain one-line meter otherwise) and a table row per epoch.
+"""The progress display: a table row per epoch and, on a terminal or in a notebook, a live bar with the
+loss and ETA during each phase (tqdm when installed, a plain one-line meter otherwise).
 
-Shown only when the Learner is verbose and the output is a terminal or a notebook; silent when it is
-redirected to a file or a pipe (logs, CI, tests), so no carriage-return debris ends up there. The bar reads
-the loss only when it redraws (at most ten times a second): on a GPU each read waits for the device.
+As fastai: when the output is redirected to a file or a pipe (nohup, CI, a log file) the table rows are
+still printed, one line per epoch, but not the bar, so no carriage-return debris ends up there.
+Learner(..., verbose=False) (or learn.verbose = False before a fit) prints nothing. The bar reads the loss
+only when it redraws (at most ten times a second): on a GPU each read waits for the device.
 """
 import sys
 import time
@@ -33,10 +34,11 @@ def is_interactive(file):
 
 
 class ProgressCallback(Callback):
-    """Live bar per phase and one table row per epoch (columns from learn.recorder.metric_names).
+    """One table row per epoch (columns from learn.recorder.metric_names) and a live bar per phase.
 
-    file: where to write (sys.stdout at fit time by default). interactive: force the display on
-    (True) or off (False); None decides from the stream. use_tqdm: None uses tqdm when importable.
+    file: where to write (sys.stdout at fit time by default). interactive: force the live bar on (True)
+    or off (False); None shows it on a terminal or in a notebook only. The table is printed either way
+    while learn.verbose is true. use_tqdm: None uses tqdm when importable.
     """
 
     order = 60
@@ -44,13 +46,13 @@ class ProgressCallback(Callback):
     def __init__(self, file=None, interactive=None, use_tqdm=None):
         self.file, self.interactive, self.use_tqdm = file, interactive, use_tqdm
         self.bar = None
-        self.active = False
+        self.active = self.show_bar = False
 
     def before_fit(self):
         self._close_bar()
         self.out = self.file if self.file is not None else sys.stdout
-        shown = is_interactive(self.out) if self.interactive is None else self.interactive
-        self.active = bool(self.learn.verbose) and shown
+        self.active = bool(self.learn.verbose)
+        self.show_bar = self.active and (is_interactive(self.out) if self.interactive is None else self.interactive)
         if self.active:
             names = self.learn.recorder.metric_names
             self.widths = [max(len(name), 10) for name in names]
@@ -65,7 +67,9 @@ class ProgressCallback(Callback):
     def after_batch(self):
         if self.bar is not None:
             learn = self.learn
-            self.bar.update(lambda: learn.smooth_loss if learn.training else learn.loss)
+            # Training shows the smoothed loss, validation the running mean so far (what valid_loss will be),
+            # as fastai; the Recorder (order 50) has already added this batch.
+            self.bar.update(lambda: learn.smooth_loss if learn.training else learn.recorder.loss.value)
 
     def after_train(self):
         self._close_bar()
@@ -85,7 +89,7 @@ class ProgressCallback(Callback):
 
     def _open_bar(self, phase):
         self._close_bar()
-        if not self.active:
+        if not self.show_bar:
             return
         description = f"epoch {self.learn.epoch + 1}/{self.learn.n_epoch} {phase}"
         total = len(self.learn.dl)

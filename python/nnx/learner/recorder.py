@@ -215,7 +215,9 @@ class Recorder(Callback):
 
     def plot_lr_find(self, skip_end=5, suggestions=None):
         """Smoothed loss against learning rate (log scale) after learn.lr_find(), with its suggestions
-        ({name: (suggested lr, (lr, loss) of the point to mark)}, by default those lr_find made)."""
+        ({name: (suggested lr, (lr, loss) of the point to mark)}, by default those lr_find made), each marked
+        at its own learning rate and labelled with it. Returns the matplotlib Figure: in a script, save it
+        (fig.savefig("lr_find.png")) or show it (matplotlib.pyplot.show()); a notebook shows it."""
         plt = _pyplot()
         end = len(self.lrs) - skip_end if skip_end and len(self.lrs) > skip_end else len(self.lrs)
         fig, ax = plt.subplots()

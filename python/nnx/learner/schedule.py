@@ -228,14 +228,20 @@ def slide(lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0):
         right -= 1
         left -= 1
     suggestion = float(local_min_lr) * adjust_value
-    loss_there = float(np.interp(np.log10(suggestion), np.log10(lrs), losses))
-    return suggestion, (suggestion, loss_there)
+    return suggestion, (suggestion, _loss_at(suggestion, lrs, losses))
 
 
 def minimum(lrs, losses):
-    """One tenth of the lr at the lowest loss (the point plotted is the minimum itself)."""
+    """One tenth of the lr at the lowest loss; the point to plot is the suggestion itself, on the curve
+    (marking the minimum would label it with an lr ten times smaller than where it stands)."""
     index = int(np.argmin(losses))
-    return float(lrs[index]) / 10, (float(lrs[index]), float(losses[index]))
+    suggestion = float(lrs[index]) / 10
+    return suggestion, (suggestion, _loss_at(suggestion, lrs, losses))
+
+
+def _loss_at(lr, lrs, losses):
+    """The recorded loss curve at lr, interpolated in log(lr) (the ends held outside the recorded range)."""
+    return float(np.interp(np.log10(lr), np.log10(np.asarray(lrs, dtype=np.float64)), losses))
 
 
 def steep(lrs, losses):
