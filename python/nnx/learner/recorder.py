@@ -239,5 +239,6 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise ImportError(
-            "plotting needs matplotlib, which is not installed: pip install matplotlib") from error
+            'plotting needs matplotlib, which is not installed: pip install "nnx[plot]" (or pip install matplotlib)'
+        ) from error
     return plt
