@@ -15,9 +15,14 @@ constexpr int64_t kParallelGrain = 32768;
 // another Python thread would silently run at a different thread count.
 inline std::atomic<int> process_num_threads{0};
 
+// Threads a kernel may use: nnx's process-wide setting, capped by the calling thread's OpenMP setting, so
+// that threadpoolctl's `threadpool_limits(n)` (which sets libgomp's limit) and omp_set_num_threads are
+// obeyed too. set_num_threads raises the caller's OpenMP setting with its own, so a limit above the core
+// count holds in that thread.
 inline int max_threads() {
+  const int openmp_limit = omp_get_max_threads();
   const int n = process_num_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : omp_get_max_threads();
+  return n > 0 && n < openmp_limit ? n : openmp_limit;
 }
 
 // Calls body(begin, end) over [0, n) split into one contiguous chunk per thread.

@@ -1,19 +1,18 @@
 """Loads the native modules: nnx._C (always) and nnx._cuda (when the build had nvcc).
 
-Two things must happen before the extension loads:
-- libgomp's idle threads spin for a long time after each parallel region and starve OpenBLAS's own
-  threads (a 512^3 sgemm measured 8.0 ms instead of 1.4 ms right after a tiny OpenMP loop), so the
-  spin count is lowered unless the user set it.
-- The BLAS library from the scipy-openblas32 wheel is preloaded RTLD_LOCAL by path. The extension's
-  RUNPATH finds it in a normal install; an editable build lives elsewhere and needs the preload.
-  `import scipy_openblas32` is avoided on purpose: it loads the library RTLD_GLOBAL, and its unprefixed
-  internal symbols would then capture NumPy's own OpenBLAS.
+The BLAS library from the scipy-openblas32 wheel is preloaded RTLD_LOCAL by path first. The extension's
+RUNPATH finds it in a normal install; an editable build lives elsewhere and needs the preload.
+`import scipy_openblas32` is avoided on purpose: it loads the library RTLD_GLOBAL, and its unprefixed
+internal symbols would then capture NumPy's own OpenBLAS.
+
+Nothing here touches process-wide state: no environment variable is set. (An earlier version lowered
+GOMP_SPINCOUNT so idle OpenMP threads would not starve OpenBLAS's; BLAS now runs single-threaded inside
+nnx's one OpenMP pool, and the low spin count made every parallel region wait for sleeping threads:
+`a @ b` at n = 256-640 ran on one core. It also retuned every other OpenMP library in the process.)
 """
 import ctypes
 import importlib.util
 import os
-
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 
 def _preload_openblas():

@@ -8,12 +8,13 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..ops import Activation, Softmax
 from ..random import dropout_seed_offset
 from ..tensor import Tensor
 from ._functional_common import apply_in_place, check_float, check_number, check_tensor
 
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _LINEAR_ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
 
 
@@ -77,6 +78,13 @@ def linear(input, weight, bias=None):
 
 # --- activations ---------------------------------------------------------------------------------------
 def _activation(input, kind, inplace=False, **options):
+    # The common call (a CPU float tensor, default options, no graph to record) goes straight to the kernel:
+    # the Function machinery costs more than the kernel itself on small tensors (issue 12: relu(16) ≤ 2 µs).
+    if type(input) is Tensor and not inplace and not options:
+        data = input._data
+        if (type(data) is np.ndarray and data.dtype in _NATIVE_FLOATS
+                and not (input._requires_grad and is_grad_enabled())):
+            return Tensor._wrap(backend.cpu.activation_forward(kind, data))
     check_float(input, "input", kind)
     if not inplace:
         return Activation.apply(input, kind, **options)
