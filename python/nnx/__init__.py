@@ -12,6 +12,10 @@ from . import datasets, learner, metrics  # noqa: E402,I001  (the training loop,
 from .learner import Learner  # noqa: E402
 from .serialization import load, save  # noqa: E402  (torch.save / torch.load, without pickle)
 
+from ._dtypes import (bfloat16, bool, double, float, float16, half, int, int8, int16, int32,  # noqa: E402,A004
+                      long, short, uint8)
+from . import _functions  # noqa: E402,I001
+globals().update(_functions.namespace())  # torch's functions: nnx.exp, nnx.max(x, dim=1), nnx.linspace ...
 __version__ = "0.1.0"
 __all__ = [
     "_C", "__version__",
@@ -23,6 +27,12 @@ __all__ = [
 ]
 
 # Subpackages imported on first use (PEP 562), so `import nnx` stays fast while `nnx.tabular.…` works after it
+# The torch namespace's functions and dtypes, less those named like Python builtins (max, bool ...): a star
+# import must not shadow them.
+import builtins as _builtins  # noqa: E402
+from . import _dtypes  # noqa: E402,I001
+__all__ += sorted(name for name in {*_functions.namespace(), *_dtypes.DTYPE_NAMES}
+                  if name not in __all__ and not hasattr(_builtins, name))
 # (nnx.sklearn imports scikit-learn, seconds). The rest of the public subpackages are imported above.
 _LAZY_SUBMODULES = ("accelerator", "collab", "decomposition", "sklearn", "tabular", "utils")
 
@@ -38,6 +48,7 @@ def __getattr__(name: str):
                 raise
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+    _functions.raise_if_not_provided(name)  # a PyTorch name nnx lacks: NotProvidedError naming the alternative
 
 def __dir__() -> list:
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))

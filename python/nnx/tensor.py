@@ -4,6 +4,7 @@ The array lives in `_data` (no copy when internal code wraps one): a numpy.ndarr
 device array (nnx.backend.cuda_array.CudaArray) elsewhere; both speak the NumPy protocol the ops use.
 `_ctx` is the Function node that made the tensor (None for leaves). The differentiable ops live in nnx.ops.
 """
+import functools
 import operator
 
 import numpy as np
@@ -28,6 +29,8 @@ _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: nnx has n
 
 
 def _check_dtype(dtype, argument="dtype"):
+    if getattr(dtype, "__name__", dtype) == "bfloat16":  # nnx.bfloat16 (ml_dtypes' type or nnx's stand-in)
+        raise TypeError(f"{argument}: nnx tensors do not hold bfloat16 values yet; use nnx.float32")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -91,6 +94,48 @@ def _device_of_array(array):
 def _host_copy(array):
     """A NumPy copy of a device array (an explicit read: it waits for the queued work)."""
     return _backend.for_array(array).to_numpy(array)
+
+
+def _accepting_numpy_names(method):
+    """method with NumPy's `axis=`/`keepdims=` accepted for `dim=`/`keepdim=`, as PyTorch accepts them;
+    giving both spellings raises TypeError, like torch."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def with_aliases(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            _rename_keyword(kwargs, "axis", "dim", name)
+            _rename_keyword(kwargs, "keepdims", "keepdim", name)
+        return method(*args, **kwargs)
+    return with_aliases
+
+
+def _rename_keyword(kwargs, alias, name, function):
+    if alias in kwargs:
+        if name in kwargs:
+            raise TypeError(f"{function}() received both '{name}' and its alias '{alias}'")
+        kwargs[name] = kwargs.pop(alias)
+
+
+def _unary_method(name):
+    """A Tensor method applying the elementwise function `name` of nnx._math_ops.UNARY_MATH."""
+    def method(self):
+        return _math_ops.UnaryMath.apply(self, name)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Elementwise {name} (differentiable), as torch.Tensor.{name}."
+    return method
+
+
+class VersionCounter:
+    """How many in-place writes a storage has had, shared by every tensor aliasing it (views, detach(),
+    .data), as PyTorch's version counter. A tensor gets one on its first in-place write or alias (until then
+    its version is 0); autograd compares it with the version it recorded when it kept a tensor for backward."""
+
+    __slots__ = ("version", "graph_views")
+
+    def __init__(self):
+        self.version = 0
+        self.graph_views = False  # a view of this storage is part of a recorded graph
 
 
 class Tensor:
@@ -540,11 +585,11 @@ class Tensor:
     def isfinite(self):
         return Tensor._wrap(np.isfinite(self._data))
 
-    def all(self):
-        return Tensor._wrap(_as_array(self._data.all()))
+    def all(self, dim=None, keepdim=False):
+        return Tensor._wrap(_as_array(np.all(self._data, axis=_normalize_dims(dim, self._data.ndim), keepdims=keepdim)))
 
-    def any(self):
-        return Tensor._wrap(_as_array(self._data.any()))
+    def any(self, dim=None, keepdim=False):
+        return Tensor._wrap(_as_array(np.any(self._data, axis=_normalize_dims(dim, self._data.ndim), keepdims=keepdim)))
 
     # --- reductions ---------------------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -860,6 +905,437 @@ class Tensor:
         """(device type, index) in DLPack's numbering: (1, 0) for the CPU, (2, index) for CUDA."""
         found = _device_of_array(self._data)
         return (1, 0) if found.type == "cpu" else (2, found.index)
+
+    # --- the rest of torch.Tensor's math: every one is also a function nnx.<name> (nnx._functions) ------------
+    sin, cos, tan, asin, acos, atan = (_unary_method(n) for n in ("sin", "cos", "tan", "asin", "acos", "atan"))
+    sinh, cosh, asinh, acosh, atanh = (_unary_method(n) for n in ("sinh", "cosh", "asinh", "acosh", "atanh"))
+    log1p, expm1, log2, log10, exp2 = (_unary_method(n) for n in ("log1p", "expm1", "log2", "log10", "exp2"))
+    reciprocal, frac, sign = _unary_method("reciprocal"), _unary_method("frac"), _unary_method("sign")
+    floor, ceil, trunc = _unary_method("floor"), _unary_method("ceil"), _unary_method("trunc")
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    sgn, fix, absolute, negative = sign, trunc, abs, neg
+    multiply, subtract, divide, true_divide = mul, sub, div, div
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def round(self, decimals=0):
+        if decimals:
+            scale = 10.0 ** decimals
+            return (self * scale).round() / scale
+        return _math_ops.UnaryMath.apply(self, "round")
+
+    def __round__(self, ndigits=None):
+        return self.round(ndigits or 0)
+
+    def maximum(self, other):
+        return _ops.Maximum.apply(self, _tensor_operand(other))
+
+    def minimum(self, other):
+        return _ops.Minimum.apply(self, _tensor_operand(other))
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def floor_divide(self, other):
+        """Rounds the quotient toward -inf (no gradient: the result is piecewise constant)."""
+        return Tensor._wrap(_as_array(np.floor_divide(self._data, self._operand_data(other))))
+
+    def remainder(self, other):
+        """Python's modulus: the result has the sign of the divisor (as torch.remainder)."""
+        return self - self.floor_divide(other).detach() * other
+
+    def fmod(self, other):
+        """C's modulus: the result has the sign of the dividend (as torch.fmod)."""
+        quotient = Tensor._wrap(_as_array(np.trunc(np.true_divide(self._data, self._operand_data(other)))))
+        return self - quotient * other
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    # --- reductions and scans (dim/keepdim also spelled axis/keepdims, see the end of the class) ------------
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        axis = None if dim is None else _normalize_dim(dim, self._data.ndim)
+        return _math_ops.Prod.apply(source, axis, keepdim)
+
+    def cumsum(self, dim, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        return _math_ops.Cumsum.apply(source, _normalize_dim(dim, self._data.ndim))
+
+    def cumprod(self, dim, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        return _math_ops.Cumprod.apply(source, _normalize_dim(dim, self._data.ndim))
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) over dim, shifted by the (constant) max so that large inputs do not overflow."""
+        dims = _normalize_dims(dim, self._data.ndim)
+        shift = Tensor._wrap(np.max(self._data, axis=dims, keepdims=True))
+        shift = shift.where(shift.isfinite(), 0)  # all -inf (or an inf) rows: no shift, exp gives 0 or inf
+        total = (self - shift).exp().sum(dims, keepdim=True).log() + shift
+        return total if keepdim else total.squeeze(dims if dims is not None else None)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector p-norm over dim (all elements by default); 'fro' is the 2-norm of the flattened values."""
+        source = self if dtype is None else self.to(dtype)
+        if p == "fro" or p == 2:
+            return source.square().sum(dim, keepdim=keepdim).sqrt()
+        if p in (float("inf"), "inf"):
+            return source.abs().amax(dim, keepdim=keepdim)
+        if p in (-float("inf"), "-inf"):
+            return source.abs().amin(dim, keepdim=keepdim)
+        if p == 0:
+            return (source != 0).to(source.dtype).sum(dim, keepdim=keepdim)
+        if not isinstance(p, (int, float)):
+            raise ValueError(f"norm(): p must be a number, 'fro', inf or -inf, got {p!r}")
+        if p == 1:
+            return source.abs().sum(dim, keepdim=keepdim)
+        return (source.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+    def count_nonzero(self, dim=None):
+        dims = _normalize_dims(dim, self._data.ndim)
+        return Tensor._wrap(_as_array(np.count_nonzero(self._data, axis=dims), np.int64))
+
+    def median(self, dim=None, keepdim=False):
+        """The lower of the two middle values (as torch.median); median(dim) -> (values, indices)."""
+        if dim is None:
+            flat = self.flatten()
+            return flat.sort().values[(flat.numel() - 1) // 2]
+        axis = _normalize_dim(dim, self._data.ndim)
+        order = np.argsort(self._data, axis=axis, kind="stable")
+        middle = np.take(order, [(self._data.shape[axis] - 1) // 2], axis=axis)
+        return self._values_at(middle, axis, keepdim)
+
+    def _values_at(self, indices, axis, keepdim):
+        """(values, indices) of the elements at `indices` (one per slot along axis), differentiable."""
+        values = _ops.TakeAlongDim.apply(self, indices, axis)
+        if not keepdim:
+            values, indices = values.squeeze(axis), np.squeeze(indices, axis)
+        return MinMaxResult(values, Tensor._wrap(indices.astype(np.int64, copy=False)))
+
+    # --- sorting ------------------------------------------------------------------------------------------------
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) sorted along dim; ties keep their order (a stable sort, whatever `stable`)."""
+        axis = _normalize_dim(dim, self._data.ndim)
+        indices = _sorted_indices(self._data, axis, descending)
+        return self._values_at(indices, axis, keepdim=True)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        axis = _normalize_dim(dim, self._data.ndim)
+        return Tensor._wrap(_sorted_indices(self._data, axis, descending).astype(np.int64, copy=False))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest (smallest) elements along dim, largest first."""
+        axis = _normalize_dim(dim, self._data.ndim)
+        length = self._data.shape[axis] if self._data.ndim else 1
+        if not 0 <= k <= length:
+            raise RuntimeError(f"topk(): k ({k}) is out of range for dimension {dim} of size {length}")
+        indices = np.take(_sorted_indices(self._data, axis, largest), np.arange(k), axis=axis)
+        return self._values_at(indices, axis, keepdim=True)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values, sorted (no gradient); optionally the inverse indices and the counts."""
+        values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True, axis=dim)
+        result = [Tensor._wrap(values)]
+        if return_inverse:
+            result.append(Tensor._wrap(inverse.reshape(self._data.shape if dim is None else -1).astype(np.int64)))
+        if return_counts:
+            result.append(Tensor._wrap(counts.astype(np.int64)))
+        return result[0] if len(result) == 1 else tuple(result)
+
+    # --- linear algebra -------------------------------------------------------------------------------------------
+    def mm(self, mat2):
+        _require_ndim("mm", ("self", self, 2), ("mat2", mat2, 2))
+        return self @ mat2
+
+    def bmm(self, mat2):
+        _require_ndim("bmm", ("self", self, 3), ("mat2", mat2, 3))
+        return self @ mat2
+
+    def mv(self, vec):
+        _require_ndim("mv", ("self", self, 2), ("vec", vec, 1))
+        return self @ vec
+
+    def dot(self, other):
+        _require_ndim("dot", ("self", self, 1), ("tensor", other, 1))
+        return self @ other
+
+    def outer(self, vec2):
+        _require_ndim("outer", ("self", self, 1), ("vec2", vec2, 1))
+        return self.unsqueeze(1) * vec2.unsqueeze(0)
+
+    ger = outer
+
+    def trace(self):
+        _require_ndim("trace", ("self", self, 2))
+        return self.diagonal().sum()
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        if (dim1, dim2) != (0, 1) or self._data.ndim != 2:
+            moved = self.movedim((dim1, dim2), (-2, -1))
+            rows, cols = _diagonal_positions(moved.shape[-2], moved.shape[-1], offset)
+            return moved[(Ellipsis, rows, cols)]
+        rows, cols = _diagonal_positions(*self._data.shape, offset)
+        return self[rows, cols]
+
+    def diag(self, diagonal=0):
+        """A 1-D tensor -> the square matrix with it on a diagonal; a 2-D one -> that diagonal's values."""
+        if self._data.ndim == 2:
+            return self.diagonal(diagonal)
+        _require_ndim("diag", ("self", self, 1))
+        n = self._data.shape[0] + abs(diagonal)
+        rows, cols = _diagonal_positions(n, n, diagonal)
+        gather = np.full((n, n), self._data.shape[0], dtype=np.int64)  # points at an appended zero
+        gather[rows, cols] = np.arange(self._data.shape[0])
+        return cat([self, zeros(1, dtype=self.dtype, device=self.device)])[gather]
+
+    def tril(self, diagonal=0):
+        return self._triangle(np.tril, diagonal)
+
+    def triu(self, diagonal=0):
+        return self._triangle(np.triu, diagonal)
+
+    def _triangle(self, keep, diagonal):
+        if self._data.ndim < 2:
+            raise RuntimeError("tril/triu: input tensor must have at least 2 dimensions")
+        mask = keep(np.ones(self._data.shape[-2:], dtype=bool), diagonal)
+        return where(Tensor._wrap(move_array(mask, self.device)), self, 0)
+
+    # --- shape and indexing ---------------------------------------------------------------------------------------
+    def movedim(self, source, destination):
+        sources = source if isinstance(source, (tuple, list)) else (source,)
+        destinations = destination if isinstance(destination, (tuple, list)) else (destination,)
+        return self.permute(*_moved_order(self._data.ndim, sources, destinations))
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def flip(self, *dims):
+        dims = _normalize_dims(_shape_arg(dims), self._data.ndim) or ()
+        index = tuple(slice(None, None, -1) if axis in dims else slice(None) for axis in range(self._data.ndim))
+        return self[index]
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        shifts = shifts if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+        positions = [np.arange(n) for n in self._data.shape]
+        for shift, dim in zip(shifts, dims):
+            axis = _normalize_dim(dim, self._data.ndim)
+            positions[axis] = np.roll(positions[axis], shift)
+        return self[np.ix_(*positions)]
+
+    def narrow(self, dim, start, length):
+        axis = _normalize_dim(dim, self._data.ndim)
+        return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def index_select(self, dim, index):
+        axis = _normalize_dim(dim, self._data.ndim)
+        return self[(slice(None),) * axis + (_index_array(index, "index").reshape(-1),)]
+
+    def repeat_interleave(self, repeats, dim=None):
+        source = self.flatten() if dim is None else self
+        axis = 0 if dim is None else _normalize_dim(dim, self._data.ndim)
+        counts = repeats._data if isinstance(repeats, Tensor) else repeats
+        positions = np.repeat(np.arange(source.shape[axis]), counts)
+        return source[(slice(None),) * axis + (positions,)]
+
+    def nonzero(self, as_tuple=False):
+        found = np.nonzero(self._data)
+        if as_tuple:
+            return tuple(Tensor._wrap(_as_array(part, np.int64)) for part in found)
+        return Tensor._wrap(np.stack(found, axis=1).astype(np.int64, copy=False))
+
+    def argwhere(self):
+        return self.nonzero()
+
+    # --- logic ------------------------------------------------------------------------------------------------------
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._wrap(_as_array(np.isclose(self._data, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+    def isinf(self):
+        return Tensor._wrap(np.isinf(self._data))
+
+    def isposinf(self):
+        return Tensor._wrap(np.isposinf(self._data))
+
+    def isneginf(self):
+        return Tensor._wrap(np.isneginf(self._data))
+
+    def signbit(self):
+        return Tensor._wrap(np.signbit(self._data))
+
+    def logical_and(self, other):
+        return self._compare(np.logical_and, other)
+
+    def logical_or(self, other):
+        return self._compare(np.logical_or, other)
+
+    def logical_xor(self, other):
+        return self._compare(np.logical_xor, other)
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+
+    # --- new tensors and dtype queries -------------------------------------------------------------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def half(self):
+        return self._cast(np.dtype(np.float16))
+
+    def short(self):
+        return self._cast(np.dtype(np.int16))
+
+    def byte(self):
+        return self._cast(np.dtype(np.uint8))
+
+    def char(self):
+        return self._cast(np.dtype(np.int8))
+
+    def is_floating_point(self):
+        return _is_float(self._data.dtype)
+
+    def nelement(self):
+        return self._data.size
+
+    ndimension = dim
+    is_sparse = is_quantized = False
+
+    def stride(self, dim=None):
+        """Steps in elements (not bytes, as NumPy's strides) between neighbours along each dimension."""
+        steps = tuple(step // self._data.itemsize for step in self._data.strides)
+        return steps if dim is None else steps[_normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def multinomial(self, num_samples, replacement=False):
+        """Indices drawn from each row of non-negative weights (1-D input: one row), as torch.multinomial."""
+        weights = np.asarray(self.detach().cpu().numpy(), dtype=np.float64)
+        rows = np.atleast_2d(weights)
+        if rows.ndim != 2 or np.any(rows < 0) or not np.all(np.isfinite(rows)) or np.any(rows.sum(axis=1) <= 0):
+            raise RuntimeError("multinomial(): input must be a 1-D or 2-D tensor of non-negative, finite weights with a "
+                               "non-zero sum per row")
+        if not replacement and num_samples > rows.shape[1]:
+            raise RuntimeError(f"multinomial(): cannot sample num_samples={num_samples} > {rows.shape[1]} categories "
+                               "without replacement")
+        generator = _random.numpy_generator()
+        samples = np.stack([generator.choice(rows.shape[1], num_samples, replace=replacement, p=row / row.sum())
+                            for row in rows])
+        return tensor(samples if weights.ndim == 2 else samples[0], dtype=np.int64, device=self.device)
+
+    def select(self, dim, index):
+        """The slice at `index` along dim, that dim removed (as torch.select)."""
+        axis = _normalize_dim(dim, self._data.ndim)
+        return self[(slice(None),) * axis + (operator.index(index),)]
+
+    def scatter_(self, dim, index, src=None, value=None):
+        """self[index[i][j]][j] = src[i][j] (or value) along dim, in place (torch.Tensor.scatter_, no reduce)."""
+        self._check_inplace("scatter_")
+        axis = _normalize_dim(dim, self._data.ndim)
+        index = _index_array(index, "index")
+        if (src is None) == (value is None):
+            raise TypeError("scatter_(): give exactly one of src (a Tensor) or value (a number)")
+        positions = list(np.indices(index.shape, sparse=True))
+        positions[axis] = index
+        if src is not None:
+            src = src._data if isinstance(src, Tensor) else np.asarray(src)
+            value = src[tuple(slice(0, n) for n in index.shape)]
+        self._data[tuple(positions)] = value
+        return self
+
+    def random_(self, from_=0, to=None):
+        """Fill with integers drawn uniformly from [from_, to) (to=None: [0, from_) when from_ is given alone)."""
+        self._check_inplace("random_")
+        low, high = (0, from_) if to is None and from_ else (from_, to)
+        if high is None:
+            raise TypeError("random_(): give the upper bound `to`")
+        write_host_values(self._data, _random.numpy_generator().integers(low, high, size=self._data.shape))
+        return self
+
+    # NumPy's spellings of dim/keepdim (axis/keepdims), accepted like PyTorch by every reduction and scan.
+    (sum, mean, var, std, max, min, amax, amin, argmax, argmin, all, any, prod, cumsum, cumprod, logsumexp, norm,
+     count_nonzero, median, sort, argsort, topk, softmax, log_softmax) = map(_accepting_numpy_names, (
+        sum, mean, var, std, max, min, amax, amin, argmax, argmin, all, any, prod, cumsum, cumprod, logsumexp, norm,
+        count_nonzero, median, sort, argsort, topk, softmax, log_softmax))
+
+
+# --- helpers of the torch-namespace methods ---------------------------------------------------------------------
+def _tensor_operand(other):
+    """other as an operand of a two-tensor op: a Tensor itself, anything else as an array or scalar."""
+    if isinstance(other, Tensor):
+        return other
+    operand = _as_operand(other)
+    if operand is NotImplemented:
+        raise TypeError(f"other must be a Tensor or a number, got {type(other).__name__}")
+    return operand
+
+
+def _require_ndim(function, *arguments):
+    """RuntimeError naming the argument when one of (name, tensor, ndim) has another number of dimensions."""
+    for name, value, ndim in arguments:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{function}(): argument '{name}' must be a Tensor, got {type(value).__name__}")
+        if value.ndim != ndim:
+            raise RuntimeError(f"{function}(): argument '{name}' must be a {ndim}-D tensor, got {value.ndim}-D")
+
+
+def _diagonal_positions(rows, cols, offset):
+    """(row indices, column indices) of the diagonal `offset` (above the main one when positive)."""
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_row, cols - start_col))
+    return np.arange(start_row, start_row + length), np.arange(start_col, start_col + length)
+
+
+def _moved_order(ndim, sources, destinations):
+    """The permutation that moves dims `sources` to positions `destinations` (torch.movedim)."""
+    if len(sources) != len(destinations):
+        raise RuntimeError("movedim: Invalid source or destination dims: source and destination must have the same "
+                           "number of dims")
+    sources = [_normalize_dim(d, ndim, "source") for d in sources]
+    destinations = [_normalize_dim(d, ndim, "destination") for d in destinations]
+    rest = iter(d for d in range(ndim) if d not in sources)
+    placed = dict(zip(destinations, sources))
+    return tuple(placed[i] if i in placed else next(rest) for i in range(ndim))
+
+
+def _sorted_indices(array, axis, descending):
+    """Stable sort order along axis; descending keeps equal elements in their original order too."""
+    if not descending:
+        return np.argsort(array, axis=axis, kind="stable")
+    if array.dtype == np.bool_:
+        array = array.astype(np.int8)
+    flipped = np.flip(array, axis)
+    order = np.argsort(flipped, axis=axis, kind="stable")  # ascending over the reversed array ...
+    return np.flip(array.shape[axis] - 1 - order, axis)  # ... reversed back: descending, ties in order
 
 
 def _dlpack_call(exporter, **options):
@@ -1236,4 +1712,13 @@ def _check_dtype_for_dlpack(array):
 
 from . import autograd as _autograd  # noqa: E402  (autograd and ops need Tensor defined first)
 from . import ops as _ops  # noqa: E402
+from . import _math_ops  # noqa: E402
+from . import _not_provided  # noqa: E402
+
+# torch.Tensor methods nnx deliberately lacks: stubs raising NotProvidedError with the alternative (a real
+# method, wherever it is defined above, wins).
+for _name, _alternative in _not_provided.NOT_PROVIDED_METHODS.items():
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _not_provided.method_stub(_name, _alternative))
+del _name, _alternative
 from . import random as _random  # noqa: E402
