@@ -13,9 +13,18 @@ File format: np.savez (uncompressed, loaded with allow_pickle=False, so loading 
 Member "header" is UTF-8 JSON {"format", "version", "sha256", "content"}; content is the nested state
 with each array replaced by {"__array__": name} pointing at member `name`. sha256 covers the content
 JSON and every array's name, dtype, shape and bytes, so truncation or corruption is caught before use.
+
+Files from untrusted hands (read_npz): no member is decompressed before its .npy header is read and its
+declared size (shape x itemsize) checked against the zip entry and against a budget (loading into a Learner:
+a few times its model's state); each member is then read in bounded chunks into an array of exactly that size,
+so a decompression bomb fails after reading its declared bytes. Anything malformed raises CheckpointError.
+Writing (write_atomically) follows symlinks to their target and refuses, as open() would, a target this
+process may not write.
 """
+import errno
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -26,7 +35,7 @@ import numpy as np
 from .. import random as nnx_random
 from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "capture", "restore", "write_atomically"]
+__all__ = ["CheckpointError", "save", "load", "capture", "restore", "write_atomically", "read_npz"]
 
 FORMAT = "nnx.Learner checkpoint"
 VERSION = 1
@@ -58,15 +67,17 @@ def restore(learn, saved, with_opt=True, with_rng=True):
     try:
         state = _decode(content, arrays)
         state = {key: state[key] for key in ("model", "opt", "frozen_idx", "rng", "dataloaders")}
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as error:
         raise CheckpointError(f"malformed checkpoint content ({error!r})") from None
     _check_fits(learn, state, with_opt)
     previous = capture(learn)
     try:
         _apply(learn, state, with_opt, with_rng)
-    except Exception:
+    except Exception as error:
         _apply(learn, _decode(*previous), with_opt=True, with_rng=True)
-        raise
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"the checkpoint's state could not be restored ({error!r})") from error
 
 
 def _apply(learn, state, with_opt, with_rng):
@@ -103,9 +114,37 @@ def _check_fits(learn, state, with_opt):
         if saved_sizes != sizes:
             raise CheckpointError(f"the checkpoint's optimizer has {n_groups} parameter groups of sizes "
                                   f"{saved_sizes}, this Learner's has {sizes}")
+        _check_opt_state(state["opt"]["state"])
+    if not isinstance(state["frozen_idx"], int) or isinstance(state["frozen_idx"], bool):
+        raise CheckpointError(f"the checkpoint's frozen_idx is {state['frozen_idx']!r}, not an integer")
     if len(state["dataloaders"]) != len(_loaders(learn)):
         raise CheckpointError(f"the checkpoint has {len(state['dataloaders'])} DataLoaders, "
                               f"this Learner has {len(_loaders(learn))}")
+
+
+# Step counts beyond 2**53 are no count a run reaches (and lose exactness as PyTorch's float step).
+MAX_STEP = 2 ** 53
+
+
+def _check_opt_state(opt_state):
+    """Each parameter's state is a dict whose 'step', when present, is an integer count in [0, MAX_STEP]: a
+    negative or absurd step would be accepted by the optimizer and make every later fit fail."""
+    if not isinstance(opt_state, dict):
+        raise CheckpointError("the checkpoint's optimizer state is not a table of per-parameter states")
+    for index, param_state in opt_state.items():
+        if not isinstance(param_state, dict):
+            raise CheckpointError(f"the checkpoint's optimizer state of parameter {index!r} is not a dict")
+        if "step" not in param_state:
+            continue
+        step = param_state["step"]
+        if isinstance(step, (Tensor, np.ndarray)):
+            array = step.numpy() if isinstance(step, Tensor) else step
+            step = array.item() if array.size == 1 and array.dtype.kind in "iuf" else step
+        if isinstance(step, float) and step.is_integer():
+            step = int(step)
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+            raise CheckpointError(f"the checkpoint's optimizer step of parameter {index!r} is {step!r}, "
+                                  f"not an integer count in [0, 2**53]")
 
 
 def capture_random_state(learn, extra_loaders=()):
@@ -155,15 +194,19 @@ def save(learn, path, with_opt=True):
 
 def write_atomically(path, write_fn):
     """Write a file so that `path` holds either its old content or the whole new one, never a part:
-    write_fn(file) fills a temporary file beside `path` (missing folders are created), which is
-    fsync'd, given the mode of the file it replaces (0o644 for a new one) and then os.replace'd.
+    write_fn(file) fills a temporary file beside the target (missing folders are created), which is
+    fsync'd, given the mode (and, for root, the owner) of the file it replaces (0o644 for a new one) and
+    then os.replace'd. A symlink is followed: its target gets the new content, the link stays a link.
+    A target this process may not write (mode 0o444, another user's) raises PermissionError and keeps its
+    content, as open(path, "wb") would (root's override included: the kernel decides, not a mode test).
     The temporary's name carries this process's pid, so that the next save or load of `path` removes
     it if this process dies before the rename (remove_stale_temporaries) and never a live writer's."""
-    path = os.fspath(path)
+    path = resolve_target(path)
     if os.path.isdir(path):  # checked first: the temporary file would otherwise go into its parent
         raise IsADirectoryError(f"path {path!r} is a directory; give a file name to write")
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
+    _check_writable(path)
     remove_stale_temporaries(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
                                      dir=directory)
@@ -172,12 +215,49 @@ def write_atomically(path, write_fn):
             write_fn(file)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, _file_mode(path))
+        _copy_mode_and_owner(path, temporary)
         os.replace(temporary, path)
     except BaseException:
         with _ignoring(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def resolve_target(path):
+    """The absolute path a write to `path` lands on: symlinks (chains of them, dangling ones) followed as
+    open() follows them, so that the rename replaces the target and not the link."""
+    return os.path.realpath(os.path.abspath(os.fspath(path)))
+
+
+def _check_writable(path):
+    """PermissionError unless this process may open the existing file `path` for writing. The rename would
+    replace a read-only file (it needs only the folder's permission), so ask the kernel the question open()
+    asks, without truncating anything; a missing file is fine (the folder's permission is checked by mkstemp)."""
+    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    except PermissionError as error:
+        raise PermissionError(errno.EACCES, f"cannot write {path!r}: permission denied (the file is "
+                              "write-protected or another user's; its content is kept)", path) from error
+    except OSError:  # a FIFO without reader, a busy executable...: os.replace decides
+        return
+    os.close(fd)
+
+
+def _copy_mode_and_owner(path, temporary):
+    """The new file keeps the replaced file's permission bits (mkstemp would leave 0o600) and, where this
+    process may change it (root), its owner and group; a new file gets 0o644."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        os.chmod(temporary, 0o644)
+        return
+    if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        with _ignoring(OSError):
+            os.chown(temporary, info.st_uid, info.st_gid)
+    os.chmod(temporary, info.st_mode & 0o777)
 
 
 def remove_stale_temporaries(path):
@@ -222,27 +302,36 @@ def _write_members(file, members):
 
 
 def load(learn, path, with_opt=True, with_rng=True):
-    """Read and verify the whole checkpoint, then restore it into `learn`."""
-    remove_stale_temporaries(os.fspath(path))
-    content, arrays = read(path)
+    """Read and verify the whole checkpoint, then restore it into `learn`. What is read is bounded by the
+    size of learn's own state (state_budget): a file declaring more is refused before anything is allocated."""
+    remove_stale_temporaries(resolve_target(path))
+    content, arrays = read(path, max_bytes=state_budget(learn))
     try:
         restore(learn, (content, arrays), with_opt=with_opt, with_rng=with_rng)
     except CheckpointError as error:
         raise CheckpointError(f"{os.fspath(path)}: {error}") from None
+    except RecursionError:
+        raise CheckpointError(f"{os.fspath(path)}: the checkpoint's content is nested too deeply") from None
 
 
-def read(path):
-    """(content, arrays) of a verified checkpoint file; CheckpointError naming the path otherwise."""
+def state_budget(learn):
+    """The most bytes a checkpoint of `learn` may declare: its model's state times 8 (the model, an optimizer
+    keeping up to a few moments per parameter, step counts) plus 64 MiB for the header and random states."""
+    model_bytes = sum(int(np.prod(value.shape)) * np.dtype(value.dtype).itemsize
+                      for value in learn.model.state_dict().values())
+    return 8 * model_bytes + (64 << 20)
+
+
+def read(path, max_bytes=None):
+    """(content, arrays) of a verified checkpoint file; CheckpointError naming the path otherwise. max_bytes
+    bounds the arrays' declared total (read_npz); None: DEFAULT_MAX_BYTES."""
     path = os.fspath(path)
-    with open(path, "rb") as file:  # opened here so that it is closed even when np.load fails
-        try:
-            members = _read_members(file)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-            raise CheckpointError(f"{path}: not a readable nnx Learner checkpoint ({error}); the file may be "
-                                  "truncated, corrupt, or of another kind") from None
+    members = read_npz(path, max_bytes=max_bytes, what="nnx Learner checkpoint", required=("header",))
     header_array = members.pop("header")
     try:
         header = json.loads(header_array.tobytes().decode("utf-8"))
+        if not isinstance(header, dict):
+            raise CheckpointError("the header is not a JSON object")
         if header.get("format") != FORMAT:
             raise CheckpointError(f"format is {header.get('format')!r}, expected {FORMAT!r}")
         if header.get("version") != VERSION:
@@ -250,19 +339,118 @@ def read(path):
         content = header["content"]
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, CheckpointError) as error:
         raise CheckpointError(f"{path}: not an nnx Learner checkpoint ({error})") from None
-    if _digest(content, members) != header.get("sha256"):
+    except RecursionError:
+        raise CheckpointError(f"{path}: not an nnx Learner checkpoint (its header is nested too deeply)") from None
+    try:
+        digest = _digest(content, members)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: malformed checkpoint content ({type(error).__name__})") from None
+    if digest != header.get("sha256"):
         raise CheckpointError(f"{path}: checksum mismatch: the checkpoint is corrupt or was modified")
     return content, members
 
 
-def _read_members(file):
-    loaded = np.load(file, allow_pickle=False)
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ValueError("a single .npy array, not an .npz archive")
-    with loaded as npz:
-        if "header" not in npz.files:
-            raise ValueError("no 'header' member")
-        return {name: npz[name] for name in npz.files}
+# ---- reading .npz archives from untrusted hands ----
+
+DEFAULT_MAX_BYTES = 1 << 32  # 4 GiB of declared array data, when the caller knows no tighter bound
+_CHUNK = 1 << 20  # members are decompressed at most this many bytes at a time
+_ALLOWED_KINDS = "biufcSUV"  # numbers, booleans, bytes and str; never objects ('O')
+
+
+def read_npz(path, max_bytes=None, what="nnx file", required=()):
+    """{name: array} of an .npz archive (np.savez's format), read without trusting it: no pickle; only stored
+    or deflated members; each member's .npy header is read first, its declared size (shape x itemsize) must
+    match the zip entry's and the declared total must stay within max_bytes (None: DEFAULT_MAX_BYTES) before
+    anything is allocated; then each member is decompressed in chunks into exactly its declared size, and one
+    byte more is an error. So a decompression bomb costs at most max_bytes and fails fast. Any problem raises
+    CheckpointError naming `path` and the problem (FileNotFoundError/PermissionError/IsADirectoryError of
+    the file itself pass as they are)."""
+    path = os.fspath(path)
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
+    with open(path, "rb") as file:
+        try:
+            return _read_npz_file(file, limit, required)
+        except CheckpointError as error:
+            raise CheckpointError(f"{path}: not a readable {what} ({error})") from None
+        except MemoryError:
+            raise CheckpointError(f"{path}: not a readable {what} (its arrays do not fit in memory)") from None
+        except Exception as error:  # zipfile, zlib and the .npy parser raise many kinds: all mean malformed
+            raise CheckpointError(f"{path}: not a readable {what} ({type(error).__name__}: {error}); the "
+                                  "file may be truncated, corrupt, or of another kind") from None
+
+
+def _read_npz_file(file, limit, required):
+    try:
+        archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile as error:
+        raise CheckpointError(f"not a zip archive: {error}") from None
+    with archive:
+        entries = archive.infolist()
+        names = [entry.filename for entry in entries]
+        if len(set(names)) != len(names):
+            raise CheckpointError("the archive names a member twice")
+        for name in required:
+            if f"{name}.npy" not in names:
+                raise CheckpointError(f"no {name!r} member")
+        plans, total = [], 0
+        for entry in entries:  # every header first: nothing is allocated before the whole file is judged
+            plan = _plan_member(archive, entry)
+            total += plan[3]
+            if total > limit:
+                raise CheckpointError(f"its arrays declare {total} bytes or more, over the {limit} this load "
+                                      "allows (a crafted or foreign file)")
+            plans.append(plan)
+        return {name: _read_member(archive, entry, dtype, shape, nbytes, fortran, offset)
+                for entry, (name, dtype, shape, nbytes, fortran, offset) in zip(entries, plans)}
+
+
+def _plan_member(archive, entry):
+    """(name, dtype, shape, nbytes, fortran_order, header_length) of one member, from its .npy header alone."""
+    name = entry.filename
+    if not name.endswith(".npy") or len(name) == 4:
+        raise CheckpointError(f"member {name!r} is not an .npy array")
+    if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise CheckpointError(f"member {name!r} uses compression method {entry.compress_type}, not stored "
+                              "or deflated")
+    if entry.flag_bits & 0x1:
+        raise CheckpointError(f"member {name!r} is encrypted")
+    with archive.open(entry) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise CheckpointError(f"member {name!r} has .npy version {version}")
+        offset = member.tell()
+    if dtype.hasobject or dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None:
+        raise CheckpointError(f"member {name!r} has dtype {dtype}, not plain numbers or text")
+    if any(not isinstance(n, int) or n < 0 for n in shape):
+        raise CheckpointError(f"member {name!r} declares shape {shape}")
+    nbytes = math.prod(shape) * dtype.itemsize  # Python integers: no overflow
+    if entry.file_size != offset + nbytes:
+        raise CheckpointError(f"member {name!r} declares {nbytes} bytes of data for shape {shape} and dtype "
+                              f"{dtype}, but its zip entry holds {entry.file_size - offset}")
+    return name[:-4], dtype, shape, nbytes, fortran, offset
+
+
+def _read_member(archive, entry, dtype, shape, nbytes, fortran, offset):
+    """The member's array, decompressed in chunks into a buffer of exactly nbytes; more data is an error."""
+    buffer = bytearray(nbytes)
+    view = memoryview(buffer)
+    with archive.open(entry) as member:
+        member.read(offset)
+        filled = 0
+        while filled < nbytes:
+            chunk = member.read(min(_CHUNK, nbytes - filled))
+            if not chunk:
+                raise CheckpointError(f"member {entry.filename!r} ends after {filled} of its {nbytes} bytes")
+            view[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        if member.read(1):
+            raise CheckpointError(f"member {entry.filename!r} holds more data than its header declares")
+    array = np.frombuffer(buffer, dtype=dtype, count=math.prod(shape))
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 
 def _digest(content, arrays):
@@ -272,14 +460,6 @@ def _digest(content, arrays):
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode("utf-8"))
         digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-def _file_mode(path):
-    """Keep the mode of the file being replaced; a new file gets 0o644 (mkstemp would leave 0o600)."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        return 0o644
 
 
 class _ignoring:

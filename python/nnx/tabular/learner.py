@@ -3,13 +3,12 @@ rows through the fitted preprocessing, and export/load_learner for inference (mo
 """
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from .. import nn, optim
 from ..learner import Learner
-from ..learner.checkpoint import write_atomically
+from ..learner.checkpoint import CheckpointError, read_npz, write_atomically
 from .data import TabularDataLoaders
 from .model import TabularModel, get_emb_sz
 from .preprocessing import TabularPreprocessor
@@ -122,24 +121,26 @@ def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_r
 
 def load_learner(path, **kwargs):
     """A TabularLearner rebuilt from export(): same architecture, weights and preprocessing, ready to
-    predict on raw rows (its dls hold no data). kwargs go to the Learner (e.g. verbose=False)."""
+    predict on raw rows (its dls hold no data). kwargs go to the Learner (e.g. verbose=False).
+    The file is read as untrusted (checkpoint.read_npz: no pickle, bounded decompression); anything malformed
+    raises nnx.learner.CheckpointError (a ValueError) naming the file and the problem."""
     path = os.fspath(path)
+    members = read_npz(path, what="nnx tabular export", required=("header",))
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            members = {name: npz[name] for name in npz.files}
         header = json.loads(members.pop("header").tobytes().decode("utf-8"))
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise ValueError(f"{path}: not a readable nnx tabular export ({error})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: not an nnx tabular export (unreadable header: {type(error).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{path}: not an nnx tabular export (made by TabularLearner.export)")
+        raise CheckpointError(f"{path}: not an nnx tabular export (made by TabularLearner.export)")
     if header.get("version") != EXPORT_VERSION:
-        raise ValueError(f"{path}: export version {header.get('version')!r}, this nnx reads {EXPORT_VERSION}")
-    proc = TabularPreprocessor.from_state_dict({k[5:]: v for k, v in members.items() if k.startswith("proc.")})
-    dls = _inference_dataloaders(header["dls"], proc, header["bs"])
-    model = _build_model(header["model"], dls)
-    model.load_state_dict({k[6:]: v for k, v in members.items() if k.startswith("model.")})
+        raise CheckpointError(f"{path}: export version {header.get('version')!r}, this nnx reads {EXPORT_VERSION}")
+    try:
+        proc = TabularPreprocessor.from_state_dict({k[5:]: v for k, v in members.items() if k.startswith("proc.")})
+        dls = _inference_dataloaders(header["dls"], proc, header["bs"])
+        model = _build_model(header["model"], dls)
+        model.load_state_dict({k[6:]: v for k, v in members.items() if k.startswith("model.")})
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, MemoryError, RecursionError) as error:
+        raise CheckpointError(f"{path}: a malformed nnx tabular export ({type(error).__name__}: {error})") from None
     kwargs.setdefault("opt_func", optim.AdamW)
     learn = TabularLearner(model, dls, _loss_for(proc), **kwargs)
     learn.model_spec = header["model"]
