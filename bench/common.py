@@ -1,11 +1,45 @@
 """Shared helpers for the nnx benchmarks: timing (warm-up, repeats, median), a plain-text table printer,
-a description of the machine, and optional imports of the libraries nnx is compared with."""
+a description of the machine, and optional imports of the libraries nnx is compared with.
+
+Importing this module from a benchmark script run as a program re-runs that process without
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE. Those variables are set on these machines for old OpenBLAS builds that
+crash on new CPUs; they pin a current OpenBLAS (NumPy's and nnx's alike) to its AVX2 kernel, half of the
+AVX-512 machine's roof, while PyTorch's oneDNN ignores them. A benchmark measures what a user of the machine
+gets, so it lets OpenBLAS choose its kernel (and prints which one it chose). Tests and CI keep the variables.
+"""
 import json
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# 2 cores of AMD Zen 5 with two 512-bit FMA pipes each: OpenBLAS reaches 461 GFLOP/s at n = 2048, PyTorch's bf16
+# matmul 950. Where the CPU exposes no AVX-512 (some virtual machines of this kind hide it), the vector width
+# and so the roof halve: see roofs().
+ROOF_FP32_GFLOPS_AVX512 = 470.0
+ROOF_BF16_GFLOPS_AVX512 = 950.0
+ROOF_COPY_GBS = 45.0  # practical copy bandwidth (read + write), 40-50 GB/s measured
+
+
+def environment_without_openblas_overrides():
+    """os.environ less the OpenBLAS kernel overrides: for the benchmark's own child processes."""
+    return {name: value for name, value in os.environ.items() if name not in OPENBLAS_OVERRIDES}
+
+
+def _rerun_without_openblas_overrides():
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.dirname(script) != HERE:  # imported by a test or a tool: leave the process alone
+        return
+    if any(name in os.environ for name in OPENBLAS_OVERRIDES):
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, *sys.argv], environment_without_openblas_overrides())
+
+
+_rerun_without_openblas_overrides()
 
 
 @dataclass
@@ -105,8 +139,30 @@ def machine_description(threads, torch=None):
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"torch {torch.__version__ if torch else 'not installed'}, threads per library: {threads}",
+        f"roofs: fp32 {roofs()['fp32']:.0f} GFLOP/s, bf16 {roofs()['bf16']:.0f} GFLOP/s, copy ~{ROOF_COPY_GBS:.0f} GB/s"
+        f"{'' if 'avx512f' in cpu_flags() else ' (no AVX-512 exposed: half the AVX-512 roofs)'}; "
+        f"OpenBLAS kernels: {openblas_kernels()}",
     ]
     return lines
+
+
+def roofs():
+    """{'fp32': GFLOP/s, 'bf16': GFLOP/s} of this machine: the measured AVX-512 figures, halved without AVX-512."""
+    scale = 1.0 if "avx512f" in cpu_flags() else 0.5
+    return {"fp32": ROOF_FP32_GFLOPS_AVX512 * scale, "bf16": ROOF_BF16_GFLOPS_AVX512 * scale}
+
+
+def openblas_kernels():
+    """The kernel each loaded OpenBLAS chose (threadpoolctl's 'architecture'), e.g. 'SkylakeX' or 'Haswell'."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    found = [f"{os.path.basename(info['filepath']).split('.')[0]}={info.get('architecture', '?')}"
+             for info in threadpoolctl.threadpool_info() if info.get("internal_api") == "openblas"]
+    overridden = [name for name in OPENBLAS_OVERRIDES if name in os.environ]
+    suffix = f" (overridden by {', '.join(overridden)})" if overridden else ""
+    return (", ".join(found) or "none loaded") + suffix
 
 
 def format_value(value, digits=3):

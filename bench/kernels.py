@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# nnx first: it lowers GOMP_SPINCOUNT before any OpenMP runtime starts, so torch's idle threads do not
-# spin and starve the other libraries' threads on a small machine.
 import nnx  # noqa: F401
 from common import (Timing, machine_description, measure, measure_side_by_side, optional_import, print_table,
                     ratio, verdict, write_json)

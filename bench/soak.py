@@ -14,6 +14,7 @@ import os
 import sys
 import time
 
+import common  # noqa: F401,I001  (re-runs this process without the OpenBLAS kernel overrides)
 import numpy as np
 
 import nnx

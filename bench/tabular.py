@@ -10,6 +10,7 @@ import argparse
 import statistics
 import time
 
+import common  # noqa: F401,I001  (re-runs this process without the OpenBLAS kernel overrides)
 import numpy as np
 
 import nnx

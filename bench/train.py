@@ -6,10 +6,9 @@
    (target: nnx <= 0.5x PyTorch's time).
 
 Both report medians over a few runs, nnx and PyTorch interleaved. PyTorch gets
-torch.set_num_threads(nnx's thread count). nnx is imported first and sets GOMP_SPINCOUNT (see
-nnx/_native.py); PyTorch's OpenMP runtime reads it too, which helps PyTorch on a busy machine (alone,
-its idle threads spin and its epoch took 4-10x longer under load here). The 1-minute load average is
-printed: figures taken with other work running are not comparable with a quiet machine's.
+torch.set_num_threads(nnx's thread count). The 1-minute load average is printed: figures taken with
+other work running are not comparable with a quiet machine's. (bench/public_api.py measures each library
+alone in its own process.)
 Usage: python bench/train.py [--quick] [--runs N] [--threads N]
 """
 import argparse
@@ -17,6 +16,7 @@ import os
 import statistics
 import time
 
+import common  # noqa: F401,I001  (re-runs this process without the OpenBLAS kernel overrides)
 import numpy as np
 
 import nnx
