@@ -220,8 +220,9 @@ class TabularPreprocessor:
         self.na_names_ = [name for name, has_na in zip(self.cont_names, missing.any(0)) if has_na and self.fill_missing]
         self.medians_ = np.array([_median(column) for column in conts.T], dtype=np.float64)
         filled = np.where(missing, self.medians_, conts)
-        self.means_ = filled.mean(0) if self.normalize else np.zeros(len(self.cont_names))
-        self.stds_ = filled.std(0) + 1e-7 if self.normalize else np.ones(len(self.cont_names))
+        self.means_, self.stds_ = _mean_std(filled) if self.normalize else (
+            np.zeros(len(self.cont_names)), np.ones(len(self.cont_names)))
+        self.stds_ = self.stds_ + 1e-7 if self.normalize else self.stds_
         self._fit_target(y, n_rows(X))
         return self
 
@@ -233,9 +234,13 @@ class TabularPreprocessor:
             if column.dtype.kind == "O":
                 column = np.where(_object_missing(column), np.nan, column)
             try:
-                columns.append(column.astype(np.float64))
+                column = column.astype(np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"continuous column {name!r} must hold numbers, got dtype {column.dtype}") from None
+            if np.isinf(column).any():  # NaN is a missing value (FillMissing); inf is no value to learn from
+                raise ValueError(f"continuous column {name!r} contains infinity (or a value too large for "
+                                 "float64); NaN marks a missing value, inf is refused")
+            columns.append(column)
         return np.stack(columns, 1) if columns else np.zeros((n_rows(X), 0))
 
     def _fit_target(self, y, n_samples):
@@ -250,8 +255,7 @@ class TabularPreprocessor:
             self.y_kind_ = "regression"
             if y.dtype.kind not in "biuf":
                 raise TypeError(f"a regression target y must hold numbers, got dtype {y.dtype}")
-            if np.isnan(y.astype(np.float64)).any():
-                raise ValueError("y contains NaN")
+            _check_regression_target(y)
         else:
             self.y_kind_ = "classification"
             if y.ndim != 1:
@@ -295,7 +299,7 @@ class TabularPreprocessor:
         for name in self.na_names_:
             codes.append(1 + missing[:, self.cont_names.index(name)].astype(np.int64))
         filled = np.where(missing, self.medians_, conts)
-        x_cont = ((filled - self.means_) / self.stds_).astype(np.float32)
+        x_cont = _to_float32((filled - self.means_) / self.stds_, self.cont_names)  # normalised in float64
         x_cat = np.stack(codes, 1) if codes else np.zeros((n_samples, 0), dtype=np.int64)
         return x_cat, x_cont
 
@@ -308,8 +312,9 @@ class TabularPreprocessor:
             raise RuntimeError("the preprocessor was fitted without y")
         y = np.asarray(y)
         if self.y_kind_ == "regression":
-            y = y.astype(np.float32)
-            return y.reshape(-1, 1) if y.ndim == 1 else y
+            _check_regression_target(y)
+            y = y.astype(np.float64)
+            return _to_float32(y.reshape(-1, 1) if y.ndim == 1 else y, None)
         values, missing = _categorical_values(y)
         codes = _encode(self.y_classes, values, "y") - 1
         if missing.any() or (codes < 0).any():
@@ -345,6 +350,41 @@ class TabularPreprocessor:
         proc.y_kind_ = config["fitted_y_kind"]
         proc.y_classes = np.asarray(state["y_classes"]) if "y_classes" in state else None
         return proc
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _mean_std(filled):
+    """Per-column mean and std (ddof=0) in float64, scaled by each column's largest magnitude first so that
+    values near 1e300 do not overflow when squared (std of [1e300, -1e300] is 1e300, not inf)."""
+    scale = np.abs(filled).max(0) if len(filled) else np.ones(filled.shape[1])
+    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+    scaled = filled / scale
+    return scaled.mean(0) * scale, scaled.std(0) * scale
+
+
+def _to_float32(values, names):
+    """values (float64) as float32; a value beyond float32's range raises ValueError naming its column
+    (names: the columns; None: the regression target) instead of silently becoming inf."""
+    with np.errstate(over="ignore"):
+        converted = values.astype(np.float32)
+    overflow = np.isinf(converted) & np.isfinite(values)
+    if overflow.any():
+        column = int(np.nonzero(overflow.any(0))[0][0])
+        what = "the regression target y" if names is None else f"continuous column {names[column]!r}"
+        raise ValueError(f"{what} holds {values[overflow][0]!r}{' after normalisation' if names else ''}, "
+                         f"beyond float32's range (|x| <= {_FLOAT32_MAX:.4g}): rescale it (e.g. log) first")
+    return converted
+
+
+def _check_regression_target(y):
+    """A regression target must hold finite numbers: NaN or inf would make every loss NaN."""
+    values = y.astype(np.float64)
+    if np.isnan(values).any():
+        raise ValueError("the regression target y contains NaN")
+    if np.isinf(values).any():
+        raise ValueError("the regression target y contains infinity (or a value too large for float64)")
 
 
 def _median(column):
