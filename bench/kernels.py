@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 import nnx  # noqa: F401
+import public_api
 from common import (Timing, machine_description, measure, measure_side_by_side, optional_import, print_table,
                     ratio, verdict, write_json)
 from nnx import _C
@@ -274,6 +275,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (a smoke run)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--no-public", action="store_true",
+                        help="skip the public-API rows (each library alone in fresh processes, bench/public_api.py)")
     parser.add_argument("--stat", choices=("median", "min"), default="median",
                         help="statistic reported per case (min is steadier on a busy shared machine)")
     args = parser.parse_args(argv)
@@ -295,6 +298,10 @@ def main(argv=None):
     records += bench_cross_entropy(rng, args.quick, bandwidth)
     records += bench_adam(rng, args.quick, bandwidth)
     records += bench_call_overhead(rng, args.quick)
+    print("\nThe rows above time the _C kernels back to back in one long process (steady state); the rows below time"
+          "\nthe public API as a user meets it. Both count: the targets are met when both kinds of row meet them.")
+    if not args.no_public:
+        records.append(dict(section="public_api", results=public_api.report(args.quick)))
     if args.json:
         write_json(args.json, dict(machine=header, statistic=STATISTIC, copy_bandwidth_gbps=bandwidth, quick=args.quick,
                                    results=records))

@@ -184,18 +184,26 @@ def main():
     if args.worker:
         return run_worker(*args.worker, args.quick)
 
-    rounds = args.rounds or (1 if args.quick else 5)
-    torch_installed = have("torch")
     import nnx  # noqa: F401  (only for the header's thread count)
-    for line in machine_description(nnx.get_num_threads(), __import__("torch") if torch_installed else None):
+    for line in machine_description(nnx.get_num_threads(), __import__("torch") if have("torch") else None):
         print(line)
-    print(f"each figure: median over {rounds} fresh processes per side of the best call after warm-up")
+    results = report(args.quick, args.rounds)
+    if args.json:
+        write_json(args.json, results)
+
+
+def report(quick, rounds=None):
+    """Measures and prints every public-API row (each library in fresh processes); returns the figures."""
+    rounds = rounds or (1 if quick else 5)
+    torch_installed = have("torch")
+    print(f"\npublic API, each library alone in fresh processes: median over {rounds} processes per side of the "
+          f"best call after warm-up")
     fp32_roof = roofs()["fp32"]
     results = {}
 
     rows = []
-    for n in (GEMM_SIZES[::3] if args.quick else GEMM_SIZES):
-        times = alternated(["nnx", "numpy"], f"gemm{n}", rounds, args.quick)
+    for n in (GEMM_SIZES[::3] if quick else GEMM_SIZES):
+        times = alternated(["nnx", "numpy"], f"gemm{n}", rounds, quick)
         speed = times["numpy"] / times["nnx"]
         gflops = 2 * n ** 3 / times["nnx"] / 1e9
         rows.append([f"a @ b  n={n}", times["nnx"] * 1e3, times["numpy"] * 1e3, speed, f">= {GEMM_TARGET}",
@@ -205,7 +213,7 @@ def main():
                 ["case", "nnx ms", "numpy ms", "speed vs numpy", "target", "met", "nnx GFLOP/s", "of roof"], rows)
 
     if torch_installed:
-        times = alternated(["nnx", "torch"], "ce", rounds, args.quick)
+        times = alternated(["nnx", "torch"], "ce", rounds, quick)
         speedup = times["torch"] / times["nnx"]
         moved = 4096 * 1000 * 4 * 4  # copy in (read + write), forward read, gradient write: the bytes at least moved
         print_table("F.cross_entropy(x, y).backward(), 4096 x 1000 float32 (x a fresh leaf: a 16 MB copy each call)",
@@ -217,7 +225,7 @@ def main():
         print("\ncross-entropy row skipped: PyTorch is not installed (pip install torch)")
 
     libraries = ["nnx", "torch"] if torch_installed else ["nnx"]
-    times = alternated(libraries, "relu", rounds, args.quick)
+    times = alternated(libraries, "relu", rounds, quick)
     print_table("F.relu of 16 float32 elements under no_grad, per call",
                 ["case", "nnx us", "torch us", "target", "met"],
                 [["relu(16)", times["nnx"] * 1e6, times["torch"] * 1e6 if torch_installed else None,
@@ -226,7 +234,7 @@ def main():
 
     rows = []
     for peer in ["numpy"] + (["torch"] if torch_installed else []):
-        mixed = in_fresh_process(peer, "mixed", args.quick)
+        mixed = in_fresh_process(peer, "mixed", quick)
         for library in ("nnx", peer):
             slowdown = mixed["together"][library] / mixed["alone"][library]
             rows.append([f"{library} (with {peer if library == 'nnx' else 'nnx'})", mixed["alone"][library] * 1e3,
@@ -235,8 +243,7 @@ def main():
         results[f"mixed_{peer}"] = mixed
     print_table("One process alternating nnx's and another library's 512^3 GEMM (best call, ms)",
                 ["library", "alone", "alternating", "slowdown", "target", "met"], rows)
-    if args.json:
-        write_json(args.json, results)
+    return results
 
 
 if __name__ == "__main__":
