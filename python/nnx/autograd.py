@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .tensor import Tensor, _device_of_array, _is_device_array, move_array
+from .tensor import Tensor, VersionCounter, _device_of_array, _is_device_array, move_array
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
@@ -110,6 +110,14 @@ class Function:
 
     inputs = None  # the forward's arguments while the graph is alive; None once freed
     needs_input_grad = ()  # one bool per forward argument while recording; empty when no graph is recorded
+    # What backward reads, so that an in-place write to it in between is caught (PyTorch's version check):
+    # positions of the Tensor inputs it keeps (None: every input, the safe default for Functions that do
+    # not say), and whether it keeps its output (None: unknown; an in-place op on the output then looks).
+    saved_inputs = None
+    saves_output = None
+    saved_versions = None  # {position: version} of kept inputs whose version was not 0 when recorded
+    output_version_counter = None  # the output's counter while backward needs the output unchanged
+    output_version = 0
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -144,6 +152,15 @@ class Function:
         ctx.inputs = args
         result._requires_grad = True
         result._ctx = ctx
+        positions = cls.saved_inputs
+        for position in range(len(args)) if positions is None else positions:
+            counter = getattr(args[position], "_version_counter", None)
+            if counter is not None and counter.version:  # version 0 needs no record: it is the default
+                if ctx.saved_versions is None:
+                    ctx.saved_versions = {}
+                ctx.saved_versions[position] = counter.version
+        if cls.saves_output:
+            ctx.output_version_counter = result._version_counter = VersionCounter()
         return result
 
     @staticmethod
@@ -206,7 +223,7 @@ def _graph_dependencies(root):
     return dependencies
 
 
-def _as_input_gradient(grad, arg, node):
+def _as_input_gradient(grad, arg, node, inputs):
     """The gradient a backward returned for one input, checked and cast to that input's dtype."""
     data = arg._data
     if not isinstance(grad, np.ndarray) and not _is_device_array(grad):  # a Python or NumPy scalar
@@ -214,13 +231,13 @@ def _as_input_gradient(grad, arg, node):
         if type(data) is not np.ndarray:
             grad = move_array(grad, _device_of_array(data))
     if grad.shape != data.shape:
-        index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
+        index = next(i for i, candidate in enumerate(inputs) if candidate is arg)
         raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index {index} - "
                            f"got {list(grad.shape)} but expected shape {list(data.shape)}")
     if type(grad) is not type(data) and _device_of_array(grad) != _device_of_array(data):
         if data.ndim == 0:  # a CPU scalar tensor met a CUDA one (PyTorch allows it): its gradient goes home
             return move_array(grad, _device_of_array(data)).astype(data.dtype, copy=False)
-        index = next(i for i, candidate in enumerate(node.inputs) if candidate is arg)
+        index = next(i for i, candidate in enumerate(inputs) if candidate is arg)
         raise RuntimeError(f"Function {type(node).__name__} returned a gradient on {_device_of_array(grad)} at "
                            f"index {index} for an input on {_device_of_array(data)}")
     if grad.dtype != data.dtype:
@@ -289,20 +306,26 @@ def run_backward(root, gradient, retain_graph=False):
         if grad is None:  # no consumer sent a gradient: the node still releases its parents
             input_grads = (None,) * len(inputs)
         else:
+            check_saved_versions(node)
             input_grads = type(node).backward(node, grad)
             del grad
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
             if len(input_grads) < len(inputs):
                 input_grads += (None,) * (len(inputs) - len(input_grads))
-        for arg, needs_grad, input_grad in zip(inputs, node.needs_input_grad, input_grads):
+        needs_input_grad = node.needs_input_grad
+        if not retain_graph:
+            # Free what the node saved before its gradients reach the leaves: a gradient its backward kept
+            # (cross-entropy's dlogits, written by the forward) is then adopted by .grad instead of copied.
+            node.__dict__.clear()  # `inputs` falls back to None
+        for arg, needs_grad, input_grad in zip(inputs, needs_input_grad, input_grads):
             if not needs_grad:
                 continue
             if input_grad is not None:
                 data = arg._data
                 if (type(input_grad) is not type(data) or input_grad.shape != data.shape
                         or input_grad.dtype != data.dtype):
-                    input_grad = _as_input_gradient(input_grad, arg, node)
+                    input_grad = _as_input_gradient(input_grad, arg, node, inputs)
             parent = arg._ctx
             if parent is None:
                 if input_grad is None:
@@ -326,8 +349,47 @@ def run_backward(root, gradient, retain_graph=False):
             dependencies[parent] -= 1
             if dependencies[parent] == 0:
                 ready.append(parent)
-        if not retain_graph:
-            node.__dict__.clear()  # frees saved arrays and inputs; `inputs` falls back to None
+
+
+def check_saved_versions(node):
+    """PyTorch's RuntimeError when a tensor the node's backward reads was written in place after the forward
+    (through the tensor itself or any alias: a view, detach(), .data), instead of a silently wrong gradient."""
+    positions = type(node).saved_inputs
+    inputs = node.inputs
+    expected = node.saved_versions or {}
+    for position in range(len(inputs)) if positions is None else positions:
+        counter = getattr(inputs[position], "_version_counter", None)
+        if counter is not None and counter.version != expected.get(position, 0):
+            _raise_modified(node, inputs[position], "an input", counter.version, expected.get(position, 0))
+    counter = node.output_version_counter
+    if counter is not None and counter.version != node.output_version:
+        _raise_modified(node, None, "output 0", counter.version, node.output_version)
+
+
+def mark_output_written(tensor):
+    """Before an in-place write to `tensor`, the output of a recorded node: when the node's class does not say
+    whether its backward reads its output, look whether the node keeps that storage; if so, backward will
+    check the output's version (as it does for Functions that declare saves_output)."""
+    node = tensor._ctx
+    if node is None or type(node).saves_output is not None or node.output_version_counter is not None:
+        return
+    data = tensor._data
+    for value in node.__dict__.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if item is data or (type(item) is np.ndarray and type(data) is np.ndarray
+                                and np.may_share_memory(item, data)):
+                counter = tensor._shared_version_counter()
+                node.output_version_counter, node.output_version = counter, counter.version
+                return
+
+
+def _raise_modified(node, tensor, role, version, expected):
+    name = type(node).__name__.removesuffix("Function")
+    what = "" if tensor is None else f"[nnx.{tensor.dtype} {list(tensor.shape)}], "
+    raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
+                       f"operation: {what}which is {role} of {name}Backward, is at version {version}; expected "
+                       f"version {expected} instead. Hint: keep the value with .clone() before writing in place, "
+                       f"or write out of place")
 
 
 def _accumulate_leaf(leaf, grad):

@@ -12,6 +12,26 @@ from . import backend
 from .autograd import Function
 from .tensor import _device_of_array, move_array
 
+class ViewFunction(Function):
+    """An op whose output may alias its input's storage (reshape, permute, expand, basic indexing): when it
+    does, the output shares the input's version counter, so an in-place write through either one is seen by
+    autograd through both."""
+
+    saved_inputs, saves_output = (), False
+
+    @classmethod
+    def apply(cls, x, *args):
+        result = super().apply(x, *args)
+        out, data = result._data, x._data
+        base = getattr(out, "base", None)
+        if out is data or (base is not None and (base is data or base is getattr(data, "base", None))):
+            counter = x._shared_version_counter()
+            result._version_counter = counter
+            if result._requires_grad:
+                counter.graph_views = True  # an in-place op on either would leave the other's history stale
+        return result
+
+
 def _shape(value):
     """The shape of an operand: an array's, () for a Python scalar."""
     return getattr(value, "shape", ())
@@ -47,6 +67,8 @@ def _reduced_count(shape, axes):
 
 # --- dtype and copies ------------------------------------------------------------------------------------
 class Cast(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.source_dtype = x.dtype
@@ -60,6 +82,8 @@ class Cast(Function):
 class ToDevice(Function):
     """x copied to another device; the gradient is copied back to x's device."""
 
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, target):
         ctx.source = _device_of_array(x)
@@ -71,6 +95,8 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()  # C order, on x's device
@@ -98,6 +124,8 @@ def _is_float64_array(value):
 
 
 class Add(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -109,6 +137,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
@@ -122,6 +152,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saved_inputs, saves_output = (0, 1), False
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -135,6 +167,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    saved_inputs, saves_output = (0, 1), False
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -151,6 +185,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saved_inputs, saves_output = (0, 1), True
+
     @staticmethod
     def forward(ctx, base, exponent):
         out = _float_result(np.power(base, exponent), base, exponent)
@@ -173,6 +209,8 @@ class Pow(Function):
 
 
 class MatMul(Function):
+    saved_inputs, saves_output = (0, 1), False
+
     @staticmethod
     def forward(ctx, a, b):
         a_ndim, b_ndim = getattr(a, "ndim", 0), getattr(b, "ndim", 0)
@@ -207,6 +245,8 @@ class MatMul(Function):
 
 # --- unary math ----------------------------------------------------------------------------------------------
 class Neg(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x):
         return np.negative(x)
@@ -217,6 +257,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saved_inputs, saves_output = (), True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = backend.for_array(x).exp(x)
@@ -228,6 +270,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saved_inputs, saves_output = (0,), False
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -241,6 +285,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs, saves_output = (), True
+
     @staticmethod
     def forward(ctx, x):
         with np.errstate(invalid="ignore"):
@@ -254,6 +300,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    saved_inputs, saves_output = (0,), False
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -265,6 +313,8 @@ class Abs(Function):
 
 
 class Clamp(Function):
+    saved_inputs, saves_output = (0, 1, 2), False
+
     @staticmethod
     def forward(ctx, x, low, high):
         ctx.x, ctx.low, ctx.high = x, low, high
@@ -285,6 +335,8 @@ class Clamp(Function):
 class Maximum(Function):
     """Elementwise max of two tensors; ties send half the gradient to each side (PyTorch)."""
 
+    saved_inputs, saves_output = (0, 1), False
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -298,6 +350,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """Elementwise min of two tensors; ties send half the gradient to each side (PyTorch)."""
+
+    saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
     def forward(ctx, a, b):
@@ -320,6 +374,8 @@ class Activation(Function):
     """relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus (options: negative_slope, beta,
     threshold)."""
 
+    saved_inputs, saves_output = (0,), True
+
     @staticmethod
     def forward(ctx, x, kind, negative_slope=0.01, beta=1.0, threshold=20.0):
         ops = backend.for_array(x)
@@ -337,6 +393,8 @@ class Activation(Function):
 
 class Softmax(Function):
     """softmax / log_softmax over `axis` (the kernel works on the last axis; others are moved there)."""
+
+    saved_inputs, saves_output = (), True
 
     @staticmethod
     def forward(ctx, x, axis, log):
@@ -359,6 +417,8 @@ class Softmax(Function):
 
 # --- reductions ------------------------------------------------------------------------------------------------
 class Sum(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -370,6 +430,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -385,6 +447,8 @@ class Mean(Function):
 
 
 class Var(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         mean = x.mean(axis=axes, keepdims=True)
@@ -405,6 +469,8 @@ class Var(Function):
 
 class Amax(Function):
     """max over axes (all by default); ties share the gradient evenly (PyTorch's amax rule)."""
+
+    saved_inputs, saves_output = (0,), True
 
     reduce = staticmethod(np.max)
 
@@ -429,6 +495,8 @@ class Amin(Amax):
 class TakeAlongDim(Function):
     """x's values at `indices` along `axis` (indices hold one entry per output slot, no duplicates)."""
 
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, x, indices, axis):
         ctx.shape, ctx.indices, ctx.axis = x.shape, indices, axis
@@ -443,6 +511,8 @@ class TakeAlongDim(Function):
 
 class Gather(Function):
     """torch.gather: out[i][j] = x[index[i][j]][j] along `axis`; repeated indices accumulate in backward."""
+
+    saved_inputs, saves_output = (), False
 
     @staticmethod
     def forward(ctx, x, index, axis):
@@ -473,7 +543,7 @@ def _reshape_view(x, shape):
     return view
 
 
-class Reshape(Function):
+class Reshape(ViewFunction):
     @staticmethod
     def forward(ctx, x, shape, view_only):
         ctx.shape = x.shape
@@ -490,7 +560,7 @@ class Reshape(Function):
         return grad.reshape(ctx.shape), None, None
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     @staticmethod
     def forward(ctx, x, order):
         ctx.inverse = tuple(int(axis) for axis in np.argsort(order))
@@ -501,7 +571,7 @@ class Permute(Function):
         return grad.transpose(ctx.inverse), None
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -518,6 +588,8 @@ class Expand(Function):
 
 class Tile(Function):
     """torch.Tensor.repeat: tile the tensor `reps` times along each dimension."""
+
+    saved_inputs, saves_output = (), False
 
     @staticmethod
     def forward(ctx, x, reps):
@@ -544,7 +616,7 @@ def _is_advanced(index):
     return any(getattr(part, "ndim", 0) > 0 for part in parts)
 
 
-class Index(Function):
+class Index(ViewFunction):
     """x[index] with NumPy semantics; the gradient scatters back, adding up repeated indices."""
 
     @staticmethod
@@ -563,6 +635,8 @@ class Index(Function):
 
 
 class Cat(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -578,6 +652,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -593,6 +669,8 @@ class Stack(Function):
 
 
 class Where(Function):
+    saved_inputs, saves_output = (), False
+
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition, ctx.shapes = condition, (_shape(a), _shape(b))

@@ -141,11 +141,13 @@ class VersionCounter:
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it and differentiate through them."""
 
-    __slots__ = ("_data", "_requires_grad", "_grad", "_ctx", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad", "_ctx", "_version_counter", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False):
+        self._version_counter = None
         if isinstance(data, Tensor):
+            self._version_counter = data._shared_version_counter()  # an alias of data's storage
             data = data._data
         elif not isinstance(data, np.ndarray) and not _is_device_array(data):
             data = _array_from_python(data, None)
@@ -164,9 +166,11 @@ class Tensor:
         tensor._requires_grad = False
         tensor._grad = None
         tensor._ctx = None
+        tensor._version_counter = None
         return tensor
 
     def __setstate__(self, state):
+        self._version_counter = None
         dict_state, slots = state if isinstance(state, tuple) else (state, None)
         for name, value in {**(dict_state or {}), **(slots or {})}.items():
             object.__setattr__(self, name, value)
@@ -243,7 +247,7 @@ class Tensor:
         _autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
 
     def detach(self):
-        return Tensor._wrap(self._data)
+        return self._alias()
 
     def detach_(self):
         self._ctx = None
@@ -252,7 +256,33 @@ class Tensor:
 
     @property
     def data(self):
-        return Tensor._wrap(self._data)
+        return self._alias()
+
+    def _alias(self):
+        """A tensor outside the graph over the same storage, sharing its version counter (detach, .data)."""
+        alias = Tensor._wrap(self._data)
+        alias._version_counter = self._shared_version_counter()
+        return alias
+
+    def _shared_version_counter(self):
+        """This tensor's version counter, made now if it has none (to be shared with a new alias)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        return counter
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has had (torch.Tensor._version)."""
+        counter = self._version_counter
+        return 0 if counter is None else counter.version
+
+    def _bump_version(self):
+        """Record one in-place write of this tensor's storage (every in-place op calls it)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        counter.version += 1
 
     @data.setter
     def data(self, value):
@@ -815,42 +845,136 @@ class Tensor:
     def log_softmax(self, dim):
         return _ops.Softmax.apply(self, _normalize_dim(dim, self._data.ndim), True)
 
-    # --- in-place ops (initialisation and optimizers; refused where they would corrupt the graph) ----------
+    # --- in-place ops: write into this tensor's storage (views and aliases see it) and bump its version ------
     def _check_inplace(self, name):
+        """Before an in-place write that autograd cannot record: PyTorch's error on a tensor that requires
+        grad while grad mode is on; then the write counts as a new version of the storage."""
         if self._requires_grad and _autograd._grad_state.enabled:
             if self._ctx is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    "operation; wrap it in nnx.no_grad() or use .data")
             raise RuntimeError(f"{name}: in-place operations on tensors that are part of the autograd graph are "
-                               "not supported by nnx; use the out-of-place form")
+                               "not supported by nnx for this op; use the out-of-place form")
+        self._bump_version()
 
-    def _operand_data(self, other):
-        return other._data if isinstance(other, Tensor) else other
-
-    def _in_place(self, ufunc, other):
-        """self._data = ufunc(self._data, other) in place; operands on two devices raise PyTorch's error."""
+    def _in_place(self, name, ufunc, function, other):
+        """self (op)= other, as PyTorch's in-place arithmetic: the result is written into this tensor's storage
+        in this tensor's dtype (RuntimeError when the result's dtype cannot be cast to it: int /= 2, or its
+        shape differs). Under grad mode with a tensor that requires grad, the op is recorded: this tensor
+        object becomes the op's output; a leaf that requires grad is refused. NotImplemented for operands
+        that are not numbers or arrays."""
+        if isinstance(other, Tensor):
+            if other._requires_grad and _autograd._grad_state.enabled:
+                return self._in_place_recorded(name, ufunc, function, other)
+            operand = other._data
+        else:
+            operand = _as_operand(other)
+            if operand is NotImplemented:
+                return NotImplemented
+        if self._requires_grad and _autograd._grad_state.enabled:
+            return self._in_place_recorded(name, ufunc, function, other)
+        data = self._data
         try:
-            ufunc(self._data, other, out=self._data)
+            ufunc(data, operand, out=data)
         except Exception as error:
-            _autograd.raise_if_mixed_devices((self._data, other), error)
-            raise
+            _raise_in_place_error(name, ufunc, data, operand, error)
+        if self._ctx is not None:  # a graph tensor written under no_grad: its producer may keep it
+            _autograd.mark_output_written(self)
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        counter.version += 1
+        return self
+
+    def _in_place_recorded(self, name, ufunc, function, other):
+        """The in-place op under autograd: the op runs on a stand-in holding this tensor's old value and
+        history, its result is written into this storage, and this tensor becomes the op's output."""
+        if self._requires_grad and self._ctx is None:
+            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation; "
+                               "wrap it in nnx.no_grad() or use .data")
+        if function is None:
+            raise TypeError(f"{name}: this in-place op is not differentiable")
+        counter = self._version_counter
+        if counter is not None and counter.graph_views:  # their history would not see the write
+            raise RuntimeError(f"{name}: in-place operation on a tensor that is, or has, a view in the autograd "
+                               "graph is not supported by nnx; use the out-of-place form")
+        data = self._data
+        positions = function.saved_inputs
+        kept = positions is None or 0 in positions  # backward reads the old value: give it a copy
+        stand_in = Tensor._wrap(data.copy() if kept else data)
+        if not kept:
+            stand_in._version_counter = self._shared_version_counter()
+        stand_in._requires_grad, stand_in._ctx = self._requires_grad, self._ctx
+        if not isinstance(other, Tensor):
+            other = _as_operand(other)
+            if other is NotImplemented:
+                return NotImplemented
+        output = function.apply(stand_in, other)
+        _check_in_place_result(name, data, output.shape, output.dtype)
+        _autograd.mark_output_written(self)
+        np.copyto(data, output._data, casting="unsafe")
+        self._bump_version()
+        self._ctx, self._requires_grad = output._ctx, True
         return self
 
     def add_(self, other, alpha=1):
-        self._check_inplace("add_")
-        other = self._operand_data(other)
-        return self._in_place(np.add, other if alpha == 1 else np.multiply(other, alpha))
+        if alpha != 1:
+            other = other * alpha
+        return self._in_place_or_raise("add_", np.add, _ops.Add, other)
 
     def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
+        if alpha != 1:
+            other = other * alpha
+        return self._in_place_or_raise("sub_", np.subtract, _ops.Sub, other)
 
     def mul_(self, other):
-        self._check_inplace("mul_")
-        return self._in_place(np.multiply, self._operand_data(other))
+        return self._in_place_or_raise("mul_", np.multiply, _ops.Mul, other)
 
     def div_(self, other):
-        self._check_inplace("div_")
-        return self._in_place(np.true_divide, self._operand_data(other))
+        return self._in_place_or_raise("div_", np.true_divide, _ops.Div, other)
+
+    def pow_(self, exponent):
+        return self._in_place_or_raise("pow_", np.power, _ops.Pow, exponent)
+
+    def _in_place_or_raise(self, name, ufunc, function, other):
+        result = self._in_place(name, ufunc, function, other)
+        if result is NotImplemented:
+            raise TypeError(f"{name}(): other must be a Tensor, a number or an array, got {type(other).__name__}")
+        return result
+
+    def __iadd__(self, other):
+        return self._in_place("+=", np.add, _ops.Add, other)
+
+    def __isub__(self, other):
+        return self._in_place("-=", np.subtract, _ops.Sub, other)
+
+    def __imul__(self, other):
+        return self._in_place("*=", np.multiply, _ops.Mul, other)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", np.true_divide, _ops.Div, other)
+
+    def __ifloordiv__(self, other):
+        return self._in_place("//=", np.floor_divide, None, other)
+
+    def __ipow__(self, other):
+        return self._in_place("**=", np.power, _ops.Pow, other)
+
+    # No __imatmul__, as in PyTorch: `a @= b` rebinds a to the new tensor a @ b (any shape).
+
+    def _in_place_bitwise(self, name, ufunc, other):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError(f"{name} (bitwise) needs a bool or integer tensor, got dtype {self.dtype}")
+        return self._in_place(name, ufunc, None, other)
+
+    def __iand__(self, other):
+        return self._in_place_bitwise("&=", np.bitwise_and, other)
+
+    def __ior__(self, other):
+        return self._in_place_bitwise("|=", np.bitwise_or, other)
+
+    def __ixor__(self, other):
+        return self._in_place_bitwise("^=", np.bitwise_xor, other)
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
@@ -940,7 +1064,7 @@ class Tensor:
 
     def floor_divide(self, other):
         """Rounds the quotient toward -inf (no gradient: the result is piecewise constant)."""
-        return Tensor._wrap(_as_array(np.floor_divide(self._data, self._operand_data(other))))
+        return Tensor._wrap(_as_array(np.floor_divide(self._data, _plain_operand(other))))
 
     def remainder(self, other):
         """Python's modulus: the result has the sign of the divisor (as torch.remainder)."""
@@ -948,7 +1072,7 @@ class Tensor:
 
     def fmod(self, other):
         """C's modulus: the result has the sign of the dividend (as torch.fmod)."""
-        quotient = Tensor._wrap(_as_array(np.trunc(np.true_divide(self._data, self._operand_data(other)))))
+        quotient = Tensor._wrap(_as_array(np.trunc(np.true_divide(self._data, _plain_operand(other)))))
         return self - quotient * other
 
     def where(self, condition, other):
@@ -1299,6 +1423,11 @@ def _tensor_operand(other):
     return operand
 
 
+def _plain_operand(other):
+    """other's array when it is a Tensor, else other itself (a number or an array)."""
+    return other._data if isinstance(other, Tensor) else other
+
+
 def _require_ndim(function, *arguments):
     """RuntimeError naming the argument when one of (name, tensor, ndim) has another number of dimensions."""
     for name, value, ndim in arguments:
@@ -1341,6 +1470,51 @@ def _sorted_indices(array, axis, descending):
 def _dlpack_call(exporter, **options):
     """exporter.__dlpack__ with the keywords the exporter knows (None-valued ones left out for old ones)."""
     return exporter.__dlpack__(**{name: value for name, value in options.items() if value is not None})
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch casts in place within or down a rank, never up
+_TORCH_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                      "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _can_cast_in_place(result, target):
+    return _KIND_RANK.get(result.kind, 3) <= _KIND_RANK.get(target.kind, -1)
+
+
+def _torch_dtype_name(dtype):
+    return _TORCH_DTYPE_NAMES.get(str(dtype), str(dtype))
+
+
+def _check_in_place_result(name, data, shape, dtype):
+    """PyTorch's RuntimeError when an in-place op's result (shape, dtype) does not fit the tensor's storage."""
+    if shape is not None and tuple(shape) != data.shape:
+        raise RuntimeError(f"{name}: output with shape {list(data.shape)} doesn't match the broadcast shape "
+                           f"{list(shape)}")
+    if dtype is not None and not _can_cast_in_place(dtype, data.dtype):
+        raise RuntimeError(f"{name}: result type {_torch_dtype_name(dtype)} can't be cast to the desired output "
+                           f"type {_torch_dtype_name(data.dtype)}")
+
+
+def _raise_in_place_error(name, ufunc, data, operand, error):
+    """After `error` in `ufunc(data, operand, out=data)`: PyTorch's message when the result does not fit the
+    tensor (shape or dtype) or the operands live on two devices, else the error itself."""
+    _autograd.raise_if_mixed_devices((data, operand), error)
+    try:
+        shape = np.broadcast_shapes(data.shape, getattr(operand, "shape", ()))
+    except ValueError:
+        shape = None
+    try:  # the result dtype, from one element of each operand (ufuncs promote by dtype, not by values)
+        sample = operand.reshape(-1)[:1] if getattr(operand, "ndim", 0) else operand
+        dtype = ufunc(data.reshape(-1)[:1], sample).dtype
+        if dtype == np.float64 and np.float64 not in (data.dtype, getattr(operand, "dtype", None)):
+            dtype = _DEFAULT_FLOAT  # PyTorch's promotion: integers and Python floats give float32
+    except Exception:
+        dtype = None
+    try:
+        _check_in_place_result(name, data, shape, dtype)
+    except RuntimeError as mismatch:
+        raise mismatch from error
+    raise error
 
 
 def _is_device_argument(arg):
