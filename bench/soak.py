@@ -70,7 +70,7 @@ def learner_phase(steps, interval, warmup):
     """(rss samples, seconds, recorder floats kept) of Learner.fit over steps + warmup batches."""
     nnx.manual_seed(0)
     X, y = data(32 * 20)
-    learn = Learner(small_model(), (DataLoader(X, y, batch_size=32, shuffle=True), None), nn.CrossEntropyLoss(),
+    learn = Learner((DataLoader(X, y, batch_size=32, shuffle=True), None), small_model(), nn.CrossEntropyLoss(),
                     opt_func=nnx.optim.AdamW, verbose=False)
     samples = []
 

@@ -50,7 +50,7 @@ def main(argv=None):
     manual_seed(args.seed)
     X_train, X_test, y_train, y_test = load_digits_split()
     dls = DataLoaders.from_arrays(X_train, y_train, X_test, y_test, bs=args.batch_size)
-    learn = Learner(build_model(), dls, nn.CrossEntropyLoss(), metrics=[accuracy], verbose=not args.quiet)
+    learn = Learner(dls, build_model(), nn.CrossEntropyLoss(), metrics=[accuracy], verbose=not args.quiet)
     start = time.perf_counter()
     learn.fit_one_cycle(args.epochs, args.lr)
     seconds = time.perf_counter() - start

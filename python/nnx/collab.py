@@ -179,6 +179,6 @@ def collab_learner(dls, n_factors=50, use_nn=False, emb_szs=None, layers=None, c
     else:
         model = EmbeddingDotBias.from_classes(n_factors, dls.classes, y_range=y_range)
         spec = _model_spec("EmbeddingDotBias", n_factors=n_factors, y_range=y_range)
-    learn = TabularLearner(model, dls, loss_func, opt_func=opt_func, **kwargs)
+    learn = TabularLearner(dls, model, loss_func, opt_func=opt_func, **kwargs)
     learn.model_spec = spec
     return learn

@@ -36,7 +36,7 @@ def make_learner(digits, device, batch_size, metrics=(accuracy,)):
     dls = DataLoaders.from_arrays(X_train, y_train, X_test, y_test, bs=batch_size, seed=0, device=device)
     nnx.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    return nnx.Learner(model, dls, nn.CrossEntropyLoss(), metrics=list(metrics), verbose=False)
+    return nnx.Learner(dls, model, nn.CrossEntropyLoss(), metrics=list(metrics), verbose=False)
 
 
 @pytest.mark.parametrize("batch_size", [16, 96])

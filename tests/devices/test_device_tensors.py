@@ -245,7 +245,7 @@ def test_asking_for_cuda_without_it_raises_runtime_error():
         lambda: nnx.tensor([1.0], device="cuda"), lambda: nnx.zeros(2, device="cuda:0"),
         lambda: nnx.ones(2).cuda(), lambda: nnx.ones(2).to("cuda"), lambda: nnx.nn.Linear(2, 2).to("cuda"),
         lambda: nnx.nn.Linear(2, 2, device="cuda"), lambda: DataLoader(np.ones((4, 2)), device="cuda"),
-        lambda: nnx.Learner(nnx.nn.Linear(2, 2), (DataLoader(np.ones((4, 2))), None), nnx.nn.MSELoss(),
+        lambda: nnx.Learner((DataLoader(np.ones((4, 2))), None), nnx.nn.Linear(2, 2), nnx.nn.MSELoss(),
                             device="cuda"),
         lambda: MLPClassifier(device="cuda").fit(np.ones((4, 2)), [0, 1, 0, 1]),
         nnx.cuda.synchronize, nnx.cuda.current_device, nnx.cuda.get_device_name, nnx.cuda.memory_allocated,

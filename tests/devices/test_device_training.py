@@ -51,7 +51,7 @@ def test_mlp_on_digits_with_adam_reaches_the_cpu_accuracy(device, digits):
 def fit_learner(device, digits, **learner_options):
     X_train, X_test, y_train, y_test = digits
     dls = DataLoaders.from_arrays(X_train, y_train, X_test, y_test, bs=64, seed=0, device=device)
-    learn = nnx.Learner(mlp(), dls, nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False, **learner_options)
+    learn = nnx.Learner(dls, mlp(), nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False, **learner_options)
     learn.fit_one_cycle(3, 1e-2)
     return learn
 
@@ -77,14 +77,14 @@ def test_learner_fit_one_cycle_on_device_dataloaders(device, digits):
 def test_learner_device_argument_moves_model_and_cpu_loaders(device, digits):
     X_train, X_test, y_train, y_test = digits
     dls = DataLoaders.from_arrays(X_train[:256], y_train[:256], X_test[:64], y_test[:64], bs=64)  # CPU loaders
-    learn = nnx.Learner(mlp(), dls, nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False, device=device)
+    learn = nnx.Learner(dls, mlp(), nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False, device=device)
     learn.fit(1, 1e-3)
     target = nnx.device("cpu") if device == "cpu" else nnx.device("cuda:0")
     assert all(p.device == target for p in learn.model.parameters())
     assert learn.xb is None and np.isfinite(learn.recorder.values[-1][1])
     # a model already on the device pulls CPU loaders there (fastai follows the model when dls has no device)
     model = mlp().to(device)
-    follower = nnx.Learner(model, DataLoaders.from_arrays(X_train[:128], y_train[:128], bs=64),
+    follower = nnx.Learner(DataLoaders.from_arrays(X_train[:128], y_train[:128], bs=64), model,
                            nn.CrossEntropyLoss(), verbose=False)
     follower.fit(1, 1e-3)
     assert follower.device == target and np.isfinite(follower.recorder.values[-1][0])

@@ -35,7 +35,7 @@ def make_learner(seed=0, dropout=0.0, loader_seed=None, shuffle=True, **kwargs):
     train = DataLoader(X_train, y_train, batch_size=BATCH, shuffle=shuffle, seed=loader_seed)
     valid = DataLoader(X_valid, y_valid, batch_size=50)
     kwargs.setdefault("verbose", False)
-    return Learner(make_model(dropout), (train, valid), nn.CrossEntropyLoss(), **kwargs)
+    return Learner((train, valid), make_model(dropout), nn.CrossEntropyLoss(), **kwargs)
 
 
 def param_arrays(model):

@@ -144,7 +144,7 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     from nnx.learner import Learner
 
     path = tmp_path / "other.nnx"
-    other = Learner(nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)), make_learner().dls,
+    other = Learner(make_learner().dls, nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)),
                     nn.CrossEntropyLoss(), verbose=False)
     other.save(path)
     _assert_load_fails_untouched(make_learner(), path, "does not match")

@@ -18,7 +18,7 @@ def test_digits_reach_97_percent_with_fit_one_cycle():
     X_train, X_valid, y_train, y_valid = load_digits_split()
     dls = DataLoaders.from_arrays(X_train, y_train, X_valid, y_valid, bs=64)
     model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
-    learn = Learner(model, dls, nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False)
+    learn = Learner(dls, model, nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False)
     learn.fit_one_cycle(12, 1e-2)
     valid_accuracy = learn.recorder.values[-1][2]
     assert valid_accuracy >= 0.97

@@ -171,7 +171,7 @@ def test_get_preds_and_predict():
     np.testing.assert_array_equal(labels, probs.argmax(1))
     assert labels.dtype.kind == "i"
     assert learn.model.training  # get_preds put the mode back
-    regression = Learner(nn.Linear(6, 2), learn.dls, nn.MSELoss(), verbose=False)
+    regression = Learner(learn.dls, nn.Linear(6, 2), nn.MSELoss(), verbose=False)
     outputs = regression.predict(X_valid, batch_size=7)
     with nnx.no_grad():
         expected = regression.model(nnx.Tensor(X_valid)).numpy()
@@ -217,9 +217,9 @@ def test_table_without_bar_when_not_a_terminal_and_silent_when_not_verbose(capsy
 def test_bad_arguments_raise_clear_errors():
     learn = make_learner()
     with pytest.raises(TypeError, match="dls"):
-        Learner(learn.model, 5, nn.CrossEntropyLoss())
+        Learner(5, learn.model, nn.CrossEntropyLoss())
     with pytest.raises(TypeError, match="loss_func"):
-        Learner(learn.model, learn.dls, "ce")
+        Learner(learn.dls, learn.model, "ce")
     with pytest.raises(ValueError, match="n_epoch"):
         learn.fit(0)
     with pytest.raises(ValueError, match="parameter groups"):
@@ -239,7 +239,7 @@ def test_bad_arguments_raise_clear_errors():
 
 def test_training_without_a_validation_set():
     learn = make_learner(metrics=[metrics.accuracy])
-    learn = Learner(learn.model, (learn.dls.train, None), nn.CrossEntropyLoss(), metrics=[metrics.accuracy],
+    learn = Learner((learn.dls.train, None), learn.model, nn.CrossEntropyLoss(), metrics=[metrics.accuracy],
                     verbose=False)
     learn.fit(2)
     assert [np.isnan(v) for v in learn.recorder.values[-1]] == [False, True, True]

@@ -31,7 +31,7 @@ def small_learner(X=None, y=None):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(32, 4)).astype(np.float32) if X is None else X
     y = rng.integers(0, 3, 32) if y is None else y
-    return Learner(nn.Linear(4, 3), DataLoaders.from_arrays(X, y, bs=8), nn.CrossEntropyLoss(), verbose=False)
+    return Learner(DataLoaders.from_arrays(X, y, bs=8), nn.Linear(4, 3), nn.CrossEntropyLoss(), verbose=False)
 
 
 def fit_one(learn):
@@ -312,12 +312,12 @@ DATA_CASES = [
 ]
 
 LEARNER_CASES = [
-    ("Learner-model", lambda: Learner(None, small_learner().dls, nn.CrossEntropyLoss()), TypeError, "model"),
-    ("Learner-dls", lambda: Learner(nn.Linear(4, 3), np.ones((4, 4)), nn.CrossEntropyLoss()), TypeError, "dls"),
-    ("Learner-loss", lambda: Learner(nn.Linear(4, 3), small_learner().dls, 3), TypeError, "loss_func"),
-    ("Learner-opt", lambda: Learner(nn.Linear(4, 3), small_learner().dls, nn.MSELoss(), opt_func=1), TypeError,
+    ("Learner-model", lambda: Learner(small_learner().dls, None, nn.CrossEntropyLoss()), TypeError, "model"),
+    ("Learner-dls", lambda: Learner(np.ones((4, 4)), nn.Linear(4, 3), nn.CrossEntropyLoss()), TypeError, "dls"),
+    ("Learner-loss", lambda: Learner(small_learner().dls, nn.Linear(4, 3), 3), TypeError, "loss_func"),
+    ("Learner-opt", lambda: Learner(small_learner().dls, nn.Linear(4, 3), nn.MSELoss(), opt_func=1), TypeError,
      "opt_func"),
-    ("Learner-metrics", lambda: Learner(nn.Linear(4, 3), small_learner().dls, nn.MSELoss(), metrics=3), TypeError,
+    ("Learner-metrics", lambda: Learner(small_learner().dls, nn.Linear(4, 3), nn.MSELoss(), metrics=3), TypeError,
      "metrics"),
     ("Learner-callback", lambda: small_learner().add_cb(3), TypeError, "callbacks must be Callback"),
     ("fit-zero-epochs", lambda: small_learner().fit(0), ValueError, "n_epoch"),
@@ -335,13 +335,14 @@ LEARNER_CASES = [
     ("fit-targets-out-of-range", lambda: fit_one(small_learner(y=np.full(32, 5))), IndexError,
      "target must hold class indices in \\[0, 3\\)"),
     # A plain DataLoader keeps float64 (PyTorch's rule; DataLoaders.from_arrays converts it to float32).
-    ("fit-float64-data", lambda: fit_one(Learner(nn.Linear(4, 3), DataLoaders(DataLoader(np.ones((32, 4)),
-     np.zeros(32, np.int64), batch_size=8)), nn.CrossEntropyLoss(), verbose=False)), TypeError, "dtype"),
+    ("fit-float64-data", lambda: fit_one(Learner(DataLoaders(DataLoader(np.ones((32, 4)),
+     np.zeros(32, np.int64), batch_size=8)), nn.Linear(4, 3), nn.CrossEntropyLoss(), verbose=False)), TypeError,
+     "dtype"),
     ("predict-features", lambda: small_learner().predict(np.ones((3, 5), np.float32)), ValueError, "in_features=4"),
     ("predict-strings", lambda: small_learner().predict(np.array([["a"] * 4])), TypeError, "X must hold numbers"),
     ("predict-empty", lambda: small_learner().predict(np.zeros((0, 4))), ValueError, "X must be a non-empty"),
     ("predict-scalar", lambda: small_learner().predict(np.float32(1)), ValueError, "X must be a non-empty"),
-    ("get_preds-no-valid", lambda: Learner(nn.Linear(4, 3), (small_learner().dls.train, None),
+    ("get_preds-no-valid", lambda: Learner((small_learner().dls.train, None), nn.Linear(4, 3),
                                            nn.CrossEntropyLoss(), verbose=False).get_preds(), ValueError, "dl"),
     ("save-directory", lambda: small_learner().save("/"), IsADirectoryError, "directory"),
 ]

@@ -32,7 +32,7 @@ CHILD = textwrap.dedent("""
     X = rng.normal(size=(64, 8)).astype(np.float32)
     y = rng.integers(0, 4, 64)
     model = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 4))
-    learn = Learner(model, (DataLoader(X, y, batch_size=16), None), nn.CrossEntropyLoss(), verbose=False)
+    learn = Learner((DataLoader(X, y, batch_size=16), None), model, nn.CrossEntropyLoss(), verbose=False)
     learn.fit(1)
     learn.save(path)
     print("saved", flush=True)
@@ -61,7 +61,7 @@ def make_learner(seed=0):
     X = rng.normal(size=(64, 8)).astype(np.float32)
     y = rng.integers(0, 4, 64)
     model = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 4))
-    return Learner(model, (DataLoader(X, y, batch_size=16, shuffle=True), None), nn.CrossEntropyLoss(),
+    return Learner((DataLoader(X, y, batch_size=16, shuffle=True), None), model, nn.CrossEntropyLoss(),
                    verbose=False)
 
 

@@ -116,8 +116,8 @@ def make_classifier(seed=0):
     nnx.manual_seed(seed)
     X = RNG.normal(size=(64, 9)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
-    learn = Learner(nn.Sequential(nn.Linear(9, 8), nn.ReLU(), nn.Linear(8, 2)),
-                    (DataLoader(X, y, batch_size=16), None), nn.CrossEntropyLoss(), verbose=False)
+    learn = Learner((DataLoader(X, y, batch_size=16), None),
+                    nn.Sequential(nn.Linear(9, 8), nn.ReLU(), nn.Linear(8, 2)), nn.CrossEntropyLoss(), verbose=False)
     learn.fit(1)
     return learn
 

@@ -27,7 +27,7 @@ def make_learner(X=None, seed=0, **kwargs):
     valid = DataLoader(X[:32], y[:32], batch_size=16)
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
     kwargs.setdefault("verbose", False)
-    return Learner(model, (train, valid), nn.CrossEntropyLoss(), lr=1e-2, **kwargs)
+    return Learner((train, valid), model, nn.CrossEntropyLoss(), lr=1e-2, **kwargs)
 
 
 def weights(learn):

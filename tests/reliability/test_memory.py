@@ -141,8 +141,8 @@ def test_learner_epochs_keep_a_constant_number_of_objects():
     nnx.manual_seed(0)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(96, 6)).astype(np.float32), rng.integers(0, 3, 96)
-    learn = Learner(nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)),
-                    (DataLoader(X, y, batch_size=16, shuffle=True), DataLoader(X[:32], y[:32], batch_size=16)),
+    learn = Learner((DataLoader(X, y, batch_size=16, shuffle=True), DataLoader(X[:32], y[:32], batch_size=16)),
+                    nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)),
                     nn.CrossEntropyLoss(), verbose=False)
     counts = []
 

@@ -35,7 +35,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
                               nn.Dropout(0.1), nn.LayerNorm(256), nn.Linear(256, 4))
         train = DataLoader(X[:384], y[:384], batch_size=128, shuffle=True)  # shuffled by nnx's generator
         valid = DataLoader(X[384:], y[384:], batch_size=128)
-        learn = Learner(model, (train, valid), nn.CrossEntropyLoss(), lr=3e-3, verbose=False)
+        learn = Learner((train, valid), model, nn.CrossEntropyLoss(), lr=3e-3, verbose=False)
         learn.fit_one_cycle(epochs)
         return [p.numpy().copy() for p in model.parameters()], list(learn.recorder.losses)
 

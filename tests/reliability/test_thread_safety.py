@@ -85,7 +85,7 @@ def _make_run(seed):
     model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.LayerNorm(256), nn.Linear(256, 3))
     train = DataLoader(X[:160], y[:160], batch_size=160, shuffle=True, seed=seed)  # 160x256 > OpenMP grain
     valid = DataLoader(X[160:], y[160:], batch_size=32)
-    return Learner(model, (train, valid), nn.CrossEntropyLoss(), lr=1e-2, verbose=False)
+    return Learner((train, valid), model, nn.CrossEntropyLoss(), lr=1e-2, verbose=False)
 
 
 def _train(learn):

@@ -15,6 +15,7 @@ predictions and targets together.
 """
 import contextlib
 import math
+import os
 import signal
 import threading
 
@@ -50,13 +51,24 @@ def trainable_params(model):
 class Learner:
     """Trains `model` on `dls` (DataLoaders, or a (train, valid) pair of DataLoaders) with `loss_func`.
 
+    The signature is fastai's (v1 and v2), data first: Learner(dls, model, loss_func, ...). The older nnx
+    order Learner(model, dls, loss_func, ...) is recognised (an nnx Module given first, DataLoaders second:
+    never ambiguous) and accepted as it is, without a warning, so existing scripts keep working.
+    loss_func: None takes dls.loss_func when the DataLoaders carry one (fastai's default), else TypeError.
     opt_func(param_groups, lr=...) builds the optimizer (nnx.optim.Adam by default) over the groups
     that splitter(model) returns (default: one group). wd, when given, is written to every group's
     weight_decay: with opt_func=nnx.optim.AdamW that is decoupled weight decay (fastai's true_wd),
     with Adam, SGD or RMSprop it is PyTorch's L2 penalty added to the gradient. With wd=None the
     optimizer's own default applies (0 for Adam, 1e-2 for AdamW).
+    wd_bn_bias: nnx's optimizers decay per parameter group, so weight decay reaches bias and normalisation
+    parameters too (wd_bn_bias=True, the default here); fastai's False is refused with NotImplementedError
+    rather than silently ignored (a splitter that puts them in a group of their own, with its weight_decay
+    set to 0 after create_opt, does it).
+    train_bn (fastai's): normalisation layers (BatchNorm, LayerNorm, ...) in frozen groups still train.
     metrics: functions of (pred, targ) or nnx.metrics.Metric objects, computed on the validation set.
     cbs: extra callbacks. verbose: show the progress display (on a terminal or in a notebook).
+    path, model_dir (fastai's): when path is given, save(name)/load(name) of a relative name use
+    path/model_dir/name; without path a name is used as given (relative to the working folder).
     device: where to train ('cuda', 'cpu'); by default dls.device (fastai's), else the model's device.
     The model (and a Module loss) is moved there in place, the DataLoaders yield batches there, and
     batches of other loaders (a list of tensors given to get_preds, say) are moved as they come.
@@ -69,17 +81,35 @@ class Learner:
 
     stop_on_nonfinite_loss = True
 
-    def __init__(self, model, dls, loss_func, opt_func=optim.Adam, lr=1e-3, splitter=None, wd=None,
-                 metrics=(), cbs=(), verbose=True, moms=(0.95, 0.85, 0.95), device=None):
+    def __init__(self, dls, model, loss_func=None, opt_func=optim.Adam, lr=1e-3, splitter=trainable_params,
+                 cbs=None, metrics=None, path=None, model_dir="models", wd=None, wd_bn_bias=True, train_bn=True,
+                 moms=(0.95, 0.85, 0.95), verbose=True, device=None):
+        if _is_old_argument_order(dls, model):
+            dls, model = model, dls
         if not callable(model):
             raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
+        dls = _as_dataloaders(dls)
+        if loss_func is None:
+            loss_func = getattr(dls, "loss_func", None)
+            if loss_func is None:
+                raise TypeError("loss_func is required (e.g. nnx.nn.CrossEntropyLoss()): these DataLoaders carry "
+                                "no default loss")
         if not callable(loss_func):
             raise TypeError(f"loss_func must be callable (e.g. nnx.nn.CrossEntropyLoss()), got {loss_func!r}")
         if not callable(opt_func):
             raise TypeError(f"opt_func must be an optimizer class such as nnx.optim.Adam, got {opt_func!r}")
-        self.model, self.dls, self.loss_func, self.opt_func = model, _as_dataloaders(dls), loss_func, opt_func
+        if not wd_bn_bias:
+            raise NotImplementedError("wd_bn_bias=False: nnx's optimizers decay whole parameter groups; give bias "
+                                      "and normalisation parameters a group of their own (splitter) and set its "
+                                      "weight_decay to 0 instead")
+        self.model, self.dls, self.loss_func, self.opt_func = model, dls, loss_func, opt_func
         self.lr, self.wd, self.moms, self.verbose = lr, wd, tuple(moms), verbose
+        self.wd_bn_bias, self.train_bn = bool(wd_bn_bias), bool(train_bn)
+        self.path = None if path is None else os.fspath(path)
+        self.model_dir = os.fspath(model_dir)
         self.splitter = splitter if splitter is not None else trainable_params
+        metrics = [] if metrics is None else metrics
+        cbs = [] if cbs is None else cbs
         self.metrics = [as_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
         self.opt, self.frozen_idx = None, 0
         self._frozen_by_learner = {}  # id -> parameter that freeze_to switched off (and unfreeze switches on)
@@ -98,7 +128,7 @@ class Learner:
         self._place_on_device()
         self.cbs = []
         default_cbs = [TrainEvalCallback(), Recorder()] + ([ProgressCallback()] if verbose else [])
-        self.add_cbs(default_cbs + list(cbs))
+        self.add_cbs(default_cbs + _as_list(cbs))
         self._event("after_create")
 
     # ---- callbacks ----
@@ -247,11 +277,13 @@ class Learner:
     def _apply_freeze(self):
         """Parameters of frozen groups get requires_grad=False and no gradient, so the optimizer skips
         them and leaves their state (moments, step count) untouched. Unfreezing switches back on only
-        what freezing switched off: parameters the user froze by hand stay frozen."""
+        what freezing switched off: parameters the user froze by hand stay frozen. With train_bn (fastai's
+        default) normalisation layers' parameters keep training in frozen groups."""
+        norm_params = _norm_param_ids(self.model) if self.train_bn else set()
         for index, group in enumerate(self.opt.param_groups):
             frozen = index < self.frozen_idx
             for param in group["params"]:
-                if frozen and param.requires_grad:
+                if frozen and param.requires_grad and id(param) not in norm_params:
                     param.requires_grad = False
                     param.grad = None
                     self._frozen_by_learner[id(param)] = param
@@ -613,19 +645,27 @@ class Learner:
 
     # ---- persistence ----
 
-    def save(self, path, with_opt=True):
-        """Write model, optimizer state (with_opt) and random-generator states to one file, atomically."""
-        checkpoint.save(self, path, with_opt=with_opt)
-        return path
+    def save(self, file, with_opt=True):
+        """Write model, optimizer state (with_opt) and random-generator states to one file, atomically; a
+        relative name goes under path/model_dir when the Learner was given a path (fastai's). Returns the file."""
+        file = self._checkpoint_file(file)
+        checkpoint.save(self, file, with_opt=with_opt)
+        return file
 
-    def load(self, path, with_opt=True):
+    def load(self, file, with_opt=True):
         """Restore what save() wrote. The whole file is verified first: a truncated, corrupt or foreign
         file raises nnx.learner.CheckpointError and leaves the Learner untouched."""
-        checkpoint.load(self, path, with_opt=with_opt)
+        checkpoint.load(self, self._checkpoint_file(file), with_opt=with_opt)
         return self
 
+    def _checkpoint_file(self, file):
+        if self.path is None or os.path.isabs(os.fspath(file)):
+            return file
+        return os.path.join(self.path, self.model_dir, os.fspath(file))
+
     def __repr__(self):
-        return (f"Learner(model={type(self.model).__name__}, opt_func={getattr(self.opt_func, '__name__', self.opt_func)}, "
+        opt_name = getattr(self.opt_func, "__name__", self.opt_func)
+        return (f"Learner(model={type(self.model).__name__}, opt_func={opt_name}, "
                 f"lr={self.lr}, metrics={[m.name for m in self.metrics]}, cbs={[type(c).__name__ for c in self.cbs]})")
 
 
@@ -694,6 +734,28 @@ def _array_of(value):
     """A Tensor's array as it is (a device array stays on the device), anything else as a NumPy array."""
     data = value.detach()._data if isinstance(value, Tensor) else None
     return data if data is not None and is_device_array(data) else to_numpy(value)
+
+
+def _norm_param_ids(model):
+    """ids of the parameters of the model's normalisation layers (fastai's norm_types), which train_bn keeps
+    training in frozen groups: their statistics must follow the data the head now sees."""
+    norm_types = tuple(getattr(nn, name) for name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d",
+                                                      "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "GroupNorm")
+                       if isinstance(getattr(nn, name, None), type))
+    modules = getattr(model, "modules", None)
+    if modules is None or not norm_types:
+        return set()
+    return {id(param) for module in modules() if isinstance(module, norm_types)
+            for param in module.parameters(recurse=False)}
+
+
+def _is_old_argument_order(dls, model):
+    """Whether Learner got nnx's former (model, dls) order: a Module first and DataLoaders (or a pair) second.
+    DataLoaders are never Modules, so the two orders cannot be confused."""
+    if isinstance(model, nn.Module) or not isinstance(dls, nn.Module):
+        return False
+    return (hasattr(model, "train") and hasattr(model, "valid")) or isinstance(model, (tuple, list)) or \
+        not callable(model)
 
 
 def _as_dataloaders(dls):

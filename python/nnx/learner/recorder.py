@@ -234,6 +234,48 @@ class Recorder(Callback):
         return fig
 
 
+    # ---- fastai v1 (course-v3) names ----
+
+    def plot(self, skip_start=10, skip_end=5, suggestion=False):
+        """fastai v1's recorder.plot(): the lr_find plot (plot_lr_find), without the first skip_start and last
+        skip_end points; suggestion=True marks lr_find's suggestions. Returns the Figure."""
+        fig = self.plot_lr_find(skip_end=skip_end, suggestions=None if suggestion else {})
+        line = fig.axes[0].lines[0]
+        line.set_data(line.get_xdata()[skip_start:], line.get_ydata()[skip_start:])
+        fig.axes[0].relim()
+        fig.axes[0].autoscale_view()
+        return fig
+
+    def plot_lr(self, show_moms=False):
+        """fastai v1's recorder.plot_lr(): the learning rate per batch (and the momentum with show_moms)."""
+        if show_moms:
+            return self.plot_sched()
+        plt = _pyplot()
+        fig, ax = plt.subplots()
+        ax.plot(self.lrs)
+        ax.set_xlabel("batch")
+        ax.set_ylabel("lr")
+        return fig
+
+    def plot_losses(self, skip_start=0):
+        """fastai v1's recorder.plot_losses(): training and validation losses (plot_loss)."""
+        return self.plot_loss(skip_start=skip_start)
+
+    def plot_metrics(self):
+        """fastai v1's recorder.plot_metrics(): each metric's value at the end of every epoch, against the batch
+        count, one panel per metric."""
+        names = [metric.name for metric in self.learn.metrics]
+        if not names or not self.values:
+            raise ValueError("there are no metrics to plot: give the Learner metrics and fit it first")
+        plt = _pyplot()
+        fig, axes = plt.subplots(len(names), 1, figsize=(6, 3 * len(names)), squeeze=False)
+        for index, (name, ax) in enumerate(zip(names, axes[:, 0])):
+            ax.plot(self.iters[:len(self.values)], [row[2 + index] for row in self.values])
+            ax.set_xlabel("batch")
+            ax.set_ylabel(name)
+        return fig
+
+
 def _pyplot():
     try:
         import matplotlib.pyplot as plt

@@ -112,7 +112,7 @@ def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_r
     sizes = get_emb_sz(dls.proc, emb_szs or {})
     n_out = dls.c if n_out is None else n_out
     model = TabularModel(sizes, len(dls.cont_names), n_out, layers, y_range=y_range, **config)
-    learn = TabularLearner(model, dls, _loss_for(dls.proc) if loss_func is None else loss_func,
+    learn = TabularLearner(dls, model, _loss_for(dls.proc) if loss_func is None else loss_func,
                            opt_func=opt_func, **kwargs)
     learn.model_spec = _model_spec("TabularModel", emb_szs=sizes, n_cont=len(dls.cont_names), out_sz=n_out,
                                    layers=layers, y_range=None if y_range is None else list(y_range), **config)
@@ -129,7 +129,8 @@ def load_learner(path, **kwargs):
     try:
         header = json.loads(members.pop("header").tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise CheckpointError(f"{path}: not an nnx tabular export (unreadable header: {type(error).__name__})") from None
+        raise CheckpointError(f"{path}: not an nnx tabular export (unreadable header: "
+                              f"{type(error).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         raise CheckpointError(f"{path}: not an nnx tabular export (made by TabularLearner.export)")
     if header.get("version") != EXPORT_VERSION:
@@ -142,7 +143,7 @@ def load_learner(path, **kwargs):
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, MemoryError, RecursionError) as error:
         raise CheckpointError(f"{path}: a malformed nnx tabular export ({type(error).__name__}: {error})") from None
     kwargs.setdefault("opt_func", optim.AdamW)
-    learn = TabularLearner(model, dls, _loss_for(proc), **kwargs)
+    learn = TabularLearner(dls, model, _loss_for(proc), **kwargs)
     learn.model_spec = header["model"]
     return learn
 
