@@ -123,6 +123,7 @@ class Learner:
         self.interrupted = self._stop_requested = False
         self._nonfinite_loss_error = None
         self._buffers_before_batch = None  # the model's buffers before this training batch (see _do_one_batch)
+        self._buffer_slots = None  # (module, name) of every buffer of the model, found once per fit
         self._device = None if device is None else _target_device(device)
         self._batch_device = None  # where batches are moved to when a loader yields them elsewhere
         self._place_on_device()
@@ -328,6 +329,7 @@ class Learner:
                 self._end_interrupted_fit()
             finally:
                 self.dl = self.xb = self.yb = self.pred = self.loss_grad = self._buffers_before_batch = None
+                self._buffer_slots = None
                 self.training = False
         if self.interrupted and self.verbose:
             print(f"Training interrupted (epoch {self.epoch}, batch {self.iter}): the model and the recorder hold "
@@ -376,7 +378,9 @@ class Learner:
         # The forward pass updates buffers (BatchNorm's running statistics) before the loss is seen: keep them so
         # that a non-finite loss leaves the model as it was after the last finite step, buffers included.
         guarded = self.training and self.stop_on_nonfinite_loss and self.yb is not None
-        self._buffers_before_batch = _snapshot_buffers(self.model) if guarded else None
+        if guarded and self._buffer_slots is None:
+            self._buffer_slots = _buffer_slots(self.model)
+        self._buffers_before_batch = _snapshot_buffers(self._buffer_slots) if guarded else None
         self.pred = self.model(self.xb)
         self._event("after_pred")
         if self.yb is not None:
@@ -709,25 +713,38 @@ def _model_device(model):
     return None if first is None else first.device
 
 
-def _snapshot_buffers(model):
-    """(module, name, buffer, copy) of every buffer of the model, or [] when it has none (or is no Module)."""
+def _buffer_slots(model):
+    """(module, name) of every buffer of the model ([] when it has none, or is no Module)."""
     modules = getattr(model, "modules", None)
     if modules is None:
         return []
-    with no_grad():
-        return [(module, name, buffer, buffer.detach().clone()) for module in modules()
-                for name, buffer in getattr(module, "_buffers", {}).items() if isinstance(buffer, Tensor)]
+    return [(module, name) for module in modules() for name in getattr(module, "_buffers", {})]
+
+
+def _snapshot_buffers(slots):
+    """(module, name, buffer, copy of its data) for each slot holding a Tensor: a NumPy copy on the CPU (about a
+    microsecond per BatchNorm buffer), a device clone otherwise."""
+    snapshot = []
+    for module, name in slots:
+        buffer = module._buffers.get(name)
+        if isinstance(buffer, Tensor):
+            data = buffer._data
+            copy = data.copy() if type(data) is np.ndarray else buffer.detach().clone()
+            snapshot.append((module, name, buffer, copy))
+    return snapshot
 
 
 def _restore_buffers(snapshot):
-    """Put back what _snapshot_buffers took: in place, so that references to the buffers stay valid; a buffer
-    the forward pass replaced by another Tensor is put back as the saved copy."""
+    """Put back what _snapshot_buffers took, into the same buffer objects (references to them stay valid); a buffer
+    the forward pass replaced by another Tensor is replaced back by the original."""
     with no_grad():
         for module, name, buffer, saved in snapshot or ():
-            if module._buffers.get(name) is buffer:
-                buffer.copy_(saved)
+            if isinstance(saved, np.ndarray):
+                np.copyto(buffer._data, saved)
             else:
-                setattr(module, name, saved)  # Module.__setattr__ keeps the buffer registered
+                buffer.copy_(saved)
+            if module._buffers.get(name) is not buffer:
+                setattr(module, name, buffer)  # Module.__setattr__ keeps the buffer registered
 
 
 def _array_of(value):
