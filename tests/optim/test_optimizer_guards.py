@@ -98,13 +98,33 @@ def test_a_flag_must_be_a_bool(rng, cls, name, value):
         cls(params(rng), **{name: value})
 
 
+def step_twins(rng, make, make_plain, steps=3):
+    """The same parameters and gradients through an optimizer given NumPy/int hyperparameters and one given the
+    equal plain Python floats/bools: the updates must be identical, bit for bit."""
+    ps = params(rng)
+    start = [p.numpy().copy() for p in ps]
+    twins = [nnx.nn.Parameter(value.copy()) for value in start]
+    optimizer, plain = make(ps), make_plain(twins)
+    for _ in range(steps):
+        set_grads(rng, ps)
+        for p, twin in zip(ps, twins):
+            twin.grad = nnx.tensor(p.grad.numpy().copy())
+        optimizer.step()
+        plain.step()
+    for p, twin in zip(ps, twins):
+        np.testing.assert_array_equal(p.numpy(), twin.numpy())
+    assert all(not np.array_equal(p.numpy(), value) for p, value in zip(ps, start)), "a parameter did not move"
+
+
 def test_everyday_numbers_are_accepted(rng):
-    optimizer = optim.Adam(params(rng), lr=np.float32(0.01), betas=[np.float64(0.9), 0.999], eps=0,
-                           weight_decay=np.int64(0), amsgrad=np.bool_(True), maximize=0)
-    set_grads(rng, optimizer.param_groups[0]["params"])
-    optimizer.step()
-    optim.SGD(params(rng), lr=1, momentum=1, nesterov=1)
-    optim.RMSprop(params(rng), alpha=1, momentum=np.float16(0.5))
+    step_twins(rng, lambda ps: optim.Adam(ps, lr=np.float32(0.01), betas=[np.float64(0.9), 0.999], eps=0,
+                                          weight_decay=np.int64(0), amsgrad=np.bool_(True), maximize=0),
+               lambda ps: optim.Adam(ps, lr=float(np.float32(0.01)), betas=(0.9, 0.999), eps=0.0, weight_decay=0.0,
+                                     amsgrad=True, maximize=False))
+    step_twins(rng, lambda ps: optim.SGD(ps, lr=1, momentum=1, nesterov=1),
+               lambda ps: optim.SGD(ps, lr=1.0, momentum=1.0, nesterov=True))
+    step_twins(rng, lambda ps: optim.RMSprop(ps, lr=np.float64(0.01), alpha=1, momentum=np.float16(0.5)),
+               lambda ps: optim.RMSprop(ps, lr=0.01, alpha=1.0, momentum=0.5))
 
 
 def test_add_param_group_refuses_a_bad_value_and_adds_nothing(rng):

@@ -12,12 +12,14 @@ NNX_FUZZ_COUNT_FILE, when set, receives the number of examples each property ran
 import collections
 import json
 import os
+import tempfile
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 from kernel_specs import ARRAY_MUTATIONS, BUILDERS, array_slots, build, check, expected_errors, mutate
 
 import nnx
@@ -33,10 +35,13 @@ if os.environ.get("NNX_FUZZ_NO_TORCH"):
     torch = None
 
 EXAMPLES = int(os.environ.get("NNX_FUZZ_EXAMPLES", "100"))
-# The test suite replays the same examples every run (derandomize), so CI is repeatable; set
-# NNX_FUZZ_RANDOM=1 to explore fresh examples, as a fuzzing session by hand should.
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
-                derandomize=not os.environ.get("NNX_FUZZ_RANDOM"),
+# By default the same examples every run (derandomize); NNX_FUZZ_RANDOM=1 (set by .ci/run, and for a fuzzing
+# session by hand) explores fresh ones (test_fuzz.py seeds them from NNX_TEST_SEED), keeping failing examples in
+# hypothesis' example database under the temporary dir so the next run tries them first.
+RANDOM = bool(os.environ.get("NNX_FUZZ_RANDOM"))
+DATABASE = (DirectoryBasedExampleDatabase(os.path.join(tempfile.gettempdir(), "nnx-hypothesis-db", "fuzz"))
+            if RANDOM else None)
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=DATABASE, print_blob=True, derandomize=not RANDOM,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 COUNTS = collections.Counter()
 DOCUMENTED = (TypeError, ValueError, IndexError)
