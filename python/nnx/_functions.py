@@ -5,6 +5,7 @@ a function and its method can never disagree; the rest (creation, random, grad m
 out below. Names PyTorch code commonly calls that nnx deliberately lacks raise NotProvidedError naming the
 alternative (the module `__getattr__`, re-exported by nnx).
 """
+import builtins  # this module defines all, any, max, min, sum, abs, round, pow: the builtins are builtins.<name>
 import math
 import sys
 
@@ -261,7 +262,7 @@ Size = tuple  # nnx shapes are plain tuples: nnx.Size([2, 3]) == x.shape
 def _legacy_constructor(dtype):
     """torch.FloatTensor / LongTensor ...: sizes give an uninitialised tensor, data a copy of the data."""
     def constructor(*args):
-        if args and all(isinstance(arg, (int, np.integer)) and not isinstance(arg, bool) for arg in args):
+        if args and builtins.all(isinstance(arg, (int, np.integer)) and not isinstance(arg, bool) for arg in args):
             return _tensor.empty(*args, dtype=dtype)
         if len(args) != 1:
             raise TypeError("expected sizes (ints) or one sequence of data")
@@ -280,5 +281,5 @@ def namespace():
             if not name.startswith("_") and name not in _NOT_EXPORTED}
 
 
-_NOT_EXPORTED = {"math", "sys", "np", "Tensor", "tensor", "NotProvidedError", "NOT_PROVIDED_FUNCTIONS",
+_NOT_EXPORTED = {"builtins", "math", "sys", "np", "Tensor", "tensor", "NotProvidedError", "NOT_PROVIDED_FUNCTIONS",
                  "METHOD_FUNCTIONS", "namespace", "raise_if_not_provided"}

@@ -1656,7 +1656,7 @@ def _array_from_python(data, dtype):
         data = [item._data if isinstance(item, Tensor) else item for item in data]
     array = np.array(data)
     if array.dtype == np.float64 and not isinstance(data, np.generic):
-        array = array.astype(np.float32)
+        array = array.astype(_DEFAULT_FLOAT)  # float32 unless nnx.set_default_dtype changed it
     elif array.dtype.kind not in "fiub":
         raise TypeError(f"data must hold numbers (bool, int or float), got dtype {array.dtype}")
     return array
@@ -1776,7 +1776,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise ValueError("step must be nonzero")
     if dtype is None:
         all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if all_ints else np.float32
+        dtype = np.int64 if all_ints else _DEFAULT_FLOAT
     target = None if device is None else _target_device(device)
     if target is not None and target is not _CPU:
         # The host computes the values (a few numbers), so they equal the CPU's exactly; one upload.
