@@ -114,3 +114,16 @@ def test_lr_find_plot_marks_each_suggestion_at_its_own_learning_rate():
             assert line.get_ydata()[0] == pytest.approx(expected_loss, rel=1e-6, abs=1e-9)  # on the curve
     finally:
         plt.close(fig)
+
+
+def test_no_bar_silences_one_fit_and_the_next_fit_prints_again(capsys):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = rng.integers(0, 2, size=40)
+    learn = Learner(dls=(DataLoader(X, y, batch_size=20), DataLoader(X, y, batch_size=20)), model=nn.Linear(3, 2),
+                    loss_func=nn.CrossEntropyLoss())
+    with learn.no_bar():
+        learn.fit(1)
+    assert capsys.readouterr().out == ""
+    learn.fit(1)
+    assert capsys.readouterr().out.split()[:3] == ["epoch", "train_loss", "valid_loss"]

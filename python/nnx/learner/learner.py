@@ -530,6 +530,11 @@ class Learner:
         finally:
             self.add_cbs(progress)
 
+    def no_bar(self):
+        """fastai's `with learn.no_bar(): learn.fit(...)`: a fit without the progress display (no bar, no
+        table); Learner(..., verbose=False) silences every fit."""
+        return self._quiet()
+
     # ---- validation ----
 
     def validate(self, ds_idx=1, dl=None, cbs=None):

@@ -3,7 +3,7 @@ loss and ETA during each phase (tqdm when installed, a plain one-line meter othe
 
 As fastai: when the output is redirected to a file or a pipe (nohup, CI, a log file) the table rows are
 still printed, one line per epoch, but not the bar, so no carriage-return debris ends up there.
-Learner(..., verbose=False) (or learn.verbose = False before a fit) prints nothing. The bar reads the loss
+Learner(..., verbose=False) prints nothing, and `with learn.no_bar():` silences one fit. The bar reads the loss
 only when it redraws (at most ten times a second): on a GPU each read waits for the device.
 """
 import sys
