@@ -3,6 +3,7 @@
 // cpu_optim.cpp or cuda_optim.cpp) for the whole group.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -163,10 +164,45 @@ std::vector<int64_t> sizes_of(const ArrayList<Device>& params) {
   return sizes;
 }
 
+// The newer steps' common part: params, grads and `states` (required state lists, in the kernel's order)
+// checked, then run(zero, p, g, state pointers, sizes, count) inside the device's launch, where zero is a T
+// (float or double) and state pointers a std::array of the states' pointer vectors.
+template <class Device, size_t N, class Run>
+void run_group(py::handle params_obj, py::handle grads_obj, const std::array<py::handle, N>& state_objs,
+               const std::array<const char*, N>& state_names, Run&& run) {
+  using List = ArrayList<Device>;
+  const List params = require_params<Device>(params_obj);
+  const List grads = require_matching_list(grads_obj, "grads", params, false);
+  std::vector<List> states;
+  states.reserve(N);
+  for (size_t i = 0; i < N; ++i) states.push_back(require_matching_list(state_objs[i], state_names[i], params, true));
+  std::vector<const List*> all{&params, &grads};
+  for (const List& list : states) all.push_back(&list);
+  require_disjoint_lists(all);
+  if (params.arrays.empty()) return;
+  with_float(require_float(*params.arrays[0], "params[0]"), [&](auto zero) {
+    using T = decltype(zero);
+    const std::vector<T*> p = params.template pointers<T>(), g = grads.template pointers<T>();
+    std::array<std::vector<T*>, N> state_pointers;
+    for (size_t i = 0; i < N; ++i) state_pointers[i] = states[i].template pointers<T>();
+    const std::vector<int64_t> sizes = sizes_of(params);
+    Device::launch(*params.arrays[0], [&] {
+      run(zero, p.data(), const_cast<const T* const*>(g.data()), state_pointers, sizes.data(),
+          static_cast<int64_t>(sizes.size()));
+    });
+  });
+}
+
+inline void require_step(int64_t step) {
+  if (step < 1)
+    throw py::value_error("step must be >= 1 (it counts from 1 and includes this update), got " + std::to_string(step));
+}
+
 }  // namespace optim_detail
 
-// Kernels: the option structs SgdOptions, AdamOptions, RmspropOptions and template <class T> static sgd,
-// adam, rmsprop with the arguments of csrc/cpu/optim.h's sgd_step, adam_step, rmsprop_step.
+// Kernels: the option structs (SgdOptions, AdamOptions, RmspropOptions, AdagradOptions, AdadeltaOptions,
+// AdamaxOptions, NadamOptions, RadamOptions) and template <class T> static sgd, adam, rmsprop, adagrad,
+// adadelta, adamax, nadam, radam with the arguments of csrc/cpu/optim.h's *_step functions.
 template <class Device, class Kernels>
 void bind_optim_family(py::module_& m) {
   using namespace optim_detail;
@@ -301,6 +337,121 @@ void bind_optim_family(py::module_& m) {
                      "centered, momentum_buffers when momentum != 0."
                    : "PyTorch RMSprop over a whole parameter group in one call. grad_avgs is required when centered, "
                      "momentum_buffers when momentum != 0.");
+  const char* group = Device::cuda ? " over a whole parameter group (lists of DeviceArrays, updated in place), "
+                                     "multi-tensor."
+                                   : " over a whole parameter group in one call (lists of arrays, updated in place).";
+  m.def(
+      "adagrad_step",
+      [](py::handle params_obj, py::handle grads_obj, py::handle state_sums_obj, int64_t step, double lr,
+         double lr_decay, double weight_decay, double eps, bool maximize) {
+        require_step(step);
+        require_finite_nonnegative(lr, "lr");
+        require_finite_nonnegative(lr_decay, "lr_decay");
+        require_finite_nonnegative(weight_decay, "weight_decay");
+        require_finite_nonnegative(eps, "eps");
+        const typename Kernels::AdagradOptions options{step, lr, lr_decay, weight_decay, eps, maximize};
+        run_group<Device, 1>(params_obj, grads_obj, {state_sums_obj}, {"state_sums"},
+                             [&](auto zero, auto* p, auto* g, auto& s, const int64_t* sizes, int64_t count) {
+                               using T = decltype(zero);
+                               Kernels::template adagrad<T>(p, g, s[0].data(), sizes, count, options);
+                             });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("state_sums"), py::arg("step"), py::arg("lr") = 1e-2,
+      py::arg("lr_decay") = 0.0, py::arg("weight_decay") = 0.0, py::arg("eps") = 1e-10, py::arg("maximize") = false,
+      (std::string("PyTorch Adagrad") + group + " step counts from 1 and includes this update.").c_str());
+  m.def(
+      "adadelta_step",
+      [](py::handle params_obj, py::handle grads_obj, py::handle square_avgs_obj, py::handle acc_deltas_obj,
+         double lr, double rho, double eps, double weight_decay, bool maximize) {
+        require_finite_nonnegative(lr, "lr");
+        require_in_range(rho, "rho", 0.0, 1.0, true);
+        require_finite_nonnegative(eps, "eps");
+        require_finite_nonnegative(weight_decay, "weight_decay");
+        const typename Kernels::AdadeltaOptions options{lr, rho, eps, weight_decay, maximize};
+        run_group<Device, 2>(params_obj, grads_obj, {square_avgs_obj, acc_deltas_obj}, {"square_avgs", "acc_deltas"},
+                             [&](auto zero, auto* p, auto* g, auto& s, const int64_t* sizes, int64_t count) {
+                               using T = decltype(zero);
+                               Kernels::template adadelta<T>(p, g, s[0].data(), s[1].data(), sizes, count, options);
+                             });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("square_avgs"), py::arg("acc_deltas"), py::arg("lr") = 1.0,
+      py::arg("rho") = 0.9, py::arg("eps") = 1e-6, py::arg("weight_decay") = 0.0, py::arg("maximize") = false,
+      (std::string("PyTorch Adadelta") + group).c_str());
+  m.def(
+      "adamax_step",
+      [](py::handle params_obj, py::handle grads_obj, py::handle exp_avgs_obj, py::handle exp_infs_obj, int64_t step,
+         double lr, double beta1, double beta2, double eps, double weight_decay, bool maximize) {
+        require_step(step);
+        require_finite_nonnegative(lr, "lr");
+        require_in_range(beta1, "beta1", 0.0, 1.0, false);
+        require_in_range(beta2, "beta2", 0.0, 1.0, false);
+        require_finite_nonnegative(eps, "eps");
+        require_finite_nonnegative(weight_decay, "weight_decay");
+        const typename Kernels::AdamaxOptions options{step, lr, beta1, beta2, eps, weight_decay, maximize};
+        run_group<Device, 2>(params_obj, grads_obj, {exp_avgs_obj, exp_infs_obj}, {"exp_avgs", "exp_infs"},
+                             [&](auto zero, auto* p, auto* g, auto& s, const int64_t* sizes, int64_t count) {
+                               using T = decltype(zero);
+                               Kernels::template adamax<T>(p, g, s[0].data(), s[1].data(), sizes, count, options);
+                             });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_infs"), py::arg("step"),
+      py::arg("lr") = 2e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 0.0, py::arg("maximize") = false,
+      (std::string("PyTorch Adamax") + group + " step counts from 1 and includes this update.").c_str());
+  m.def(
+      "nadam_step",
+      [](py::handle params_obj, py::handle grads_obj, py::handle exp_avgs_obj, py::handle exp_avg_sqs_obj,
+         int64_t step, double mu_product, double lr, double beta1, double beta2, double eps, double weight_decay,
+         double momentum_decay, bool decoupled_weight_decay, bool maximize) {
+        require_step(step);
+        require_finite(mu_product, "mu_product");
+        require_finite_nonnegative(lr, "lr");
+        require_in_range(beta1, "beta1", 0.0, 1.0, false);
+        require_in_range(beta2, "beta2", 0.0, 1.0, false);
+        require_finite_nonnegative(eps, "eps");
+        require_finite_nonnegative(weight_decay, "weight_decay");
+        require_finite_nonnegative(momentum_decay, "momentum_decay");
+        const typename Kernels::NadamOptions options{step,         mu_product,     lr,
+                                                     beta1,        beta2,          eps,
+                                                     weight_decay, momentum_decay, decoupled_weight_decay,
+                                                     maximize};
+        run_group<Device, 2>(params_obj, grads_obj, {exp_avgs_obj, exp_avg_sqs_obj}, {"exp_avgs", "exp_avg_sqs"},
+                             [&](auto zero, auto* p, auto* g, auto& s, const int64_t* sizes, int64_t count) {
+                               using T = decltype(zero);
+                               Kernels::template nadam<T>(p, g, s[0].data(), s[1].data(), sizes, count, options);
+                             });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("step"),
+      py::arg("mu_product"), py::arg("lr") = 2e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+      py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0, py::arg("momentum_decay") = 4e-3,
+      py::arg("decoupled_weight_decay") = false, py::arg("maximize") = false,
+      (std::string("PyTorch NAdam") + group +
+       " step counts from 1 and includes this update; mu_product is the product of the momentum coefficients "
+       "mu_1 ... mu_step, this step's included (PyTorch's state['mu_product'] after the update).")
+          .c_str());
+  m.def(
+      "radam_step",
+      [](py::handle params_obj, py::handle grads_obj, py::handle exp_avgs_obj, py::handle exp_avg_sqs_obj,
+         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+         bool decoupled_weight_decay, bool maximize) {
+        require_step(step);
+        require_finite_nonnegative(lr, "lr");
+        require_in_range(beta1, "beta1", 0.0, 1.0, false);
+        require_in_range(beta2, "beta2", 0.0, 1.0, false);
+        require_finite_nonnegative(eps, "eps");
+        require_finite_nonnegative(weight_decay, "weight_decay");
+        const typename Kernels::RadamOptions options{step,         lr, beta1, beta2, eps, weight_decay,
+                                                     decoupled_weight_decay, maximize};
+        run_group<Device, 2>(params_obj, grads_obj, {exp_avgs_obj, exp_avg_sqs_obj}, {"exp_avgs", "exp_avg_sqs"},
+                             [&](auto zero, auto* p, auto* g, auto& s, const int64_t* sizes, int64_t count) {
+                               using T = decltype(zero);
+                               Kernels::template radam<T>(p, g, s[0].data(), s[1].data(), sizes, count, options);
+                             });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("step"),
+      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 0.0, py::arg("decoupled_weight_decay") = false, py::arg("maximize") = false,
+      (std::string("PyTorch RAdam") + group + " step counts from 1 and includes this update.").c_str());
 }
 
 }  // namespace nnx::bind

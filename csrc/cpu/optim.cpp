@@ -1,4 +1,5 @@
-// Fused optimizer steps over a whole parameter group: each element is read and written once per step
+// Fused optimizer steps over a whole parameter group (SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax,
+// NAdam, RAdam): each element is read and written once per step
 // (from memory; the second pass over a block hits L1). Options that touch extra state (momentum
 // buffers, amsgrad, centered) are template parameters; the others are loop-invariant selects. Both
 // keep the inner loops vectorized.
@@ -298,6 +299,158 @@ void rmsprop_group(T* const* params, const T* const* grads, T* const* square_avg
   });
 }
 
+
+// ---- Adagrad, Adadelta, Adamax, NAdam, RAdam -----------------------------------------------------
+// One element at a time (the square roots inline: the build passes -fno-math-errno, so the loops still
+// vectorize). Each Step functor updates p and its state from g; the group walk is shared.
+
+// Calls step(p, g, a) or step(p, g, a, b) for every element of the group (b: the second state list, if any).
+template <class T, class Step>
+void elementwise_group(const Step& step, T* const* params, const T* const* grads, T* const* first,
+                       T* const* second, const int64_t* sizes, int64_t count) {
+  for_each_slice(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
+    T* __restrict p = params[i] + begin;
+    const T* __restrict g = grads[i] + begin;
+    T* __restrict a = first[i] + begin;
+    const int64_t n = end - begin;
+    if constexpr (Step::kStates == 1) {
+#pragma omp simd
+      for (int64_t k = 0; k < n; ++k) step(p[k], g[k], a[k]);
+    } else {
+      T* __restrict b = second[i] + begin;
+#pragma omp simd
+      for (int64_t k = 0; k < n; ++k) step(p[k], g[k], a[k], b[k]);
+    }
+  });
+}
+
+template <class T>
+struct AdagradStep {
+  static constexpr int kStates = 1;  // state_sum
+  explicit AdagradStep(const AdagradOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        neg_clr(static_cast<T>(-(o.lr / (1.0 + static_cast<double>(o.step - 1) * o.lr_decay)))),
+        eps(static_cast<T>(o.eps)) {}
+  void operator()(T& p, T g, T& sum) const {
+    const T grad = effective_grad(g, p);
+    const T s = fmadd(grad, grad, sum);  // state_sum.addcmul_(grad, grad, value=1)
+    sum = s;
+    p = p + neg_clr * grad / (std::sqrt(s) + eps);  // param.addcdiv_(grad, std, value=-clr)
+  }
+  EffectiveGrad<T> effective_grad;
+  T neg_clr, eps;
+};
+
+template <class T>
+struct AdadeltaStep {
+  static constexpr int kStates = 2;  // square_avg, acc_delta
+  explicit AdadeltaStep(const AdadeltaOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        rho(static_cast<T>(o.rho)),
+        one_minus_rho(static_cast<T>(1.0 - o.rho)),
+        eps(static_cast<T>(o.eps)),
+        neg_lr(static_cast<T>(-o.lr)) {}
+  void operator()(T& p, T g, T& square_avg, T& acc_delta) const {
+    const T grad = effective_grad(g, p);
+    const T sq = fmadd(one_minus_rho * grad, grad, square_avg * rho);
+    square_avg = sq;
+    const T std_ = std::sqrt(sq + eps);
+    const T delta = std::sqrt(acc_delta + eps) / std_ * grad;  // delta.div_(std).mul_(grad)
+    acc_delta = fmadd(one_minus_rho * delta, delta, acc_delta * rho);
+    p = fmadd(delta, neg_lr, p);  // param.add_(delta, alpha=-lr)
+  }
+  EffectiveGrad<T> effective_grad;
+  T rho, one_minus_rho, eps, neg_lr;
+};
+
+template <class T>
+struct AdamaxStep {
+  static constexpr int kStates = 2;  // exp_avg, exp_inf
+  explicit AdamaxStep(const AdamaxOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        beta2(static_cast<T>(o.beta2)),
+        eps(static_cast<T>(o.eps)),
+        neg_clr(static_cast<T>(-(o.lr / (1.0 - std::pow(o.beta1, static_cast<double>(o.step)))))) {}
+  void operator()(T& p, T g, T& exp_avg, T& exp_inf) const {
+    const T grad = effective_grad(g, p);
+    const T m = toward_grad(exp_avg, grad);
+    exp_avg = m;
+    const T u = nan_max(exp_inf * beta2, std::abs(grad) + eps);  // torch.maximum(exp_inf * beta2, |g| + eps)
+    exp_inf = u;
+    p = p + neg_clr * m / u;  // param.addcdiv_(exp_avg, exp_inf, value=-clr)
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T beta2, eps, neg_clr;
+};
+
+template <class T>
+struct NadamStep {
+  static constexpr int kStates = 2;  // exp_avg, exp_avg_sq
+  explicit NadamStep(const NadamOptions& o) : NadamStep(o, NadamCoefficients(o)) {}
+  NadamStep(const NadamOptions& o, const NadamCoefficients& c)
+      : effective_grad(o.maximize, decoupled(o) ? 0.0 : o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        decay(static_cast<T>(decoupled(o) ? 1.0 - o.lr * o.weight_decay : 1.0)),
+        beta2(static_cast<T>(o.beta2)),
+        one_minus_beta2(static_cast<T>(1.0 - o.beta2)),
+        bias_correction2(static_cast<T>(c.bias_correction2)),
+        eps(static_cast<T>(o.eps)),
+        grad_coefficient(static_cast<T>(c.grad_coefficient)),
+        exp_avg_coefficient(static_cast<T>(c.exp_avg_coefficient)) {}
+  static bool decoupled(const NadamOptions& o) { return o.decoupled_weight_decay && o.weight_decay != 0.0; }
+  void operator()(T& p, T g, T& exp_avg, T& exp_avg_sq) const {
+    const T param = p * decay;  // param.mul_(1 - lr * weight_decay) when decoupled; exact otherwise
+    const T grad = effective_grad(g, param);
+    const T m = toward_grad(exp_avg, grad);
+    exp_avg = m;
+    const T v = fmadd(one_minus_beta2 * grad, grad, exp_avg_sq * beta2);
+    exp_avg_sq = v;
+    const T denom = std::sqrt(v / bias_correction2) + eps;
+    const T stepped = param + grad_coefficient * grad / denom;  // param.addcdiv_(grad, denom, value=...)
+    p = stepped + exp_avg_coefficient * m / denom;              // param.addcdiv_(exp_avg, denom, value=...)
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T decay, beta2, one_minus_beta2, bias_correction2, eps, grad_coefficient, exp_avg_coefficient;
+};
+
+template <class T>
+struct RadamStep {
+  static constexpr int kStates = 2;  // exp_avg, exp_avg_sq
+  explicit RadamStep(const RadamOptions& o) : RadamStep(o, RadamCoefficients(o)) {}
+  RadamStep(const RadamOptions& o, const RadamCoefficients& c)
+      : effective_grad(o.maximize, decoupled(o) ? 0.0 : o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        decay(static_cast<T>(decoupled(o) ? 1.0 - o.lr * o.weight_decay : 1.0)),
+        beta2(static_cast<T>(o.beta2)),
+        one_minus_beta2(static_cast<T>(1.0 - o.beta2)),
+        bias_correction1(static_cast<T>(c.bias_correction1)),
+        bias_correction2_sqrt(static_cast<T>(c.bias_correction2_sqrt)),
+        lr(static_cast<T>(o.lr)),
+        eps(static_cast<T>(o.eps)),
+        rect(static_cast<T>(c.rect)),
+        rectified(c.rectified) {}
+  static bool decoupled(const RadamOptions& o) { return o.decoupled_weight_decay && o.weight_decay != 0.0; }
+  void operator()(T& p, T g, T& exp_avg, T& exp_avg_sq) const {
+    const T param = p * decay;
+    const T grad = effective_grad(g, param);
+    const T m = toward_grad(exp_avg, grad);
+    exp_avg = m;
+    const T v = fmadd(one_minus_beta2 * grad, grad, exp_avg_sq * beta2);
+    exp_avg_sq = v;
+    const T corrected = m / bias_correction1 * lr;
+    // bias_corrected_exp_avg * lr * (bias_correction2 ** 0.5 / (exp_avg_sq.sqrt() + eps)) * rect
+    const T update = rectified ? corrected * (bias_correction2_sqrt / (std::sqrt(v) + eps)) * rect : corrected;
+    p = param - update;  // param.add_(update, alpha=-1.0)
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T decay, beta2, one_minus_beta2, bias_correction1, bias_correction2_sqrt, lr, eps, rect;
+  bool rectified;
+};
+
 }  // namespace
 
 template <class T>
@@ -332,12 +485,52 @@ void rmsprop_step(T* const* params, const T* const* grads, T* const* square_avgs
     rmsprop_group<T, false, false>(params, grads, square_avgs, grad_avgs, momentum_buffers, sizes, count, options);
 }
 
+template <class T>
+void adagrad_step(T* const* params, const T* const* grads, T* const* state_sums, const int64_t* sizes, int64_t count,
+                  const AdagradOptions& options) {
+  elementwise_group<T>(AdagradStep<T>(options), params, grads, state_sums, nullptr, sizes, count);
+}
+
+template <class T>
+void adadelta_step(T* const* params, const T* const* grads, T* const* square_avgs, T* const* acc_deltas,
+                   const int64_t* sizes, int64_t count, const AdadeltaOptions& options) {
+  elementwise_group<T>(AdadeltaStep<T>(options), params, grads, square_avgs, acc_deltas, sizes, count);
+}
+
+template <class T>
+void adamax_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_infs,
+                 const int64_t* sizes, int64_t count, const AdamaxOptions& options) {
+  elementwise_group<T>(AdamaxStep<T>(options), params, grads, exp_avgs, exp_infs, sizes, count);
+}
+
+template <class T>
+void nadam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const NadamOptions& options) {
+  elementwise_group<T>(NadamStep<T>(options), params, grads, exp_avgs, exp_avg_sqs, sizes, count);
+}
+
+template <class T>
+void radam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const RadamOptions& options) {
+  elementwise_group<T>(RadamStep<T>(options), params, grads, exp_avgs, exp_avg_sqs, sizes, count);
+}
+
 #define NNX_INSTANTIATE_OPTIM(T)                                                                            \
   template void sgd_step<T>(T* const*, const T* const*, T* const*, const int64_t*, int64_t, const SgdOptions&); \
   template void adam_step<T>(T* const*, const T* const*, T* const*, T* const*, T* const*, const int64_t*,     \
                              int64_t, const AdamOptions&);                                                  \
   template void rmsprop_step<T>(T* const*, const T* const*, T* const*, T* const*, T* const*, const int64_t*,  \
-                                int64_t, const RmspropOptions&);
+                                int64_t, const RmspropOptions&);                                         \
+  template void adagrad_step<T>(T* const*, const T* const*, T* const*, const int64_t*, int64_t,               \
+                                const AdagradOptions&);                                                     \
+  template void adadelta_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,   \
+                                 const AdadeltaOptions&);                                                   \
+  template void adamax_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,     \
+                               const AdamaxOptions&);                                                       \
+  template void nadam_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,      \
+                              const NadamOptions&);                                                         \
+  template void radam_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,      \
+                              const RadamOptions&);
 NNX_INSTANTIATE_OPTIM(float)
 NNX_INSTANTIATE_OPTIM(double)
 #undef NNX_INSTANTIATE_OPTIM

@@ -1,4 +1,5 @@
-// Fused optimizer steps on the GPU: one multi-tensor kernel walks a whole parameter group.
+// Fused optimizer steps on the GPU (SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam): one
+// multi-tensor kernel walks a whole parameter group.
 //
 // How the group reaches the device: the table of pointers and sizes travels BY VALUE as a kernel argument
 // (a __grid_constant__ struct, like PyTorch's multi_tensor_apply), so there is no upload, no staging
@@ -200,6 +201,142 @@ struct RmspropStep {
   bool centered, use_momentum;
 };
 
+// The newer steps, as cpu/optim.cpp's AdagradStep ... RadamStep (the same operations in the same order).
+template <class T>
+__device__ __forceinline__ T absolute(T a) {
+  return a < T(0) ? -a : a;
+}
+
+template <class T>
+struct AdagradStep {
+  static constexpr int kLists = 3;  // params, grads, state_sums
+  explicit AdagradStep(const AdagradOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        neg_clr(static_cast<T>(-(o.lr / (1.0 + static_cast<double>(o.step - 1) * o.lr_decay)))),
+        eps(static_cast<T>(o.eps)) {}
+  __device__ void operator()(T (&v)[kLists]) const {
+    T& p = v[0];
+    const T grad = effective_grad(v[1], p);
+    const T sum = fmadd(grad, grad, v[2]);
+    v[2] = sum;
+    p = add(p, div(mul(neg_clr, grad), add(square_root(sum), eps)));
+  }
+  EffectiveGrad<T> effective_grad;
+  T neg_clr, eps;
+};
+
+template <class T>
+struct AdadeltaStep {
+  static constexpr int kLists = 4;  // params, grads, square_avgs, acc_deltas
+  explicit AdadeltaStep(const AdadeltaOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        rho(static_cast<T>(o.rho)),
+        one_minus_rho(static_cast<T>(1.0 - o.rho)),
+        eps(static_cast<T>(o.eps)),
+        neg_lr(static_cast<T>(-o.lr)) {}
+  __device__ void operator()(T (&v)[kLists]) const {
+    T& p = v[0];
+    const T grad = effective_grad(v[1], p);
+    const T square_avg = fmadd(mul(one_minus_rho, grad), grad, mul(v[2], rho));
+    v[2] = square_avg;
+    const T std_ = square_root(add(square_avg, eps));
+    const T delta = mul(div(square_root(add(v[3], eps)), std_), grad);
+    v[3] = fmadd(mul(one_minus_rho, delta), delta, mul(v[3], rho));
+    p = fmadd(delta, neg_lr, p);
+  }
+  EffectiveGrad<T> effective_grad;
+  T rho, one_minus_rho, eps, neg_lr;
+};
+
+template <class T>
+struct AdamaxStep {
+  static constexpr int kLists = 4;  // params, grads, exp_avgs, exp_infs
+  explicit AdamaxStep(const AdamaxOptions& o)
+      : effective_grad(o.maximize, o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        beta2(static_cast<T>(o.beta2)),
+        eps(static_cast<T>(o.eps)),
+        neg_clr(static_cast<T>(-(o.lr / (1.0 - std::pow(o.beta1, static_cast<double>(o.step)))))) {}
+  __device__ void operator()(T (&v)[kLists]) const {
+    T& p = v[0];
+    const T grad = effective_grad(v[1], p);
+    const T m = toward_grad(v[2], grad);
+    v[2] = m;
+    const T u = nan_max(mul(v[3], beta2), add(absolute(grad), eps));
+    v[3] = u;
+    p = add(p, div(mul(neg_clr, m), u));
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T beta2, eps, neg_clr;
+};
+
+template <class T>
+struct NadamStep {
+  static constexpr int kLists = 4;  // params, grads, exp_avgs, exp_avg_sqs
+  explicit NadamStep(const NadamOptions& o) : NadamStep(o, cpu::NadamCoefficients(o)) {}
+  NadamStep(const NadamOptions& o, const cpu::NadamCoefficients& c)
+      : effective_grad(o.maximize, decoupled(o) ? 0.0 : o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        decay(static_cast<T>(decoupled(o) ? 1.0 - o.lr * o.weight_decay : 1.0)),
+        beta2(static_cast<T>(o.beta2)),
+        one_minus_beta2(static_cast<T>(1.0 - o.beta2)),
+        bias_correction2(static_cast<T>(c.bias_correction2)),
+        eps(static_cast<T>(o.eps)),
+        grad_coefficient(static_cast<T>(c.grad_coefficient)),
+        exp_avg_coefficient(static_cast<T>(c.exp_avg_coefficient)) {}
+  static bool decoupled(const NadamOptions& o) { return o.decoupled_weight_decay && o.weight_decay != 0.0; }
+  __device__ void operator()(T (&v)[kLists]) const {
+    const T param = mul(v[0], decay);
+    const T grad = effective_grad(v[1], param);
+    const T m = toward_grad(v[2], grad);
+    v[2] = m;
+    const T second = fmadd(mul(one_minus_beta2, grad), grad, mul(v[3], beta2));
+    v[3] = second;
+    const T denom = add(square_root(div(second, bias_correction2)), eps);
+    const T stepped = add(param, div(mul(grad_coefficient, grad), denom));
+    v[0] = add(stepped, div(mul(exp_avg_coefficient, m), denom));
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T decay, beta2, one_minus_beta2, bias_correction2, eps, grad_coefficient, exp_avg_coefficient;
+};
+
+template <class T>
+struct RadamStep {
+  static constexpr int kLists = 4;  // params, grads, exp_avgs, exp_avg_sqs
+  explicit RadamStep(const RadamOptions& o) : RadamStep(o, cpu::RadamCoefficients(o)) {}
+  RadamStep(const RadamOptions& o, const cpu::RadamCoefficients& c)
+      : effective_grad(o.maximize, decoupled(o) ? 0.0 : o.weight_decay),
+        toward_grad(1.0 - o.beta1),
+        decay(static_cast<T>(decoupled(o) ? 1.0 - o.lr * o.weight_decay : 1.0)),
+        beta2(static_cast<T>(o.beta2)),
+        one_minus_beta2(static_cast<T>(1.0 - o.beta2)),
+        bias_correction1(static_cast<T>(c.bias_correction1)),
+        bias_correction2_sqrt(static_cast<T>(c.bias_correction2_sqrt)),
+        lr(static_cast<T>(o.lr)),
+        eps(static_cast<T>(o.eps)),
+        rect(static_cast<T>(c.rect)),
+        rectified(c.rectified) {}
+  static bool decoupled(const RadamOptions& o) { return o.decoupled_weight_decay && o.weight_decay != 0.0; }
+  __device__ void operator()(T (&v)[kLists]) const {
+    const T param = mul(v[0], decay);
+    const T grad = effective_grad(v[1], param);
+    const T m = toward_grad(v[2], grad);
+    v[2] = m;
+    const T second = fmadd(mul(one_minus_beta2, grad), grad, mul(v[3], beta2));
+    v[3] = second;
+    const T corrected = mul(div(m, bias_correction1), lr);
+    const T update =
+        rectified ? mul(mul(corrected, div(bias_correction2_sqrt, add(square_root(second), eps))), rect) : corrected;
+    v[0] = sub(param, update);
+  }
+  EffectiveGrad<T> effective_grad;
+  Lerp<T> toward_grad;
+  T decay, beta2, one_minus_beta2, bias_correction1, bias_correction2_sqrt, lr, eps, rect;
+  bool rectified;
+};
+
 // ---- the multi-tensor kernel ---------------------------------------------------------------------
 
 // Up to kMaxTensors tensors of a group: their pointers in every list (null for an absent list), their
@@ -386,12 +523,57 @@ void rmsprop_step(T* const* params, const T* const* grads, T* const* square_avgs
   launch_group<T>(lists, sizes, count, step, "rmsprop_step");
 }
 
+template <class T>
+void adagrad_step(T* const* params, const T* const* grads, T* const* state_sums, const int64_t* sizes, int64_t count,
+                  const AdagradOptions& options) {
+  T* const* const lists[] = {params, const_cast<T* const*>(grads), state_sums};
+  launch_group<T>(lists, sizes, count, AdagradStep<T>(options), "adagrad_step");
+}
+
+template <class T>
+void adadelta_step(T* const* params, const T* const* grads, T* const* square_avgs, T* const* acc_deltas,
+                   const int64_t* sizes, int64_t count, const AdadeltaOptions& options) {
+  T* const* const lists[] = {params, const_cast<T* const*>(grads), square_avgs, acc_deltas};
+  launch_group<T>(lists, sizes, count, AdadeltaStep<T>(options), "adadelta_step");
+}
+
+template <class T>
+void adamax_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_infs,
+                 const int64_t* sizes, int64_t count, const AdamaxOptions& options) {
+  T* const* const lists[] = {params, const_cast<T* const*>(grads), exp_avgs, exp_infs};
+  launch_group<T>(lists, sizes, count, AdamaxStep<T>(options), "adamax_step");
+}
+
+template <class T>
+void nadam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const NadamOptions& options) {
+  T* const* const lists[] = {params, const_cast<T* const*>(grads), exp_avgs, exp_avg_sqs};
+  launch_group<T>(lists, sizes, count, NadamStep<T>(options), "nadam_step");
+}
+
+template <class T>
+void radam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const RadamOptions& options) {
+  T* const* const lists[] = {params, const_cast<T* const*>(grads), exp_avgs, exp_avg_sqs};
+  launch_group<T>(lists, sizes, count, RadamStep<T>(options), "radam_step");
+}
+
 #define NNX_INSTANTIATE_OPTIM(T)                                                                            \
   template void sgd_step<T>(T* const*, const T* const*, T* const*, const int64_t*, int64_t, const SgdOptions&); \
   template void adam_step<T>(T* const*, const T* const*, T* const*, T* const*, T* const*, const int64_t*,     \
                              int64_t, const AdamOptions&);                                                  \
   template void rmsprop_step<T>(T* const*, const T* const*, T* const*, T* const*, T* const*, const int64_t*,  \
-                                int64_t, const RmspropOptions&);
+                                int64_t, const RmspropOptions&);                                         \
+  template void adagrad_step<T>(T* const*, const T* const*, T* const*, const int64_t*, int64_t,               \
+                                const AdagradOptions&);                                                     \
+  template void adadelta_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,   \
+                                 const AdadeltaOptions&);                                                   \
+  template void adamax_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,     \
+                               const AdamaxOptions&);                                                       \
+  template void nadam_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,      \
+                              const NadamOptions&);                                                         \
+  template void radam_step<T>(T* const*, const T* const*, T* const*, T* const*, const int64_t*, int64_t,      \
+                              const RadamOptions&);
 NNX_INSTANTIATE_OPTIM(float)
 NNX_INSTANTIATE_OPTIM(double)
 #undef NNX_INSTANTIATE_OPTIM

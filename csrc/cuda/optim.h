@@ -1,4 +1,4 @@
-// CUDA fused optimizer steps (SGD, Adam/AdamW, RMSprop): a whole parameter group per call, as multi-tensor
+// CUDA fused optimizer steps (SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam): a whole parameter group per call, as multi-tensor
 // kernels. Same options structs and same arithmetic, operation by operation, as the CPU (cpu/optim.h).
 #pragma once
 #include <cstdint>
@@ -7,7 +7,12 @@
 
 namespace nnx::cuda {
 
+using cpu::AdadeltaOptions;
+using cpu::AdagradOptions;
+using cpu::AdamaxOptions;
 using cpu::AdamOptions;
+using cpu::NadamOptions;
+using cpu::RadamOptions;
 using cpu::RmspropOptions;
 using cpu::SgdOptions;
 
@@ -27,5 +32,25 @@ void adam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* c
 template <class T>
 void rmsprop_step(T* const* params, const T* const* grads, T* const* square_avgs, T* const* grad_avgs,
                   T* const* momentum_buffers, const int64_t* sizes, int64_t count, const RmspropOptions& options);
+
+template <class T>
+void adagrad_step(T* const* params, const T* const* grads, T* const* state_sums, const int64_t* sizes, int64_t count,
+                  const AdagradOptions& options);
+
+template <class T>
+void adadelta_step(T* const* params, const T* const* grads, T* const* square_avgs, T* const* acc_deltas,
+                   const int64_t* sizes, int64_t count, const AdadeltaOptions& options);
+
+template <class T>
+void adamax_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_infs,
+                 const int64_t* sizes, int64_t count, const AdamaxOptions& options);
+
+template <class T>
+void nadam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const NadamOptions& options);
+
+template <class T>
+void radam_step(T* const* params, const T* const* grads, T* const* exp_avgs, T* const* exp_avg_sqs,
+                const int64_t* sizes, int64_t count, const RadamOptions& options);
 
 }  // namespace nnx::cuda

@@ -328,6 +328,8 @@ class Optimizer:
         for name, value in saved_state.items():
             if name == "step":
                 copied[name] = int(value.item() if isinstance(value, Tensor) else np.asarray(value))
+            elif name in _SCALAR_STATES:
+                copied[name] = float(value.item() if isinstance(value, Tensor) else np.asarray(value))
             elif isinstance(value, (Tensor, np.ndarray)) or hasattr(value, "__array__"):
                 array = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if array.shape != param.shape:
@@ -457,7 +459,11 @@ def refusal(param_arrays, lists):
     return None
 
 
-_NATIVE_LIST_NAMES = {"momentum_buffer": "momentum_buffers"}
+_NATIVE_LIST_NAMES = {"momentum_buffer": "momentum_buffers", "sum": "state_sums"}
+
+# Per-parameter state entries that are numbers, not buffers like the parameter (NAdam's product of momentum
+# coefficients; PyTorch saves it as a 0-d tensor).
+_SCALAR_STATES = ("mu_product",)
 
 
 def _array_refusal(array, name, ref, ref_name, written, shaped=True):
@@ -613,6 +619,26 @@ def group_by_step(steps):
     for i, step in enumerate(steps):
         members.setdefault(step, []).append(i)
     return sorted(members.items())
+
+
+def stepped_update(bundle, param_arrays, grad_arrays, lists, check, call, keys=None, after=None):
+    """The update of a group whose native step takes the step number: call(params, grads, *lists, key) once
+    per distinct key among the parameters (keys[i], or the step each is about to take; one call in the
+    usual case), then the step counts committed and after() run. With several calls, every array is
+    checked before the first (a refused call must not leave part of the group stepped)."""
+    steps = bundle.next_steps()
+    calls = group_by_step(steps if keys is None else keys(steps))
+    if not check and len(calls) > 1:
+        bundle.check(param_arrays, grad_arrays)
+
+    def update():
+        for key, members in calls:
+            call(subset(param_arrays, members), subset(grad_arrays, members),
+                 *[subset(arrays, members) for arrays in lists], key)
+        bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
+        if after is not None:
+            after(steps)
+    return update
 
 
 def subset(arrays, indices):

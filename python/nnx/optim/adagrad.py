@@ -1,0 +1,46 @@
+"""Adagrad: one fused native call (the parameters' backend's adagrad_step) updates a whole parameter group."""
+from .. import _C
+from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+
+_SUM = ("sum",)
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad: sum += g^2; theta -= clr g / (sqrt(sum) + eps) with clr = lr / (1 + (t - 1) lr_decay);
+    L2 weight decay added to the gradient. The sum starts at initial_accumulator_value (created on a parameter's
+    first step: PyTorch creates it in the constructor, so its state_dict() has entries before any step)."""
+
+    _hyper_names = ("lr", "lr_decay", "weight_decay", "eps", "maximize")
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
+        _not_differentiable(differentiable)
+        non_negative(initial_accumulator_value, "initial_accumulator_value")
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _pack_hyper(self, values):
+        """(lr, lr_decay, weight_decay, eps, maximize), checked."""
+        lr, lr_decay, weight_decay, eps, maximize = values
+        return (non_negative(lr, "lr"), non_negative(lr_decay, "lr_decay"), non_negative(weight_decay, "weight_decay"),
+                non_negative(eps, "eps"), flag(maximize, "maximize"))
+
+    def _plan_group(self, group, check):
+        lr, lr_decay, weight_decay, eps, maximize = self._check_hyper(group)
+        initial = non_negative(group.get("initial_accumulator_value", 0), "initial_accumulator_value")
+        gathered = self._gather(group, _SUM, check, fills={"sum": initial})
+        if gathered is None:
+            return None
+        param_arrays, grad_arrays, bundle = gathered
+        adagrad_step = native_steps(_C, param_arrays[0]).adagrad_step
+
+        def call(params, grads, sums, step):
+            adagrad_step(params, grads, sums, step, lr, lr_decay, weight_decay, eps, maximize)
+        return stepped_update(bundle, param_arrays, grad_arrays, [bundle.buffers["sum"]], check, call)
+
+
+def _not_differentiable(differentiable):
+    if differentiable:
+        raise ValueError("differentiable=True is not supported: nnx optimizer steps are not recorded by autograd")

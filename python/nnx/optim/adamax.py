@@ -1,0 +1,50 @@
+"""Adamax: one fused native call (the parameters' backend's adamax_step) updates a whole parameter group."""
+from .. import _C
+from .adagrad import _not_differentiable
+from .adam import _check_betas
+from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+
+_BUFFERS = ("exp_avg", "exp_inf")
+
+
+class Adamax(Optimizer):
+    """torch.optim.Adamax (Adam with the infinity norm): m = beta1 m + (1 - beta1) g;
+    u = max(beta2 u, |g| + eps); theta -= lr / (1 - beta1^t) m / u. L2 weight decay added to the gradient."""
+
+    _hyper_names = ("lr", "betas", "eps", "weight_decay", "maximize")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
+        _not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _pack_hyper(self, values):
+        """(lr, beta1, beta2, eps, weight_decay, maximize), checked."""
+        lr, betas, eps, weight_decay, maximize = values
+        beta1, beta2 = _check_betas(betas)
+        return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
+                non_negative(weight_decay, "weight_decay"), flag(maximize, "maximize"))
+
+    def _frozen_hyper(self, values):
+        return _frozen_betas(values)
+
+    def _plan_group(self, group, check):
+        hyper = self._check_hyper(group)
+        gathered = self._gather(group, _BUFFERS, check)
+        if gathered is None:
+            return None
+        param_arrays, grad_arrays, bundle = gathered
+        adamax_step = native_steps(_C, param_arrays[0]).adamax_step
+
+        def call(params, grads, exp_avgs, exp_infs, step):
+            adamax_step(params, grads, exp_avgs, exp_infs, step, *hyper)
+        lists = [bundle.buffers["exp_avg"], bundle.buffers["exp_inf"]]
+        return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call)
+
+
+def _frozen_betas(values):
+    """values with betas (the second entry) kept as a tuple: an in-place edit of a betas list is seen."""
+    if type(values[1]) is list:
+        return values[:1] + (tuple(values[1]),) + values[2:]
+    return values

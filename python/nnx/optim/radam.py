@@ -1,0 +1,47 @@
+"""RAdam: one fused native call (the parameters' backend's radam_step) updates a whole parameter group."""
+from .. import _C
+from .adagrad import _not_differentiable
+from .adam import _check_betas
+from .adamax import _frozen_betas
+from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+
+_MOMENTS = ("exp_avg", "exp_avg_sq")
+
+
+class RAdam(Optimizer):
+    """torch.optim.RAdam (rectified Adam): Adam's moments; while the variance estimate is unreliable
+    (rho_t <= 5, the first few steps) theta -= lr m / (1 - beta1^t), after that the rectified adaptive step.
+    Weight decay is L2 (added to the gradient) or, with decoupled_weight_decay=True, AdamW's."""
+
+    _hyper_names = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
+        _not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+    def _pack_hyper(self, values):
+        """(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize), checked."""
+        lr, betas, eps, weight_decay, decoupled_weight_decay, maximize = values
+        beta1, beta2 = _check_betas(betas)
+        return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
+                non_negative(weight_decay, "weight_decay"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
+                flag(maximize, "maximize"))
+
+    def _frozen_hyper(self, values):
+        return _frozen_betas(values)
+
+    def _plan_group(self, group, check):
+        hyper = self._check_hyper(group)
+        gathered = self._gather(group, _MOMENTS, check)
+        if gathered is None:
+            return None
+        param_arrays, grad_arrays, bundle = gathered
+        radam_step = native_steps(_C, param_arrays[0]).radam_step
+
+        def call(params, grads, exp_avgs, exp_avg_sqs, step):
+            radam_step(params, grads, exp_avgs, exp_avg_sqs, step, *hyper)
+        lists = [bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]]
+        return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call)
