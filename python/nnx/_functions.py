@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import _math_ops, autograd as _autograd
+from . import _composite, _math_ops, autograd as _autograd
 from . import random as _random
 from ._not_provided import NOT_PROVIDED_FUNCTIONS, NotProvidedError
 from .tensor import Tensor, _check_dtype, _shape_arg, tensor
@@ -57,7 +57,9 @@ def _method_function(name):
     return function
 
 
+METHOD_FUNCTIONS += _composite.METHODS
 globals().update({name: _method_function(name) for name in METHOD_FUNCTIONS})
+globals().update({name: getattr(_composite, name) for name in _composite.FUNCTIONS if name not in METHOD_FUNCTIONS})
 
 
 # --- arithmetic whose torch function takes more than the method, or a number first ---------------------------------
@@ -281,5 +283,5 @@ def namespace():
             if not name.startswith("_") and name not in _NOT_EXPORTED}
 
 
-_NOT_EXPORTED = {"builtins", "math", "sys", "np", "Tensor", "tensor", "NotProvidedError", "NOT_PROVIDED_FUNCTIONS",
+_NOT_EXPORTED = {"builtins", "math", "sys", "np", "Tensor", "tensor", "NOT_PROVIDED_FUNCTIONS",
                  "METHOD_FUNCTIONS", "namespace", "raise_if_not_provided"}

@@ -32,7 +32,6 @@ NOT_PROVIDED_FUNCTIONS = {
     "digamma": _SCIPY_SPECIAL,
     "addmm": _FUSED_AFFINE, "baddbmm": _FUSED_AFFINE, "addcmul": _FUSED_AFFINE, "addcdiv": _FUSED_AFFINE,
     "lerp": "write start + weight * (end - start)",
-    "cdist": "write ((x1[:, None] - x2[None]) ** 2).sum(-1).sqrt()",
     "conv1d": _CONVOLUTION, "conv2d": _CONVOLUTION, "conv_transpose2d": _CONVOLUTION, "max_pool2d": _CONVOLUTION,
     "avg_pool1d": _CONVOLUTION, "adaptive_avg_pool1d": _CONVOLUTION,
     "scatter": _IN_PLACE_INDEX, "scatter_add": _IN_PLACE_INDEX, "index_add": _IN_PLACE_INDEX,

@@ -1895,4 +1895,11 @@ for _name, _alternative in _not_provided.NOT_PROVIDED_METHODS.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _not_provided.method_stub(_name, _alternative))
 del _name, _alternative
+
+from . import _composite  # noqa: E402
+
+# torch.Tensor methods written as compositions of the ops above (nnx._composite): atan2, kron, tile ...
+for _name in _composite.METHODS:
+    setattr(Tensor, _name, getattr(_composite, _name))
+del _name
 from . import random as _random  # noqa: E402
