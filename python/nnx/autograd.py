@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .tensor import Tensor, VersionCounter, _device_of_array, _is_device_array, move_array
+from .tensor import Tensor, _WRITES_KEPT, _write_clock, _device_of_array, _is_device_array, move_array
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
@@ -115,7 +115,8 @@ class Function:
     # not say), and whether it keeps its output (None: unknown; an in-place op on the output then looks).
     saved_inputs = None
     saves_output = None
-    saved_versions = None  # {position: version} of kept inputs whose version was not 0 when recorded
+    is_view = False  # the output may alias the first input's storage (reshape, basic indexing ...)
+    write_clock = 0  # tensor._write_clock when the node was recorded: kept inputs written later are refused
     output_version_counter = None  # the output's counter while backward needs the output unchanged
     output_version = 0
 
@@ -140,7 +141,10 @@ class Function:
             except Exception as error:
                 raise_if_mixed_devices(arrays, error)
                 raise
-            return Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
+            result = Tensor._wrap(np.asarray(out) if isinstance(out, _numpy_scalar) else out)
+            if cls.is_view:
+                share_version_with_view(args[0], result)
+            return result
         # Set before forward (as in PyTorch), so forward can skip work backward will not need.
         ctx.needs_input_grad = tuple(needs_grad)
         try:
@@ -152,15 +156,11 @@ class Function:
         ctx.inputs = args
         result._requires_grad = True
         result._ctx = ctx
-        positions = cls.saved_inputs
-        for position in range(len(args)) if positions is None else positions:
-            counter = getattr(args[position], "_version_counter", None)
-            if counter is not None and counter.version:  # version 0 needs no record: it is the default
-                if ctx.saved_versions is None:
-                    ctx.saved_versions = {}
-                ctx.saved_versions[position] = counter.version
+        ctx.write_clock = _write_clock[0]
         if cls.saves_output:
-            ctx.output_version_counter = result._version_counter = VersionCounter()
+            ctx.output_version_counter = result._version_counter = [0, False, None]
+        elif cls.is_view:
+            share_version_with_view(args[0], result)
         return result
 
     @staticmethod
@@ -351,19 +351,36 @@ def run_backward(root, gradient, retain_graph=False):
                 ready.append(parent)
 
 
+def share_version_with_view(x, view):
+    """After a view op: when `view` really aliases x's storage (NumPy's base; a copying reshape does not),
+    the two share one version counter, so an in-place write through either is seen through both."""
+    out, data = view._data, x._data
+    base = getattr(out, "base", None)
+    if out is data or (base is not None and (base is data or base is getattr(data, "base", None))):
+        counter = x._version_counter
+        if counter is None:
+            counter = x._version_counter = [0, False, None]  # a version counter (see tensor.py)
+        view._version_counter = counter
+        if view._requires_grad:
+            counter[1] = True  # graph views: an in-place op on either would leave the other's history stale
+
+
 def check_saved_versions(node):
     """PyTorch's RuntimeError when a tensor the node's backward reads was written in place after the forward
     (through the tensor itself or any alias: a view, detach(), .data), instead of a silently wrong gradient."""
     positions = type(node).saved_inputs
     inputs = node.inputs
-    expected = node.saved_versions or {}
+    clock = node.write_clock
     for position in range(len(inputs)) if positions is None else positions:
         counter = getattr(inputs[position], "_version_counter", None)
-        if counter is not None and counter.version != expected.get(position, 0):
-            _raise_modified(node, inputs[position], "an input", counter.version, expected.get(position, 0))
+        if counter is not None and counter[2] is not None and counter[2][-1] > clock:
+            later = sum(1 for write in counter[2] if write > clock)
+            expected = counter[0] - later
+            _raise_modified(node, inputs[position], "an input", counter[0],
+                            f"{expected} or lower" if later == _WRITES_KEPT else expected)
     counter = node.output_version_counter
-    if counter is not None and counter.version != node.output_version:
-        _raise_modified(node, None, "output 0", counter.version, node.output_version)
+    if counter is not None and counter[0] != node.output_version:
+        _raise_modified(node, None, "output 0", counter[0], node.output_version)
 
 
 def mark_output_written(tensor):
@@ -379,7 +396,7 @@ def mark_output_written(tensor):
             if item is data or (type(item) is np.ndarray and type(data) is np.ndarray
                                 and np.may_share_memory(item, data)):
                 counter = tensor._shared_version_counter()
-                node.output_version_counter, node.output_version = counter, counter.version
+                node.output_version_counter, node.output_version = counter, counter[0]
                 return
 
 

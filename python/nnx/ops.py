@@ -14,22 +14,9 @@ from .tensor import _device_of_array, move_array
 
 class ViewFunction(Function):
     """An op whose output may alias its input's storage (reshape, permute, expand, basic indexing): when it
-    does, the output shares the input's version counter, so an in-place write through either one is seen by
-    autograd through both."""
+    does, Function.apply gives the output the input's version counter."""
 
-    saved_inputs, saves_output = (), False
-
-    @classmethod
-    def apply(cls, x, *args):
-        result = super().apply(x, *args)
-        out, data = result._data, x._data
-        base = getattr(out, "base", None)
-        if out is data or (base is not None and (base is data or base is getattr(data, "base", None))):
-            counter = x._shared_version_counter()
-            result._version_counter = counter
-            if result._requires_grad:
-                counter.graph_views = True  # an in-place op on either would leave the other's history stale
-        return result
+    saved_inputs, saves_output, is_view = (), False, True
 
 
 def _shape(value):

@@ -126,16 +126,15 @@ def _unary_method(name):
     return method
 
 
-class VersionCounter:
-    """How many in-place writes a storage has had, shared by every tensor aliasing it (views, detach(),
-    .data), as PyTorch's version counter. A tensor gets one on its first in-place write or alias (until then
-    its version is 0); autograd compares it with the version it recorded when it kept a tensor for backward."""
-
-    __slots__ = ("version", "graph_views")
-
-    def __init__(self):
-        self.version = 0
-        self.graph_views = False  # a view of this storage is part of a recorded graph
+# A version counter counts the in-place writes of a storage, shared by every tensor aliasing it (views,
+# detach()), as PyTorch's. It is a list [version, graph_views, write_clocks] (a list costs a quarter of an
+# object, and views make one on the hot path): graph_views says a view of the storage is part of a recorded
+# graph; write_clocks holds the _write_clock values of the last few writes (None before the first). A node of
+# the graph records only the clock when it is made (one read, instead of a version per kept tensor), and its
+# backward refuses a kept tensor written after that. A tensor gets a counter on its first in-place write or
+# alias; until then its version is 0.
+_write_clock = [0]  # counts in-place writes process-wide
+_WRITES_KEPT = 8  # write clocks kept per counter: enough to name the expected version in the error
 
 
 class Tensor:
@@ -268,21 +267,29 @@ class Tensor:
         """This tensor's version counter, made now if it has none (to be shared with a new alias)."""
         counter = self._version_counter
         if counter is None:
-            counter = self._version_counter = VersionCounter()
+            counter = self._version_counter = [0, False, None]
         return counter
 
     @property
     def _version(self):
         """How many in-place writes this tensor's storage has had (torch.Tensor._version)."""
         counter = self._version_counter
-        return 0 if counter is None else counter.version
+        return 0 if counter is None else counter[0]
 
     def _bump_version(self):
         """Record one in-place write of this tensor's storage (every in-place op calls it)."""
         counter = self._version_counter
         if counter is None:
-            counter = self._version_counter = VersionCounter()
-        counter.version += 1
+            counter = self._version_counter = [0, False, None]
+        counter[0] += 1
+        _write_clock[0] += 1
+        clocks = counter[2]
+        if clocks is None:
+            counter[2] = [_write_clock[0]]
+        else:
+            clocks.append(_write_clock[0])
+            if len(clocks) > _WRITES_KEPT:
+                del clocks[0]
 
     @data.setter
     def data(self, value):
@@ -880,10 +887,7 @@ class Tensor:
             _raise_in_place_error(name, ufunc, data, operand, error)
         if self._ctx is not None:  # a graph tensor written under no_grad: its producer may keep it
             _autograd.mark_output_written(self)
-        counter = self._version_counter
-        if counter is None:
-            counter = self._version_counter = VersionCounter()
-        counter.version += 1
+        self._bump_version()
         return self
 
     def _in_place_recorded(self, name, ufunc, function, other):
@@ -895,7 +899,7 @@ class Tensor:
         if function is None:
             raise TypeError(f"{name}: this in-place op is not differentiable")
         counter = self._version_counter
-        if counter is not None and counter.graph_views:  # their history would not see the write
+        if counter is not None and counter[1]:  # their history would not see the write
             raise RuntimeError(f"{name}: in-place operation on a tensor that is, or has, a view in the autograd "
                                "graph is not supported by nnx; use the out-of-place form")
         data = self._data
