@@ -171,6 +171,8 @@ def _read_archive(archive: zipfile.ZipFile) -> tuple[dict, dict]:
         raise SerializationError(f"version {header.get('version')!r}; this nnx reads version {VERSION}")
     arrays = {}
     for ref in _references(header.get("content"), 0):
+        if ref["name"] in arrays:  # one member read many times would amplify a small file without bound
+            raise SerializationError(f"the header refers to array {ref['name']!r} more than once")
         info = infos.get(f"{ref['name']}.npy")
         if info is None:
             raise SerializationError(f"the header refers to a missing array {ref['name']!r}")

@@ -222,6 +222,16 @@ def test_a_huge_declared_shape_is_refused_without_allocating():
         nnx.load(io.BytesIO(rewrite(data, change)))
 
 
+def test_a_member_referenced_many_times_is_refused():
+    # one 8 KB member named 1000 times in the header would be read 1000 times: refused, not amplified
+    data = saved_bytes([np.zeros(1024)])
+    header = json.loads(np.load(io.BytesIO(data))["header"].tobytes())
+    header["content"] = header["content"] * 1000
+    with pytest.raises(SerializationError, match="more than once"):
+        nnx.load(io.BytesIO(rewrite(data, lambda name, content: (
+            header_member(header) if name == "header.npy" else content, zipfile.ZIP_STORED))))
+
+
 @pytest.mark.parametrize("depth", [150, 100_000])
 def test_a_deeply_nested_header_is_refused(depth):
     data = saved_bytes([1])
