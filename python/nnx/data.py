@@ -1,7 +1,8 @@
 """Mini-batches straight from NumPy arrays: DataLoader, TensorDataset and the DataLoaders pair a Learner uses.
 
 Batches are cut from whole arrays by slicing (in order) or one fancy-indexing per batch (shuffled), so
-no Python runs per sample. Any other object with __len__/__getitem__ also works, one sample at a time,
+no Python runs per sample; every batch is a fresh copy, never a view of the caller's arrays (_fresh).
+PyTorch-style datasets, samplers and worker processes are nnx.utils.data. Any other object with __len__/__getitem__ also works, one sample at a time,
 collated with np.stack. With device='cuda' the whole arrays are copied to the GPU once, on the first
 iteration, and batches are cut there (a shuffled epoch uploads only its permutation); dataset objects
 are collated on the host and each batch is uploaded.
