@@ -834,7 +834,8 @@ _OP_FAMILIES = ("gemm", "column_sum", "row_argmax", "linear_forward", "linear_ba
                 "cross_entropy_backward", "mse_loss_forward", "mse_loss_backward", "l1_loss_forward",
                 "l1_loss_backward", "bce_with_logits_forward", "bce_with_logits_backward", "dropout_forward",
                 "dropout_backward", "philox_uniform", "embedding_forward", "embedding_backward", "sgd_step",
-                "adam_step", "rmsprop_step", "batch_norm_forward", "batch_norm_backward", "layer_norm_forward",
+                "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "adamax_step", "nadam_step",
+                "radam_step", "batch_norm_forward", "batch_norm_backward", "layer_norm_forward",
                 "layer_norm_backward")
 _PARAMETERS = _parameter_names()
 for _name in _OP_FAMILIES:

@@ -151,6 +151,34 @@ def rmsprop_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: S
                  momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> None:
     """PyTorch RMSprop. grad_avgs required when centered, momentum_buffers when momentum != 0."""
 
+def adagrad_step(params: Sequence[Array], grads: Sequence[Array], state_sums: Sequence[Array], step: int,
+                 lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0, eps: float = 1e-10,
+                 maximize: bool = False) -> None:
+    """PyTorch Adagrad. step counts from 1 and already includes this update."""
+
+def adadelta_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: Sequence[Array],
+                  acc_deltas: Sequence[Array], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                  weight_decay: float = 0.0, maximize: bool = False) -> None:
+    """PyTorch Adadelta."""
+
+def adamax_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
+                exp_infs: Sequence[Array], step: int, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
+                eps: float = 1e-8, weight_decay: float = 0.0, maximize: bool = False) -> None:
+    """PyTorch Adamax. step counts from 1 and already includes this update."""
+
+def nadam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
+               exp_avg_sqs: Sequence[Array], step: int, mu_product: float, lr: float = 2e-3, beta1: float = 0.9,
+               beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+               decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
+    """PyTorch NAdam. mu_product: the product of the momentum coefficients mu_1 ... mu_step, this step's
+    included (PyTorch's state['mu_product'] after its update)."""
+
+def radam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
+               exp_avg_sqs: Sequence[Array], step: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+               eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
+               maximize: bool = False) -> None:
+    """PyTorch RAdam: the rectified adaptive step once rho_t > 5, plain bias-corrected momentum before."""
+
 # --- normalization.cpp: batch_norm over (N, C) per column, layer_norm over (N, D) per row -----------------------
 # Statistics accumulate in double (float input too). The saved buffers have the input's dtype. Results do
 # not depend on the thread count. weight/bias may be None (1 and 0); each gradient output may be None to skip it.

@@ -179,7 +179,8 @@ def nonzero(mask: DeviceArray, out: DeviceArray) -> None:
 #   softmax_backward, cross_entropy_forward, cross_entropy_backward, mse_loss_forward/backward,
 #   l1_loss_forward/backward, bce_with_logits_forward/backward, dropout_forward, dropout_backward,
 #   philox_uniform (same Philox stream as the CPU: same seed and offset give the same mask),
-#   embedding_forward, embedding_backward (atomic adds), sgd_step, adam_step, rmsprop_step (a multi-tensor
+#   embedding_forward, embedding_backward (atomic adds), sgd_step, adam_step, rmsprop_step, adagrad_step,
+#   adadelta_step, adamax_step, nadam_step, radam_step (a multi-tensor
 #   kernel whose pointer table travels by value as a __grid_constant__ argument: one launch per 64 tensors
 #   of a group, no upload), batch_norm_forward/backward,
 #   layer_norm_forward/backward.

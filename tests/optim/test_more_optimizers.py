@@ -442,3 +442,31 @@ def test_lookahead_refuses_bad_arguments():
 def test_exported():
     for name in ["Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Lookahead", "ranger"]:
         assert name in optim.__all__ and hasattr(optim, name)
+
+
+# --- on a device (the CUDA twins through nnx.backend.cuda; tests/fake_cuda.py without a GPU) ----------------------
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    lambda ps: optim.Adadelta(ps, weight_decay=0.1),
+    lambda ps: optim.Adamax(ps, lr=0.01),
+    lambda ps: optim.NAdam(ps, lr=0.01, decoupled_weight_decay=True, weight_decay=0.1),
+    lambda ps: optim.ranger(ps, lr=0.01, k=3),
+], ids=["adagrad", "adadelta", "adamax", "nadam", "ranger"])
+def test_on_a_device_as_on_the_cpu(device, rng, make):
+    values = [random_array(rng, shape, np.float32) for shape in [(4, 3), (3,), (1,)]]
+    grads = [[random_array(rng, v.shape, np.float32) for v in values] for _ in range(8)]
+    results = {}
+    for where in ("cpu", device):
+        params = [nnx.tensor(v.copy(), requires_grad=True, device=where) for v in values]
+        optimizer = make(params)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = nnx.tensor(g.copy(), device=where)
+            optimizer.step()
+        results[where] = [p.cpu().numpy() for p in params]
+        for state in optimizer.state.values():
+            for value in state.values():
+                if isinstance(value, nnx.Tensor):
+                    assert value.device == params[0].device
+    for on_device, on_cpu in zip(results[device], results["cpu"]):
+        np.testing.assert_allclose(on_device, on_cpu, rtol=1e-5, atol=1e-6)

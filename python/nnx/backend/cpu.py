@@ -286,3 +286,8 @@ def layer_norm_backward(grad_out, weight, saved, need_x, need_weight, need_bias)
 sgd_step = _C.sgd_step
 adam_step = _C.adam_step
 rmsprop_step = _C.rmsprop_step
+adagrad_step = _C.adagrad_step
+adadelta_step = _C.adadelta_step
+adamax_step = _C.adamax_step
+nadam_step = _C.nadam_step
+radam_step = _C.radam_step

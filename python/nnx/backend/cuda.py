@@ -340,3 +340,32 @@ def rmsprop_step(params, grads, square_avgs, grad_avgs, momentum_buffers, lr, al
                  weight_decay=0.0, momentum=0.0, centered=False, maximize=False):
     _native.rmsprop_step(_handles(params), _handles(grads), _handles(square_avgs), _handles(grad_avgs),
                          _handles(momentum_buffers), lr, alpha, eps, weight_decay, momentum, centered, maximize)
+
+
+def adagrad_step(params, grads, state_sums, step, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
+    _native.adagrad_step(_handles(params), _handles(grads), _handles(state_sums), step, lr, lr_decay, weight_decay,
+                         eps, maximize)
+
+
+def adadelta_step(params, grads, square_avgs, acc_deltas, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
+                  maximize=False):
+    _native.adadelta_step(_handles(params), _handles(grads), _handles(square_avgs), _handles(acc_deltas), lr, rho,
+                          eps, weight_decay, maximize)
+
+
+def adamax_step(params, grads, exp_avgs, exp_infs, step, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                maximize=False):
+    _native.adamax_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_infs), step, lr, beta1,
+                        beta2, eps, weight_decay, maximize)
+
+
+def nadam_step(params, grads, exp_avgs, exp_avg_sqs, step, mu_product, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+               weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    _native.nadam_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_avg_sqs), step, mu_product,
+                       lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize)
+
+
+def radam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+               weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+    _native.radam_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_avg_sqs), step, lr, beta1,
+                       beta2, eps, weight_decay, decoupled_weight_decay, maximize)

@@ -60,8 +60,9 @@ class Lookahead(Optimizer):
         for slow_group, group in zip(self.slow_weights, self.param_groups):
             for slow, p in zip(slow_group, group["params"]):
                 fast = p._data
-                slow += self.alpha * (fast - slow)
-                fast[...] = slow
+                pulled = slow + self.alpha * (fast - slow)  # fastai: slow.add_(fast - slow, alpha=alpha)
+                slow[...] = pulled  # item assignment: in place on every device's arrays
+                fast[...] = pulled
 
     def state_dict(self):
         saved = self.optimizer.state_dict()
