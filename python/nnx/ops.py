@@ -433,25 +433,67 @@ class Mean(Function):
             return _expand_reduced(grad / count, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
+def _centered(x, axes, correction):
+    """(x - mean over axes, the divisor N - correction clamped at 0 as PyTorch does): an empty reduction or
+    too few values give 0/0 = NaN downstream, never an error or a negative divisor."""
+    count = _reduced_count(x.shape, axes)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # (NumPy's mean warns on empty slices)
+        mean = np.divide(x.sum(axis=axes, keepdims=True), count, dtype=x.dtype)
+        return x - mean, max(count - correction, 0)
+
+
+def _keepdim_result(value, x, axes, keepdim):
+    """A reduction computed with keepdims=True, shaped as the caller asked, in x's dtype."""
+    if not keepdim:
+        value = value.reshape(()) if axes is None else np.squeeze(value, axes)
+    return value if value.dtype == x.dtype else value.astype(x.dtype)
+
+
 class Var(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        ctx.centered, ctx.axes, ctx.keepdim = centered, axes, keepdim
-        ctx.divisor = _reduced_count(x.shape, axes) - correction
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.divisor
-        if isinstance(variance, np.generic):
-            return np.asarray(variance, dtype=x.dtype)
-        return variance if variance.dtype == x.dtype else variance.astype(x.dtype)
+        centered, divisor = _centered(x, axes, correction)
+        ctx.centered, ctx.axes, ctx.keepdim, ctx.divisor = centered, axes, keepdim, divisor
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            variance = np.sum(centered * centered, axis=axes, keepdims=True) / divisor
+        return _keepdim_result(variance, x, axes, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
         grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
-        return grad * ctx.centered * (2.0 / ctx.divisor), None, None, None
+        with np.errstate(invalid="ignore", divide="ignore"):  # divisor 0: NaN gradients, as PyTorch
+            return grad * ctx.centered * np.divide(2.0, ctx.divisor), None, None, None
+
+
+class Std(Function):
+    """Standard deviation. The deviations are divided by the largest one before squaring, so float32 values
+    near 1e30 do not overflow (std([1e30, -1e30]) = 1.41e30, as PyTorch); d std/dx = centered / (N' std)."""
+
+    saved_inputs, saves_output = (), True
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        centered, divisor = _centered(x, axes, correction)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if x.size:
+                scale = np.max(np.abs(centered), axis=axes, keepdims=True)
+                scale = np.where((scale > 0) & np.isfinite(scale), scale, np.ones((), dtype=x.dtype, like=x))
+            else:
+                scale = np.ones((), dtype=x.dtype, like=x)
+            scaled = centered / scale
+            std = np.sqrt(np.sum(scaled * scaled, axis=axes, keepdims=True) / divisor) * scale
+        ctx.centered, ctx.axes, ctx.keepdim, ctx.divisor = centered, axes, keepdim, divisor
+        ctx.std = std = std if std.dtype == x.dtype else std.astype(x.dtype)
+        return _keepdim_result(std, x, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
+        with np.errstate(invalid="ignore", divide="ignore"):  # std 0: gradient 0; divisor 0: NaN, as PyTorch
+            grad_over_std = np.where(ctx.std == 0, np.zeros((), dtype=grad.dtype, like=grad), grad / ctx.std)
+            return grad_over_std * ctx.centered / ctx.divisor, None, None, None
 
 
 class Amax(Function):
@@ -506,6 +548,9 @@ class Gather(Function):
         if index.ndim != x.ndim:
             raise RuntimeError(f"gather(): index must have as many dimensions as input ({x.ndim}), got {index.ndim}")
         ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
+        if index.size and index.dtype.kind == "i" and index.min() < 0:  # NumPy would wrap it, PyTorch refuses
+            raise IndexError(f"gather(): index {int(index.min())} is out of range: out of bounds for dimension "
+                             f"{axis} with size {x.shape[axis]}")
         try:
             return np.take_along_axis(x, index, axis)
         except IndexError as error:

@@ -645,7 +645,8 @@ class Tensor:
         return _ops.Var.apply(self, _normalize_dims(dim, self._data.ndim), correction, keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        correction = _variance_correction(unbiased, correction)
+        return _ops.Std.apply(self, _normalize_dims(dim, self._data.ndim), correction, keepdim)
 
     def max(self, dim=None, keepdim=False):
         """max() -> the largest value; max(dim) -> (values, indices) like torch.max."""
@@ -659,11 +660,14 @@ class Tensor:
         return self._extreme(dim, keepdim, np.argmin, _ops.Amin)
 
     def _extreme(self, dim, keepdim, arg_function, full_reduction):
-        if self._data.size == 0:
-            raise RuntimeError("max()/min() of an empty tensor: specify a dim with a non-zero size")
         if dim is None:
+            if self._data.size == 0:
+                raise RuntimeError("max()/min() of an empty tensor: specify a dim with a non-zero size")
             return full_reduction.apply(self)
         axis = _normalize_dim(dim, self._data.ndim)
+        if self._data.size == 0 and (self._data.ndim == 0 or self._data.shape[axis] == 0):
+            name = "max" if arg_function is np.argmax else "min"
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         indices = np.expand_dims(arg_function(self._data, axis=axis), axis)
         values = _ops.TakeAlongDim.apply(self, indices, axis)
         if not keepdim:
@@ -771,7 +775,11 @@ class Tensor:
         axis = _normalize_dim(dim, self._data.ndim)
         length = self._data.shape[axis]
         if isinstance(split_size, int):
-            sizes = [split_size] * (length // split_size) + ([length % split_size] if length % split_size else [])
+            if split_size < 0 or (split_size == 0 and length):
+                raise RuntimeError(f"split(): split_size must be positive (0 only for a dimension of size 0), got "
+                                   f"split_size={split_size} for a dimension of size {length}")
+            count = max(1, -(-length // split_size)) if split_size else 1  # an empty dim: one empty piece
+            sizes = [split_size] * (count - 1) + [length - split_size * (count - 1)]
         else:
             sizes = list(split_size)
         pieces, start = [], 0
@@ -782,8 +790,12 @@ class Tensor:
         return tuple(pieces)
 
     def chunk(self, chunks, dim=0):
+        if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
+            raise RuntimeError(f"chunk(): chunks must be a positive int, got {chunks!r}")
         length = self._data.shape[_normalize_dim(dim, self._data.ndim)]
-        return self.split(max(1, -(-length // chunks)), dim)
+        if length == 0:  # PyTorch: `chunks` empty pieces
+            return self.split([0] * int(chunks), dim)
+        return self.split(-(-length // chunks), dim)
 
     # --- indexing --------------------------------------------------------------------------------------------
     def __getitem__(self, index):

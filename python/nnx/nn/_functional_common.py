@@ -61,6 +61,15 @@ def as_dtype(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
+def as_int64_indices(data, argument, function):
+    """Integer indices or labels as int64. uint64 values above int64's range are refused: a cast would wrap
+    them to negative indices (and a confusing error, or a silent wrong row, further down)."""
+    if data.dtype == np.uint64 and data.size and data.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{function}(): {argument} holds {int(data.max())}, above the int64 range of indices "
+                         f"(2**63 - 1)")
+    return data if data.dtype == np.int64 else data.astype(np.int64)
+
+
 def as_target(target, input, function):
     """A loss target as an array of the input's dtype (non-Tensor data is converted once, here)."""
     data = target._data if isinstance(target, Tensor) else host_data_on_device_of(target, input)

@@ -9,7 +9,8 @@ from .. import backend
 from ..autograd import Function, is_one
 from ..ops import Softmax
 from ..tensor import Tensor
-from ._functional_common import _REDUCTIONS, as_dtype, as_target, check_float, check_reduction, host_data_on_device_of
+from ._functional_common import (_REDUCTIONS, as_dtype, as_int64_indices, as_target, check_float, check_reduction,
+                                 host_data_on_device_of)
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------
@@ -41,8 +42,7 @@ def _class_rows(input, target, function):
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{function}(): target must be an integer tensor of class indices (int64), got dtype "
                         f"{indices.dtype}")
-    if indices.dtype != np.int64:
-        indices = indices.astype(np.int64)
+    indices = as_int64_indices(indices, "target", function)
     shape = input.shape
     if input.ndim == 0:
         raise ValueError(f"{function}(): input must have at least 1 dimension (classes), got a 0-d tensor")

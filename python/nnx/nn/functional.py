@@ -12,7 +12,7 @@ from ..autograd import Function, is_grad_enabled
 from ..ops import Activation, Softmax
 from ..random import dropout_seed_offset
 from ..tensor import Tensor
-from ._functional_common import apply_in_place, check_float, check_number, check_tensor
+from ._functional_common import apply_in_place, as_int64_indices, check_float, check_number, check_tensor
 
 _NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _LINEAR_ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
@@ -201,7 +201,7 @@ def _index_data(value, argument, function):
     data = value._data if isinstance(value, Tensor) else np.asarray(value)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{function}(): argument '{argument}' must be an integer tensor (int64), got dtype {data.dtype}")
-    return data if data.dtype == np.int64 else data.astype(np.int64)
+    return as_int64_indices(data, argument, function)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):

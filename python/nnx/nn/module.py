@@ -435,6 +435,10 @@ def _cast_for(value, dtype, key):
     if dtype.kind in "iu" and value.dtype.kind == "f":
         if not np.all(np.isfinite(value)) or not np.all(value == np.round(value)):
             return None, f"value of {key} has non-integral or non-finite entries, its {dtype} buffer holds integers."
+    if dtype.kind in "iu" and value.dtype.kind in "iu" and value.size:  # integer casts wrap silently
+        limits = np.iinfo(dtype)
+        if int(value.min()) < limits.min or int(value.max()) > limits.max:
+            return None, f"value of {key} does not fit in the current model's {dtype} (overflow)."
     try:
         with np.errstate(over="raise", invalid="raise"):
             return np.asarray(value, dtype=dtype), None
