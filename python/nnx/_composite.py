@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, no_grad
 from .ops import unbroadcast
 from .tensor import MinMaxResult, Tensor, _as_array, _index_array, _normalize_dim, cat, stack, tensor, where, zeros
 
@@ -542,3 +542,39 @@ class _Atan2(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = grad / (x * x + y * y)
         return unbroadcast(scale * x, np.shape(y)), unbroadcast(-scale * y, np.shape(x))
+
+
+# --- in-place variants: x.exp_() writes x.exp() into x ------------------------------------------------------------------
+def in_place_variant(name):
+    """Tensor.<name>_: the out-of-place method's result written into this tensor's storage, in its dtype.
+    Not recorded by autograd: refused (PyTorch's leaf error, or nnx's graph error) for a tensor that requires
+    grad while grad mode is on, as nnx's other unrecorded in-place ops."""
+    def method(self, *args, **kwargs):
+        self._check_inplace(f"{name}_")  # (also counts the write as a new version)
+        with no_grad():
+            result = getattr(self, name)(*args, **kwargs)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}_(): the result's shape {list(result.shape)} differs from the tensor's "
+                               f"{list(self.shape)}")
+        try:
+            np.copyto(self._data, result._data, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}_(): result type {result.dtype} can't be cast to the desired output type "
+                               f"{self.dtype}") from None
+        return self
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"In-place {name}: x.{name}_(...) writes x.{name}(...) into x."
+    return method
+
+
+# The in-place forms of the elementwise ops above and in nnx.tensor (shape-preserving ones only).
+IN_PLACE = (
+    "abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
+    "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "sigmoid", "tanh", "relu", "reciprocal", "sign", "sgn", "floor",
+    "ceil", "trunc", "fix", "frac", "round", "clamp_min", "clamp_max", "clip", "remainder", "fmod", "floor_divide",
+    "atan2", "arctan2", "hypot", "copysign", "xlogy", "ldexp", "logit", "nan_to_num", "deg2rad", "rad2deg", "gcd",
+    "lcm", "heaviside", "cumsum", "cumprod", "tril", "triu", "masked_fill", "logical_not", "logical_and",
+    "logical_or", "logical_xor", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "eq", "ne", "lt", "le",
+    "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+)

@@ -3,6 +3,8 @@ table (value and derivative side by side), prod, cumsum, cumprod and einsum.
 
 Forward and backward see arrays (NumPy on the CPU, a device array elsewhere), as in nnx.ops.
 """
+import sys
+
 import numpy as np
 
 from .autograd import Function
@@ -48,6 +50,8 @@ class UnaryMath(Function):
     def forward(ctx, x, name):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf/nan silently, as in PyTorch
             out = UNARY_MATH[name][0](x)
+        if x.dtype.kind in "biu" and out.dtype.kind == "f":  # PyTorch: integers give the default float dtype
+            out = out.astype(sys.modules[__package__ + ".tensor"]._DEFAULT_FLOAT)
         ctx.x, ctx.out, ctx.name = x, out, name
         return out
 

@@ -584,3 +584,35 @@ def test_composites_against_torch(rng):
     np.testing.assert_allclose(nnx.cosine_similarity(nnx.tensor(x1), nnx.tensor(x1[::-1].copy())).numpy(),
                                torch.cosine_similarity(torch.tensor(x1), torch.tensor(x1[::-1].copy())).numpy(),
                                rtol=1e-10)
+
+
+# --- in-place variants -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,args", [("exp", ()), ("sqrt", ()), ("sin", ()), ("sigmoid", ()), ("clamp_min", (0.7,)),
+                                       ("remainder", (0.5,)), ("tril", ()), ("cumsum", (1,)), ("atan2", (2.0,)),
+                                       ("round", ()), ("reciprocal", ())])
+def test_in_place_variant_writes_the_out_of_place_result(rng, name, args):
+    values = rng.uniform(0.5, 1.5, size=(3, 3))
+    expected = getattr(nnx.tensor(values), name)(*[nnx.tensor(a) if name == "atan2" else a for a in args]).numpy()
+    x = nnx.tensor(values)
+    storage = x.numpy()
+    assert getattr(x, name + "_")(*[nnx.tensor(a) if name == "atan2" else a for a in args]) is x
+    assert x.numpy() is storage  # the same storage, written in place
+    np.testing.assert_array_equal(x.numpy(), expected)
+
+
+def test_in_place_variants_refuse_what_torch_refuses():
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        nnx.ones(2, requires_grad=True).exp_()
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        nnx.tensor([1, 4]).sqrt_()
+    leaf = nnx.ones(2, requires_grad=True)
+    with nnx.no_grad():
+        leaf.mul_(2).log_()
+    np.testing.assert_allclose(leaf.detach().numpy(), np.log([2.0, 2.0]))
+    mask = nnx.tensor([[True, False], [False, True]])
+    np.testing.assert_array_equal(nnx.zeros(2, 2).masked_fill_(mask, 5.0).numpy(), [[5, 0], [0, 5]])
+    assert nnx.Tensor.multiply_ is nnx.Tensor.mul_ and nnx.Tensor.subtract_ is nnx.Tensor.sub_
+
+
+def test_integer_inputs_give_float32_like_torch():
+    assert nnx.tensor([1, 2]).sin().dtype == np.float32 and nnx.log1p(nnx.tensor([1, 2])).dtype == np.float32
