@@ -163,3 +163,15 @@ def test_same_checks_as_torch():
 
     for steps in (exp_written, sum_of_written, mul_written):
         assert outcome(nnx, steps) == outcome(torch, steps), steps.__name__
+
+
+def test_functional_inplace_true_counts_as_a_write():
+    import nnx.nn.functional as F
+    x = nnx.tensor([1.0, -2.0], requires_grad=True)
+    y = x * 2
+    z = (y * y).sum()
+    with nnx.no_grad():
+        F.relu(y, inplace=True)
+    assert y._version == 1
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        z.backward()

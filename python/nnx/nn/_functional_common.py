@@ -65,7 +65,7 @@ def as_int64_indices(data, argument, function):
     """Integer indices or labels as int64. uint64 values above int64's range are refused: a cast would wrap
     them to negative indices (and a confusing error, or a silent wrong row, further down)."""
     if data.dtype == np.uint64 and data.size and data.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{function}(): {argument} holds {int(data.max())}, above the int64 range of indices "
+        raise IndexError(f"{function}(): {argument} holds {int(data.max())}, above the int64 range of indices "
                          f"(2**63 - 1)")
     return data if data.dtype == np.int64 else data.astype(np.int64)
 
@@ -98,4 +98,5 @@ def apply_in_place(input, compute, name):
         return input
     result = compute(input)
     input._data[...] = result._data
+    input._bump_version()  # written in place: autograd refuses a backward that kept the old values
     return input
