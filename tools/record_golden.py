@@ -115,12 +115,32 @@ OPTIMIZERS = [
     ("RMSprop", dict(lr=0.005, centered=True, eps=1e-6)),
     ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5, maximize=True)),
     ("RMSprop", dict(lr=0.02, alpha=0.4, eps=0.1, centered=True)),
+    ("Adagrad", dict(lr=0.05)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.3, maximize=True)),
+    ("Adadelta", dict(lr=1.0, rho=0.9, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5, rho=0.3, eps=1e-4, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),  # rho_t <= 5 for the first steps: the unrectified branch too
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.1, decoupled_weight_decay=True)),
 ]
 OPTIMIZER_SHAPES = [(3, 4), (5,)]
 OPTIMIZER_STEPS = 12
 
 
 def record_optimizers(rng):
+    # float64 throughout: NAdam's mu_product is a tensor of the default dtype (float32 would round it)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return _record_optimizers(rng)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _record_optimizers(rng):
     cases = []
     for name, options in OPTIMIZERS:
         start = [rng.uniform(-2, 2, size=shape) for shape in OPTIMIZER_SHAPES]
@@ -304,12 +324,12 @@ def write(name, payload):
 
 def main():
     torch.set_default_dtype(torch.float32)
-    rng = np.random.default_rng(SEED)
     os.makedirs(GOLDEN, exist_ok=True)
+    # one generator per file: adding cases to one never changes another's inputs
     write("schedulers", record_schedulers())
-    write("optimizers", record_optimizers(rng))
-    write("ops", record_ops(rng))
-    write("modules", record_modules(rng))
+    write("optimizers", record_optimizers(np.random.default_rng([SEED, 1])))
+    write("ops", record_ops(np.random.default_rng([SEED, 2])))
+    write("modules", record_modules(np.random.default_rng([SEED, 3])))
 
 
 if __name__ == "__main__":
