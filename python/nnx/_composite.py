@@ -515,13 +515,70 @@ def is_storage(obj):
     return False
 
 
+# --- a few more Tensor methods -----------------------------------------------------------------------------------------------
+def broadcast_to(input, size):
+    return input.expand(size)
+
+
+def bernoulli(input, p=None):
+    """0/1 values, 1 with probability input (or p) per element (from nnx's seeded generator)."""
+    from .tensor import rand
+    probability = input.detach() if p is None else p
+    draws = rand(input.shape, dtype=input.dtype, device=input.device)
+    return (draws < probability).to(input.dtype)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """(values, indices) of the k-th smallest element along dim (k from 1)."""
+    axis = _normalize_dim(dim, input.ndim)
+    if not 1 <= k <= input.shape[axis]:
+        raise RuntimeError(f"kthvalue(): k ({k}) must be in [1, {input.shape[axis]}] for dimension {dim}")
+    order = np.argsort(input._data, axis=axis, kind="stable")
+    indices = np.take(order, [k - 1], axis=axis).astype(np.int64)
+    values = input.gather(axis, Tensor._wrap(indices))
+    if not keepdim:
+        values, indices = values.squeeze(axis), np.squeeze(indices, axis)
+    return MinMaxResult(values, Tensor._wrap(indices))
+
+
+def diagflat(input, offset=0):
+    return input.flatten().diag(offset)
+
+
+def sum_to_size(input, *size):
+    """input summed down to `size` (which input broadcasts from), as the gradient of a broadcast is."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    lead = input.ndim - len(size)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(size) if n == 1 and input.shape[lead + i] != 1)
+    summed = input.sum(dims, keepdim=True) if dims else input
+    return summed.reshape(size)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    return input.split(list(split_sizes), dim)
+
+
+def is_signed(input):
+    return input.dtype.kind in "if"
+
+
+def is_same_size(input, other):
+    return input.shape == other.shape
+
+
+# Properties of torch.Tensor (real tensors: the conjugate transposes are the transposes).
+PROPERTIES = {"mT": property(lambda self: self.transpose(-2, -1)), "mH": property(lambda self: self.transpose(-2, -1)),
+              "H": property(lambda self: self.t())}
+
+
 # Tensor has these as methods too (as torch.Tensor does).
 METHODS = ("atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin", "copysign", "deg2rad",
            "rad2deg", "positive", "float_power", "ldexp", "nan_to_num", "logit", "heaviside", "gcd", "lcm", "aminmax",
            "logcumsumexp", "cummax", "cummin", "msort", "diff", "dist", "ravel", "tile", "unbind", "take",
            "take_along_dim", "masked_select", "tensor_split", "hsplit", "vsplit", "dsplit", "fliplr", "flipud", "rot90",
            "inner", "vdot", "kron", "cross", "matrix_power", "bincount", "histc", "is_nonzero", "is_complex",
-           "unique_consecutive")
+           "unique_consecutive", "broadcast_to", "bernoulli", "kthvalue", "diagflat", "sum_to_size",
+           "split_with_sizes", "is_signed", "is_same_size")
 arctan2 = atan2
 FUNCTIONS = METHODS + (
     "std_mean", "var_mean", "trapezoid", "trapz", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack",

@@ -104,10 +104,6 @@ def einsum(equation, *operands):
     return _math_ops.Einsum.apply(equation, *operands)
 
 
-def broadcast_to(input, size):
-    return input.expand(size)
-
-
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-D tensors (indexing 'ij' as torch's default, or 'xy'); differentiable."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
@@ -204,13 +200,6 @@ def normal(mean, std, size=None, *, dtype=None, device=None, requires_grad=False
     shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
     like = mean if isinstance(mean, Tensor) else std
     return _tensor.randn(shape, dtype=like.dtype, device=like.device) * std + mean
-
-
-def bernoulli(input, p=None):
-    """0/1 values, 1 with probability input (or p) per element."""
-    probability = input.detach() if p is None else p
-    draws = _tensor.rand(input.shape, dtype=input.dtype, device=input.device)
-    return (draws < probability).to(input.dtype)
 
 
 # --- grad modes and the default dtype -----------------------------------------------------------------------------------

@@ -1917,11 +1917,13 @@ from . import _composite  # noqa: E402
 # torch.Tensor methods written as compositions of the ops above (nnx._composite): atan2, kron, tile ...
 for _name in _composite.METHODS:
     setattr(Tensor, _name, getattr(_composite, _name))
+for _name, _property in _composite.PROPERTIES.items():  # mT, mH, H
+    setattr(Tensor, _name, _property)
 # ... and the in-place forms nnx has no own implementation of (exp_, sqrt_, masked_fill_ ...).
 for _name in _composite.IN_PLACE:
     if not hasattr(Tensor, _name + "_"):
         setattr(Tensor, _name + "_", _composite.in_place_variant(_name))
 Tensor.multiply_, Tensor.divide_, Tensor.true_divide_, Tensor.subtract_ = (  # torch's other names of
     Tensor.mul_, Tensor.div_, Tensor.div_, Tensor.sub_)                        # nnx's own in-place arithmetic
-del _name
+del _name, _property
 from . import random as _random  # noqa: E402

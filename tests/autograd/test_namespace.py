@@ -616,3 +616,19 @@ def test_in_place_variants_refuse_what_torch_refuses():
 
 def test_integer_inputs_give_float32_like_torch():
     assert nnx.tensor([1, 2]).sin().dtype == np.float32 and nnx.log1p(nnx.tensor([1, 2])).dtype == np.float32
+
+
+def test_more_tensor_methods(rng):
+    check_op(lambda x: x.kthvalue(2, 1).values, lambda x: np.sort(x, axis=1)[:, 1], (3, 4), rng=rng)
+    check_op(lambda x: nnx.diagflat(x), lambda x: np.diagflat(x), (2, 2), rng=rng)
+    check_op(lambda x: x.sum_to_size(1, 4), lambda x: x.sum(0, keepdims=True), (3, 4), rng=rng)
+    check_op(lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), (2, 3, 4), rng=rng)
+    check_op(lambda x: nnx.broadcast_to(x, (2, 3)), lambda x: np.broadcast_to(x, (2, 3)), (3,), rng=rng)
+    assert [p.shape for p in nnx.zeros(5, 2).split_with_sizes([2, 3])] == [(2, 2), (3, 2)]
+    assert nnx.zeros(2).is_signed() and not nnx.zeros(2, dtype=nnx.uint8).is_signed()
+    assert nnx.zeros(2).is_same_size(nnx.ones(2)) and not nnx.zeros(2).is_same_size(nnx.ones(3))
+    nnx.manual_seed(0)
+    draws = nnx.bernoulli(nnx.full((2000,), 0.25))
+    assert set(np.unique(draws.numpy())) <= {0.0, 1.0} and 0.2 < draws.mean().item() < 0.3
+    with pytest.raises(RuntimeError, match="kthvalue"):
+        nnx.zeros(3).kthvalue(4)
