@@ -1,15 +1,108 @@
-"""Shared pytest setup: every test starts from the same seeds; CUDA cases skip without a GPU."""
+"""Shared pytest setup: seeds that vary per run (printed, settable), the parity-test count, and the device fixtures
+(CUDA cases skip without a GPU)."""
+import ast
+import inspect
+import os
+import secrets
+import tempfile
+import textwrap
 import zlib
 
 import numpy as np
 import pytest
 
+SEED_VARIABLE = "NNX_TEST_SEED"  # helpers.run_seed() reads it too
+
+
+# --- seeds: each run draws a fresh run seed (or takes NNX_TEST_SEED), printed in the header and with every failure;
+# NNX_TEST_SEED=<it> replays a run exactly. ----------------------------------------------------------------------
+def pytest_configure(config):
+    if not os.environ.get(SEED_VARIABLE, "").strip():
+        # set for the whole session, so subprocesses (the fuzzer) and helpers' sizes see the same seed
+        os.environ[SEED_VARIABLE] = str(secrets.randbits(32))
+    config.addinivalue_line("markers", "parity: compares with PyTorch (skipped without it; tests/golden has twins)")
+    _register_hypothesis_profiles()
+
+
+def run_seed() -> int:
+    return int(os.environ[SEED_VARIABLE])
+
+
+def pytest_report_header(config):
+    return f"nnx run seed: {SEED_VARIABLE}={run_seed()} (set it to replay this run's random inputs)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        report.sections.append(("nnx seed", f"reproduce with {SEED_VARIABLE}={run_seed()}"))
+
+
+def _register_hypothesis_profiles():
+    """'ci': fresh examples every run (not derandomized), failures kept in an example database in a temporary
+    dir; 'repeatable': the same examples every run. Pick one with --hypothesis-profile (.ci/run uses 'ci')."""
+    try:
+        from hypothesis import settings
+        from hypothesis.database import DirectoryBasedExampleDatabase
+    except ImportError:
+        return
+    database = os.path.join(tempfile.gettempdir(), "nnx-hypothesis-db")
+    settings.register_profile("ci", derandomize=False, database=DirectoryBasedExampleDatabase(database),
+                              print_blob=True, deadline=None)
+    settings.register_profile("repeatable", derandomize=True, database=None, deadline=None)
+
 
 @pytest.fixture
 def rng(request):
-    """A fresh NumPy generator per test, seeded from the test's name so failures reproduce."""
-    seed = zlib.crc32(request.node.nodeid.encode())  # stable across runs (str hashes are salted)
+    """A fresh NumPy generator per test: the test's name (crc32, stable; str hashes are salted) XOR the run seed,
+    so every run draws new inputs and NNX_TEST_SEED replays them."""
+    seed = zlib.crc32(request.node.nodeid.encode()) ^ run_seed()
     return np.random.default_rng(seed)
+
+
+# --- parity tests: those that compare with PyTorch and skip without it. Marked `parity` (`-m parity` selects
+# them), counted, and the count printed at the end, so a CI run shows how many ran and how many skipped. -----------
+_PARITY = {"ran": set(), "skipped": set()}
+
+
+def _compares_with_torch(item) -> bool:
+    for mark in item.iter_markers("skipif"):
+        reason = str(mark.kwargs.get("reason", ""))
+        if "torch" in reason.lower():
+            return True
+    function = getattr(item, "function", None)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function))) if function is not None else None
+    except (OSError, TypeError, SyntaxError):
+        return False
+    if tree is None or not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    # importorskip("torch") among the function's own statements, not in a branch only some parameters take
+    return any("importorskip" in ast.unparse(statement) and "'torch'" in ast.unparse(statement)
+               for statement in tree.body[0].body if isinstance(statement, (ast.Assign, ast.Expr)))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _compares_with_torch(item):
+            item.add_marker(pytest.mark.parity)
+
+
+def pytest_runtest_logreport(report):
+    if "parity" not in report.keywords:
+        return
+    if report.skipped:
+        _PARITY["skipped"].add(report.nodeid)
+    elif report.when == "call":
+        _PARITY["ran"].add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    ran, skipped = _PARITY["ran"], _PARITY["skipped"] - _PARITY["ran"]
+    if ran or skipped:
+        terminalreporter.write_line(f"parity tests (PyTorch references): {len(ran)} ran, {len(skipped)} skipped")
 
 
 # --- devices: every device test runs on the CPU, on a real GPU when one is visible, and on the NumPy stand-in

@@ -1,10 +1,26 @@
 """Helpers shared by the tests: random inputs, NaN-poisoned outputs, comparison with float64 references."""
+import math
+import os
+
 import numpy as np
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
-# 1 element, odd sizes, non-multiples of 16, and one above the kernels' OpenMP threshold (32768).
-EDGE_SIZES = (1, 3, 17, 250, 40_003)
+
+def run_seed() -> int:
+    """The run seed conftest.py draws (or takes from NNX_TEST_SEED) for this pytest run; 0 outside pytest."""
+    return int(os.environ.get("NNX_TEST_SEED", "0") or 0)
+
+
+def random_size(low: int = 2, high: int = 70_000, salt: int = 0) -> int:
+    """A size drawn log-uniformly from [low, high] by the run seed: a different one each run (in the test ids, so
+    NNX_TEST_SEED replays it), on both sides of the OpenMP threshold."""
+    draw = np.random.default_rng([run_seed(), salt]).uniform(math.log(low), math.log(high + 1))
+    return min(high, max(low, int(math.exp(draw))))
+
+
+# 1 element, odd sizes, non-multiples of 16, one drawn per run, and one above the OpenMP threshold (32768).
+EDGE_SIZES = (1, 3, 17, 250, random_size(), 40_003)  # [-1] stays the largest fixed one
 
 # Tolerances for a float32/float64 kernel against a float64 reference of the same math.
 TOLERANCES = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
