@@ -1,4 +1,5 @@
-"""CUDA fused optimizer steps (nnx._cuda: sgd_step, adam_step, rmsprop_step) against the CPU kernels (nnx._C)
+"""CUDA fused optimizer steps (nnx._cuda: sgd_step, adam_step, rmsprop_step, adagrad_step, adadelta_step,
+adamax_step, nadam_step, radam_step) against the CPU kernels (nnx._C)
 on the same groups and gradients over several steps: groups of many small tensors (more than one launch's
 table) with a big one, empty tensors, unaligned views (the scalar path); plus the bindings' validation."""
 import numpy as np
@@ -21,8 +22,14 @@ STATE = {
     "sgd_step": [("momentum_buffers", "momentum")],
     "adam_step": [("exp_avgs", None), ("exp_avg_sqs", None), ("max_exp_avg_sqs", "amsgrad")],
     "rmsprop_step": [("square_avgs", None), ("grad_avgs", "centered"), ("momentum_buffers", "momentum")],
+    "adagrad_step": [("state_sums", None)],
+    "adadelta_step": [("square_avgs", None), ("acc_deltas", None)],
+    "adamax_step": [("exp_avgs", None), ("exp_infs", None)],
+    "nadam_step": [("exp_avgs", None), ("exp_avg_sqs", None)],
+    "radam_step": [("exp_avgs", None), ("exp_avg_sqs", None)],
 }
-NON_NEGATIVE = {"exp_avg_sqs", "max_exp_avg_sqs", "square_avgs"}  # averages of squares
+NON_NEGATIVE = {"exp_avg_sqs", "max_exp_avg_sqs", "square_avgs", "state_sums", "acc_deltas", "exp_infs"}
+STEPPED = {"adam_step", "adagrad_step", "adamax_step", "nadam_step", "radam_step"}  # take the step number
 
 OPTIONS = [
     ("sgd_step", dict(lr=0.1)),
@@ -38,6 +45,16 @@ OPTIONS = [
     ("rmsprop_step", dict(lr=1e-2, alpha=0.3, centered=True)),  # lerp weight 0.7
     ("rmsprop_step", dict(lr=1e-2, momentum=0.9, weight_decay=0.1)),
     ("rmsprop_step", dict(lr=1e-2, centered=True, momentum=0.5, maximize=True)),
+    ("adagrad_step", dict(lr=1e-2, lr_decay=0.1, weight_decay=0.1)),
+    ("adagrad_step", dict(lr=1e-2, maximize=True)),
+    ("adadelta_step", dict(lr=1.0, rho=0.9, weight_decay=0.1)),
+    ("adadelta_step", dict(lr=0.5, rho=0.3, maximize=True)),
+    ("adamax_step", dict(lr=1e-2, weight_decay=0.1)),
+    ("adamax_step", dict(lr=1e-2, beta1=0.5, beta2=0.9, maximize=True)),  # lerp weight 0.5
+    ("nadam_step", dict(lr=1e-2, weight_decay=0.1)),
+    ("nadam_step", dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("radam_step", dict(lr=1e-2, weight_decay=0.1)),  # rho_t <= 5 for the first steps: the unrectified branch
+    ("radam_step", dict(lr=1e-2, beta1=0.5, beta2=0.9, weight_decay=0.1, decoupled_weight_decay=True)),
 ]
 
 
@@ -67,8 +84,10 @@ class Group:
         kwargs = dict(self.options, params=lists["params"], grads=grads)
         for name, _ in STATE[self.function]:
             kwargs[name] = lists.get(name)
-        if self.function == "adam_step":
+        if self.function in STEPPED:
             kwargs["step"] = step
+        if self.function == "nadam_step":
+            kwargs["mu_product"] = 0.9 ** step * 0.5  # any product of coefficients in (0, 1)
         if self.function == "sgd_step" and self.options.get("momentum"):
             kwargs["first_step"] = step == 1
         return kwargs
@@ -80,12 +99,12 @@ def unaligned(values):
     return DEVICE.window(to_device(flat), values.shape, 1)
 
 
-def run_on_both(group, place=to_device):
+def run_on_both(group, place=to_device, steps=STEPS):
     """STEPS steps on the CPU (NumPy copies) and on the GPU (device copies made by `place`) with the same
     gradients; returns {list name: (gpu arrays, cpu arrays)}."""
     cpu = {name: [a.copy() for a in arrays] for name, arrays in group.lists.items()}
     gpu = {name: [place(a) for a in arrays] for name, arrays in group.lists.items()}
-    for step in range(1, STEPS + 1):
+    for step in range(1, steps + 1):
         grads = group.new_grads()
         getattr(_C, group.function)(**group.arguments(cpu, grads, step))
         getattr(cuda, group.function)(**group.arguments(gpu, [place(g) for g in grads], step))
@@ -120,6 +139,12 @@ class TestAgainstCpu:
         function, options = case
         group = Group(rng, function, options, [(3,), (5000,), (1,), (2049, 3)], dtype)
         assert_groups_match(run_on_both(group, place=unaligned), dtype)
+
+    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+    def test_radam_rectified_steps(self, rng, dtype):
+        """RAdam's rectified branch starts once rho_t > 5 (step 6 with beta2 = 0.9)."""
+        group = Group(rng, "radam_step", dict(lr=1e-2, beta2=0.9, maximize=True), [(3,), (5000,), (2049, 3)], dtype)
+        assert_groups_match(run_on_both(group, steps=8), dtype)
 
     @pytest.mark.parametrize("size", [1, 1023, 1024, 1025, 1_000_003])
     def test_tile_edges(self, rng, size):
@@ -195,6 +220,12 @@ BAD_HYPERPARAMETERS = {
     "alpha above 1": lambda m: m.rmsprop_step([], [], [], None, None, lr=0.1, alpha=1.5),
     "negative momentum": lambda m: m.rmsprop_step([], [], [], None, None, lr=0.1, momentum=-0.9),
     "nan weight_decay": lambda m: m.rmsprop_step([], [], [], None, None, lr=0.1, weight_decay=float("nan")),
+    "negative lr_decay": lambda m: m.adagrad_step([], [], [], 1, lr=0.1, lr_decay=-1.0),
+    "rho above 1": lambda m: m.adadelta_step([], [], [], [], rho=1.5),
+    "adamax step 0": lambda m: m.adamax_step([], [], [], [], 0),
+    "nan mu_product": lambda m: m.nadam_step([], [], [], [], 1, float("nan")),
+    "negative momentum_decay": lambda m: m.nadam_step([], [], [], [], 1, 0.5, momentum_decay=-1.0),
+    "radam beta2 of 1": lambda m: m.radam_step([], [], [], [], 1, beta2=1.0),
     "grads longer than params": lambda m: m.sgd_step([], [np.ones(3)], None, lr=0.1),
 }
 

@@ -259,7 +259,8 @@ class Optimizer:
             grads = [p.grad._data for p in params]
         ids = tuple(map(id, params))
         bundle = self._bundles.get(id(group))
-        if bundle is None or bundle.ids != ids or bundle.names != buffer_names or not bundle.current(self.state):
+        if bundle is None or bundle.ids != ids or bundle.names != buffer_names or bundle.table is not self.state or \
+                (bundle.epoch != _edits[0] and not bundle.current(self.state)):  # inlined: the usual step's test
             bundle = self._bundles[id(group)] = _Bundle(self.state, params, ids, buffer_names, fills)
         param_arrays = [p._data for p in params]
         if check:
