@@ -98,13 +98,34 @@ def test_string_labels_and_non_contiguous_inputs(rng):
     assert set(MLPClassifier(max_iter=5).fit(X, integer_labels).predict(X)) <= {3, 10, 42}
 
 
-def test_dtypes_are_converted_once_to_float32(rng):
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("input_dtype, training_dtype", [(np.float32, np.float32), (np.float64, np.float64),
+                                                          (np.int64, np.float64), (np.float16, np.float64)])
+def test_trains_in_the_dtype_of_X_as_scikit_learn(rng, estimator, input_dtype, training_dtype):
+    """float32 X trains in float32; anything else is converted once to float64 and trains in float64 (scikit-learn's
+    rule); predictions come back in the result type of the input and the weights, as scikit-learn's do."""
+    from sklearn import neural_network
     X, y = _blobs(rng)
-    model = MLPClassifier(max_iter=5, random_state=0).fit((X * 10).astype(np.int64), y)
-    assert all(c.dtype == np.float32 for c in model.coefs_ + model.intercepts_)
-    assert model.coefs_[0].shape == (6, 100) and model.coefs_[1].shape == (100, 3)
-    assert model.predict_proba(X).dtype == np.float64
-    assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
+    X = (X * 10).astype(input_dtype)
+    model = estimator(max_iter=5, random_state=0).fit(X, y)
+    reference = getattr(neural_network, estimator.__name__)(max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, y)
+    assert all(c.dtype == training_dtype for c in model.coefs_ + model.intercepts_)
+    assert [c.dtype for c in model.coefs_] == [c.dtype for c in reference.coefs_]
+    assert model.coefs_[0].shape == (6, 100)
+    method = "predict_proba" if estimator is MLPClassifier else "predict"
+    for query in (X.astype(np.float64), X.astype(np.float32)):
+        assert getattr(model, method)(query).dtype == getattr(reference, method)(query).dtype
+
+
+def test_continuation_converts_X_to_the_networks_dtype(rng):
+    X, y = _blobs(rng)
+    model = MLPClassifier(max_iter=3, random_state=0, warm_start=True).fit(X.astype(np.float32), y)
+    model.fit(X, y)  # float64 X continues the float32 network
+    model.partial_fit(X, y)
+    assert all(c.dtype == np.float32 for c in model.coefs_)
     np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
 
 
@@ -248,17 +269,18 @@ def test_class_and_sample_weights(rng):
         balanced.partial_fit(X, y)
 
 
-def test_integer_sample_weights_equal_repeated_samples_to_float32_rounding():
-    """scikit-learn's check_sample_weight_equivalence_on_dense_data setup (one full batch per epoch), with a
-    float32 tolerance instead of the check's float64 one (the reason it is an expected failure)."""
+@pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-7, 0), (np.float32, 1e-5, 1e-6)])
+def test_integer_sample_weights_equal_repeated_samples(dtype, rtol, atol):
+    """scikit-learn's check_sample_weight_equivalence_on_dense_data setup (one full batch per epoch): float64 X
+    meets the check's own rtol=1e-7, atol=0; float32 X agrees to float32 rounding."""
     rng = np.random.RandomState(42)
-    X = rng.rand(15, 30)
+    X = rng.rand(15, 30).astype(dtype)
     y = rng.randint(0, 3, size=15)
     weights = rng.randint(0, 5, size=15)
     for estimator, method in ((MLPClassifier, "predict_proba"), (MLPRegressor, "predict")):
         repeated = estimator(max_iter=100, random_state=0).fit(X.repeat(weights, axis=0), y.repeat(weights))
         weighted = estimator(max_iter=100, random_state=0).fit(X, y, sample_weight=weights)
-        np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X), rtol=rtol, atol=atol)
 
 
 def test_validation_loss_curve_and_verbose_progress(rng, capsys):

@@ -1,5 +1,9 @@
 """What MLPClassifier and MLPRegressor share: scikit-learn's BaseMultilayerPerceptron (parameters, fit,
-partial_fit, warm start, fitted attributes) with an nnx network doing the arithmetic in float32."""
+partial_fit, warm start, fitted attributes) with an nnx network doing the arithmetic.
+
+The network trains in the dtype of the first fit's X, as scikit-learn's: float32 X trains in float32 (nnx's
+fast path), any other X is converted to float64 and trains in float64 (nnx's CPU kernels have both). Later
+partial_fit / warm-start calls convert X to the network's dtype. On a GPU (device='cuda') it trains in float32."""
 import contextlib
 
 import numpy as np
@@ -35,15 +39,18 @@ class BaseMLP(BaseEstimator):
         layer_units = [X.shape[1]] + hidden_sizes + [Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         device = _network.training_device(_check_device(self.device))
+        dtype = _training_dtype(X.dtype, device) if first_pass else _network.network_dtype(self._network)
+        if X.dtype != dtype:
+            X = X.astype(dtype)
         with _private_nnx_random_stream():
             if first_pass:
-                self._initialize(Y, layer_units)
+                self._initialize(Y, layer_units, dtype)
             else:
                 self._check_continuation(layer_units)
                 self._sync_network()
             if self.dropout > 0:  # dropout masks come from nnx's generator: seeded by random_state
                 nnx.random.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
-            self._objective = Objective(self.out_activation_, self.n_outputs_)
+            self._objective = Objective(self.out_activation_, self.n_outputs_, dtype)
             with _network.on_device(self, device):
                 if self.solver in _STOCHASTIC_SOLVERS:
                     fit_stochastic(self, X, Y, sample_weight, incremental, device)
@@ -54,16 +61,16 @@ class BaseMLP(BaseEstimator):
                              "values and need to be preprocessed.")
         return self
 
-    def _initialize(self, Y, layer_units):
-        """A fresh network with scikit-learn's initialisation and the fitted attributes of a first fit."""
+    def _initialize(self, Y, layer_units, dtype):
+        """A fresh network of `dtype` with scikit-learn's initialisation and the fitted attributes of a first fit."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._out_activation()
         self._layer_units = list(layer_units)
-        self._network = _network.build_network(layer_units, self.activation, self.dropout, self.batch_norm)
-        coefs, intercepts = _network.glorot_uniform_init(layer_units, self.activation, self._random_state)
+        self._network = _network.build_network(layer_units, self.activation, self.dropout, self.batch_norm, dtype)
+        coefs, intercepts = _network.glorot_uniform_init(layer_units, self.activation, self._random_state, dtype)
         _network.load_weights(self._network, coefs, intercepts)
         self._network.eval()
         self.coefs_, self.intercepts_ = _network.weight_views(self._network)
@@ -107,12 +114,14 @@ class BaseMLP(BaseEstimator):
 
     # --- prediction ---------------------------------------------------------------------------------
     def _raw_outputs(self, X):
-        """Last-layer scores of validated X and the dtype predictions come back in (float32 input stays float32)."""
+        """Last-layer scores of validated X and the dtype predictions come back in: scikit-learn's, the result
+        type of X (float32 stays float32, anything else float64) and the weights (float64 after a float64 fit)."""
         check_is_fitted(self)
-        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        X = validate_data(self, X, reset=False, accept_sparse=["csr"], dtype=np.float32, order="C")
+        network_dtype = _network.network_dtype(self._network)
+        input_dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = validate_data(self, X, reset=False, accept_sparse=["csr"], dtype=network_dtype, order="C")
         self._sync_network()
-        return _network.raw_outputs(self._network, X), dtype
+        return _network.raw_outputs(self._network, X), np.result_type(input_dtype, network_dtype)
 
     def _sync_network(self):
         """Make the network hold coefs_/intercepts_ (rebuilt after unpickling; copied in if reassigned)."""
@@ -135,9 +144,10 @@ class BaseMLP(BaseEstimator):
         super().__setstate__(state)
         if network_state is None:
             return
+        dtype = np.asarray(next(iter(network_state.values()))).dtype if network_state else np.float32
         with _private_nnx_random_stream():
             self._network = _network.build_network(self._layer_units, self.activation, self.dropout,
-                                                   self.batch_norm)
+                                                   self.batch_norm, dtype)
         _network.load_network_state(self._network, network_state)
         self._network.eval()
         self.coefs_, self.intercepts_ = _network.weight_views(self._network)
@@ -170,6 +180,12 @@ def _check_sample_weight(sample_weight, n_samples):
     if not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return weights
+
+
+def _training_dtype(input_dtype, device):
+    """scikit-learn's rule: float32 X trains in float32, everything else (already float64 here) in float64;
+    nnx's CUDA kernels are float32, so a GPU fit trains in float32."""
+    return np.dtype(np.float32) if device is not None else np.dtype(input_dtype)
 
 
 def _check_device(device):

@@ -1,5 +1,5 @@
 """nnx.sklearn.MLPClassifier: scikit-learn's MLPClassifier (same parameters, attributes and results up to
-float32 rounding) trained by nnx, plus dropout, batch norm, decoupled weight decay, one-cycle, class weights."""
+rounding; float32 X trains in float32, other X in float64, as scikit-learn's) trained by nnx, plus dropout, batch norm, decoupled weight decay, one-cycle, class weights."""
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
@@ -34,7 +34,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     device : str, default='cpu'
         Where to train; 'cuda' raises until nnx's estimators run on its CUDA backend.
 
-    Fitted attributes are scikit-learn's (``coefs_`` are (fan_in, fan_out) float32 NumPy arrays, views of
+    Fitted attributes are scikit-learn's (``coefs_`` are (fan_in, fan_out) NumPy arrays of the training dtype, views of
     the network), plus ``validation_loss_curve_``: the loss on the early-stopping split after every epoch
     (None without early_stopping).
     """
@@ -94,8 +94,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
-        """X as float32 (converted once) and y binarized (n, n_outputs), with scikit-learn's class checks."""
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=np.float32,
+        """X as float32 or float64 (scikit-learn's rule, converted once) and y binarized (n, n_outputs), with
+        scikit-learn's class checks."""
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32),
                              order="C", reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

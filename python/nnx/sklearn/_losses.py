@@ -13,16 +13,17 @@ class Objective:
     """The training loss for one output activation: 'softmax' (multiclass), 'logistic' (binary and multilabel),
     'identity' (squared error) or 'exp' (Poisson). Scores are the last Linear layer's outputs."""
 
-    def __init__(self, out_activation, n_outputs):
+    def __init__(self, out_activation, n_outputs, dtype=np.float32):
         self.out_activation = out_activation
         self.n_outputs = n_outputs
+        self.dtype = np.dtype(dtype)  # the network's: targets and weights are handed over in it
 
     # --- targets ----------------------------------------------------------------------------------
     def targets(self, Y):
-        """Y (n, n_outputs) as the loss wants it: class indices (int64) for softmax, float32 otherwise."""
+        """Y (n, n_outputs) as the loss wants it: class indices (int64) for softmax, the network's dtype otherwise."""
         if self.out_activation == "softmax":
             return np.ascontiguousarray(np.argmax(Y, axis=1), dtype=np.int64)
-        return np.ascontiguousarray(Y, dtype=np.float32)
+        return np.ascontiguousarray(Y, dtype=self.dtype)
 
     def sample_constants(self, targets):
         """Per-sample terms of the reported Poisson deviance that do not depend on the weights (else None)."""
@@ -32,8 +33,8 @@ class Objective:
 
     # --- the loss that is differentiated ------------------------------------------------------------
     def weight_tensor(self, sample_weight, weight_sum):
-        """sample_weight / weight_sum as the float32 Tensor batch_objective takes: (n,) for softmax, (n, 1) else."""
-        normalized = (sample_weight / weight_sum).astype(np.float32)
+        """sample_weight / weight_sum as the Tensor batch_objective takes: (n,) for softmax, (n, 1) else."""
+        normalized = (sample_weight / weight_sum).astype(self.dtype)
         shape = (-1,) if self.out_activation == "softmax" else (-1, 1)
         return as_tensor(np.ascontiguousarray(normalized.reshape(shape)))
 

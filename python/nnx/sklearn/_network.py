@@ -70,9 +70,10 @@ def network_device(network):
     return None if first is None or first.device.type == "cpu" else first.device
 
 
-def build_network(layer_units, activation, dropout=0.0, batch_norm=False):
+def build_network(layer_units, activation, dropout=0.0, batch_norm=False, dtype=np.float32):
     """Linear layers of layer_units[i] -> layer_units[i + 1]; hidden ones followed by the activation (and the
-    optional batch norm and dropout). The last Linear outputs raw scores: the loss applies the output activation."""
+    optional batch norm and dropout), parameters of `dtype`. The last Linear outputs raw scores: the loss applies
+    the output activation."""
     layers = []
     n_linear = len(layer_units) - 1
     for i in range(n_linear):
@@ -85,7 +86,13 @@ def build_network(layer_units, activation, dropout=0.0, batch_norm=False):
             layers.append(_HIDDEN_ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    network = nn.Sequential(*layers)
+    return network.double() if np.dtype(dtype) == np.float64 else network
+
+
+def network_dtype(network):
+    """The dtype the network computes in (its parameters'): float32 or float64."""
+    return next(iter(network.parameters()))._data.dtype
 
 
 def linear_layers(network):
@@ -173,7 +180,7 @@ def squared_weight_norms(weight_arrays):
 
 
 def raw_outputs(network, X, chunk_rows=8192):
-    """The network's last-layer scores (before the output activation) for float32 X, in eval mode and without
+    """The network's last-layer scores (before the output activation) for X of its dtype, in eval mode and without
     recording gradients, as a NumPy array; large inputs go through in chunks to bound the memory of the
     activations. A network on a GPU gets each chunk uploaded there."""
     device = network_device(network)
@@ -191,9 +198,9 @@ def raw_outputs(network, X, chunk_rows=8192):
 
 
 def dense_rows(X, rows):
-    """X[rows] as a C-contiguous float32 array (rows: a slice or an index array; X dense or scipy sparse)."""
+    """X[rows] as a C-contiguous array of X's dtype (rows: a slice or an index array; X dense or scipy sparse)."""
     if hasattr(X, "toarray"):
-        return np.ascontiguousarray(X[rows].toarray(), dtype=np.float32)
+        return np.ascontiguousarray(X[rows].toarray(), dtype=X.dtype)
     if isinstance(rows, slice):
         return X[rows]
     return X.take(rows, axis=0)
