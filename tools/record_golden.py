@@ -3,7 +3,7 @@ compares nnx with PyTorch: tests/golden/test_golden_*.py replay the stored input
 
 Run once per PyTorch upgrade (needs torch; CPU is enough), then commit the changed files:
 
-    python tools/record_golden.py            # writes tests/golden/{schedulers,optimizers,ops,modules}.json
+    python tools/record_golden.py            # writes tests/golden/{schedulers,optimizers,ops,modules,namespace}.json
 
 Every input is generated here from a fixed seed and stored next to PyTorch's output (floats as exact
 float64 reprs), so a golden test never depends on how a generator draws. Each file names the PyTorch
@@ -313,6 +313,27 @@ def record_modules(rng):
     return out
 
 
+# ---- the torch-named functions (tests/autograd/test_namespace.py's TORCH_CASES): value and gradient ----------
+
+def record_namespace(rng):
+    import importlib.util
+    path = os.path.join(ROOT, "tests", "autograd", "test_namespace.py")
+    sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "autograd")]  # its helpers
+    spec = importlib.util.spec_from_file_location("namespace_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cases = []
+    for name, args, kwargs in module.TORCH_CASES:
+        values = rng.uniform(0.5, 1.5, size=(4, 4))
+        leaf = torch.tensor(values, requires_grad=True)
+        out = getattr(torch, name)(leaf, *args, **kwargs)
+        weights = rng.standard_normal(tuple(out.shape))
+        (out * torch.tensor(weights)).sum().backward()
+        cases.append(dict(name=name, args=args, kwargs=kwargs, values=values.tolist(), weights=weights.tolist(),
+                          out=out.detach().numpy().tolist(), out_shape=list(out.shape), grad=leaf.grad.numpy().tolist()))
+    return dict(cases=cases)
+
+
 def write(name, payload):
     payload = dict(recorded_by="tools/record_golden.py", torch_version=torch.__version__, seed=SEED, **payload)
     path = os.path.join(GOLDEN, f"{name}.json")
@@ -330,6 +351,7 @@ def main():
     write("optimizers", record_optimizers(np.random.default_rng([SEED, 1])))
     write("ops", record_ops(np.random.default_rng([SEED, 2])))
     write("modules", record_modules(np.random.default_rng([SEED, 3])))
+    write("namespace", record_namespace(np.random.default_rng([SEED, 4])))
 
 
 if __name__ == "__main__":
