@@ -1,6 +1,5 @@
 """solver='lbfgs': scipy's L-BFGS-B over the whole training set, with the loss and its gradient from one nnx
 forward and backward pass per evaluation (the L2 term added in NumPy, as scikit-learn adds it)."""
-import warnings
 
 import numpy as np
 import scipy.optimize
@@ -10,6 +9,7 @@ import nnx
 
 from nnx.tensor import move_array, write_host_values
 
+from . import _warnings
 from ._network import (as_tensor, dense_rows, host_array, network_device, parameter_array, squared_weight_norm,
                        weight_parameters)
 
@@ -86,7 +86,7 @@ def fit_lbfgs(est, X, Y, sample_weight):
         est._network.eval()
     function.unpack(result.x)
     if result.status != 0:
-        warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}):\n"
+        _warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}):\n"
                       f"{result.message}.\n\nIncrease the number of iterations to improve the convergence "
                       f"(max_iter={est.max_iter}).\nYou might also want to scale the data.", ConvergenceWarning)
     est.n_iter_ = min(int(result.nit), est.max_iter)

@@ -2,7 +2,6 @@
 batches, shuffling stream, loss bookkeeping, tol / n_iter_no_change stopping, early stopping with the best
 weights restored) over an nnx network, lean enough that Python is a small part of each step."""
 import time
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -12,6 +11,7 @@ from sklearn.utils import gen_batches
 from nnx.deferred import DeviceScalars
 from nnx.tensor import move_array
 
+from . import _warnings
 from ._network import (as_tensor, dense_rows, host_state, network_state, load_network_state, raw_outputs,
                        squared_weight_norm, squared_weight_norms)
 from ._progress import Progress
@@ -115,7 +115,7 @@ def resolve_batch_size(estimator, n_samples):
     if estimator.batch_size == "auto":
         return min(200, n_samples)
     if estimator.batch_size > n_samples:
-        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        _warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     return int(np.clip(estimator.batch_size, 1, n_samples))
 
 
@@ -140,7 +140,7 @@ def fit_stochastic(est, X, Y, sample_weight, incremental, device=None):
         with np.errstate(over="ignore"):  # diverging weights overflow the L2 term; the loop reports non-finite loss
             epoch_loop.run(incremental)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
+        _warnings.warn("Training interrupted by user.")
     finally:
         est._network.eval()
     if validation is not None:  # restore the best weights (and batch-norm statistics)
@@ -216,7 +216,7 @@ class _EpochLoop:
             if incremental:
                 break
             if est.n_iter_ == est.max_iter and est.lr_schedule != "one_cycle":
-                warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
+                _warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
                               "hasn't converged yet." % est.max_iter, ConvergenceWarning)
 
     def _train_one_epoch(self):
