@@ -394,8 +394,13 @@ ESTIMATOR_CASES = [
     ("clf-predict-nan", lambda: _fit("MLPClassifier").predict(_with(np.ones((2, 5)), (0, 0), NAN)), ValueError,
      "Input X contains NaN"),
     ("clf-unfitted", lambda: _estimator("MLPClassifier").predict(np.ones((2, 5))), Exception, "not fitted"),
-    ("reg-divergence", lambda: _fit("MLPRegressor", X=_xy()[0] * 100, y=_xy()[0][:, 0] * 1e8, solver="sgd",
-                                    learning_rate_init=10.0, momentum=0.9), ValueError, "non-finite"),
+    # float32 X trains in float32 (scikit-learn's dtype rule), where these values overflow within three epochs;
+    # float64 training needs values near its own range to diverge that fast
+    ("reg-divergence", lambda: _fit("MLPRegressor", X=_xy()[0].astype(np.float32) * 100, y=_xy()[0][:, 0] * 1e8,
+                                    solver="sgd", learning_rate_init=10.0, momentum=0.9), ValueError, "non-finite"),
+    ("reg-divergence-float64", lambda: _fit("MLPRegressor", X=_xy()[0] * 1e100, y=_xy()[0][:, 0] * 1e200,
+                                            solver="sgd", learning_rate_init=10.0, momentum=0.9), ValueError,
+     "non-finite"),
 ]
 
 ALL_CASES = (TENSOR_CASES + AUTOGRAD_CASES + FUNCTIONAL_CASES + LOSS_CASES + MODULE_CASES + OPTIMIZER_CASES

@@ -21,5 +21,6 @@ def warn(message: str, category: type = UserWarning) -> None:
         warnings.warn(message, category, stacklevel=2)
         return
     registry = frame.f_globals.setdefault("__warningregistry__", {})
+    # (no module_globals: it would make linecache ask the caller's loader for source, which some loaders refuse)
     warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno, module=SKLEARN_MODULE,
-                           registry=registry, module_globals=frame.f_globals)
+                           registry=registry)
