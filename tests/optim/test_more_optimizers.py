@@ -470,3 +470,36 @@ def test_on_a_device_as_on_the_cpu(device, rng, make):
                     assert value.device == params[0].device
     for on_device, on_cpu in zip(results[device], results["cpu"]):
         np.testing.assert_allclose(on_device, on_cpu, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[4], CASES[6], CASES[9], CASES[12]], ids=case_id)
+def test_resumes_from_a_torch_state_dict(rng, case):
+    """torch's state (0-d tensors for step and NAdam's mu_product) as NumPy loads and continues as torch does."""
+    torch = pytest.importorskip("torch")
+    optimizer_class, _, options = case
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        params = make_params(rng, np.float64)
+        torch_params = [torch.tensor(p.numpy().copy(), requires_grad=True) for p in params]
+        torch_optimizer = getattr(torch.optim, optimizer_class.__name__)(torch_params, **options)
+        grads = make_grads(rng, 12)
+        for k, step_grads in enumerate(grads):
+            if k == 6:
+                for p, t in zip(params, torch_params):
+                    p._data[...] = t.detach().numpy()
+                saved = torch_optimizer.state_dict()
+                optimizer = optimizer_class(params, **options)
+                optimizer.load_state_dict({
+                    "param_groups": [{k: v for k, v in g.items() if k in optimizer.defaults or k == "params"}
+                                     for g in saved["param_groups"]],
+                    "state": {i: {name: value.numpy() for name, value in s.items()} for i, s in saved["state"].items()}})
+            for p, g in zip(torch_params, step_grads):
+                p.grad = torch.tensor(g.copy())
+            torch_optimizer.step()
+            if k >= 6:
+                run_nnx(optimizer, params, [step_grads])
+    finally:
+        torch.set_default_dtype(previous)
+    for p, t in zip(params, torch_params):
+        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-11, atol=1e-13)
