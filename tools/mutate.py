@@ -95,8 +95,8 @@ MUTANTS = [
     Mutant("sched_no returns end", SCHED, '"""Constant start."""\n    return start',
            '"""Constant start."""\n    return end', SCHEDULE_TESTS),
     # optimizers (the Python layer)
-    Mutant("Adam default beta2", "python/nnx/optim/adam.py", "betas=(0.9, 0.999), eps=1e-8",
-           "betas=(0.9, 0.99), eps=1e-8", OPTIM_TESTS),
+    Mutant("Adam default beta2", "python/nnx/optim/adam.py", "betas=(0.9, 0.999), eps=1e-8, weight_decay=0,",
+           "betas=(0.9, 0.99), eps=1e-8, weight_decay=0,", OPTIM_TESTS),
     Mutant("AdamW default decay", "python/nnx/optim/adam.py", "weight_decay=1e-2", "weight_decay=1e-3", OPTIM_TESTS),
     # C++ kernels (rebuild)
     Mutant("Adam eps inside the sqrt", "csrc/cpu/optim.cpp",
@@ -203,6 +203,7 @@ def main() -> int:
     parser.add_argument("--rev", default="HEAD", help="the committed source to mutate")
     parser.add_argument("--tests-rev", help="run the tests of this commit instead (to compare kill rates)")
     parser.add_argument("--only", choices=["py", "cpp", "planted"], help="a subset of the mutants")
+    parser.add_argument("--match", help="only the mutants whose name contains this text")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's test run")
     parser.add_argument("--reuse-extension", metavar="SO",
                         help="Python mutants only: use this built nnx._C (e.g. the installed one) instead of "
@@ -211,6 +212,7 @@ def main() -> int:
     args = parser.parse_args()
     mutants = [m for m in MUTANTS if args.only is None or (args.only == "py" and not m.native)
                or (args.only == "cpp" and m.native) or (args.only == "planted" and m.planted)]
+    mutants = [m for m in mutants if args.match is None or args.match in m.name]
     if args.list:
         for m in mutants:
             print(f"{'C++' if m.native else 'py '} {'planted ' if m.planted else ''}{m.name}: {m.path}")
