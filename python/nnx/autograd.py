@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .tensor import Tensor, _WRITES_KEPT, _write_clock, _device_of_array, _is_device_array, move_array
+from .tensor import Tensor, _write_clock, _device_of_array, _is_device_array, move_array
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
@@ -158,7 +158,7 @@ class Function:
         result._ctx = ctx
         ctx.write_clock = _write_clock[0]
         if cls.saves_output:
-            ctx.output_version_counter = result._version_counter = [0, False, None]
+            ctx.output_version_counter = result._version_counter = [0, False, 0, 0]
         elif cls.is_view:
             share_version_with_view(args[0], result)
         return result
@@ -359,7 +359,7 @@ def share_version_with_view(x, view):
     if out is data or (base is not None and (base is data or base is getattr(data, "base", None))):
         counter = x._version_counter
         if counter is None:
-            counter = x._version_counter = [0, False, None]  # a version counter (see tensor.py)
+            counter = x._version_counter = [0, False, 0, 0]  # a version counter (see tensor.py)
         view._version_counter = counter
         if view._requires_grad:
             counter[1] = True  # graph views: an in-place op on either would leave the other's history stale
@@ -373,11 +373,10 @@ def check_saved_versions(node):
     clock = node.write_clock
     for position in range(len(inputs)) if positions is None else positions:
         counter = getattr(inputs[position], "_version_counter", None)
-        if counter is not None and counter[2] is not None and counter[2][-1] > clock:
-            later = sum(1 for write in counter[2] if write > clock)
-            expected = counter[0] - later
+        if counter is not None and counter[2] > clock:  # written after the node was recorded
+            one_write = counter[3] <= clock
             _raise_modified(node, inputs[position], "an input", counter[0],
-                            f"{expected} or lower" if later == _WRITES_KEPT else expected)
+                            counter[0] - 1 if one_write else f"{counter[0] - 2} or lower")
     counter = node.output_version_counter
     if counter is not None and counter[0] != node.output_version:
         _raise_modified(node, None, "output 0", counter[0], node.output_version)

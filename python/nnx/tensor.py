@@ -127,14 +127,12 @@ def _unary_method(name):
 
 
 # A version counter counts the in-place writes of a storage, shared by every tensor aliasing it (views,
-# detach()), as PyTorch's. It is a list [version, graph_views, write_clocks] (a list costs a quarter of an
-# object, and views make one on the hot path): graph_views says a view of the storage is part of a recorded
-# graph; write_clocks holds the _write_clock values of the last few writes (None before the first). A node of
-# the graph records only the clock when it is made (one read, instead of a version per kept tensor), and its
-# backward refuses a kept tensor written after that. A tensor gets a counter on its first in-place write or
-# alias; until then its version is 0.
+# detach()), as PyTorch's. It is a list [version, graph_views, last_write, previous_write] (a list costs a
+# quarter of an object, and views make one on the hot path): graph_views says a view of the storage is part of
+# a recorded graph; the writes are _write_clock values (0: none). A node of the graph records only the clock
+# when it is made (one read, instead of a version per kept tensor), and its backward refuses a kept tensor
+# written after that. A tensor gets a counter on its first in-place write or alias; until then its version is 0.
 _write_clock = [0]  # counts in-place writes process-wide
-_WRITES_KEPT = 8  # write clocks kept per counter: enough to name the expected version in the error
 
 
 class Tensor:
@@ -267,7 +265,7 @@ class Tensor:
         """This tensor's version counter, made now if it has none (to be shared with a new alias)."""
         counter = self._version_counter
         if counter is None:
-            counter = self._version_counter = [0, False, None]
+            counter = self._version_counter = [0, False, 0, 0]
         return counter
 
     @property
@@ -280,16 +278,10 @@ class Tensor:
         """Record one in-place write of this tensor's storage (every in-place op calls it)."""
         counter = self._version_counter
         if counter is None:
-            counter = self._version_counter = [0, False, None]
+            counter = self._version_counter = [0, False, 0, 0]
         counter[0] += 1
-        _write_clock[0] += 1
-        clocks = counter[2]
-        if clocks is None:
-            counter[2] = [_write_clock[0]]
-        else:
-            clocks.append(_write_clock[0])
-            if len(clocks) > _WRITES_KEPT:
-                del clocks[0]
+        clock = _write_clock[0] = _write_clock[0] + 1
+        counter[3], counter[2] = counter[2], clock
 
     @data.setter
     def data(self, value):
@@ -899,7 +891,12 @@ class Tensor:
             _raise_in_place_error(name, ufunc, data, operand, error)
         if self._ctx is not None:  # a graph tensor written under no_grad: its producer may keep it
             _autograd.mark_output_written(self)
-        self._bump_version()
+        counter = self._version_counter  # self._bump_version(), inline: optimizer loops write in place per step
+        if counter is None:
+            counter = self._version_counter = [0, False, 0, 0]
+        counter[0] += 1
+        clock = _write_clock[0] = _write_clock[0] + 1
+        counter[3], counter[2] = counter[2], clock
         return self
 
     def _in_place_recorded(self, name, ufunc, function, other):
@@ -936,27 +933,26 @@ class Tensor:
     def add_(self, other, alpha=1):
         if alpha != 1:
             other = other * alpha
-        return self._in_place_or_raise("add_", np.add, _ops.Add, other)
+        result = self._in_place("add_", np.add, _ops.Add, other)
+        return result if result is not NotImplemented else _refuse_operand("add_", other)
 
     def sub_(self, other, alpha=1):
         if alpha != 1:
             other = other * alpha
-        return self._in_place_or_raise("sub_", np.subtract, _ops.Sub, other)
+        result = self._in_place("sub_", np.subtract, _ops.Sub, other)
+        return result if result is not NotImplemented else _refuse_operand("sub_", other)
 
     def mul_(self, other):
-        return self._in_place_or_raise("mul_", np.multiply, _ops.Mul, other)
+        result = self._in_place("mul_", np.multiply, _ops.Mul, other)
+        return result if result is not NotImplemented else _refuse_operand("mul_", other)
 
     def div_(self, other):
-        return self._in_place_or_raise("div_", np.true_divide, _ops.Div, other)
+        result = self._in_place("div_", np.true_divide, _ops.Div, other)
+        return result if result is not NotImplemented else _refuse_operand("div_", other)
 
     def pow_(self, exponent):
-        return self._in_place_or_raise("pow_", np.power, _ops.Pow, exponent)
-
-    def _in_place_or_raise(self, name, ufunc, function, other):
-        result = self._in_place(name, ufunc, function, other)
-        if result is NotImplemented:
-            raise TypeError(f"{name}(): other must be a Tensor, a number or an array, got {type(other).__name__}")
-        return result
+        result = self._in_place("pow_", np.power, _ops.Pow, exponent)
+        return result if result is not NotImplemented else _refuse_operand("pow_", exponent)
 
     def __iadd__(self, other):
         return self._in_place("+=", np.add, _ops.Add, other)
@@ -1499,6 +1495,10 @@ def _can_cast_in_place(result, target):
 
 def _torch_dtype_name(dtype):
     return _TORCH_DTYPE_NAMES.get(str(dtype), str(dtype))
+
+
+def _refuse_operand(name, other):
+    raise TypeError(f"{name}(): other must be a Tensor, a number or an array, got {type(other).__name__}")
 
 
 def _check_in_place_result(name, data, shape, dtype):
