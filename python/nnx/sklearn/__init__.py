@@ -1,4 +1,5 @@
-"""nnx.sklearn: drop-in replacements for scikit-learn's MLPClassifier and MLPRegressor, trained by nnx.
+"""nnx.sklearn: drop-in replacements for scikit-learn's neural_network module (MLPClassifier, MLPRegressor,
+BernoulliRBM), trained by nnx.
 
     from nnx.sklearn import MLPClassifier   # instead of: from sklearn.neural_network import MLPClassifier
 
@@ -24,6 +25,7 @@ if _version_tuple(sklearn.__version__) < (1, 6):  # __sklearn_tags__ and validat
     raise ImportError(f"{_INSTALL_HINT}; found scikit-learn {sklearn.__version__}")
 
 from ._classifier import MLPClassifier  # noqa: E402
+from ._rbm import BernoulliRBM  # noqa: E402
 from ._regressor import MLPRegressor  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["BernoulliRBM", "MLPClassifier", "MLPRegressor"]
