@@ -45,6 +45,7 @@ void bind_reduce_family(py::module_& m) {
           throw py::value_error("x must have at least one column to take an argmax, got shape " + shape_string(x));
         require_shape(out, "out", {N});
         require_same_device(out, "out", x, "x");
+        require_no_overlap(out, "out", x, "x");  // the kernel would overwrite rows of x it has yet to read
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T* input = cptr<T>(x);

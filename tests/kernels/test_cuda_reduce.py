@@ -1,4 +1,6 @@
 """CUDA reductions (reduce, cumsum, column_sum, row_argmax) against NumPy references; GPU cases skip without a GPU."""
+import ctypes
+
 import numpy as np
 import pytest
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
@@ -19,6 +21,16 @@ VIEWS = [(1, 1, 1), (3, 5, 7), (17, 1, 33), (40, 3, 1), (2, 250, 1), (1, 40_003,
 
 def to_device(array):
     return cuda.DeviceArray.from_host(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
+
+
+def reinterpret_as_int64(device_array):
+    """The same memory as an int64 array: the DLPack export with its dtype code patched to kDLInt (0)."""
+    capsule = device_array.__dlpack__()
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    tensor = get_pointer(capsule, b"dltensor")  # DLTensor: data, device (2 x int32), ndim (int32), dtype.code
+    ctypes.c_uint8.from_address(tensor + 20).value = 0
+    return cuda.from_dlpack(capsule)
 
 
 def to_host(device_array):
@@ -208,6 +220,14 @@ class TestBadInput:
         x = to_device(np.ones(6, np.float32))
         with pytest.raises(ValueError, match="out must not share memory with x"):
             cuda.reduce("sum", x, x.view((1,), (1,), 0), 1, 6, 1)
+
+    @needs_gpu
+    def test_row_argmax_output_may_not_alias_the_input(self):
+        """Issue 20, item 12: an int64 out over x's memory (as torch's x.view(torch.int64) hands over by
+        DLPack) was accepted, and rows of x were overwritten before they were read."""
+        x = to_device(np.ones((4, 2), np.float64))
+        with pytest.raises(ValueError, match="out must not share memory with x"):
+            cuda.row_argmax(x, reinterpret_as_int64(x).view((4,), (1,), 2))
 
     @needs_gpu
     def test_row_argmax_needs_a_column(self):

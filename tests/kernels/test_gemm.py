@@ -118,3 +118,9 @@ class TestBadInput:
     def test_argmax_of_empty_rows(self):
         with pytest.raises(ValueError, match="x must have at least one column"):
             _C.row_argmax(np.ones((2, 0), np.float32), np.ones(2, np.int64))
+
+    def test_argmax_output_aliasing_input(self):
+        """Issue 20, item 12: an out that overlaps x was accepted and 15 of 64 rows came out wrong."""
+        x = np.random.default_rng(0).standard_normal((64, 8))
+        with pytest.raises(ValueError, match="out must not share memory with x"):
+            _C.row_argmax(x, x.reshape(-1).view(np.int64)[8:72])
