@@ -8,13 +8,13 @@ namespace nnx::bind {
 namespace {
 struct CpuEmbedding {
   template <class T>
-  static void forward(const T* weight, int64_t V, int64_t D, const int64_t* indices, int64_t n, T* out) {
-    cpu::embedding_forward(weight, V, D, indices, n, out);
+  static BadIndex forward(const T* weight, int64_t V, int64_t D, const int64_t* indices, int64_t n, T* out) {
+    return cpu::embedding_forward(weight, V, D, indices, n, out);
   }
   template <class T>
-  static void backward(const T* grad_out, const int64_t* indices, int64_t n, int64_t V, int64_t D, T* grad_weight,
-                       int64_t padding_idx) {
-    cpu::embedding_backward(grad_out, indices, n, V, D, grad_weight, padding_idx);
+  static BadIndex backward(const T* grad_out, const int64_t* indices, int64_t n, int64_t V, int64_t D,
+                           T* grad_weight, int64_t padding_idx) {
+    return cpu::embedding_backward(grad_out, indices, n, V, D, grad_weight, padding_idx);
   }
 };
 }  // namespace

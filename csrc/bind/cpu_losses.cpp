@@ -9,18 +9,18 @@ namespace {
 struct CpuLosses {
   using Reduction = cpu::Reduction;
   template <class T>
-  static void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss,
-                                    T* logsumexp, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                                    double label_smoothing) {
-    cpu::cross_entropy_forward(logits, target, N, C, loss, logsumexp, grad_logits, reduction, ignore_index,
-                               label_smoothing);
+  static BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss,
+                                        T* logsumexp, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                                        double label_smoothing) {
+    return cpu::cross_entropy_forward(logits, target, N, C, loss, logsumexp, grad_logits, reduction, ignore_index,
+                                      label_smoothing);
   }
   template <class T>
-  static void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                                     int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                                     double label_smoothing) {
-    cpu::cross_entropy_backward(grad_loss, logits, target, logsumexp, N, C, grad_logits, reduction, ignore_index,
-                                label_smoothing);
+  static BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target,
+                                         const T* logsumexp, int64_t N, int64_t C, T* grad_logits, Reduction reduction,
+                                         int64_t ignore_index, double label_smoothing) {
+    return cpu::cross_entropy_backward(grad_loss, logits, target, logsumexp, N, C, grad_logits, reduction,
+                                       ignore_index, label_smoothing);
   }
   template <class T>
   static void mse_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {

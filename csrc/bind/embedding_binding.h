@@ -1,11 +1,13 @@
 // The embedding kernels, bound once for both devices: validation (dtypes, shapes, aliasing, index range)
-// and m.def here, the kernels from Kernels (cpu_embedding.cpp, cuda_embedding.cpp). On a GPU the index
-// values are on the device, so the kernels check their range instead: a bad index raises IndexError at
-// the next synchronising call.
+// and m.def here, the kernels from Kernels (cpu_embedding.cpp, cuda_embedding.cpp). The kernels check
+// every index they read as well: on the CPU they return the first bad one (IndexError right after the
+// kernel); on a GPU the index values are on the device, so only the kernels check them and a bad one
+// raises IndexError at the next synchronising call.
 #pragma once
 #include <string>
 
 #include "bind/array_checks.h"
+#include "core/bad_index.h"
 
 namespace nnx::bind {
 
@@ -25,18 +27,31 @@ void require_rows_shape(const A& a, const char* name, const A& indices, int64_t 
                         shape_string(a));
 }
 
-// Host arrays only: the values are read here, before the kernel.
+inline std::string out_of_range_message(int64_t V, BadIndex bad) {
+  return "indices must be in [0, " + std::to_string(V) + ") (the rows of the weight), got " +
+         std::to_string(bad.value) + " at flat position " + std::to_string(bad.position);
+}
+
+// Host arrays only: the values are read here, before the kernel, so that a bad index leaves the outputs
+// untouched (the backward adds into grad_weight).
 inline void require_indices_in_range(const py::array& indices, int64_t V) {
   const int64_t* index = cptr<int64_t>(indices);
   for (py::ssize_t i = 0; i < indices.size(); ++i)
-    if (index[i] < 0 || index[i] >= V)
-      throw py::index_error("indices must be in [0, " + std::to_string(V) + ") (the rows of the weight), got " +
-                            std::to_string(index[i]) + " at flat position " + std::to_string(i));
+    if (index[i] < 0 || index[i] >= V) throw py::index_error(out_of_range_message(V, BadIndex{i, index[i]}));
+}
+
+// The check above cannot stop another Python thread from changing the indices once the GIL is released:
+// the CPU kernels check every index they read and return the first bad one, raised here after the kernel
+// (the outputs are then partly written). A CUDA kernel reports through the device's flag instead
+// (IndexError at the next synchronisation) and returns no BadIndex.
+inline void raise_if_kernel_found_bad(BadIndex bad, int64_t V) {
+  if (bad) throw py::index_error(out_of_range_message(V, bad) + kChangedDuringCall);
 }
 
 }  // namespace embedding_detail
 
-// Kernels: template <class T> static forward, backward with the arguments of csrc/cpu/embedding.h.
+// Kernels: template <class T> static forward, backward with the arguments and BadIndex result of
+// csrc/cpu/embedding.h.
 template <class Device, class Kernels>
 void bind_embedding_family(py::module_& m) {
   using namespace embedding_detail;
@@ -58,12 +73,14 @@ void bind_embedding_family(py::module_& m) {
         require_no_overlap(out, "out", indices, "indices");
         if constexpr (!Device::cuda) require_indices_in_range(indices, V);
         const int64_t* index = cptr<int64_t>(indices);
+        BadIndex bad;
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T* table = cptr<T>(weight);
           T* rows = ptr<T>(out);
-          Device::launch(weight, [&] { Kernels::forward(table, V, D, index, n, rows); });
+          Device::launch(weight, [&] { bad = Kernels::forward(table, V, D, index, n, rows); });
         });
+        raise_if_kernel_found_bad(bad, V);
       },
       py::arg("weight"), py::arg("indices"), py::arg("out"),
       Device::cuda ? "out(*indices.shape, D) = weight(V, D)[indices]; an index outside [0, V) raises IndexError at "
@@ -87,12 +104,14 @@ void bind_embedding_family(py::module_& m) {
         require_no_overlap(grad_weight, "grad_weight", indices, "indices");
         if constexpr (!Device::cuda) require_indices_in_range(indices, V);
         const int64_t* index = cptr<int64_t>(indices);
+        BadIndex bad;
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T* upstream = cptr<T>(grad_out);
           T* table = ptr<T>(grad_weight);
-          Device::launch(grad_out, [&] { Kernels::backward(upstream, index, n, V, D, table, padding_idx); });
+          Device::launch(grad_out, [&] { bad = Kernels::backward(upstream, index, n, V, D, table, padding_idx); });
         });
+        raise_if_kernel_found_bad(bad, V);
       },
       py::arg("grad_out"), py::arg("indices"), py::arg("grad_weight"), py::arg("padding_idx") = -1,
       Device::cuda ? "grad_weight(V, D)[indices[i]] += grad_out[i] with atomic adds (duplicates accumulate; the last "

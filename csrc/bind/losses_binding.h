@@ -1,11 +1,13 @@
 // The loss kernels, bound once for both devices: validation (dtypes, shapes, aliasing, reduction names,
-// class-index ranges) and m.def here, the kernels from Kernels (cpu_losses.cpp, cuda_losses.cpp). One
-// difference, forced by the device: on a GPU the class indices live in device memory, so the kernel (not
-// the binding) checks their range and an out-of-range target raises IndexError at the next synchronisation.
+// class-index ranges) and m.def here, the kernels from Kernels (cpu_losses.cpp, cuda_losses.cpp). The
+// cross-entropy kernels check every target they read as well. One difference, forced by the device: on a
+// GPU the class indices live in device memory, so only the kernel checks their range and an out-of-range
+// target raises IndexError at the next synchronisation.
 #pragma once
 #include <string>
 
 #include "bind/array_checks.h"
+#include "core/bad_index.h"
 
 namespace nnx::bind {
 
@@ -32,16 +34,27 @@ void require_loss_shape(const A& a, const char* name, bool none, const A& per_el
     require_shape(a, name, {});
 }
 
-// Every target must be a class index in [0, C) or ignore_index; the kernel indexes rows with it. Host
-// arrays only: the values are read here.
+inline std::string bad_target_message(int64_t C, int64_t ignore_index, BadIndex bad) {
+  return "target must hold class indices in [0, " + std::to_string(C) + ") or ignore_index (" +
+         std::to_string(ignore_index) + "), got " + std::to_string(bad.value) + " at position " +
+         std::to_string(bad.position);
+}
+
+// Every target must be a class index in [0, C) or ignore_index. Host arrays only: the values are read
+// here, before the kernel, so that a bad target leaves the outputs untouched.
 inline void require_class_indices(const py::array& target, int64_t C, int64_t ignore_index) {
   const int64_t* t = cptr<int64_t>(target);
-  for (py::ssize_t i = 0; i < target.size(); ++i) {
-    if (t[i] == ignore_index || (t[i] >= 0 && t[i] < C)) continue;
-    throw py::index_error("target must hold class indices in [0, " + std::to_string(C) + ") or ignore_index (" +
-                          std::to_string(ignore_index) + "), got " + std::to_string(t[i]) + " at position " +
-                          std::to_string(i));
-  }
+  for (py::ssize_t i = 0; i < target.size(); ++i)
+    if (t[i] != ignore_index && (t[i] < 0 || t[i] >= C))
+      throw py::index_error(bad_target_message(C, ignore_index, BadIndex{i, t[i]}));
+}
+
+// The check above cannot stop another Python thread from changing the targets once the GIL is released:
+// the CPU kernels check every target they read and return the first bad one, raised here after the
+// kernel (the outputs are then partly written). A CUDA kernel reports through the device's flag instead
+// (IndexError at the next synchronisation) and returns no BadIndex.
+inline void raise_if_kernel_found_bad(BadIndex bad, int64_t C, int64_t ignore_index) {
+  if (bad) throw py::index_error(bad_target_message(C, ignore_index, bad) + kChangedDuringCall);
 }
 
 // Shared checks of logits(N,C) and target(N,) int64; returns the float dtype.
@@ -85,7 +98,7 @@ enum class Elementwise { mse, l1, bce };
 }  // namespace losses_detail
 
 // Kernels: `Reduction` (the kernels' enum) and template <class T> static cross_entropy_forward,
-// cross_entropy_backward, mse_forward, mse_backward, l1_forward, l1_backward, bce_forward, bce_backward
+// cross_entropy_backward (returning BadIndex), mse_forward, mse_backward, l1_forward, l1_backward, bce_forward, bce_backward
 // with the arguments of csrc/cpu/losses.h.
 template <class Device, class Kernels>
 void bind_losses_family(py::module_& m) {
@@ -129,14 +142,16 @@ void bind_losses_family(py::module_& m) {
             {Named{get(grad_logits), "grad_logits"}, Named{&logsumexp, "logsumexp"}, Named{&loss, "loss"}},
             {Named{&logits, "logits"}, Named{&target, "target"}});
         const int64_t* t = cptr<int64_t>(target);
+        BadIndex bad;
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T* x = cptr<T>(logits);
           T *out = ptr<T>(loss), *lse = ptr<T>(logsumexp), *grad = ptr_or_null<T>(grad_logits);
           Device::launch(logits, [&] {
-            Kernels::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
+            bad = Kernels::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
           });
         });
+        raise_if_kernel_found_bad(bad, C, ignore_index);
       },
       py::arg("logits"), py::arg("target"), py::arg("loss"), py::arg("logsumexp"), py::arg("grad_logits") = py::none(),
       py::arg("reduction") = "mean", py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0,
@@ -167,14 +182,16 @@ void bind_losses_family(py::module_& m) {
         require_no_overlap(grad_logits, "grad_logits", target, "target");
         require_no_overlap(grad_logits, "grad_logits", logsumexp, "logsumexp");
         const int64_t* t = cptr<int64_t>(target);
+        BadIndex bad;
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T *g = cptr<T>(grad_loss), *x = cptr<T>(logits), *lse = cptr<T>(logsumexp);
           T* grad = ptr<T>(grad_logits);
           Device::launch(logits, [&] {
-            Kernels::cross_entropy_backward(g, x, t, lse, N, C, grad, reduction, ignore_index, label_smoothing);
+            bad = Kernels::cross_entropy_backward(g, x, t, lse, N, C, grad, reduction, ignore_index, label_smoothing);
           });
         });
+        raise_if_kernel_found_bad(bad, C, ignore_index);
       },
       py::arg("grad_loss"), py::arg("logits"), py::arg("target"), py::arg("logsumexp"), py::arg("grad_logits"),
       py::arg("reduction") = "mean", py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0,

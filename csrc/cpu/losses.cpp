@@ -91,6 +91,15 @@ void zero_row(T* row, int64_t C) {
   std::fill(row, row + C, T(0));
 }
 
+// A row's target: a class to use, ignore_index, or out of range (reported, then the row is treated as
+// ignored so that the bad value never becomes an address).
+enum class RowTarget { used, ignored, out_of_range };
+
+RowTarget classify_target(int64_t target, int64_t C, int64_t ignore_index) {
+  if (target == ignore_index) return RowTarget::ignored;
+  return target >= 0 && target < C ? RowTarget::used : RowTarget::out_of_range;
+}
+
 int64_t count_valid_targets(const int64_t* target, int64_t N, int64_t ignore_index) {
   int64_t valid = 0;
   for (int64_t i = 0; i < N; ++i) valid += target[i] != ignore_index;
@@ -128,35 +137,46 @@ double cross_entropy_row(const T* x, int64_t C, int64_t target, bool ignored, T*
 // ---- cross-entropy ---------------------------------------------------------------------------------
 
 template <class T>
-void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
-                           T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing) {
+BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
+                               T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing) {
   const int64_t valid = count_valid_targets(target, N, ignore_index);
   const double scale = mean_scale(reduction, valid);
+  FirstBadIndex first_bad;
   const double total = fixed_order_sum(N, C, [&](int64_t begin, int64_t end) {
     double block = 0.0;
+    BadIndex block_bad;
     for (int64_t i = begin; i < end; ++i) {
-      const bool ignored = target[i] == ignore_index;
+      const int64_t t = read_index_once(target + i);
+      const RowTarget use = classify_target(t, C, ignore_index);
+      if (use == RowTarget::out_of_range && !block_bad) block_bad = BadIndex{i, t};
       T* grad_row = grad_logits ? grad_logits + i * C : nullptr;
-      const double row_loss =
-          cross_entropy_row(logits + i * C, C, target[i], ignored, logsumexp + i, grad_row, scale, label_smoothing);
+      const double row_loss = cross_entropy_row(logits + i * C, C, t, use != RowTarget::used, logsumexp + i, grad_row,
+                                                scale, label_smoothing);
       if (reduction == Reduction::none) loss[i] = static_cast<T>(row_loss);
       block += row_loss;
     }
+    first_bad.record(block_bad);
     return block;
   });
   if (reduction != Reduction::none) loss[0] = static_cast<T>(reduce_total(total, valid, reduction));
+  return first_bad.get();
 }
 
 template <class T>
-void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                            double label_smoothing) {
+BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
+                                int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                                double label_smoothing) {
   const int64_t valid = count_valid_targets(target, N, ignore_index);
   const double shared_scale = reduction == Reduction::none ? 0.0 : grad_loss[0] * mean_scale(reduction, valid);
+  FirstBadIndex first_bad;
   parallel_for(N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1)), [&](int64_t begin, int64_t end) {
+    BadIndex chunk_bad;
     for (int64_t i = begin; i < end; ++i) {
       T* grad = grad_logits + i * C;
-      if (target[i] == ignore_index) {
+      const int64_t t = read_index_once(target + i);
+      const RowTarget use = classify_target(t, C, ignore_index);
+      if (use != RowTarget::used) {
+        if (use == RowTarget::out_of_range && !chunk_bad) chunk_bad = BadIndex{i, t};
         zero_row(grad, C);
         continue;
       }
@@ -164,9 +184,11 @@ void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* 
       // logsumexp, which matters for float logits of magnitude 1e4.
       const T sum = sum_exp_shifted(logits + i * C, C, logsumexp[i], grad);
       const double scale = reduction == Reduction::none ? static_cast<double>(grad_loss[i]) : shared_scale;
-      write_row_gradient(grad, C, target[i], 1.0 / static_cast<double>(sum), scale, label_smoothing);
+      write_row_gradient(grad, C, t, 1.0 / static_cast<double>(sum), scale, label_smoothing);
     }
+    first_bad.record(chunk_bad);
   });
+  return first_bad.get();
 }
 
 // ---- elementwise losses: shared drivers ------------------------------------------------------------
@@ -291,10 +313,10 @@ void bce_with_logits_backward(const T* grad_loss, const T* input, const T* targe
 }
 
 #define NNX_INSTANTIATE_LOSSES(T)                                                                                  \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T*, Reduction,         \
-                                         int64_t, double);                                                         \
-  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T*,       \
-                                          Reduction, int64_t, double);                                             \
+  template BadIndex cross_entropy_forward<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T*, Reduction,     \
+                                             int64_t, double);                                                     \
+  template BadIndex cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T*,   \
+                                              Reduction, int64_t, double);                                         \
   template void mse_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                    \
   template void mse_loss_backward<T>(const T*, const T*, const T*, int64_t, T*, Reduction);                         \
   template void l1_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                     \

@@ -3,26 +3,30 @@
 #pragma once
 #include <cstdint>
 
+#include "core/bad_index.h"
+
 namespace nnx::cpu {
 
 enum class Reduction { mean, sum, none };
 
 // Cross-entropy over class indices with PyTorch's label smoothing:
 //   row loss = logsumexp - (1 - smoothing) * x[target] - (smoothing / C) * sum(x),  0 for ignored rows.
-// logits(N,C), target(N) in [0, C) or == ignore_index (the binding checks), logsumexp(N) out.
+// logits(N,C), target(N) in [0, C) or == ignore_index, logsumexp(N) out. A target outside both is not
+// used: its row is computed as ignored and the first such target is returned (the binding raises).
 // loss: 1 value for mean/sum, N values for none. mean divides by the number of non-ignored rows
 // (0/0 gives NaN like PyTorch). grad_logits(N,C), may be null: receives dloss/dlogits for an
 // upstream gradient of 1, computed in the same pass over each row.
 template <class T>
-void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
-                           T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing);
+BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
+                               T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing);
 
 // grad_logits(N,C) = (softmax(logits) - smoothed one-hot) * upstream, upstream from grad_loss
-// (1 value for mean/sum, N values for none). Ignored rows get 0.
+// (1 value for mean/sum, N values for none). Ignored rows get 0, so do rows whose target is out of range
+// (the first is returned).
 template <class T>
-void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                            double label_smoothing);
+BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
+                                int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                                double label_smoothing);
 
 // Elementwise losses over n elements of input/target (any shape, flattened).
 // loss: 1 value for mean/sum, n values for none; grad_loss likewise.

@@ -106,6 +106,27 @@ class TestBadInput:
         with pytest.raises(IndexError, match=rf"indices must be in \[0, 5\).*got {bad}"):
             _C.embedding_backward(np.ones((2, 2, 3), np.float32), indices, np.zeros((5, 3), np.float32))
 
+    def test_first_bad_index_is_reported_and_out_is_untouched(self, rng):
+        """Checked before the kernel runs (the kernel checks again what it reads: tests/reliability/
+        test_index_races.py races another thread against it)."""
+        weight = random_array(rng, (7, 2), np.float32)
+        indices = rng.integers(0, 7, 100_001)
+        indices[[40_000, 70_000, -1]] = [7, -2**63, 2**62]
+        out = poisoned((indices.size, 2), np.float32)
+        with pytest.raises(IndexError, match=r"indices must be in \[0, 7\).*got 7 at flat position 40000$"):
+            _C.embedding_forward(weight, indices, out)
+        assert np.isnan(out).all()
+
+    def test_index_checked_even_without_columns(self):
+        with pytest.raises(IndexError, match="got 3 at flat position 1"):
+            _C.embedding_forward(np.ones((3, 0), np.float32), np.array([0, 3]), np.zeros((2, 0), np.float32))
+
+    def test_padding_idx_does_not_excuse_a_bad_index(self):
+        grad_weight = np.zeros((3, 2))
+        with pytest.raises(IndexError, match="got -1 at flat position 0"):
+            _C.embedding_backward(np.ones((1, 2)), np.array([-1]), grad_weight, padding_idx=-1)
+        np.testing.assert_array_equal(grad_weight, 0)  # refused before the kernel adds into it
+
     def test_dtypes(self):
         with pytest.raises(TypeError, match="indices must have dtype int64"):
             _C.embedding_forward(self.weight, np.array([0, 1], np.int32), np.zeros((2, 3), np.float32))

@@ -397,6 +397,23 @@ class TestCrossEntropyBadInput:
         self.forward(target=np.array([0, -1, 2, -1]), ignore_index=-1)
         assert np.isfinite(self.loss)
 
+    @pytest.mark.parametrize("ignore_index", [-100, 1])
+    def test_first_bad_target_is_reported_and_outputs_are_untouched(self, rng, ignore_index):
+        """Checked before the kernels run (they check again what they read: tests/reliability/
+        test_index_races.py races another thread against them); ignore_index keeps its meaning."""
+        N, C = 40_003, 3
+        logits = random_array(rng, (N, C), np.float32)
+        target = random_targets(rng, N, C, ignore_fraction=0.1, ignore_index=ignore_index)
+        target[[20_000, 30_000, N - 1]] = [C, -2**63, 2**40]
+        message = (rf"target must hold class indices in \[0, 3\) or ignore_index \({ignore_index}\), "
+                   r"got 3 at position 20000$")
+        loss, logsumexp, grad = poisoned((N,), np.float32), poisoned((N,), np.float32), poisoned((N, C), np.float32)
+        with pytest.raises(IndexError, match=message):
+            _C.cross_entropy_forward(logits, target, loss, logsumexp, grad, "none", ignore_index)
+        with pytest.raises(IndexError, match=message):
+            _C.cross_entropy_backward(np.ones(N, np.float32), logits, target, logsumexp, grad, "none", ignore_index)
+        assert np.isnan(loss).all() and np.isnan(logsumexp).all() and np.isnan(grad).all()
+
     @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
     def test_label_smoothing_out_of_range(self, value):
         with pytest.raises(ValueError, match="label_smoothing must be in"):
