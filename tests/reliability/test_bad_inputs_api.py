@@ -403,8 +403,31 @@ ESTIMATOR_CASES = [
      "non-finite"),
 ]
 
+def _bad_state_dict_counter():
+    state = {name: value.numpy() for name, value in nn.BatchNorm1d(2).state_dict().items()}
+    state["num_batches_tracked"] = np.array(2**64 - 1, np.uint64)  # wrapped to -1 before
+    return nn.BatchNorm1d(2).load_state_dict(state)
+
+
+def _io():
+    import io
+    return io.BytesIO
+
+
+# Issue 20's second pass (reliability): values that wrapped or passed silently before.
+SECOND_PASS_CASES = [
+    ("ce-uint64-label", lambda: F.cross_entropy(x(), nnx.tensor(np.array([2**63 + 1, 0, 0, 0], np.uint64))),
+     IndexError, "target.*int64 range"),
+    ("load_state_dict-uint64-wrap", _bad_state_dict_counter, RuntimeError, "num_batches_tracked does not fit"),
+    ("split-zero", lambda: x().split(0), RuntimeError, "split_size must be positive"),
+    ("chunk-zero", lambda: x().chunk(0), RuntimeError, "chunks must be a positive"),
+    ("save-object", lambda: nnx.save({"a": object()}, _io()()), TypeError, r"cannot save obj\['a'\]"),
+    ("load-garbage", lambda: nnx.load(_io()(b"not a checkpoint")), ValueError, "not a readable nnx.save file"),
+    ("threads-zero", lambda: nnx.set_num_threads(0), ValueError, "'n' must be a positive integer"),
+]
+
 ALL_CASES = (TENSOR_CASES + AUTOGRAD_CASES + FUNCTIONAL_CASES + LOSS_CASES + MODULE_CASES + OPTIMIZER_CASES
-             + DATA_CASES + LEARNER_CASES + ESTIMATOR_CASES)
+             + DATA_CASES + LEARNER_CASES + ESTIMATOR_CASES + SECOND_PASS_CASES)
 
 
 @pytest.mark.parametrize("function, error, match", [case[1:] for case in ALL_CASES], ids=[c[0] for c in ALL_CASES])
