@@ -148,7 +148,11 @@ class TestLayerNorm:
     @pytest.mark.parametrize("N,D", LAYER_SHAPES)
     def test_backward(self, rng, N, D, dtype):
         arrays = layer_norm_backward_arrays(rng, N, D, dtype)
-        assert_sides_match("layer_norm_backward", arrays, GRADIENT_OUTPUTS, dtype, scale=8)
+        # Rounding errors in grad_input are multiplied by rstd: a row of one element has variance 0 and rstd =
+        # 1/sqrt(eps) ~ 316, so both devices' float32 results are rounding noise of that size around the exact 0
+        # (an FMA on one side and not the other differs there); ordinary rows have rstd ~ 1.
+        scale = 8 * max(1.0, float(np.max(arrays["rstd"], initial=1.0)))
+        assert_sides_match("layer_norm_backward", arrays, GRADIENT_OUTPUTS, dtype, scale=scale)
 
     @pytest.mark.parametrize("outputs", OUTPUT_CHOICES)
     @pytest.mark.parametrize("D", [9, 2000])
