@@ -166,11 +166,18 @@ def weight_parameters(network):
 
 
 def squared_weight_norm(weight_arrays):
-    """sum ||W||^2 over the layers, the L2 term of scikit-learn's loss (float32 dot products, float64 sum)."""
+    """sum ||W||^2 over the layers, the L2 term of scikit-learn's loss (dot products in the weights' dtype, a
+    float64 sum). Host weights use einsum, which runs on the calling thread: NumPy's dot would wake NumPy's
+    OpenBLAS thread pool between nnx's kernels, and the two pools fighting over the cores made a float64 epoch 4x
+    slower (7.0 s against 1.8 s for 20000x784, (512, 256), batch 128)."""
     total = 0.0
     for weight in weight_arrays:
-        flat = weight.reshape(-1)
-        total += float(np.dot(flat, flat).item())  # (a device array's dot product is read back)
+        if isinstance(weight, np.ndarray):
+            flat = weight.reshape(-1)
+            total += float(np.einsum("i,i->", flat, flat))
+        else:
+            flat = weight.reshape(-1)
+            total += float(np.dot(flat, flat).item())  # (a device array's dot product is read back)
     return total
 
 
