@@ -1,6 +1,5 @@
 """Adagrad: one fused native call (the parameters' backend's adagrad_step) updates a whole parameter group."""
-from .. import _C
-from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+from .optimizer import Optimizer, flag, non_negative, plan_stepped
 
 _SUM = ("sum",)
 
@@ -30,15 +29,8 @@ class Adagrad(Optimizer):
     def _plan_group(self, group, check):
         lr, lr_decay, weight_decay, eps, maximize = self._check_hyper(group)
         initial = non_negative(group.get("initial_accumulator_value", 0), "initial_accumulator_value")
-        gathered = self._gather(group, _SUM, check, fills={"sum": initial})
-        if gathered is None:
-            return None
-        param_arrays, grad_arrays, bundle = gathered
-        adagrad_step = native_steps(_C, param_arrays[0]).adagrad_step
-
-        def call(params, grads, sums, step):
-            adagrad_step(params, grads, sums, step, lr, lr_decay, weight_decay, eps, maximize)
-        return stepped_update(bundle, param_arrays, grad_arrays, [bundle.buffers["sum"]], check, call)
+        return plan_stepped(self, group, check, "adagrad_step", _SUM, (lr, lr_decay, weight_decay, eps, maximize),
+                            fills={"sum": initial})
 
 
 def _not_differentiable(differentiable):

@@ -1,8 +1,7 @@
 """Adamax: one fused native call (the parameters' backend's adamax_step) updates a whole parameter group."""
-from .. import _C
 from .adagrad import _not_differentiable
 from .adam import _check_betas
-from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+from .optimizer import Optimizer, flag, non_negative, plan_stepped
 
 _BUFFERS = ("exp_avg", "exp_inf")
 
@@ -30,17 +29,7 @@ class Adamax(Optimizer):
         return _frozen_betas(values)
 
     def _plan_group(self, group, check):
-        hyper = self._check_hyper(group)
-        gathered = self._gather(group, _BUFFERS, check)
-        if gathered is None:
-            return None
-        param_arrays, grad_arrays, bundle = gathered
-        adamax_step = native_steps(_C, param_arrays[0]).adamax_step
-
-        def call(params, grads, exp_avgs, exp_infs, step):
-            adamax_step(params, grads, exp_avgs, exp_infs, step, *hyper)
-        lists = [bundle.buffers["exp_avg"], bundle.buffers["exp_inf"]]
-        return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call)
+        return plan_stepped(self, group, check, "adamax_step", _BUFFERS, self._check_hyper(group))
 
 
 def _frozen_betas(values):

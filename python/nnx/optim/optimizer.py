@@ -27,7 +27,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import backend
+from .. import _C, backend
 from ..tensor import Tensor, _device_of_array, fill_array, move_array
 
 _REQUIRED = object()  # marks a default that every parameter group must supply itself (e.g. a required lr)
@@ -46,35 +46,31 @@ def _edited(method):
     return edit
 
 
+_MUTATING_METHODS = ("__setitem__", "__delitem__", "__ior__", "clear", "pop", "popitem", "setdefault", "update")
+
+
+def _counting_edits(cls):
+    """cls with every mutating dict method of its base wrapped by _edited."""
+    base = cls.__bases__[0]
+    for name in _MUTATING_METHODS:
+        setattr(cls, name, _edited(getattr(base, name)))
+    return cls
+
+
+@_counting_edits
 class _ParamState(dict):
     """One parameter's state ('step', buffers ...): a dict whose edits are counted (see _edits)."""
 
     __slots__ = ()
-    __setitem__ = _edited(dict.__setitem__)
-    __delitem__ = _edited(dict.__delitem__)
-    __ior__ = _edited(dict.__ior__)
-    clear = _edited(dict.clear)
-    pop = _edited(dict.pop)
-    popitem = _edited(dict.popitem)
-    setdefault = _edited(dict.setdefault)
-    update = _edited(dict.update)
 
 
+@_counting_edits
 class _StateTable(defaultdict):
     """opt.state: parameter -> its _ParamState (created empty on first access, as PyTorch's defaultdict),
     edits counted (see _edits)."""
 
     def __init__(self, *args):
         super().__init__(_ParamState, *args)
-
-    __setitem__ = _edited(defaultdict.__setitem__)
-    __delitem__ = _edited(defaultdict.__delitem__)
-    __ior__ = _edited(defaultdict.__ior__)
-    clear = _edited(defaultdict.clear)
-    pop = _edited(defaultdict.pop)
-    popitem = _edited(defaultdict.popitem)
-    setdefault = _edited(defaultdict.setdefault)
-    update = _edited(defaultdict.update)
 
     def __reduce__(self):  # pickled and copied as a _StateTable, not as a defaultdict of its factory
         return (_StateTable, (), None, None, iter(self.items()))
@@ -640,6 +636,21 @@ def stepped_update(bundle, param_arrays, grad_arrays, lists, check, call, keys=N
         if after is not None:
             after(steps)
     return update
+
+
+def plan_stepped(optimizer, group, check, kernel_name, buffer_names, hyper, fills=None):
+    """The usual _plan_group of an optimizer whose native step is kernel(params, grads, *buffers, step, *hyper):
+    the group's arrays gathered (None when no parameter has a gradient) and its stepped_update."""
+    gathered = optimizer._gather(group, buffer_names, check, fills=fills)
+    if gathered is None:
+        return None
+    param_arrays, grad_arrays, bundle = gathered
+    kernel = getattr(native_steps(_C, param_arrays[0]), kernel_name)
+
+    def call(*arrays_and_step):
+        kernel(*arrays_and_step, *hyper)
+    lists = [bundle.buffers[name] for name in buffer_names]
+    return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call)
 
 
 def subset(arrays, indices):

@@ -1,9 +1,8 @@
 """RAdam: one fused native call (the parameters' backend's radam_step) updates a whole parameter group."""
-from .. import _C
 from .adagrad import _not_differentiable
 from .adam import _check_betas
 from .adamax import _frozen_betas
-from .optimizer import Optimizer, flag, native_steps, non_negative, stepped_update
+from .optimizer import Optimizer, flag, non_negative, plan_stepped
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 
@@ -34,14 +33,4 @@ class RAdam(Optimizer):
         return _frozen_betas(values)
 
     def _plan_group(self, group, check):
-        hyper = self._check_hyper(group)
-        gathered = self._gather(group, _MOMENTS, check)
-        if gathered is None:
-            return None
-        param_arrays, grad_arrays, bundle = gathered
-        radam_step = native_steps(_C, param_arrays[0]).radam_step
-
-        def call(params, grads, exp_avgs, exp_avg_sqs, step):
-            radam_step(params, grads, exp_avgs, exp_avg_sqs, step, *hyper)
-        lists = [bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]]
-        return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call)
+        return plan_stepped(self, group, check, "radam_step", _MOMENTS, self._check_hyper(group))
