@@ -6,6 +6,7 @@ from .callback import (EVENTS, Callback, CancelBackwardException, CancelBatchExc
 from .callbacks import (CSVLogger, EarlyStoppingCallback, GradientClip, SaveModelCallback, TerminateOnNaNCallback,
                         TrackerCallback)
 from .checkpoint import CheckpointError
+from .guards import CtrlCCallback, DeferredLossCallback, NonFiniteLossCallback
 from .learner import Learner, NonFiniteLossError, trainable_params
 from .progress import ProgressCallback
 from .recorder import Recorder
@@ -16,7 +17,7 @@ __all__ = [
     "Learner", "trainable_params", "CheckpointError", "NonFiniteLossError",
     "EVENTS", "Callback", "TrainEvalCallback", "Recorder", "ProgressCallback", "ParamScheduler", "LRFinder",
     "TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "TerminateOnNaNCallback", "CSVLogger",
-    "GradientClip",
+    "GradientClip", "DeferredLossCallback", "NonFiniteLossCallback", "CtrlCCallback",
     "CancelFitException", "CancelEpochException", "CancelTrainException", "CancelValidException",
     "CancelBatchException", "CancelBackwardException", "CancelStepException",
     "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",

@@ -17,6 +17,7 @@ import numpy as np
 from ..deferred import DeviceBatches, DeviceScalars, is_device_array
 from ..metrics import Metric, to_numpy
 from .callback import Callback
+from .guards import DeferredLossCallback
 from .hypers import get_hyper
 
 __all__ = ["Recorder", "AvgLoss", "AvgSmoothLoss"]
@@ -109,7 +110,7 @@ class Recorder(Callback):
         self._predictions, self._targets = DeviceBatches(), DeviceBatches()
 
     def before_train(self):
-        self._unrecorded = self._consumed = 0  # (the Learner starts a new list of device losses)
+        self._unrecorded = self._consumed = 0  # (DeferredLossCallback starts a new list of device losses)
 
     def after_batch(self):
         learn = self.learn
@@ -119,17 +120,16 @@ class Recorder(Callback):
             self.lrs.append(get_hyper(learn.opt, "lr"))
             mom = get_hyper(learn.opt, "mom")
             self.moms.append(float("nan") if mom is None else mom)
-            if learn._loss_queued:  # a GPU's loss: recorded when read (catch_up)
+            if self._deferred_losses().queued:  # a GPU's loss: recorded when read (catch_up)
                 self._unrecorded += 1
                 return
             if self._unrecorded:
                 self.catch_up()
-            loss = learn._loss_value
-            self.smooth_loss.accumulate(learn.loss if loss is None else loss)
+            self.smooth_loss.accumulate(learn.loss)
             self.losses.append(self.smooth_loss.value)
             return
-        loss = learn._loss_value
-        self.loss.accumulate(learn._loss_array if loss is None else loss, len(learn.yb))
+        unread = learn.unread_loss
+        self.loss.accumulate(learn.loss if unread is None else unread, len(learn.yb))
         if learn.metrics:
             self._accumulate_metrics(learn.pred, learn.yb)
 
@@ -137,13 +137,18 @@ class Recorder(Callback):
         """Record the batches whose losses are still on a GPU, reading them (one transfer for all); returns the
         smoothed loss. learn.smooth_loss calls this."""
         if self._unrecorded:
-            losses = self.learn._read_train_losses()
+            losses = self._deferred_losses().read()
             for loss in losses[self._consumed:self._consumed + self._unrecorded]:
                 self.smooth_loss.accumulate(loss)
                 self.losses.append(self.smooth_loss.value)
             self._consumed += self._unrecorded
             self._unrecorded = 0
         return self.smooth_loss.value
+
+    def _deferred_losses(self):
+        """The Learner's DeferredLossCallback, or one that queued nothing (when it was removed)."""
+        deferred = getattr(self.learn, "deferred_loss", None)
+        return deferred if isinstance(deferred, DeferredLossCallback) else _NOTHING_DEFERRED
 
     def _accumulate_metrics(self, pred, targ):
         """Metrics see host arrays, batch by batch; device batches are read together later (_read_metrics)."""
@@ -274,6 +279,9 @@ class Recorder(Callback):
             ax.set_xlabel("batch")
             ax.set_ylabel(name)
         return fig
+
+
+_NOTHING_DEFERRED = DeferredLossCallback()
 
 
 def _pyplot():
