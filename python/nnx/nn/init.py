@@ -5,8 +5,11 @@ Random values come from nnx's seeded generator (nnx.manual_seed makes them repro
 own dtype (copied to its device: a CUDA model starts from the very values a CPU one would).
 Initialisers do not record gradients.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +17,7 @@ from .. import random as nnx_random
 from ..tensor import Tensor, write_host_values
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The gain PyTorch recommends for a nonlinearity (scales the std of kaiming/xavier init)."""
     linear_like = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                    "conv_transpose3d", "sigmoid")
@@ -54,47 +57,51 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform_ expects a <= b, got a={a}, b={b}")
     return _fill(tensor, lambda rng, shape: rng.uniform(a, b, size=shape), generator)
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with N(mean, std^2)."""
     if not std >= 0:
         raise ValueError(f"normal_ expects std >= 0, got std={std}")
     return _fill(tensor, lambda rng, shape: rng.normal(mean, std, size=shape), generator)
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with the value val."""
     _check_tensor(tensor)._data[...] = val
     return tensor
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with 0."""
     return constant_(tensor, 0.0)
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Any = None) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al.); a is leaky_relu's slope."""
     if 0 in _check_tensor(tensor).shape:
         return tensor  # nothing to fill (PyTorch warns and returns)
@@ -103,7 +110,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Any = None) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
     if 0 in _check_tensor(tensor).shape:
         return tensor

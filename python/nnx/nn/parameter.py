@@ -1,4 +1,8 @@
 """Parameter: a Tensor that a Module registers as trainable (requires_grad=True by default)."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..tensor import Tensor, _is_device_array
@@ -7,7 +11,7 @@ from ..tensor import Tensor, _is_device_array
 class Parameter(Tensor):
     """A leaf Tensor registered by Module.__setattr__; shares memory with the data it is made from."""
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         elif isinstance(data, Tensor):

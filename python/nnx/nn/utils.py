@@ -4,12 +4,19 @@ Both run between backward() and the optimizer step and change the .grad arrays i
 and the scaling stay on the device (as in PyTorch): nothing is read on the host unless error_if_nonfinite
 asks for a check.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable
+from typing import Union
 
 import numpy as np
 
 from ..deferred import is_device_array
 from ..tensor import Tensor
+
+# One Tensor or any iterable of them (model.parameters()), as torch.nn.utils accepts.
+Parameters = Union[Tensor, Iterable[Tensor]]
 
 
 def _gradients(parameters, name="parameters"):
@@ -24,7 +31,8 @@ def _gradients(parameters, name="parameters"):
     return grads
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters: Parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most max_norm.
 
     The joint norm is the norm of the vector of per-gradient norms (as if all gradients were
@@ -97,7 +105,7 @@ def _vector_norm(array, norm_type):
     return float((np.sum(values**norm_type) ** (1.0 / norm_type)).item())
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Parameters, clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient element into [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     if clip_value < 0:

@@ -1,6 +1,12 @@
 """nnx.sklearn.MLPClassifier: scikit-learn's MLPClassifier (same parameters, attributes and results up to
-rounding; float32 X trains in float32, other X in float64, as scikit-learn's) trained by nnx, plus dropout, batch norm, decoupled weight decay, one-cycle, class weights."""
+rounding; float32 X trains in float32, other X in float64, as scikit-learn's) trained by nnx, plus dropout,
+batch norm, decoupled weight decay, one-cycle, class weights."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -41,12 +47,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _is_classifier = True
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
-                 weight_decay=0.0, lr_schedule=None, class_weight=None, device="cpu"):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
+                 tol: float = 1e-4, verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 max_fun: int = 15000, dropout: float = 0.0, batch_norm: bool = False, weight_decay: float = 0.0,
+                 lr_schedule: str | None = None, class_weight: dict | list[dict] | str | None = None,
+                 device: str = "cpu") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -78,12 +88,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.device = device
 
     # --- fitting ------------------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPClassifier:
         """Fit the model to data matrix X and target(s) y (class labels, or a label indicator matrix)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y). `classes` (all the labels of every call) is required on the first call."""
         if _first_partial_fit_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -133,19 +144,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return class_weights if weights is None else weights * class_weights
 
     # --- prediction ---------------------------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The predicted classes (n_samples,), or the label indicator matrix for multi-label targets."""
         probabilities = self._probabilities(*self._raw_outputs(X))
         return self._labels_from_probabilities(probabilities)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class in classes_ order, shape (n_samples, n_classes)."""
         probabilities = self._probabilities(*self._raw_outputs(X))
         if probabilities.shape[1] == 1:
             return np.hstack([1 - probabilities, probabilities])
         return probabilities
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """log(predict_proba(X))."""
         probabilities = self.predict_proba(X)
         with np.errstate(divide="ignore"):

@@ -5,11 +5,14 @@ The update rules, the order in which the random generator is drawn and the fitte
 (sklearn/neural_network/_rbm.py), so a float64 fit follows the same path as scikit-learn's up to rounding.
 Sparse input is accepted as scikit-learn accepts it (CSR) and densified one mini-batch (or chunk) at a time.
 """
+from __future__ import annotations
+
 import time
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state, gen_even_slices
 from sklearn.utils._param_validation import Interval
@@ -39,7 +42,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     }
 
     def __init__(self, n_components: int = 256, *, learning_rate: float = 0.1, batch_size: int = 10,
-                 n_iter: int = 10, verbose: int = 0, random_state=None):
+                 n_iter: int = 10, verbose: int = 0,
+                 random_state: int | np.random.RandomState | None = None) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -95,7 +99,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.h_samples_ = np.floor(h_neg, h_neg)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None) -> "BernoulliRBM":
+    def partial_fit(self, X: ArrayLike, y: object = None) -> BernoulliRBM:
         """One PCD step on X (the first call starts the model, in float64 as scikit-learn's)."""
         first_pass = not hasattr(self, "components_")
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=first_pass)
@@ -107,7 +111,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None) -> "BernoulliRBM":
+    def fit(self, X: ArrayLike, y: object = None) -> BernoulliRBM:
         """n_iter sweeps of PCD over X in mini-batches of batch_size, in X's order (not shuffled)."""
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
         n_samples = X.shape[0]
@@ -135,7 +139,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
 
     # --- using a fitted model -------------------------------------------------------------------------
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """P(h=1|v=X), the hidden units' activation probabilities: (n_samples, n_components)."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=(np.float64, np.float32))
@@ -143,7 +147,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         with self._computing_in(dtype):
             return self._by_chunks(X, self._mean_hiddens)
 
-    def gibbs(self, v) -> np.ndarray:
+    def gibbs(self, v: ArrayLike) -> np.ndarray:
         """One Gibbs sampling step from the visible layer v: a boolean (n_samples, n_features) sample."""
         check_is_fitted(self)
         if not hasattr(self, "random_state_"):
@@ -151,7 +155,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         h_ = self._sample_hiddens(self._as_model_rows(v), self.random_state_)
         return self._sample_visibles(h_.astype(self.components_.dtype), self.random_state_)
 
-    def score_samples(self, X) -> np.ndarray:
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Pseudo-likelihood of each row of X: the free energy against X with one random feature flipped per row."""
         check_is_fitted(self)
         v = validate_data(self, X, accept_sparse="csr", reset=False)

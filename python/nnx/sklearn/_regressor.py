@@ -1,6 +1,11 @@
 """nnx.sklearn.MLPRegressor: scikit-learn's MLPRegressor (squared error or Poisson loss, multi-output) trained
 by nnx, with the same extras as the classifier (dropout, batch norm, weight decay, one-cycle)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
@@ -18,12 +23,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     plus ``validation_loss_curve_`` (the loss on the early-stopping split after every epoch, else None).
     """
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
-                 weight_decay=0.0, lr_schedule=None, device="cpu"):
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto", learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 max_fun: int = 15000, dropout: float = 0.0, batch_norm: bool = False, weight_decay: float = 0.0,
+                 lr_schedule: str | None = None, device: str = "cpu") -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -54,12 +63,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.lr_schedule = lr_schedule
         self.device = device
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """Fit the model to data matrix X and target(s) y, shape (n_samples,) or (n_samples, n_outputs)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
@@ -76,7 +85,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _out_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
         scores, dtype = self._raw_outputs(X)
         predictions = self._objective.activate(scores, dtype)

@@ -5,13 +5,23 @@ ReLU/LeakyReLU/Sigmoid/Tanh/GELU becomes one F.fused_linear call (matmul, bias a
 one native pass; backward likewise). The plan is rebuilt only when children are added, replaced or
 removed. Subclasses that override forward are never fused: their code runs as written.
 """
+from __future__ import annotations
+
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, TypeVar, Union
 
 from .. import functional as F
 from ..module import Module
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .linear import Linear
+
+if TYPE_CHECKING:
+    from ...tensor import Tensor
+
+_S = TypeVar("_S", bound="_ModuleSequence")
+PlanStep = Union[Module, Callable[["Tensor"], "Tensor"]]
 
 
 def _fused(linear, activation_name, slope_of=None):
@@ -45,7 +55,7 @@ _FUSERS = {
 }
 
 
-def build_plan(modules):
+def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
     """The callables a Sequential runs in order: fused Linear + activation pairs, other modules as is."""
     plan, i = [], 0
     while i < len(modules):
@@ -73,13 +83,14 @@ class _ModuleSequence(Module):
             raise IndexError(f"index {idx} is out of range for a {self._container_name} of length {size}")
         return idx % size
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def append(self, module):
+    def append(self: _S, module: Module) -> _S:
+        """Add `module` at the end (key str(len(self))); returns self."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -101,7 +112,7 @@ class Sequential(_ModuleSequence):
 
     _container_name = "Sequential"
 
-    def __init__(self, *args):
+    def __init__(self, *args: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         object.__setattr__(self, "_plan", None)
         if len(args) == 1 and isinstance(args[0], OrderedDict):
@@ -118,13 +129,13 @@ class Sequential(_ModuleSequence):
         # The plan holds closures (not picklable) over this instance's children: rebuilt after loading.
         return dict(self.__dict__, _plan=None)
 
-    def plan(self):
+    def plan(self) -> tuple[PlanStep, ...]:
         """The execution plan (built on first use after a structural change)."""
         if self._plan is None:
             object.__setattr__(self, "_plan", build_plan([m for m in self._modules.values() if m is not None]))
         return self._plan
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         plan = self._plan if self._plan is not None else self.plan()
         for step in plan:
             input = step(input)
@@ -140,12 +151,14 @@ class Sequential(_ModuleSequence):
         key = list(self._modules)[self._index(idx)]
         setattr(self, key, module)
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each of `modules`; returns self."""
         for module in modules:
             self.append(module)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Put `module` at position `index` (the later ones move up one key); returns self."""
         if not isinstance(module, Module):
             raise TypeError(f"module should be of type Module, got {type(module).__name__}")
         size = len(self)
@@ -156,7 +169,8 @@ class Sequential(_ModuleSequence):
         self._replace_children(modules)
         return self
 
-    def pop(self, index=-1):
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the last by default)."""
         module = self[index]
         del self[index]
         return module
@@ -167,7 +181,7 @@ class ModuleList(_ModuleSequence):
 
     _container_name = "ModuleList"
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -183,14 +197,16 @@ class ModuleList(_ModuleSequence):
     def __iadd__(self, modules):
         return self.extend(modules)
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of `modules`; returns self."""
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError(f"ModuleList.extend should be called with an iterable, got {type(modules).__name__}")
         for module in modules:
             self.append(module)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> None:
+        """Put `module` at position `index` (list.insert's semantics)."""
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._replace_children(modules)

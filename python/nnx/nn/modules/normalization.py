@@ -1,5 +1,9 @@
 """BatchNorm1d (batch statistics in training, running statistics in eval) and LayerNorm."""
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +22,8 @@ class BatchNorm1d(Module):
     average when momentum is None; eval uses them. weight/bias (gamma/beta) exist when affine.
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         _check_size(num_features, "num_features")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
@@ -46,19 +50,21 @@ class BatchNorm1d(Module):
         if device is not None:
             self.to(device)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
+        """running_mean = 0, running_var = 1, num_batches_tracked = 0 (when tracked)."""
         if self.track_running_stats:
             fill_array(self.running_mean._data, 0)
             fill_array(self.running_var._data, 1)
             fill_array(self.num_batches_tracked._data, 0)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, weight = 1 and bias = 0."""
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
@@ -77,7 +83,7 @@ class BatchNorm1d(Module):
             self.num_batches_tracked._data += 1
         return output
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
@@ -85,7 +91,8 @@ class BatchNorm1d(Module):
 class LayerNorm(Module):
     """Normalises over the last len(normalized_shape) dimensions of each sample, then weight * x + bias."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -108,14 +115,15 @@ class LayerNorm(Module):
         if device is not None:
             self.to(device)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """weight = 1 and bias = 0 (when elementwise_affine)."""
         if self.elementwise_affine:
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,10 +1,14 @@
 """Embedding: a lookup table of num_embeddings vectors of size embedding_dim, initialised N(0, 1)."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
+from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ...tensor import Tensor
 from ..parameter import Parameter
 from .linear import _check_size, _float_dtype
 
@@ -12,8 +16,10 @@ from .linear import _check_size, _float_dtype
 class Embedding(Module):
     """weight[indices]; the row at padding_idx starts at zero and receives no gradient."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Any = None, _freeze: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
         _check_size(num_embeddings, "num_embeddings")
         _check_size(embedding_dim, "embedding_dim")
@@ -35,17 +41,19 @@ class Embedding(Module):
         if device is not None:
             self.to(device)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """weight ~ N(0, 1) again (nnx's seeded generator), the padding_idx row zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
-                        scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
         """An Embedding whose weight is a copy of the 2-D `embeddings`, frozen unless freeze=False."""
         if isinstance(embeddings, Tensor):
             array = embeddings._data.copy()  # on the embeddings' device
@@ -57,7 +65,7 @@ class Embedding(Module):
                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=Tensor._wrap(array),
                    _freeze=freeze)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"

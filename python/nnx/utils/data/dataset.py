@@ -5,14 +5,14 @@ import bisect
 import itertools
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...tensor import Tensor, from_numpy
 from ...tensor import tensor as as_new_tensor
-from ._random import numpy_rng
+from ._random import GeneratorLike, numpy_rng
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
 
@@ -23,7 +23,7 @@ class Dataset:
     def __getitem__(self, index) -> Any:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -42,7 +42,7 @@ class TensorDataset(Dataset):
     """Sample i is (t[i] for t in tensors), each a Tensor, as torch's. NumPy arrays (and other array-likes)
     are accepted too and become Tensors once, here, sharing memory with NumPy arrays."""
 
-    def __init__(self, *tensors) -> None:
+    def __init__(self, *tensors: Any) -> None:
         self.tensors = tuple(_as_tensor(t, f"tensors[{i}]") for i, t in enumerate(tensors))
         if self.tensors and any(len(t) != len(self.tensors[0]) for t in self.tensors):
             raise AssertionError("Size mismatch between tensors")  # PyTorch's exception and message
@@ -57,7 +57,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order."""
 
-    def __init__(self, dataset, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
@@ -79,7 +79,7 @@ class Subset(Dataset):
 class ConcatDataset(Dataset):
     """The samples of several datasets one after the other; negative indices count from the end."""
 
-    def __init__(self, datasets) -> None:
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise AssertionError("datasets should not be an empty iterable")
@@ -103,7 +103,8 @@ class ConcatDataset(Dataset):
         return self.datasets[dataset_idx][sample_idx]
 
 
-def random_split(dataset, lengths: Sequence[int | float], generator=None) -> list[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: GeneratorLike = None) -> list[Subset]:
     """Split `dataset` into non-overlapping Subsets of the given lengths, or of the given fractions (summing
     to 1; the remainder goes round-robin to the first splits), from one random permutation."""
     lengths = list(lengths)

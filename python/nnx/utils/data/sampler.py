@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence, Sized
 
 import numpy as np
 
-from ._random import numpy_rng
+from ._random import GeneratorLike, numpy_rng
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
            "BatchSampler"]
@@ -15,7 +15,7 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 class Sampler:
     """Base class: subclasses define __iter__ over indices (and __len__ where they can)."""
 
-    def __init__(self, data_source=None) -> None:
+    def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
     def __iter__(self) -> Iterator:
@@ -40,7 +40,7 @@ class RandomSampler(Sampler):
     num_samples indices drawn with replacement. Seeded by nnx.manual_seed, or by `generator`."""
 
     def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
-                 generator=None) -> None:
+                 generator: GeneratorLike = None) -> None:
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -52,6 +52,7 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self) -> int:
+        """Indices per epoch: the given num_samples, else the data source's current length."""
         return len(self.data_source) if self._num_samples is None else self._num_samples  # the dataset may grow
 
     def __iter__(self) -> Iterator[int]:
@@ -70,7 +71,7 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(Sampler):
     """The given indices in a random order each epoch."""
 
-    def __init__(self, indices: Sequence[int], generator=None) -> None:
+    def __init__(self, indices: Sequence[int], generator: GeneratorLike = None) -> None:
         self.indices = indices
         self.generator = generator
 
@@ -87,7 +88,7 @@ class WeightedRandomSampler(Sampler):
     semantics: with replacement by default; without, num_samples may not exceed the non-zero weights)."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator=None) -> None:
+                 generator: GeneratorLike = None) -> None:
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
