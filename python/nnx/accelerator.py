@@ -43,7 +43,7 @@ def current_device_index() -> int:
     return _cuda.current_device()
 
 
-def set_device_index(device, /) -> None:
+def set_device_index(device: _device | str | int, /) -> None:
     """PyTorch's set_device_index: a negative index is a no-op; 0 (what 'cuda' already means) is accepted;
     another index raises, since nnx has no mutable current device (name it: 'cuda:N')."""
     index = _device_index(device)
@@ -58,7 +58,7 @@ def set_device_index(device, /) -> None:
                            f"cuda:0, put tensors and modules on 'cuda:{index}' explicitly")
 
 
-def synchronize(device=None, /) -> None:
+def synchronize(device: _device | str | int | None = None, /) -> None:
     """Wait until every kernel queued on `device` (default: every device nnx used) has finished; raises here
     any error a kernel recorded. RuntimeError without an accelerator, as in PyTorch."""
     _require_accelerator()

@@ -2,21 +2,33 @@
 
 Batches are cut from whole arrays by slicing (in order) or one fancy-indexing per batch (shuffled), so
 no Python runs per sample; every batch is a fresh copy, never a view of the caller's arrays (_fresh).
-PyTorch-style datasets, samplers and worker processes are nnx.utils.data. Any other object with __len__/__getitem__ also works, one sample at a time,
-collated with np.stack. With device='cuda' the whole arrays are copied to the GPU once, on the first
-iteration, and batches are cut there (a shuffled epoch uploads only its permutation); dataset objects
-are collated on the host and each batch is uploaded.
+PyTorch-style datasets, samplers and worker processes are nnx.utils.data. Any other object with
+__len__/__getitem__ also works, one sample at a time, collated with np.stack. With device='cuda' the whole
+arrays are copied to the GPU once, on the first iteration, and batches are cut there (a shuffled epoch uploads
+only its permutation); dataset objects are collated on the host and each batch is uploaded.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Union
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import random as nnx_random
 from .tensor import Tensor, _target_device, move_array
+
+if TYPE_CHECKING:
+    from .device import device as _device
+
+# Where batches go: None (the CPU), 'cpu', 'cuda', 'cuda:N' or an nnx.device.
+DeviceLike = Union["_device", str, None]
 
 
 class TensorDataset:
     """Samples are the i-th rows of each array, like torch.utils.data.TensorDataset."""
 
-    def __init__(self, *arrays):
+    def __init__(self, *arrays: ArrayLike) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
         self.arrays = tuple(_as_array(a, f"arrays[{i}]") for i, a in enumerate(arrays))
@@ -49,8 +61,9 @@ class DataLoader:
     later (`dl.device = 'cuda'` or `dl.to('cuda')`). The order of samples does not depend on it.
     """
 
-    def __init__(self, X, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None, dtype=None,
-                 device=None):
+    def __init__(self, X: ArrayLike | TensorDataset | Any, y: ArrayLike | None = None, batch_size: int = 64,
+                 shuffle: bool = False, drop_last: bool = False, seed: int | None = None, dtype: Any = None,
+                 device: DeviceLike = None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -71,17 +84,17 @@ class DataLoader:
         self.device = device
 
     @property
-    def device(self):
+    def device(self) -> _device | None:
         """Where batches are yielded: None (the CPU) or an nnx.device."""
         return self._device
 
     @device.setter
-    def device(self, device):
+    def device(self, device: DeviceLike) -> None:
         target = _target_device(device)
         self._device = None if target is None or target.type == "cpu" else target
         self._device_arrays = None  # uploaded again on the next iteration
 
-    def to(self, device):
+    def to(self, device: DeviceLike) -> DataLoader:
         """Yield batches on `device` from now on (fastai's DataLoader.to); returns self."""
         self.device = device
         return self
@@ -93,7 +106,7 @@ class DataLoader:
         return -(-self._n // self.batch_size)
 
     @property
-    def n(self):
+    def n(self) -> int:
         """Number of samples."""
         return self._n
 
@@ -150,7 +163,7 @@ class DataLoader:
 class DataLoaders:
     """A training and a validation DataLoader, fastai-style: .train, .valid, [0], [1]."""
 
-    def __init__(self, train, valid=None):
+    def __init__(self, train: Iterable[Any], valid: Iterable[Any] | None = None) -> None:
         for name, loader in (("train", train), ("valid", valid)):
             if loader is not None and not hasattr(loader, "__iter__"):
                 raise TypeError(f"{name} must be an iterable of batches (a DataLoader), got {type(loader).__name__}")
@@ -159,8 +172,9 @@ class DataLoaders:
         self.train, self.valid = train, valid
 
     @classmethod
-    def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, bs=64, shuffle_train=True, seed=None,
-                    dtype=None, device=None):
+    def from_arrays(cls, X_train: ArrayLike, y_train: ArrayLike | None, X_valid: ArrayLike | None = None,
+                    y_valid: ArrayLike | None = None, bs: int = 64, shuffle_train: bool = True, seed: int | None = None,
+                    dtype: Any = None, device: DeviceLike = None) -> DataLoaders:
         """Loaders over arrays: the training one shuffled (keeping its last partial batch), the
         validation one in order; both with batch size bs (fastai's default val_bs) and both yielding
         batches on `device` (default None: the CPU).
@@ -182,31 +196,34 @@ class DataLoaders:
         return cls(train, valid)
 
     @property
-    def device(self):
+    def device(self) -> _device | None:
         """The training loader's device (None: the CPU), fastai's dls.device; setting it moves both loaders."""
         return getattr(self.train, "device", None)
 
     @device.setter
-    def device(self, device):
+    def device(self, device: DeviceLike) -> None:
         for loader in self.loaders:
             if hasattr(loader, "to"):
                 loader.to(device)
             else:
                 raise TypeError(f"DataLoaders.device: {type(loader).__name__} cannot change its device (it has no .to)")
 
-    def to(self, device):
+    def to(self, device: DeviceLike) -> DataLoaders:
         """Yield every loader's batches on `device` (fastai's dls.to); returns self."""
         self.device = device
         return self
 
-    def cuda(self):
+    def cuda(self) -> DataLoaders:
+        """Yield every loader's batches on the GPU ('cuda'); returns self."""
         return self.to("cuda")
 
-    def cpu(self):
+    def cpu(self) -> DataLoaders:
+        """Yield every loader's batches on the CPU; returns self."""
         return self.to("cpu")
 
     @property
-    def loaders(self):
+    def loaders(self) -> list[Any]:
+        """The training loader, and the validation one when there is one."""
         return [loader for loader in (self.train, self.valid) if loader is not None]
 
     def __getitem__(self, index):

@@ -2,9 +2,12 @@
 
 Used to reduce input features (and to inspect learned embeddings) the way the fastai course does.
 """
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["PCA"]
 
@@ -41,7 +44,7 @@ class PCA:
     The SVD runs in float64 (NumPy/LAPACK); fitted attributes take the input's float dtype.
     """
 
-    def __init__(self, n_components=None, whiten=False):
+    def __init__(self, n_components: int | float | None = None, whiten: bool = False) -> None:
         self.n_components = n_components
         self.whiten = whiten
 
@@ -65,7 +68,7 @@ class PCA:
         # side='right' so the kept variance is strictly greater than the requested fraction.
         return min(int(np.searchsorted(np.cumsum(ratio), n, side="right")) + 1, max_components)
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: object = None) -> PCA:
         """Learn mean_, components_ and the explained variances from X (n_samples, n_features)."""
         X = _as_float_matrix(X)
         n_samples, n_features = X.shape
@@ -108,7 +111,7 @@ class PCA:
         std = np.sqrt(self.explained_variance_.astype(np.float64))
         return np.where(std > 0, std, 1.0)
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """X (n, n_features) -> coordinates (n, n_components) on the principal axes."""
         X = self._check_fitted(X)
         Z = (X - self.mean_) @ self.components_.T
@@ -116,10 +119,11 @@ class PCA:
             Z = Z / self._whitening_scale()
         return Z.astype(self.components_.dtype, copy=False)
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: ArrayLike, y: object = None) -> np.ndarray:
+        """fit(X), then transform(X)."""
         return self.fit(X).transform(X)
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
         """Coordinates (n, n_components) -> points (n, n_features) in the original space."""
         self._require_fitted()
         Z = _as_float_matrix(Z, "X")

@@ -4,6 +4,8 @@ A device names a place; making one never checks that the place exists (as in PyT
 when a tensor is put there. One deliberate difference: a device also equals its string
 (`t.device == "cpu"` is True; PyTorch answers False, a classic silent bug), and hashes like it.
 """
+from __future__ import annotations
+
 import numpy as np
 
 _DEVICE_TYPES = ("cpu", "cuda")
@@ -15,7 +17,7 @@ class device:  # noqa: N801 (PyTorch's name)
 
     __slots__ = ("_type", "_index")
 
-    def __init__(self, type, index=None):  # noqa: A002 (PyTorch's argument name)
+    def __init__(self, type: str | int | device, index: int | None = None) -> None:  # noqa: A002 (PyTorch's argument name)
         if isinstance(type, device):
             if index is not None:
                 raise TypeError("device(): an index cannot be given with a device object")
@@ -35,12 +37,12 @@ class device:  # noqa: N801 (PyTorch's name)
         self._type, self._index = parsed_type, parsed_index
 
     @property
-    def type(self):
+    def type(self) -> str:
         """'cpu' or 'cuda'."""
         return self._type
 
     @property
-    def index(self):
+    def index(self) -> int | None:
         """The device number, or None when none was given ('cuda' means the current device)."""
         return self._index
 

@@ -6,7 +6,18 @@ metric given to the Learner is averaged over batches weighted by batch size (fas
 which is exact for means such as accuracy, mse and mae; rmse and r2_score are not means, so they
 are marked `needs_whole_set` and computed once on all predictions (fastai's AccumMetric).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Union
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+# What a metric accepts for predictions and targets.
+ArrayOrTensor = Union["Tensor", ArrayLike]
 
 __all__ = [
     "accuracy", "error_rate", "mse", "rmse", "mae", "r2_score", "F1Score",
@@ -14,7 +25,7 @@ __all__ = [
 ]
 
 
-def to_numpy(x):
+def to_numpy(x: ArrayOrTensor) -> np.ndarray:
     """A NumPy view of a Tensor (detached) or array-like, without copying when it can: a CUDA tensor is
     copied to the host (an explicit read, so metrics see the values the device computed)."""
     if isinstance(x, np.ndarray):
@@ -42,36 +53,36 @@ def _flatten_pair(pred, targ):
     return pred, targ
 
 
-def accuracy(pred, targ, axis=-1):
+def accuracy(pred: ArrayOrTensor, targ: ArrayOrTensor, axis: int = -1) -> float:
     """Fraction of correct labels; pred is class scores (argmax over `axis`) or labels."""
     labels, targ = _class_predictions(pred, targ, axis)
     return float(np.mean(labels == targ))
 
 
-def error_rate(pred, targ, axis=-1):
+def error_rate(pred: ArrayOrTensor, targ: ArrayOrTensor, axis: int = -1) -> float:
     """1 - accuracy."""
     return 1.0 - accuracy(pred, targ, axis=axis)
 
 
-def mse(pred, targ):
+def mse(pred: ArrayOrTensor, targ: ArrayOrTensor) -> float:
     """Mean squared error over all values."""
     pred, targ = _flatten_pair(pred, targ)
     diff = pred.astype(np.float64) - targ.astype(np.float64)
     return float(np.mean(diff * diff))
 
 
-def rmse(pred, targ):
+def rmse(pred: ArrayOrTensor, targ: ArrayOrTensor) -> float:
     """Root mean squared error over all values (computed on the whole set by the Learner)."""
     return float(np.sqrt(mse(pred, targ)))
 
 
-def mae(pred, targ):
+def mae(pred: ArrayOrTensor, targ: ArrayOrTensor) -> float:
     """Mean absolute error over all values."""
     pred, targ = _flatten_pair(pred, targ)
     return float(np.mean(np.abs(pred.astype(np.float64) - targ.astype(np.float64))))
 
 
-def r2_score(pred, targ):
+def r2_score(pred: ArrayOrTensor, targ: ArrayOrTensor) -> float:
     """Coefficient of determination, averaged uniformly over output columns like scikit-learn's.
 
     A column whose targets are constant scores 1.0 when predicted exactly and 0.0 otherwise
@@ -102,21 +113,24 @@ class Metric:
 
     name = "metric"
 
-    def reset(self):
+    def reset(self) -> None:
+        """Forget what was accumulated (called before each validation pass)."""
         raise NotImplementedError
 
-    def accumulate(self, pred, targ):
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
+        """Take in one batch's predictions and targets."""
         raise NotImplementedError
 
     @property
-    def value(self):
+    def value(self) -> float:
+        """The metric over everything accumulated since reset (nan when nothing was)."""
         raise NotImplementedError
 
 
 class _FunctionMetric(Metric):
     """A Metric built on a function of (pred, targ), named after it unless `name` is given."""
 
-    def __init__(self, func, name=None):
+    def __init__(self, func: Callable[..., float], name: str | None = None) -> None:
         self.func = func
         self.name = name or getattr(func, "__name__", type(func).__name__)
         self.reset()
@@ -125,32 +139,32 @@ class _FunctionMetric(Metric):
 class AvgMetric(_FunctionMetric):
     """Averages func(pred, targ) over batches, weighted by batch size."""
 
-    def reset(self):
+    def reset(self) -> None:
         self.total, self.count = 0.0, 0
 
-    def accumulate(self, pred, targ):
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
         batch_size = len(to_numpy(targ))
         self.total += float(self.func(pred, targ)) * batch_size
         self.count += batch_size
 
     @property
-    def value(self):
+    def value(self) -> float:
         return self.total / self.count if self.count else float("nan")
 
 
 class AccumMetric(_FunctionMetric):
     """Keeps every prediction and target, and computes func on all of them at the end."""
 
-    def reset(self):
+    def reset(self) -> None:
         self.preds, self.targs = [], []
 
-    def accumulate(self, pred, targ):
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
         # Copies: a backend may reuse the buffers behind the views it handed out.
         self.preds.append(np.array(to_numpy(pred)))
         self.targs.append(np.array(to_numpy(targ)))
 
     @property
-    def value(self):
+    def value(self) -> float:
         if not self.preds:
             return float("nan")
         return float(self.func(np.concatenate(self.preds), np.concatenate(self.targs)))
@@ -167,16 +181,16 @@ class F1Score(AccumMetric):
 
     _AVERAGES = ("macro", "weighted", "micro", "binary")
 
-    def __init__(self, average="macro", pos_label=1, axis=-1):
+    def __init__(self, average: str = "macro", pos_label: int = 1, axis: int = -1) -> None:
         if average not in self._AVERAGES:
             raise ValueError(f"average must be one of {self._AVERAGES}, got {average!r}")
         self.average, self.pos_label, self.axis = average, pos_label, axis
         super().__init__(self._score, name="f1_score")
 
-    def __call__(self, pred, targ):
+    def __call__(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> float:
         return self._score(pred, targ)
 
-    def accumulate(self, pred, targ):
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
         labels, targ = _class_predictions(pred, targ, self.axis)
         super().accumulate(labels, targ)
 
@@ -207,7 +221,7 @@ def _f1(true_pos, false_pos, false_neg):
     return float(2 * true_pos / denominator) if denominator else 0.0
 
 
-def as_metric(metric):
+def as_metric(metric: Metric | Callable[..., float]) -> Metric:
     """The Metric the Learner accumulates for `metric` (a Metric, or a function of (pred, targ))."""
     if isinstance(metric, Metric):
         return metric

@@ -117,7 +117,7 @@ def _store(array: np.ndarray, arrays: dict, where: str) -> dict:
 
 # ---- load ----
 
-def load(f: PathOrFile, map_location=None, weights_only: bool = True, **kwargs) -> Any:
+def load(f: PathOrFile, map_location: Any = None, weights_only: bool = True, **kwargs: Any) -> Any:
     """Read what nnx.save wrote, as torch.load. map_location: None (each tensor on the device it was saved
     from), a device or device string (every tensor there), or a dict {saved device: device}.
     weights_only is accepted for PyTorch's signature: nnx files never hold code, so both values load the

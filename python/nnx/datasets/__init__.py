@@ -5,9 +5,12 @@ E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository, https://doi.o
 licensed CC BY 4.0. 1797 images of 8x8 pixels with integer intensities 0..16, labels 0..9.
 It is stored as uint8 arrays (images (1797, 64), target (1797,)) with np.savez_compressed (45 KB).
 """
+from __future__ import annotations
+
 import os
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["load_digits", "train_test_split", "load_digits_split"]
 
@@ -15,7 +18,7 @@ _DIGITS_PATH = os.path.join(os.path.dirname(__file__), "digits.npz")
 _DIGITS_MAX_INTENSITY = 16.0
 
 
-def load_digits():
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """The 8x8 handwritten digits: X float32 (1797, 64) scaled to [0, 1] (pixel / 16), y int64 (1797,).
 
     The same samples in the same order as sklearn.datasets.load_digits(return_X_y=True), whose X is
@@ -29,7 +32,8 @@ def load_digits():
     return X, y
 
 
-def train_test_split(X, y, test_size=0.2, random_state=0):
+def train_test_split(X: ArrayLike, y: ArrayLike, test_size: float | int = 0.2,
+                     random_state: int | None = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A reproducible shuffled split, in scikit-learn's order: X_train, X_test, y_train, y_test.
 
     test_size is a fraction in (0, 1) or a number of samples; random_state seeds a NumPy generator,
@@ -60,7 +64,8 @@ def _test_count(test_size, n_samples):
     return n_test
 
 
-def load_digits_split(test_size=0.2, random_state=0):
+def load_digits_split(test_size: float | int = 0.2,
+                      random_state: int | None = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The digits split once and for all: X_train, X_test, y_train, y_test (1437 / 360 samples by default)."""
     X, y = load_digits()
     return train_test_split(X, y, test_size=test_size, random_state=random_state)
