@@ -10,40 +10,43 @@ Conventions for every function:
   with a message that starts with the argument's name. Out-of-range indices raise IndexError.
 - The GIL is released while a kernel runs.
 """
-from typing import Literal, Optional, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from typing_extensions import TypeAlias
 
-Array = np.ndarray
-Reduction = Literal["mean", "sum", "none"]
+# Stub-only aliases (private: the module has no such names; stubtest checks the stub names nothing it lacks).
+_Array: TypeAlias = np.ndarray
+_Reduction: TypeAlias = Literal["mean", "sum", "none"]
 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 
 # --- gemm.cpp / reduce.cpp ----------------------------------------------------------------------
-def gemm(a: Array, b: Array, out: Array, trans_a: bool = False, trans_b: bool = False,
+def gemm(a: _Array, b: _Array, out: _Array, trans_a: bool = False, trans_b: bool = False,
          alpha: float = 1.0, beta: float = 0.0) -> None:
     """out(M,N) = alpha * op(a) @ op(b) + beta * out. beta == 0 never reads out."""
 
-def column_sum(x: Array, out: Array, accumulate: bool = False) -> None:
+def column_sum(x: _Array, out: _Array, accumulate: bool = False) -> None:
     """out(M,) = x(N,M).sum(0) (+ out when accumulate)."""
 
-def row_argmax(x: Array, out: Array) -> None:
+def row_argmax(x: _Array, out: _Array) -> None:
     """out(N,) int64 = x(N,M).argmax(1); NaN counts as largest (first one wins), like NumPy."""
 
 # --- linear.cpp: fused linear layer -------------------------------------------------------------
-LinearActivation = Literal["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+_LinearActivation: TypeAlias = Literal["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
 
-def linear_forward(x: Array, weight: Array, bias: Optional[Array], out: Array,
-                   activation: LinearActivation = "none", negative_slope: float = 0.01,
-                   preact: Optional[Array] = None) -> None:
+def linear_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array,
+                   activation: _LinearActivation = "none", negative_slope: float = 0.01,
+                   preact: _Array | None = None) -> None:
     """out(N,M) = act(x(N,K) @ weight(M,K).T + bias(M,)), bias added and activation applied in the
     same pass over the output. preact(N,M) receives x @ weight.T + bias; it is required for
     gelu/gelu_tanh (their derivative needs it) and optional otherwise."""
 
-def linear_backward(grad_out: Array, x: Array, weight: Array, saved: Optional[Array],
-                    grad_preact: Array, grad_x: Optional[Array], grad_weight: Optional[Array],
-                    grad_bias: Optional[Array], activation: LinearActivation = "none",
+def linear_backward(grad_out: _Array, x: _Array, weight: _Array, saved: _Array | None,
+                    grad_preact: _Array, grad_x: _Array | None, grad_weight: _Array | None,
+                    grad_bias: _Array | None, activation: _LinearActivation = "none",
                     negative_slope: float = 0.01, accumulate: bool = False) -> None:
     """Backward of linear_forward.
     saved: the forward's `out` for relu/leaky_relu/sigmoid/tanh, its `preact` for gelu/gelu_tanh,
@@ -55,31 +58,31 @@ def linear_backward(grad_out: Array, x: Array, weight: Array, saved: Optional[Ar
     grad_bias (gradient accumulation); grad_x is always overwritten."""
 
 # --- activations.cpp: elementwise activations ---------------------------------------------------
-Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
+_Activation: TypeAlias = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
 
-def activation_forward(kind: Activation, x: Array, out: Array, negative_slope: float = 0.01,
+def activation_forward(kind: _Activation, x: _Array, out: _Array, negative_slope: float = 0.01,
                        beta: float = 1.0, threshold: float = 20.0) -> None:
     """out = act(x), any shape, same shape and dtype. out may be x itself (in place).
     leaky_relu uses negative_slope; softplus is log(1 + exp(beta x)) / beta, and x where
     beta * x > threshold (PyTorch's definition). gelu is the exact erf form, gelu_tanh the tanh
     approximation."""
 
-def activation_backward(kind: Activation, grad_out: Array, x: Array, out: Array, grad_in: Array,
+def activation_backward(kind: _Activation, grad_out: _Array, x: _Array, out: _Array, grad_in: _Array,
                         negative_slope: float = 0.01, beta: float = 1.0, threshold: float = 20.0) -> None:
     """grad_in = grad_out * act'(x). x is the forward's input, out its output (each kernel reads the
     one it needs: relu/leaky_relu/sigmoid/tanh use out, gelu/silu/softplus use x). grad_in may be
     grad_out itself."""
 
 # --- softmax.cpp: softmax and log_softmax over the last axis --------------------------------------
-def softmax_forward(x: Array, out: Array, log: bool = False) -> None:
+def softmax_forward(x: _Array, out: _Array, log: bool = False) -> None:
     """out = softmax(x) (or log_softmax when log) over the last axis; x has ndim >= 1."""
 
-def softmax_backward(grad_out: Array, out: Array, grad_in: Array, log: bool = False) -> None:
+def softmax_backward(grad_out: _Array, out: _Array, grad_in: _Array, log: bool = False) -> None:
     """grad_in from the forward's out: softmax: out * (g - sum(g*out)); log: g - exp(out) * sum(g)."""
 
 # --- losses.cpp ---------------------------------------------------------------------------------
-def cross_entropy_forward(logits: Array, target: Array, loss: Array, logsumexp: Array,
-                          grad_logits: Optional[Array] = None, reduction: Reduction = "mean",
+def cross_entropy_forward(logits: _Array, target: _Array, loss: _Array, logsumexp: _Array,
+                          grad_logits: _Array | None = None, reduction: _Reduction = "mean",
                           ignore_index: int = -100, label_smoothing: float = 0.0) -> None:
     """Softmax + cross-entropy in one pass per row. logits(N,C) float, target(N,) int64 in [0, C)
     or == ignore_index. loss: shape () for mean/sum, (N,) for none. logsumexp(N,) is saved for
@@ -87,94 +90,94 @@ def cross_entropy_forward(logits: Array, target: Array, loss: Array, logsumexp: 
     gradient of 1 (the fused forward+backward the training step uses). mean divides by the number of
     non-ignored targets (PyTorch semantics; 0/0 gives nan like PyTorch). Exact for |logits| up to 1e4."""
 
-def cross_entropy_backward(grad_loss: Array, logits: Array, target: Array, logsumexp: Array,
-                           grad_logits: Array, reduction: Reduction = "mean", ignore_index: int = -100,
+def cross_entropy_backward(grad_loss: _Array, logits: _Array, target: _Array, logsumexp: _Array,
+                           grad_logits: _Array, reduction: _Reduction = "mean", ignore_index: int = -100,
                            label_smoothing: float = 0.0) -> None:
     """grad_logits(N,C) from the upstream grad_loss (shape () for mean/sum, (N,) for none)."""
 
-def mse_loss_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean") -> None: ...
-def mse_loss_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
-                      reduction: Reduction = "mean") -> None: ...
-def l1_loss_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean") -> None: ...
-def l1_loss_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
-                     reduction: Reduction = "mean") -> None:
+def mse_loss_forward(input: _Array, target: _Array, loss: _Array, reduction: _Reduction = "mean") -> None: ...
+def mse_loss_backward(grad_loss: _Array, input: _Array, target: _Array, grad_input: _Array,
+                      reduction: _Reduction = "mean") -> None: ...
+def l1_loss_forward(input: _Array, target: _Array, loss: _Array, reduction: _Reduction = "mean") -> None: ...
+def l1_loss_backward(grad_loss: _Array, input: _Array, target: _Array, grad_input: _Array,
+                     reduction: _Reduction = "mean") -> None:
     """d|x - t|/dx = sign(x - t), 0 where x == t (PyTorch)."""
-def bce_with_logits_forward(input: Array, target: Array, loss: Array, reduction: Reduction = "mean",
-                            pos_weight: Optional[Array] = None) -> None:
+def bce_with_logits_forward(input: _Array, target: _Array, loss: _Array, reduction: _Reduction = "mean",
+                            pos_weight: _Array | None = None) -> None:
     """Numerically stable binary cross-entropy on logits; target in [0, 1], same shape as input.
     pos_weight broadcasts over the last axis (shape (C,)) like PyTorch's."""
-def bce_with_logits_backward(grad_loss: Array, input: Array, target: Array, grad_input: Array,
-                             reduction: Reduction = "mean", pos_weight: Optional[Array] = None) -> None: ...
+def bce_with_logits_backward(grad_loss: _Array, input: _Array, target: _Array, grad_input: _Array,
+                             reduction: _Reduction = "mean", pos_weight: _Array | None = None) -> None: ...
 # For mse/l1/bce: input and target have the same shape; loss is shape () for mean/sum and input's
 # shape for none; grad_loss likewise.
 
 # --- dropout.cpp --------------------------------------------------------------------------------
-def dropout_forward(x: Array, out: Array, mask: Array, p: float, seed: int, offset: int) -> None:
+def dropout_forward(x: _Array, out: _Array, mask: _Array, p: float, seed: int, offset: int) -> None:
     """Inverted dropout: mask(uint8, x's shape) = 1 where kept (probability 1-p), out = x * mask / (1-p).
     Element i draws from Philox4x32-10(seed, counter = offset + i // 4), word i % 4, so the mask is the
     same whatever the thread count. 0 <= p < 1 (p == 1 gives out = 0, mask = 0)."""
 
-def dropout_backward(grad_out: Array, mask: Array, grad_in: Array, p: float) -> None:
+def dropout_backward(grad_out: _Array, mask: _Array, grad_in: _Array, p: float) -> None:
     """grad_in = grad_out * mask / (1-p)."""
 
-def philox_uniform(out: Array, seed: int, offset: int) -> None:
+def philox_uniform(out: _Array, seed: int, offset: int) -> None:
     """Fills out (float32/float64) with the uniforms in [0, 1) dropout uses, from the same stream."""
 
 # --- embedding.cpp ------------------------------------------------------------------------------
-def embedding_forward(weight: Array, indices: Array, out: Array) -> None:
+def embedding_forward(weight: _Array, indices: _Array, out: _Array) -> None:
     """out(*indices.shape, D) = weight(V,D)[indices]; IndexError for an index outside [0, V)."""
 
-def embedding_backward(grad_out: Array, indices: Array, grad_weight: Array, padding_idx: int = -1) -> None:
+def embedding_backward(grad_out: _Array, indices: _Array, grad_weight: _Array, padding_idx: int = -1) -> None:
     """grad_weight(V,D)[indices[i]] += grad_out(.., D)[i] (duplicates accumulate, deterministic order);
     rows with index == padding_idx are skipped. Adds into grad_weight: the caller zeroes it."""
 
 # --- optim.cpp: fused optimizer steps over a whole parameter group --------------------------------
 # Every list holds one array per parameter; the i-th entries of all lists have the same shape and
 # dtype. One call updates the whole group in place (one native call, no Python loop).
-def sgd_step(params: Sequence[Array], grads: Sequence[Array], momentum_buffers: Optional[Sequence[Array]],
+def sgd_step(params: Sequence[_Array], grads: Sequence[_Array], momentum_buffers: Sequence[_Array] | None,
              lr: float, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
              nesterov: bool = False, maximize: bool = False, first_step: bool = False) -> None:
     """PyTorch SGD. momentum_buffers is required when momentum != 0; first_step=True sets b = g
     (PyTorch's first-step rule) instead of b = momentum * b + (1 - dampening) * g."""
 
-def adam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
-              exp_avg_sqs: Sequence[Array], max_exp_avg_sqs: Optional[Sequence[Array]], step: int,
+def adam_step(params: Sequence[_Array], grads: Sequence[_Array], exp_avgs: Sequence[_Array],
+              exp_avg_sqs: Sequence[_Array], max_exp_avg_sqs: Sequence[_Array] | None, step: int,
               lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
               weight_decay: float = 0.0, decoupled_weight_decay: bool = False, amsgrad: bool = False,
               maximize: bool = False) -> None:
     """PyTorch Adam (decoupled_weight_decay=False) or AdamW (True). step counts from 1 and already
     includes this update. max_exp_avg_sqs is required when amsgrad."""
 
-def rmsprop_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: Sequence[Array],
-                 grad_avgs: Optional[Sequence[Array]], momentum_buffers: Optional[Sequence[Array]],
+def rmsprop_step(params: Sequence[_Array], grads: Sequence[_Array], square_avgs: Sequence[_Array],
+                 grad_avgs: Sequence[_Array] | None, momentum_buffers: Sequence[_Array] | None,
                  lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> None:
     """PyTorch RMSprop. grad_avgs required when centered, momentum_buffers when momentum != 0."""
 
-def adagrad_step(params: Sequence[Array], grads: Sequence[Array], state_sums: Sequence[Array], step: int,
+def adagrad_step(params: Sequence[_Array], grads: Sequence[_Array], state_sums: Sequence[_Array], step: int,
                  lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0, eps: float = 1e-10,
                  maximize: bool = False) -> None:
     """PyTorch Adagrad. step counts from 1 and already includes this update."""
 
-def adadelta_step(params: Sequence[Array], grads: Sequence[Array], square_avgs: Sequence[Array],
-                  acc_deltas: Sequence[Array], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+def adadelta_step(params: Sequence[_Array], grads: Sequence[_Array], square_avgs: Sequence[_Array],
+                  acc_deltas: Sequence[_Array], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                   weight_decay: float = 0.0, maximize: bool = False) -> None:
     """PyTorch Adadelta."""
 
-def adamax_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
-                exp_infs: Sequence[Array], step: int, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
+def adamax_step(params: Sequence[_Array], grads: Sequence[_Array], exp_avgs: Sequence[_Array],
+                exp_infs: Sequence[_Array], step: int, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
                 eps: float = 1e-8, weight_decay: float = 0.0, maximize: bool = False) -> None:
     """PyTorch Adamax. step counts from 1 and already includes this update."""
 
-def nadam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
-               exp_avg_sqs: Sequence[Array], step: int, mu_product: float, lr: float = 2e-3, beta1: float = 0.9,
+def nadam_step(params: Sequence[_Array], grads: Sequence[_Array], exp_avgs: Sequence[_Array],
+               exp_avg_sqs: Sequence[_Array], step: int, mu_product: float, lr: float = 2e-3, beta1: float = 0.9,
                beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
     """PyTorch NAdam. mu_product: the product of the momentum coefficients mu_1 ... mu_step, this step's
     included (PyTorch's state['mu_product'] after its update)."""
 
-def radam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
-               exp_avg_sqs: Sequence[Array], step: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+def radam_step(params: Sequence[_Array], grads: Sequence[_Array], exp_avgs: Sequence[_Array],
+               exp_avg_sqs: Sequence[_Array], step: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
                maximize: bool = False) -> None:
     """PyTorch RAdam: the rectified adaptive step once rho_t > 5, plain bias-corrected momentum before."""
@@ -182,8 +185,8 @@ def radam_step(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequen
 # --- normalization.cpp: batch_norm over (N, C) per column, layer_norm over (N, D) per row -----------------------
 # Statistics accumulate in double (float input too). The saved buffers have the input's dtype. Results do
 # not depend on the thread count. weight/bias may be None (1 and 0); each gradient output may be None to skip it.
-def batch_norm_forward(x: Array, weight: Optional[Array], bias: Optional[Array], running_mean: Optional[Array],
-                       running_var: Optional[Array], out: Array, save_mean: Array, save_invstd: Array,
+def batch_norm_forward(x: _Array, weight: _Array | None, bias: _Array | None, running_mean: _Array | None,
+                       running_var: _Array | None, out: _Array, save_mean: _Array, save_invstd: _Array,
                        training: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> None:
     """out(N,C) = (x(N,C) - mean) / sqrt(var + eps) * weight(C,) + bias(C,), per column.
     training: mean and biased var of the batch; running_mean(C,) and running_var(C,), when given, are
@@ -194,24 +197,24 @@ def batch_norm_forward(x: Array, weight: Optional[Array], bias: Optional[Array],
     save_mean(C,) and save_invstd(C,) = 1 / sqrt(var + eps) receive the statistics used, for the
     backward. Both running statistics are given or both are None; no output may overlap another argument."""
 
-def batch_norm_backward(grad_out: Array, x: Array, weight: Optional[Array], save_mean: Array,
-                        save_invstd: Array, grad_input: Optional[Array], grad_weight: Optional[Array],
-                        grad_bias: Optional[Array], training: bool = True) -> None:
+def batch_norm_backward(grad_out: _Array, x: _Array, weight: _Array | None, save_mean: _Array,
+                        save_invstd: _Array, grad_input: _Array | None, grad_weight: _Array | None,
+                        grad_bias: _Array | None, training: bool = True) -> None:
     """Backward of batch_norm_forward from its save_mean(C,) and save_invstd(C,); g = grad_out(N,C),
     xhat = (x - save_mean) * save_invstd:
     grad_input(N,C) = (g - mean(g) - xhat * mean(g * xhat)) * save_invstd * weight when training (means
     over the rows), g * save_invstd * weight in eval; grad_weight(C,) = sum(g * xhat); grad_bias(C,) =
     sum(g). Outputs are overwritten."""
 
-def layer_norm_forward(x: Array, weight: Optional[Array], bias: Optional[Array], out: Array, mean: Array,
-                       rstd: Array, eps: float = 1e-5) -> None:
+def layer_norm_forward(x: _Array, weight: _Array | None, bias: _Array | None, out: _Array, mean: _Array,
+                       rstd: _Array, eps: float = 1e-5) -> None:
     """out(N,D) = (x(N,D) - mean) * rstd * weight(D,) + bias(D,) per row, with the row's mean and biased
     variance; mean(N,) and rstd(N,) = 1 / sqrt(var + eps) are saved for the backward. D >= 1.
     (Normalising over several trailing axes: reshape to (rows, prod(normalized_shape)) first.)"""
 
-def layer_norm_backward(grad_out: Array, x: Array, weight: Optional[Array], mean: Array, rstd: Array,
-                        grad_input: Optional[Array], grad_weight: Optional[Array],
-                        grad_bias: Optional[Array]) -> None:
+def layer_norm_backward(grad_out: _Array, x: _Array, weight: _Array | None, mean: _Array, rstd: _Array,
+                        grad_input: _Array | None, grad_weight: _Array | None,
+                        grad_bias: _Array | None) -> None:
     """Backward of layer_norm_forward from its mean(N,) and rstd(N,); g = grad_out(N,D),
     xhat = (x - mean) * rstd, gw = g * weight: grad_input(N,D) = rstd * (gw - mean(gw) - xhat *
     mean(gw * xhat)) (means over the row); grad_weight(D,) = sum(g * xhat) and grad_bias(D,) = sum(g)
