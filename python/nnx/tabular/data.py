@@ -1,5 +1,6 @@
 """Batches for tabular models: a DataLoader yielding ((x_cat, x_cont), y), and fastai's TabularDataLoaders
-that fit the preprocessing on the training rows and apply it to the validation rows and to new data.
+that fit the preprocessing on the training rows and apply it to the validation rows and to new data; and
+CollabDataLoaders of (user, item) pairs and ratings (re-exported by nnx.collab, here for the tabular export).
 """
 import numpy as np
 
@@ -7,7 +8,7 @@ from .. import random as nnx_random
 from ..data import DataLoader, DataLoaders, TensorDataset
 from .preprocessing import TabularPreprocessor, n_rows, take_rows
 
-__all__ = ["TabularDataLoader", "TabularDataLoaders", "split_rows"]
+__all__ = ["TabularDataLoader", "TabularDataLoaders", "split_rows", "CollabDataLoaders"]
 
 
 class TabularDataLoader(DataLoader):
@@ -127,3 +128,65 @@ class TabularDataLoaders(DataLoaders):
     def test_dl(self, X, bs=None):
         """A loader over new rows X, preprocessed with the training statistics (no targets)."""
         return TabularDataLoader(*self.proc.transform(X), batch_size=bs or 2 * self.bs)
+
+
+class CollabDataLoaders(DataLoaders):
+    """Loaders of ((user, item) int64 (B, 2), rating float32 (B,)) batches; `proc` maps raw ids to rows."""
+
+    def __init__(self, train, valid, proc, bs=64):
+        super().__init__(train, valid)
+        self.proc, self.bs = proc, bs
+
+    @classmethod
+    def from_arrays(cls, users, items, ratings, valid_pct=0.2, seed=None, bs=64, user_name="user",
+                    item_name="item"):
+        """Loaders from three 1-D arrays of equal length; a random valid_pct of the ratings validate."""
+        users, items, ratings = (np.asarray(a) for a in (users, items, ratings))
+        for name, array in (("users", users), ("items", items), ("ratings", ratings)):
+            if array.ndim != 1 or len(array) != len(users):
+                raise ValueError(f"users, items and ratings must be 1-D of the same length, got {name} "
+                                 f"with shape {array.shape} (users has {users.shape})")
+        if ratings.dtype.kind not in "biuf":
+            raise TypeError(f"ratings must hold numbers, got dtype {ratings.dtype}")
+        columns = {user_name: users, item_name: items}
+        train_index, valid_index = split_rows(len(users), valid_pct, seed)
+        proc = TabularPreprocessor([user_name, item_name], [], y_kind="regression")
+        proc.fit(take_rows(columns, train_index), ratings[train_index])
+
+        def loader(index, **options):
+            x_cat, _ = proc.transform(take_rows(columns, index))
+            return DataLoader(x_cat, proc.transform_y(ratings[index])[:, 0], **options)
+        train = loader(train_index, batch_size=bs, shuffle=True, seed=seed)
+        valid = loader(valid_index, batch_size=2 * bs) if len(valid_index) else None
+        return cls(train, valid, proc, bs)
+
+    @classmethod
+    def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None, bs=64):
+        """fastai's from_df: user, item and rating are the first three columns unless named."""
+        columns = list(ratings.columns)
+        user_name = columns[0] if user_name is None else user_name
+        item_name = columns[1] if item_name is None else item_name
+        rating_name = columns[2] if rating_name is None else rating_name
+        return cls.from_arrays(ratings[user_name].to_numpy(), ratings[item_name].to_numpy(),
+                               ratings[rating_name].to_numpy(), valid_pct=valid_pct, seed=seed, bs=bs,
+                               user_name=user_name, item_name=item_name)
+
+    @classmethod
+    def for_inference(cls, proc, bs=64):
+        empty = DataLoader(np.zeros((0, 2), dtype=np.int64), batch_size=bs)
+        return cls(empty, None, proc, bs)
+
+    @property
+    def classes(self):
+        return self.proc.classes
+
+    def test_dl(self, X, bs=None):
+        """A loader over (user, item) pairs of raw ids: an (N, 2) array, or a dict/DataFrame with the
+        user and item columns."""
+        if not isinstance(X, dict) and not hasattr(X, "columns"):
+            pairs = np.asarray(X)
+            if pairs.ndim != 2 or pairs.shape[1] != 2:
+                raise ValueError(f"X must hold (user, item) pairs with shape (N, 2), got shape {pairs.shape}")
+            X = dict(zip(self.proc.cat_names, (pairs[:, 0], pairs[:, 1])))
+        x_cat, _ = self.proc.transform(X)
+        return DataLoader(x_cat, batch_size=bs or 2 * self.bs)

@@ -9,11 +9,11 @@ import numpy as np
 from .. import nn, optim
 from ..learner import Learner
 from ..learner.checkpoint import CheckpointError, read_npz, write_atomically
-from .data import TabularDataLoaders
-from .model import TabularModel, get_emb_sz
+from .data import CollabDataLoaders, TabularDataLoaders
+from .model import EmbeddingDotBias, EmbeddingNN, TabularModel, get_emb_sz
 from .preprocessing import TabularPreprocessor
 
-__all__ = ["TabularLearner", "tabular_learner", "tabular_config", "load_learner", "MSELossFlat"]
+__all__ = ["TabularLearner", "tabular_learner", "tabular_config", "load_learner", "MSELossFlat", "model_spec"]
 
 EXPORT_FORMAT = "nnx tabular export"
 EXPORT_VERSION = 1
@@ -81,7 +81,7 @@ def _plain_number(value):
     raise TypeError(f"cannot export a model argument of type {type(value).__name__}: {value!r}")
 
 
-def _model_spec(name, **kwargs):
+def model_spec(name, **kwargs):
     """A JSON-able description of a model's constructor call (act_cls by its nnx.nn name)."""
     act_cls = kwargs.get("act_cls")
     if act_cls is not None:
@@ -114,7 +114,7 @@ def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_r
     model = TabularModel(sizes, len(dls.cont_names), n_out, layers, y_range=y_range, **config)
     learn = TabularLearner(dls, model, _loss_for(dls.proc) if loss_func is None else loss_func,
                            opt_func=opt_func, **kwargs)
-    learn.model_spec = _model_spec("TabularModel", emb_szs=sizes, n_cont=len(dls.cont_names), out_sz=n_out,
+    learn.model_spec = model_spec("TabularModel", emb_szs=sizes, n_cont=len(dls.cont_names), out_sz=n_out,
                                    layers=layers, y_range=None if y_range is None else list(y_range), **config)
     return learn
 
@@ -149,7 +149,6 @@ def load_learner(path, **kwargs):
 
 
 def _inference_dataloaders(kind, proc, bs):
-    from ..collab import CollabDataLoaders  # collab builds on tabular: imported only when needed
     kinds = {"TabularDataLoaders": TabularDataLoaders, "CollabDataLoaders": CollabDataLoaders}
     if kind not in kinds:
         raise ValueError(f"unknown DataLoaders kind {kind!r} in the export")
@@ -157,7 +156,6 @@ def _inference_dataloaders(kind, proc, bs):
 
 
 def _build_model(spec, dls):
-    from ..collab import EmbeddingDotBias, EmbeddingNN
     classes = {"TabularModel": TabularModel, "EmbeddingNN": EmbeddingNN, "EmbeddingDotBias": EmbeddingDotBias}
     if spec.get("class") not in classes:
         raise ValueError(f"unknown model class {spec.get('class')!r} in the export")

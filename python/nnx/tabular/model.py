@@ -1,5 +1,7 @@
 """fastai's TabularModel and its building blocks (Embedding with a small truncated-normal init,
-LinBnDrop, SigmoidRange), with fastai's module structure so its state-dict keys match fastai's.
+LinBnDrop, SigmoidRange), with fastai's module structure so its state-dict keys match fastai's; and the
+collaborative-filtering models over (user, item) columns (EmbeddingDotBias, EmbeddingNN, re-exported by nnx.collab),
+here so that the tabular export can rebuild them without importing nnx.collab.
 """
 import numpy as np
 
@@ -7,7 +9,8 @@ from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor, cat
 
-__all__ = ["TabularModel", "Embedding", "LinBnDrop", "SigmoidRange", "emb_sz_rule", "get_emb_sz"]
+__all__ = ["TabularModel", "Embedding", "LinBnDrop", "SigmoidRange", "emb_sz_rule", "get_emb_sz", "EmbeddingDotBias",
+           "EmbeddingNN"]
 
 
 def emb_sz_rule(n_cat):
@@ -192,3 +195,84 @@ def _check_arguments(emb_szs, n_cont, out_sz, layers):
         raise ValueError(f"layers must be a list of positive integers, got {layers!r}")
     if not emb_szs and n_cont == 0:
         raise ValueError("TabularModel needs at least one categorical (emb_szs) or continuous (n_cont) input")
+
+
+# ---- collaborative filtering (nnx.collab) ----
+
+class EmbeddingDotBias(nn.Module):
+    """rating = u_weight[user] . i_weight[item] + u_bias[user] + i_bias[item], through sigmoid scaled to
+    y_range when given. forward(x) takes x int64 (N, 2) of (user, item) indices and returns (N,)."""
+
+    def __init__(self, n_factors, n_users, n_items, y_range=None):
+        super().__init__()
+        for name, value in (("n_factors", n_factors), ("n_users", n_users), ("n_items", n_items)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.y_range = None if y_range is None else _check_range(*y_range)
+        self.u_weight, self.i_weight = Embedding(n_users, n_factors), Embedding(n_items, n_factors)
+        self.u_bias, self.i_bias = Embedding(n_users, 1), Embedding(n_items, 1)
+        self.classes = self.user = self.item = None
+
+    @classmethod
+    def from_classes(cls, n_factors, classes, user=None, item=None, y_range=None):
+        """Sizes from `classes` ({column: ['#na#', ids...]}); weight()/bias() then take raw ids."""
+        names = list(classes)
+        user = names[0] if user is None else user
+        item = names[1] if item is None else item
+        model = cls(n_factors, len(classes[user]), len(classes[item]), y_range=y_range)
+        model.classes, model.user, model.item = classes, user, item
+        return model
+
+    def forward(self, x):
+        x = _check_pairs(x, self.u_weight.weight.device)
+        users, items = x[:, 0], x[:, 1]
+        dot = (self.u_weight(users) * self.i_weight(items)).sum(1)
+        result = dot + self.u_bias(users).reshape(-1) + self.i_bias(items).reshape(-1)
+        if self.y_range is None:
+            return result
+        low, high = self.y_range
+        return result.sigmoid() * (high - low) + low
+
+    def _get_idx(self, ids, is_item=True):
+        """Embedding rows of user or item ids (raw ids with from_classes, row indices otherwise)."""
+        table = self.i_weight if is_item else self.u_weight
+        if self.classes is None:
+            index = np.asarray(ids, dtype=np.int64).reshape(-1)
+            if index.size and (index.min() < 0 or index.max() >= table.num_embeddings):
+                raise IndexError(f"{'item' if is_item else 'user'} indices must be in [0, {table.num_embeddings})")
+            return index
+        classes = self.classes[self.item if is_item else self.user]
+        position = {value: i for i, value in enumerate(classes)}
+        wanted = np.asarray(ids).reshape(-1).tolist()
+        missing = [v for v in wanted if v not in position]
+        if missing:
+            raise KeyError(f"{'items' if is_item else 'users'} {missing[:5]} are not in the training data")
+        return np.array([position[v] for v in wanted], dtype=np.int64)
+
+    def bias(self, ids, is_item=True):
+        """The learned bias of each item (or user, is_item=False), as a NumPy array (N,)."""
+        layer = self.i_bias if is_item else self.u_bias
+        return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item), 0].copy()
+
+    def weight(self, ids, is_item=True):
+        """The learned latent factors of each item (or user), as a NumPy array (N, n_factors)."""
+        layer = self.i_weight if is_item else self.u_weight
+        return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item)].copy()
+
+
+class EmbeddingNN(TabularModel):
+    """A TabularModel over the (user, item) embeddings only: concatenated, then MLP layers to one output."""
+
+    def __init__(self, emb_szs, layers, **kwargs):
+        super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, **kwargs)
+
+    def forward(self, x_cat, x_cont=None):
+        return super().forward(_check_pairs(x_cat, self._device()), None)
+
+
+def _check_pairs(x, device=None):
+    x = _as_tensor(x, np.int64 if _is_integer(x) else None, device)
+    if x.ndim != 2 or x.shape[1] != 2 or np.dtype(x.dtype).kind not in "iu":
+        raise ValueError(f"x must be an integer array of (user, item) pairs with shape (N, 2), "
+                         f"got shape {tuple(x.shape)} and dtype {x.dtype}")
+    return x
