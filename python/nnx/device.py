@@ -16,6 +16,8 @@ class device:  # noqa: N801 (PyTorch's name)
     (an integer is a CUDA index, as in PyTorch) or device(other_device). Immutable and hashable."""
 
     __slots__ = ("_type", "_index")
+    _type: str
+    _index: int | None
 
     def __init__(self, type: str | int | device, index: int | None = None) -> None:  # noqa: A002 (PyTorch's argument name)
         if isinstance(type, device):

@@ -132,7 +132,7 @@ class _FunctionMetric(Metric):
 
     def __init__(self, func: Callable[..., float], name: str | None = None) -> None:
         self.func = func
-        self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.name: str = name or getattr(func, "__name__", type(func).__name__)
         self.reset()
 
 
@@ -156,7 +156,8 @@ class AccumMetric(_FunctionMetric):
     """Keeps every prediction and target, and computes func on all of them at the end."""
 
     def reset(self) -> None:
-        self.preds, self.targs = [], []
+        self.preds: list[np.ndarray] = []
+        self.targs: list[np.ndarray] = []
 
     def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
         # Copies: a backend may reuse the buffers behind the views it handed out.
