@@ -1,17 +1,46 @@
 """nnx.learner: fastai's Learner (fit, fit_one_cycle, lr_find, fine_tune, freeze/unfreeze), its callbacks,
 schedules and recorder."""
-from .callback import (EVENTS, Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
-                       CancelFitException, CancelStepException, CancelTrainException, CancelValidException,
-                       TrainEvalCallback)
-from .callbacks import (CSVLogger, EarlyStoppingCallback, GradientClip, SaveModelCallback, TerminateOnNaNCallback,
-                        TrackerCallback)
+from .callback import (
+                       EVENTS,
+                       Callback,
+                       CancelBackwardException,
+                       CancelBatchException,
+                       CancelEpochException,
+                       CancelFitException,
+                       CancelStepException,
+                       CancelTrainException,
+                       CancelValidException,
+                       TrainEvalCallback,
+)
+from .callbacks import (
+                       CSVLogger,
+                       EarlyStoppingCallback,
+                       GradientClip,
+                       SaveModelCallback,
+                       TerminateOnNaNCallback,
+                       TrackerCallback,
+)
 from .checkpoint import CheckpointError
 from .guards import CtrlCCallback, DeferredLossCallback, NonFiniteLossCallback
 from .learner import Learner, NonFiniteLossError, trainable_params
 from .progress import ProgressCallback
 from .recorder import Recorder
-from .schedule import (LRFinder, ParamScheduler, SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, SuggestedLRs,
-                       combine_scheds, combined_cos, sched_cos, sched_exp, sched_lin, sched_no)
+from .schedule import (
+                       LRFinder,
+                       ParamScheduler,
+                       SchedCos,
+                       SchedExp,
+                       SchedLin,
+                       SchedNo,
+                       SchedPoly,
+                       SuggestedLRs,
+                       combine_scheds,
+                       combined_cos,
+                       sched_cos,
+                       sched_exp,
+                       sched_lin,
+                       sched_no,
+)
 
 __all__ = [
     "Learner", "trainable_params", "CheckpointError", "NonFiniteLossError",

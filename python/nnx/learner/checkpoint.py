@@ -18,22 +18,20 @@ Files from untrusted hands (read_npz): no member is decompressed before its .npy
 declared size (shape x itemsize) checked against the zip entry and against a budget (loading into a Learner:
 a few times its model's state); each member is then read in bounded chunks into an array of exactly that size,
 so a decompression bomb fails after reading its declared bytes. Anything malformed raises CheckpointError.
-Writing (write_atomically) follows symlinks to their target and refuses, as open() would, a target this
+Writing (write_atomically, atomic_files.py) follows symlinks to their target and refuses, as open() would, a target this
 process may not write.
 """
-import errno
 import hashlib
 import json
 import math
 import os
-import re
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .. import random as nnx_random
 from ..tensor import Tensor
+from .atomic_files import remove_stale_temporaries, resolve_target, write_atomically
 
 __all__ = ["CheckpointError", "save", "load", "capture", "restore", "write_atomically", "read_npz"]
 
@@ -190,111 +188,6 @@ def save(learn, path, with_opt=True):
     members = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     members.update(arrays)
     write_atomically(path, lambda file: _write_members(file, members))
-
-
-def write_atomically(path, write_fn):
-    """Write a file so that `path` holds either its old content or the whole new one, never a part:
-    write_fn(file) fills a temporary file beside the target (missing folders are created), which is
-    fsync'd, given the mode (and, for root, the owner) of the file it replaces (0o644 for a new one) and
-    then os.replace'd. A symlink is followed: its target gets the new content, the link stays a link.
-    A target this process may not write (mode 0o444, another user's) raises PermissionError and keeps its
-    content, as open(path, "wb") would (root's override included: the kernel decides, not a mode test).
-    The temporary's name carries this process's pid, so that the next save or load of `path` removes
-    it if this process dies before the rename (remove_stale_temporaries) and never a live writer's."""
-    path = resolve_target(path)
-    if os.path.isdir(path):  # checked first: the temporary file would otherwise go into its parent
-        raise IsADirectoryError(f"path {path!r} is a directory; give a file name to write")
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    _check_writable(path)
-    remove_stale_temporaries(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
-                                     dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write_fn(file)
-            file.flush()
-            os.fsync(file.fileno())
-        _copy_mode_and_owner(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with _ignoring(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def resolve_target(path):
-    """The absolute path a write to `path` lands on: symlinks (chains of them, dangling ones) followed as
-    open() follows them, so that the rename replaces the target and not the link."""
-    return os.path.realpath(os.path.abspath(os.fspath(path)))
-
-
-def _check_writable(path):
-    """PermissionError unless this process may open the existing file `path` for writing. The rename would
-    replace a read-only file (it needs only the folder's permission), so ask the kernel the question open()
-    asks, without truncating anything; a missing file is fine (the folder's permission is checked by mkstemp)."""
-    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return
-    except PermissionError as error:
-        raise PermissionError(errno.EACCES, f"cannot write {path!r}: permission denied (the file is "
-                              "write-protected or another user's; its content is kept)", path) from error
-    except OSError:  # a FIFO without reader, a busy executable...: os.replace decides
-        return
-    os.close(fd)
-
-
-def _copy_mode_and_owner(path, temporary):
-    """The new file keeps the replaced file's permission bits (mkstemp would leave 0o600) and, where this
-    process may change it (root), its owner and group; a new file gets 0o644."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        os.chmod(temporary, 0o644)
-        return
-    if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
-        with _ignoring(OSError):
-            os.chown(temporary, info.st_uid, info.st_gid)
-    os.chmod(temporary, info.st_mode & 0o777)
-
-
-def remove_stale_temporaries(path):
-    """Remove the temporary files of `path` (.<name>.<pid>.<random>.tmp, beside it) whose writer is dead,
-    e.g. SIGKILLed in the middle of a save; called by every save and load of `path`. A file whose writer
-    is alive (another process saving now, or this one: a save in another thread) is left alone, as is
-    anything not named that way. Best effort: what cannot be listed or removed stays."""
-    if os.name != "posix":  # os.kill(pid, 0) only tests liveness on POSIX (elsewhere signal 0 is CTRL_C_EVENT)
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    pattern = re.compile(re.escape(f".{os.path.basename(path)}.") + r"([0-9]+)\.[A-Za-z0-9_]+\.tmp")
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match is None or _writer_alive(int(match.group(1))):
-            continue
-        with _ignoring(OSError):  # gone already (another process cleaned it), not ours to remove, a folder
-            os.unlink(os.path.join(directory, name))
-
-
-def _writer_alive(pid):
-    """Whether process `pid` may still be writing: os.kill(pid, 0) semantics; PermissionError means it
-    exists (another user's), and this process's own files belong to a save that may be in progress."""
-    if pid <= 0 or pid == os.getpid():  # 0 and negative pids name process groups, never a writer
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OverflowError, OSError):  # a number no process can have: not a file of ours, leave it
-        return True
-    return True
 
 
 def _write_members(file, members):
@@ -457,20 +350,9 @@ def _digest(content, arrays):
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8"))
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode("utf-8"))
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-class _ignoring:
-    def __init__(self, *exceptions):
-        self.exceptions = exceptions
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback):
-        return kind is not None and issubclass(kind, self.exceptions)
 
 
 # ---- nested state <-> JSON + arrays ----

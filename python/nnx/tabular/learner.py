@@ -8,7 +8,8 @@ import numpy as np
 
 from .. import nn, optim
 from ..learner import Learner
-from ..learner.checkpoint import CheckpointError, read_npz, write_atomically
+from ..learner.atomic_files import write_atomically
+from ..learner.checkpoint import CheckpointError, read_npz
 from .data import CollabDataLoaders, TabularDataLoaders
 from .model import EmbeddingDotBias, EmbeddingNN, TabularModel, get_emb_sz
 from .preprocessing import TabularPreprocessor
