@@ -1,6 +1,7 @@
 """Builds nnx._cuda for the CUDA-on-CPU emulator (tools/cuda_emu): csrc/cuda/*.cu compiled as C++ against the
 stand-in headers in tools/cuda_emu/include, with every kernel<<<...>>>(...) launch rewritten into an
-emu::launch(...) call, linked with the real bindings (csrc/bind/cuda_*.cpp) into a module in a scratch directory,
+emu::launch(...) call, linked with the real bindings (csrc/bind/module.cpp and the csrc/bind/<family>.cpp of every
+family csrc/families.txt binds on cuda, compiled with NNX_BIND_CUDA) into a module in a scratch directory,
 plus a naive libcublas (fake_cublas.c) for NNX_CUBLAS_PATH. Objects are cached by content, so a rebuild after
 editing one kernel file recompiles only that file. Never touches build/ or the installed package.
 
@@ -149,6 +150,17 @@ def _compile(command, source_text, obj, key):
     return obj, None
 
 
+def families(device):
+    """The op families that csrc/families.txt binds on `device`, in the file's order."""
+    names = []
+    with open(os.path.join(CSRC, "families.txt")) as fh:
+        for line in fh:
+            fields = line.split("#", 1)[0].split()
+            if fields and device in fields[1:]:
+                names.append(fields[0])
+    return names
+
+
 def build(out_dir, jobs):
     import pybind11
     os.makedirs(os.path.join(out_dir, "obj"), exist_ok=True)
@@ -184,15 +196,31 @@ def build(out_dir, jobs):
         key = hashlib.sha256((text + repr(command) + headers).encode()).hexdigest()
         tasks.append((command, text, obj, key))
     bind_flags = BIND_FLAGS + ["-I", pybind11.get_include(), "-I", sysconfig.get_paths()["include"]]
-    for name in sorted(os.listdir(os.path.join(CSRC, "bind"))):
-        if not (name.startswith("cuda_") and name.endswith(".cpp")):
-            continue
-        path = os.path.join(CSRC, "bind", name)
-        text = open(path).read()
+    # As CMakeLists.txt: csrc/bind/module.cpp and each family that csrc/families.txt binds on cuda, compiled with
+    # NNX_BIND_CUDA; module.cpp registers them through the generated families.inc.
+    generated = os.path.join(out_dir, "gen")
+    os.makedirs(generated, exist_ok=True)
+    sources, registrations = [os.path.join(CSRC, "bind", "module.cpp")], ""
+    for family in families("cuda"):
+        path = os.path.join(CSRC, "bind", family + ".cpp")
+        if os.path.exists(path):
+            registrations += f"NNX_FAMILY({family})\n"
+        else:  # not yet moved to csrc/bind/<family>.cpp
+            path = os.path.join(CSRC, "bind", "cuda_" + family + ".cpp")
+            registrations += f"NNX_LEGACY_FAMILY({family})\n"
+        sources.append(path)
+    inc = os.path.join(generated, "families.inc")
+    if not os.path.exists(inc) or open(inc).read() != registrations:
+        with open(inc, "w") as fh:
+            fh.write(registrations)
+    for path in sources:
+        name = os.path.basename(path)
+        text = f'#line 1 "{path}"\n' + open(path).read()
         obj = os.path.join(out_dir, "obj", "bind_" + name[:-4] + ".o")
-        command = ["g++"] + bind_flags + ["-x", "c++", "-c", "-", "-iquote", os.path.join(CSRC, "bind")]
-        key = hashlib.sha256((f'#line 1 "{path}"\n' + text + repr(command) + bind_headers).encode()).hexdigest()
-        tasks.append((command, f'#line 1 "{path}"\n' + text, obj, key))
+        command = ["g++"] + bind_flags + ["-DNNX_BIND_CUDA", "-I", generated, "-x", "c++", "-c", "-",
+                                          "-iquote", os.path.join(CSRC, "bind")]
+        key = hashlib.sha256((text + repr(command) + bind_headers + registrations).encode()).hexdigest()
+        tasks.append((command, text, obj, key))
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         for obj, error in pool.map(lambda t: _compile(*t), tasks):

@@ -1,11 +1,16 @@
-// softmax / log_softmax over the last axis, bound once for both devices: the checks and m.def live here,
-// the kernels come from Kernels (cpu_softmax.cpp, cuda_softmax.cpp).
-#pragma once
+// Bindings of softmax / log_softmax over the last axis (csrc/cpu/softmax.h, csrc/cuda/softmax.h): checks, then the
+// kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
 #include <string>
 
-#include "bind/array_checks.h"
+#include "bind/device.h"
+#ifdef NNX_BIND_CUDA
+#include "cuda/softmax.h"
+#else
+#include "cpu/softmax.h"
+#endif
 
 namespace nnx::bind {
+namespace {
 
 // Rows of an array seen as rows of its last axis; `cols` receives the last extent.
 template <class A>
@@ -15,15 +20,14 @@ int64_t softmax_rows(const A& a, const char* name, int64_t& cols) {
   return cols == 0 ? 0 : size_of(a) / cols;
 }
 
-// Kernels: template <class T> static forward(T* out, const T* x, rows, cols, log) and
-// backward(T* grad_in, const T* grad_out, const T* out, rows, cols, log).
-template <class Device, class Kernels>
-void bind_softmax_family(py::module_& m) {
+}  // namespace
+
+void bind_softmax(py::module_& m) {
   m.def(
       "softmax_forward",
       [](py::handle x_obj, py::handle out_obj, bool log) {
-        typename Device::Array x = Device::input(x_obj, "x");
-        typename Device::Array out = Device::output(out_obj, "out");
+        Device::Array x = Device::input(x_obj, "x");
+        Device::Array out = Device::output(out_obj, "out");
         const Float dtype = require_float(x, "x");
         require_dtype_like(out, "out", x, "x");
         int64_t cols = 0;
@@ -35,7 +39,7 @@ void bind_softmax_family(py::module_& m) {
           using T = decltype(zero);
           const T* input = cptr<T>(x);
           T* result = ptr<T>(out);
-          Device::launch(x, [&] { Kernels::forward(result, input, rows, cols, log); });
+          Device::launch(x, [&] { dev::softmax_forward(result, input, rows, cols, log); });
         });
       },
       py::arg("x"), py::arg("out"), py::arg("log") = false,
@@ -43,9 +47,9 @@ void bind_softmax_family(py::module_& m) {
   m.def(
       "softmax_backward",
       [](py::handle grad_out_obj, py::handle out_obj, py::handle grad_in_obj, bool log) {
-        typename Device::Array grad_out = Device::input(grad_out_obj, "grad_out");
-        typename Device::Array out = Device::input(out_obj, "out");
-        typename Device::Array grad_in = Device::output(grad_in_obj, "grad_in");
+        Device::Array grad_out = Device::input(grad_out_obj, "grad_out");
+        Device::Array out = Device::input(out_obj, "out");
+        Device::Array grad_in = Device::output(grad_in_obj, "grad_in");
         const Float dtype = require_float(grad_out, "grad_out");
         require_dtype_like(out, "out", grad_out, "grad_out");
         require_dtype_like(grad_in, "grad_in", grad_out, "grad_out");
@@ -62,7 +66,7 @@ void bind_softmax_family(py::module_& m) {
           const T* g = cptr<T>(grad_out);
           const T* y = cptr<T>(out);
           T* result = ptr<T>(grad_in);
-          Device::launch(grad_out, [&] { Kernels::backward(result, g, y, rows, cols, log); });
+          Device::launch(grad_out, [&] { dev::softmax_backward(result, g, y, rows, cols, log); });
         });
       },
       py::arg("grad_out"), py::arg("out"), py::arg("grad_in"), py::arg("log") = false,
