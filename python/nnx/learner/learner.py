@@ -40,9 +40,9 @@ from .callback import (
 from .guards import CtrlCCallback, DeferredLossCallback, NonFiniteLossCallback, NonFiniteLossError
 from .hypers import check_hyper, set_hyper
 from .param_groups import GroupFreezer, build_optimizer, trainable_params
-from .progress import ProgressCallback
+from .progress import ProgressCallback, without_progress
 from .recorder import Recorder
-from .schedule import LRFinder, ParamScheduler, one_cycle_scheds, suggest_lrs
+from .schedule import ParamScheduler, one_cycle_scheds, run_lr_find
 
 __all__ = ["Learner", "NonFiniteLossError", "trainable_params"]
 
@@ -395,40 +395,12 @@ class Learner:
         """Train with an exponentially growing lr for num_it batches (or until the loss diverges),
         restore the model, optimizer and random state, and return SuggestedLRs(valley, slide,
         minimum, steep). learn.recorder.plot_lr_find() plots the run with its suggestions."""
-        n_epoch = num_it // len(self.dls.train) + 1
-        if self.opt is None:
-            self.create_opt()
-        saved = checkpoint.capture(self)
-        stop_on_nonfinite_loss = self.stop_on_nonfinite_loss
-        try:
-            self.stop_on_nonfinite_loss = False  # divergence is what lr_find looks for
-            with self._quiet():
-                self.fit(n_epoch, cbs=[LRFinder(start_lr, end_lr, num_it, stop_div)])
-        finally:
-            self.stop_on_nonfinite_loss = stop_on_nonfinite_loss
-            self.opt.zero_grad()
-            checkpoint.restore(self, saved)
-        recorder = self.recorder
-        suggestions, points = suggest_lrs(recorder.lrs, recorder.losses, num_it)
-        recorder.lr_find_points = {name: (suggested, point)
-                                   for name, suggested, point in zip(suggestions._fields, suggestions, points)}
-        return suggestions
-
-    @contextlib.contextmanager
-    def _quiet(self):
-        """No progress display (lr_find is a mock training)."""
-        progress = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]
-        for cb in progress:
-            self.remove_cb(cb)
-        try:
-            yield
-        finally:
-            self.add_cbs(progress)
+        return run_lr_find(self, start_lr, end_lr, num_it, stop_div)
 
     def no_bar(self):
         """fastai's `with learn.no_bar(): learn.fit(...)`: a fit without the progress display (no bar, no
         table); Learner(..., verbose=False) silences every fit."""
-        return self._quiet()
+        return without_progress(self)
 
     # ---- validation ----
 
@@ -450,7 +422,7 @@ class Learner:
         saved_loop = {name: getattr(self, name) for name in _LOOP_STATE}
         was_training = self.model.training
         try:
-            with self.added_cbs(as_list(cbs)), self._quiet(), no_grad():
+            with self.added_cbs(as_list(cbs)), without_progress(self), no_grad():
                 # The Recorder resets these in before_epoch (before_validate may be cancelled); no epoch here.
                 for metric in [recorder.loss, *self.metrics]:
                     metric.reset()

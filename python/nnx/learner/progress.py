@@ -6,12 +6,13 @@ still printed, one line per epoch, but not the bar, so no carriage-return debris
 Learner(..., verbose=False) prints nothing, and `with learn.no_bar():` silences one fit. The bar reads the loss
 only when it redraws (at most ten times a second): on a GPU each read waits for the device.
 """
+import contextlib
 import sys
 import time
 
 from .callback import Callback
 
-__all__ = ["ProgressCallback", "format_time"]
+__all__ = ["ProgressCallback", "format_time", "without_progress"]
 
 
 def format_time(seconds):
@@ -175,3 +176,16 @@ class _PlainBar:
         if self.length:
             self.file.write("\r" + " " * self.length + "\r")
             self.file.flush()
+
+
+@contextlib.contextmanager
+def without_progress(learn):
+    """learn without its progress display for the duration of a `with` block (lr_find is a mock training,
+    validate shows nothing, fastai's no_bar)."""
+    progress = [cb for cb in learn.cbs if isinstance(cb, ProgressCallback)]
+    for cb in progress:
+        learn.remove_cb(cb)
+    try:
+        yield
+    finally:
+        learn.add_cbs(progress)

@@ -9,14 +9,16 @@ import math
 
 import numpy as np
 
+from . import checkpoint
 from .callback import Callback, CancelFitException, CancelValidException
 from .hypers import get_hyper, set_hyper
+from .progress import without_progress
 
 __all__ = [
     "sched_lin", "sched_cos", "sched_no", "sched_exp",
     "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
     "one_cycle_scheds", "ParamScheduler", "LRFinder", "SuggestedLRs",
-    "valley", "slide", "minimum", "steep", "suggest_lrs",
+    "valley", "slide", "minimum", "steep", "suggest_lrs", "run_lr_find",
 ]
 
 
@@ -266,3 +268,27 @@ def suggest_lrs(lrs, losses, num_it):
             "the loss diverged almost at once; try a smaller end_lr, a larger num_it, or stop_div=False")
     results = [rule(lrs, losses) for rule in (valley, slide, minimum, steep)]
     return SuggestedLRs(*(lr for lr, _ in results)), [point for _, point in results]
+
+
+def run_lr_find(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+    """Learner.lr_find: a fit with LRFinder (no progress display, the loss guard off: divergence is what it looks
+    for), then model, optimizer and random state restored; returns SuggestedLRs and keeps the points to mark in
+    learn.recorder.lr_find_points."""
+    n_epoch = num_it // len(learn.dls.train) + 1
+    if learn.opt is None:
+        learn.create_opt()
+    saved = checkpoint.capture(learn)
+    stop_on_nonfinite_loss = learn.stop_on_nonfinite_loss
+    try:
+        learn.stop_on_nonfinite_loss = False
+        with without_progress(learn):
+            learn.fit(n_epoch, cbs=[LRFinder(start_lr, end_lr, num_it, stop_div)])
+    finally:
+        learn.stop_on_nonfinite_loss = stop_on_nonfinite_loss
+        learn.opt.zero_grad()
+        checkpoint.restore(learn, saved)
+    recorder = learn.recorder
+    suggestions, points = suggest_lrs(recorder.lrs, recorder.losses, num_it)
+    recorder.lr_find_points = {name: (suggested, point)
+                               for name, suggested, point in zip(suggestions._fields, suggestions, points)}
+    return suggestions
