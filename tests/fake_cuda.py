@@ -831,7 +831,7 @@ def _op_family(name, parameters):
 
 _OP_FAMILIES = ("gemm", "column_sum", "row_argmax", "linear_forward", "linear_backward", "activation_forward",
                 "activation_backward", "softmax_forward", "softmax_backward", "cross_entropy_forward",
-                "cross_entropy_backward", "mse_loss_forward", "mse_loss_backward", "l1_loss_forward",
+                "mse_loss_forward", "mse_loss_backward", "l1_loss_forward",
                 "l1_loss_backward", "bce_with_logits_forward", "bce_with_logits_backward", "dropout_forward",
                 "dropout_backward", "philox_uniform", "embedding_forward", "embedding_backward", "sgd_step",
                 "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "adamax_step", "nadam_step",

@@ -16,13 +16,6 @@ struct CpuLosses {
                                       label_smoothing);
   }
   template <class T>
-  static BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target,
-                                         const T* logsumexp, int64_t N, int64_t C, T* grad_logits, Reduction reduction,
-                                         int64_t ignore_index, double label_smoothing) {
-    return cpu::cross_entropy_backward(grad_loss, logits, target, logsumexp, N, C, grad_logits, reduction,
-                                       ignore_index, label_smoothing);
-  }
-  template <class T>
   static void mse_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {
     cpu::mse_loss_forward(input, target, n, loss, reduction);
   }

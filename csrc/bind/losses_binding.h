@@ -97,9 +97,9 @@ enum class Elementwise { mse, l1, bce };
 
 }  // namespace losses_detail
 
-// Kernels: `Reduction` (the kernels' enum) and template <class T> static cross_entropy_forward,
-// cross_entropy_backward (returning BadIndex), mse_forward, mse_backward, l1_forward, l1_backward, bce_forward, bce_backward
-// with the arguments of csrc/cpu/losses.h.
+// Kernels: `Reduction` (the kernels' enum) and template <class T> static cross_entropy_forward (returning
+// BadIndex), mse_forward, mse_backward, l1_forward, l1_backward, bce_forward, bce_backward with the arguments
+// of csrc/cpu/losses.h.
 template <class Device, class Kernels>
 void bind_losses_family(py::module_& m) {
   using namespace losses_detail;
@@ -156,46 +156,6 @@ void bind_losses_family(py::module_& m) {
       py::arg("logits"), py::arg("target"), py::arg("loss"), py::arg("logsumexp"), py::arg("grad_logits") = py::none(),
       py::arg("reduction") = "mean", py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0,
       cross_entropy_doc.c_str());
-  m.def(
-      "cross_entropy_backward",
-      [](py::handle grad_loss_obj, py::handle logits_obj, py::handle target_obj, py::handle logsumexp_obj,
-         py::handle grad_logits_obj, const std::string& reduction_name, int64_t ignore_index, double label_smoothing) {
-        Array grad_loss = Device::input(grad_loss_obj, "grad_loss");
-        Array logits = Device::input(logits_obj, "logits");
-        Array target = Device::input(target_obj, "target");
-        Array logsumexp = Device::input(logsumexp_obj, "logsumexp");
-        Array grad_logits = Device::output(grad_logits_obj, "grad_logits");
-        const Reduction reduction = parse_reduction<Reduction>(reduction_name);
-        const Float dtype = check_logits_and_target<Device>(logits, target, ignore_index, label_smoothing);
-        const int64_t N = extent(logits, 0), C = extent(logits, 1);
-        require_dtype_like(grad_loss, "grad_loss", logits, "logits");
-        require_dtype_like(logsumexp, "logsumexp", logits, "logits");
-        require_dtype_like(grad_logits, "grad_logits", logits, "logits");
-        require_loss_shape(grad_loss, "grad_loss", reduction == Reduction::none, target, "target");
-        require_shape(logsumexp, "logsumexp", {N});
-        require_shape(grad_logits, "grad_logits", {N, C});
-        require_same_device(grad_loss, "grad_loss", logits, "logits");
-        require_same_device(logsumexp, "logsumexp", logits, "logits");
-        require_same_device(grad_logits, "grad_logits", logits, "logits");
-        require_no_overlap(grad_logits, "grad_logits", grad_loss, "grad_loss");
-        require_no_overlap(grad_logits, "grad_logits", logits, "logits");
-        require_no_overlap(grad_logits, "grad_logits", target, "target");
-        require_no_overlap(grad_logits, "grad_logits", logsumexp, "logsumexp");
-        const int64_t* t = cptr<int64_t>(target);
-        BadIndex bad;
-        with_float(dtype, [&](auto zero) {
-          using T = decltype(zero);
-          const T *g = cptr<T>(grad_loss), *x = cptr<T>(logits), *lse = cptr<T>(logsumexp);
-          T* grad = ptr<T>(grad_logits);
-          Device::launch(logits, [&] {
-            bad = Kernels::cross_entropy_backward(g, x, t, lse, N, C, grad, reduction, ignore_index, label_smoothing);
-          });
-        });
-        raise_if_kernel_found_bad(bad, C, ignore_index);
-      },
-      py::arg("grad_loss"), py::arg("logits"), py::arg("target"), py::arg("logsumexp"), py::arg("grad_logits"),
-      py::arg("reduction") = "mean", py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0,
-      "grad_logits(N,C) = (softmax(logits) - smoothed one-hot) * grad_loss; ignored rows get 0.");
 
   // ---- mse / l1 / bce_with_logits: input and target of one shape ----------------------------------
   static const auto elementwise_forward = [](Elementwise kind, py::handle input_obj, py::handle target_obj,

@@ -162,35 +162,6 @@ BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N
   return first_bad.get();
 }
 
-template <class T>
-BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                                int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                                double label_smoothing) {
-  const int64_t valid = count_valid_targets(target, N, ignore_index);
-  const double shared_scale = reduction == Reduction::none ? 0.0 : grad_loss[0] * mean_scale(reduction, valid);
-  FirstBadIndex first_bad;
-  parallel_for(N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1)), [&](int64_t begin, int64_t end) {
-    BadIndex chunk_bad;
-    for (int64_t i = begin; i < end; ++i) {
-      T* grad = grad_logits + i * C;
-      const int64_t t = read_index_once(target + i);
-      const RowTarget use = classify_target(t, C, ignore_index);
-      if (use != RowTarget::used) {
-        if (use == RowTarget::out_of_range && !chunk_bad) chunk_bad = BadIndex{i, t};
-        zero_row(grad, C);
-        continue;
-      }
-      // Renormalising by the recomputed sum (1 up to rounding) cancels the rounding of the saved
-      // logsumexp, which matters for float logits of magnitude 1e4.
-      const T sum = sum_exp_shifted(logits + i * C, C, logsumexp[i], grad);
-      const double scale = reduction == Reduction::none ? static_cast<double>(grad_loss[i]) : shared_scale;
-      write_row_gradient(grad, C, t, 1.0 / static_cast<double>(sum), scale, label_smoothing);
-    }
-    first_bad.record(chunk_bad);
-  });
-  return first_bad.get();
-}
-
 // ---- elementwise losses: shared drivers ------------------------------------------------------------
 
 namespace {
@@ -315,8 +286,6 @@ void bce_with_logits_backward(const T* grad_loss, const T* input, const T* targe
 #define NNX_INSTANTIATE_LOSSES(T)                                                                                  \
   template BadIndex cross_entropy_forward<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T*, Reduction,     \
                                              int64_t, double);                                                     \
-  template BadIndex cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T*,   \
-                                              Reduction, int64_t, double);                                         \
   template void mse_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                    \
   template void mse_loss_backward<T>(const T*, const T*, const T*, int64_t, T*, Reduction);                         \
   template void l1_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                     \

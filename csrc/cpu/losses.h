@@ -1,4 +1,4 @@
-// Loss kernels: fused softmax + cross-entropy (forward, optionally with its gradient, and backward),
+// Loss kernels: fused softmax + cross-entropy (forward, optionally writing its gradient in the same pass),
 // mean squared error, L1 and binary cross-entropy on logits. PyTorch semantics throughout.
 #pragma once
 #include <cstdint>
@@ -19,14 +19,6 @@ enum class Reduction { mean, sum, none };
 template <class T>
 BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
                                T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing);
-
-// grad_logits(N,C) = (softmax(logits) - smoothed one-hot) * upstream, upstream from grad_loss
-// (1 value for mean/sum, N values for none). Ignored rows get 0, so do rows whose target is out of range
-// (the first is returned).
-template <class T>
-BadIndex cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                                int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                                double label_smoothing);
 
 // Elementwise losses over n elements of input/target (any shape, flattened).
 // loss: 1 value for mean/sum, n values for none; grad_loss likewise.

@@ -161,36 +161,6 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
   }
 }
 
-template <int kRowThreads, class T>
-__global__ void cross_entropy_backward_kernel(const T* grad_loss, const T* logits, const int64_t* target,
-                                              const T* logsumexp, int64_t N, int64_t C, T* grad_logits,
-                                              bool per_row, const unsigned long long* valid_count,
-                                              int64_t ignore_index, double smoothing, int64_t* bad_index) {
-  using Group = RowGroup<kRowThreads>;
-  const double shared_scale = per_row ? 0.0 : grad_loss[0] * mean_scale(valid_count);
-  for (int64_t row = Group::first_row(); row < N; row += Group::row_stride()) {
-    T* grad = grad_logits + row * C;
-    const int64_t t = target[row];
-    if (!row_is_used<kRowThreads>(t, C, ignore_index, bad_index)) {
-      zero_row<kRowThreads>(grad, C);
-      continue;
-    }
-    // Renormalising by the recomputed sum (1 up to rounding) cancels the rounding of the saved
-    // logsumexp, which matters for float logits of magnitude 1e4.
-    const T* x = logits + row * C;
-    const T lse = logsumexp[row];
-    double partial = 0.0;
-    for (int64_t j = Group::lane(); j < C; j += kRowThreads) {
-      const T e = Math::exp(x[j] - lse);
-      grad[j] = e;
-      partial += static_cast<double>(e);
-    }
-    const double sum = Group::sum(partial);
-    const double scale = per_row ? static_cast<double>(grad_loss[row]) : shared_scale;
-    write_row_gradient<kRowThreads>(grad, C, t, 1.0 / sum, scale, smoothing);
-  }
-}
-
 // ---- elementwise losses: the element formulas ---------------------------------------------------------
 // loss(i) and grad(i) (dloss_i/dinput_i) as in cpu/losses.cpp: mse and l1 in double, bce in T.
 
@@ -326,24 +296,6 @@ void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, in
   if (!per_row) launch_finish_total<T>(row_losses, N, reduction, valid_count, N, loss);
 }
 
-template <class T>
-void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                            double label_smoothing) {
-  if (N == 0) return;
-  const auto buffer = scratch(static_cast<int64_t>(sizeof(unsigned long long)));
-  auto* counter = static_cast<unsigned long long*>(buffer->ptr());
-  const unsigned long long* valid_count = count_valid_targets(target, N, ignore_index, reduction, counter);
-  int64_t* bad_index = bad_index_slot();
-  with_row_threads(C, [&](auto row_threads) {
-    constexpr int kRowThreads = decltype(row_threads)::value;
-    cross_entropy_backward_kernel<kRowThreads, T><<<RowGroup<kRowThreads>::blocks(N), kBlock, 0, current_stream()>>>(
-        grad_loss, logits, target, logsumexp, N, C, grad_logits, reduction == Reduction::none, valid_count,
-        ignore_index, label_smoothing, bad_index);
-  });
-  check_launch("cross_entropy_backward_kernel");
-}
-
 // ---- mse, l1, bce with logits ------------------------------------------------------------------------
 
 template <class T>
@@ -383,8 +335,6 @@ void bce_with_logits_backward(const T* grad_loss, const T* input, const T* targe
 #define NNX_INSTANTIATE_LOSSES(T)                                                                                  \
   template void cross_entropy_forward<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T*, Reduction,         \
                                          int64_t, double);                                                         \
-  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T*,       \
-                                          Reduction, int64_t, double);                                             \
   template void mse_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                    \
   template void mse_loss_backward<T>(const T*, const T*, const T*, int64_t, T*, Reduction);                         \
   template void l1_loss_forward<T>(const T*, const T*, int64_t, T*, Reduction);                                     \

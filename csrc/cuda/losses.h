@@ -1,5 +1,5 @@
-// Loss kernels on the GPU: fused softmax + cross-entropy (forward, optionally with its gradient, and
-// backward), mean squared error, L1 and binary cross-entropy on logits, float and double. Host-compiler
+// Loss kernels on the GPU: fused softmax + cross-entropy (forward, optionally writing its gradient in the
+// same pass), mean squared error, L1 and binary cross-entropy on logits, float and double. Host-compiler
 // clean; the contracts are those of cpu/losses.h except where noted. Launchers queue on current_stream();
 // sums over rows or elements run in an order fixed by the sizes alone (bitwise repeatable results).
 #pragma once
@@ -19,13 +19,6 @@ enum class Reduction { mean, sum, none };
 template <class T>
 void cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
                            T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing);
-
-// grad_logits(N,C) = (softmax(logits) - smoothed one-hot) * upstream, upstream from grad_loss (1 value
-// for mean/sum, N values for none; read on the device). Ignored (and bad) rows get 0.
-template <class T>
-void cross_entropy_backward(const T* grad_loss, const T* logits, const int64_t* target, const T* logsumexp,
-                            int64_t N, int64_t C, T* grad_logits, Reduction reduction, int64_t ignore_index,
-                            double label_smoothing);
 
 // Elementwise losses over n elements of input/target (any shape, flattened).
 // loss: 1 value for mean/sum, n values for none; grad_loss likewise (read on the device).

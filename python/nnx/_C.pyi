@@ -90,11 +90,6 @@ def cross_entropy_forward(logits: _Array, target: _Array, loss: _Array, logsumex
     gradient of 1 (the fused forward+backward the training step uses). mean divides by the number of
     non-ignored targets (PyTorch semantics; 0/0 gives nan like PyTorch). Exact for |logits| up to 1e4."""
 
-def cross_entropy_backward(grad_loss: _Array, logits: _Array, target: _Array, logsumexp: _Array,
-                           grad_logits: _Array, reduction: _Reduction = "mean", ignore_index: int = -100,
-                           label_smoothing: float = 0.0) -> None:
-    """grad_logits(N,C) from the upstream grad_loss (shape () for mean/sum, (N,) for none)."""
-
 def mse_loss_forward(input: _Array, target: _Array, loss: _Array, reduction: _Reduction = "mean") -> None: ...
 def mse_loss_backward(grad_loss: _Array, input: _Array, target: _Array, grad_input: _Array,
                       reduction: _Reduction = "mean") -> None: ...

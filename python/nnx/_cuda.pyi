@@ -208,9 +208,6 @@ def softmax_backward(grad_out: DeviceArray, out: DeviceArray, grad_in: DeviceArr
 def cross_entropy_forward(logits: DeviceArray, target: DeviceArray, loss: DeviceArray, logsumexp: DeviceArray,
                           grad_logits: DeviceArray | None = None, reduction: _Reduction = "mean",
                           ignore_index: int = -100, label_smoothing: float = 0.0) -> None: ...
-def cross_entropy_backward(grad_loss: DeviceArray, logits: DeviceArray, target: DeviceArray, logsumexp: DeviceArray,
-                           grad_logits: DeviceArray, reduction: _Reduction = "mean", ignore_index: int = -100,
-                           label_smoothing: float = 0.0) -> None: ...
 def mse_loss_forward(input: DeviceArray, target: DeviceArray, loss: DeviceArray,
                      reduction: _Reduction = "mean") -> None: ...
 def mse_loss_backward(grad_loss: DeviceArray, input: DeviceArray, target: DeviceArray, grad_input: DeviceArray,

@@ -48,23 +48,6 @@ def gpu_cross_entropy(logits, target, reduction, with_grad=True, **options):
     return to_host(loss), to_host(logsumexp), to_host(grad) if with_grad else None
 
 
-def cpu_cross_entropy_backward(grad_loss, logits, target, reduction, **options):
-    x = logits.astype(np.float64)
-    _, logsumexp, _ = cpu_cross_entropy(logits, target, reduction, **options)
-    grad = np.empty(x.shape)
-    _C.cross_entropy_backward(np.asarray(grad_loss, np.float64), x, target, logsumexp, grad, reduction=reduction,
-                              **options)
-    return grad
-
-
-def gpu_cross_entropy_backward(grad_loss, logits, target, reduction, **options):
-    _, logsumexp, _ = cpu_cross_entropy(logits, target, reduction, **options)
-    grad = poisoned_device(logits.shape, logits.dtype)
-    cuda.cross_entropy_backward(to_device(grad_loss), to_device(logits), to_device(target),
-                                to_device(logsumexp.astype(logits.dtype)), grad, reduction=reduction, **options)
-    return to_host(grad)
-
-
 @requires_gpu
 class TestCrossEntropy:
     @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
@@ -77,15 +60,6 @@ class TestCrossEntropy:
             assert_close(actual, expected, scale=4)
 
     @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-    @pytest.mark.parametrize("N,C", CE_SHAPES)
-    @pytest.mark.parametrize("reduction", REDUCTIONS)
-    def test_backward(self, rng, reduction, N, C, dtype):
-        logits, target = random_array(rng, (N, C), dtype, -5.0, 5.0), random_targets(rng, N, C)
-        grad_loss = random_array(rng, loss_shape(reduction, (N,)), dtype, 0.5, 1.5)
-        assert_close(gpu_cross_entropy_backward(grad_loss, logits, target, reduction),
-                     cpu_cross_entropy_backward(grad_loss, logits, target, reduction), scale=4)
-
-    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
     @pytest.mark.parametrize("reduction", REDUCTIONS)
     @pytest.mark.parametrize("C", [10, 1500])
     @pytest.mark.parametrize("ignore_index,label_smoothing", [(-100, 0.1), (2, 0.0), (0, 0.25)])
@@ -96,9 +70,6 @@ class TestCrossEntropy:
         for actual, expected in zip(gpu_cross_entropy(logits, target, reduction, **options),
                                     cpu_cross_entropy(logits, target, reduction, **options)):
             assert_close(actual, expected, scale=4)
-        grad_loss = random_array(rng, loss_shape(reduction, (300,)), dtype, 0.5, 1.5)
-        assert_close(gpu_cross_entropy_backward(grad_loss, logits, target, reduction, **options),
-                     cpu_cross_entropy_backward(grad_loss, logits, target, reduction, **options), scale=4)
 
     @pytest.mark.parametrize("reduction", REDUCTIONS)
     def test_all_targets_ignored(self, rng, reduction):
@@ -127,17 +98,12 @@ class TestCrossEntropy:
                 assert_close(actual, expected, scale=4)
 
     @pytest.mark.parametrize("reduction", REDUCTIONS)
-    def test_fused_gradient_equals_separate_backward(self, rng, reduction):
+    def test_loss_without_gradient_is_the_same(self, rng, reduction):
         logits, target = random_array(rng, (100, 30), np.float64), random_targets(rng, 100, 30, 0.2)
-        loss, logsumexp, fused = gpu_cross_entropy(logits, target, reduction)
+        loss, logsumexp, _ = gpu_cross_entropy(logits, target, reduction)
         without_grad = gpu_cross_entropy(logits, target, reduction, with_grad=False)
         np.testing.assert_array_equal(without_grad[0], loss)
         np.testing.assert_array_equal(without_grad[1], logsumexp)
-        grad = poisoned_device(logits.shape, np.float64)
-        ones = np.ones(loss_shape(reduction, (100,)))
-        cuda.cross_entropy_backward(to_device(ones), to_device(logits), to_device(target), to_device(logsumexp), grad,
-                                    reduction=reduction)
-        assert_close(to_host(grad), fused)
 
     def test_repeatable_to_the_bit(self, rng):
         logits, target = random_array(rng, (20_001, 17), np.float32), random_targets(rng, 20_001, 17, 0.1)
@@ -155,10 +121,7 @@ class TestCrossEntropy:
             gpu_cross_entropy(logits, target, "mean")  # to_host synchronises
             cuda.synchronize()
         cuda.synchronize()  # reported once, then cleared
-        with pytest.raises(IndexError):
-            cuda.cross_entropy_backward(to_device(np.float32(1.0)), to_device(logits), to_device(target),
-                                        poisoned_device((4,), np.float32), poisoned_device((4, C), np.float32))
-            cuda.synchronize()
+        gpu_cross_entropy(logits, np.zeros(4, np.int64), "mean")
         cuda.synchronize()
 
 
@@ -285,14 +248,6 @@ BAD_CALLS = {
         s, loss=s.window(base, (), 1), logsumexp=s.window(base, (2,), 0)))(s.array(f32(4))),
     "grad_logits overlaps logits": lambda s: (lambda base: ce_forward(
         s, logits=s.window(base, (2, 3), 0), grad=s.window(base, (2, 3), 1)))(s.array(f32(8))),
-    "backward grad_loss shape": lambda s: s.module.cross_entropy_backward(
-        s.array(f32(2)), s.array(f32(2, 3)), s.array(np.zeros(2, np.int64)), s.array(f32(2)), s.array(f32(2, 3))),
-    "backward grad_logits shape": lambda s: s.module.cross_entropy_backward(
-        s.array(np.float32(1)), s.array(f32(2, 3)), s.array(np.zeros(2, np.int64)), s.array(f32(2)),
-        s.array(f32(3, 2))),
-    "backward grad_logits overlaps logsumexp": lambda s: (lambda base: s.module.cross_entropy_backward(
-        s.array(np.float32(1)), s.array(f32(2, 3)), s.array(np.zeros(2, np.int64)), s.window(base, (2,), 0),
-        s.window(base, (2, 3), 1)))(s.array(f32(8))),
     "mse target shape": lambda s: s.module.mse_loss_forward(s.array(f32(3)), s.array(f32(4)), s.array(np.float32(0))),
     "l1 target dtype": lambda s: s.module.l1_loss_forward(s.array(f32(3)), s.array(np.ones(3)), s.array(np.float32(0))),
     "mse loss shape for none": lambda s: s.module.mse_loss_forward(s.array(f32(3)), s.array(f32(3)),
@@ -324,8 +279,6 @@ def test_numpy_arrays_are_refused():
     """No GPU needed: the binding refuses host arrays before it touches a device."""
     with pytest.raises(TypeError, match=r"^logits must be an nnx\._cuda\.DeviceArray"):
         cuda.cross_entropy_forward(f32(2, 3), np.zeros(2, np.int64), np.float32(0), f32(2))
-    with pytest.raises(TypeError, match=r"^grad_loss must be an nnx\._cuda\.DeviceArray"):
-        cuda.cross_entropy_backward(f32(), f32(2, 3), np.zeros(2, np.int64), f32(2), f32(2, 3))
     with pytest.raises(TypeError, match=r"^input must be an nnx\._cuda\.DeviceArray"):
         cuda.mse_loss_forward(f32(3), f32(3), f32())
     with pytest.raises(TypeError, match=r"^grad_loss must be an nnx\._cuda\.DeviceArray"):

@@ -283,23 +283,6 @@ def cross_entropy_forward(rng, dtype, dims, special):
                 scale=max(C, 1))
 
 
-def cross_entropy_backward(rng, dtype, dims, special):
-    N, C = dims[0], max(dims[1], 1)
-    logits = values(rng, (N, C), dtype, False, -5, 5)
-    target = rng.integers(0, C, N)
-    reduction, smoothing = str(rng.choice(REDUCTIONS)), float(rng.choice([0.0, 0.2]))
-    loss, grad = _cross_entropy_reference(logits.astype(np.float64), target, reduction, -100, smoothing)
-    grad_loss = values(rng, loss.shape, dtype, upstream_special(special))
-    upstream = grad_loss.astype(np.float64)
-    expected = grad * (upstream[:, None] if reduction == "none" else upstream)
-    logsumexp = np.logaddexp.reduce(logits.astype(np.float64), axis=1).astype(dtype)
-    return Call("cross_entropy_backward", ["grad_loss", "logits", "target", "logsumexp", "grad_logits", "reduction",
-                                           "ignore_index", "label_smoothing"],
-                [grad_loss, logits, target, logsumexp, poison((N, C), dtype), reduction, -100, smoothing],
-                {"grad_loss": "in", "logits": "in", "target": "in", "logsumexp": "in", "grad_logits": "out"},
-                {"grad_logits": expected}, invalid_scalars={"reduction": ["avg"]}, scale=max(C, 1))
-
-
 def _pointwise(kind, x, t, pos_weight=None):
     with np.errstate(all="ignore"):
         if kind == "mse_loss":
@@ -514,7 +497,6 @@ BUILDERS = {
     "linear_backward": linear_backward, "activation_forward": activation_forward,
     "activation_backward": activation_backward, "softmax_forward": softmax_forward,
     "softmax_backward": softmax_backward, "cross_entropy_forward": cross_entropy_forward,
-    "cross_entropy_backward": cross_entropy_backward,
     "mse_loss_forward": pointwise_forward("mse_loss"), "mse_loss_backward": pointwise_backward("mse_loss"),
     "l1_loss_forward": pointwise_forward("l1_loss"), "l1_loss_backward": pointwise_backward("l1_loss"),
     "bce_with_logits_forward": pointwise_forward("bce_with_logits"),

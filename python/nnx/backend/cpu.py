@@ -177,13 +177,6 @@ def cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothi
     return loss, logsumexp, grad_logits
 
 
-def cross_entropy_backward(grad_loss, logits, target, logsumexp, reduction, ignore_index, label_smoothing):
-    grad_logits = empty_c(logits)
-    _C.cross_entropy_backward(contiguous(grad_loss), contiguous(logits), contiguous(target), logsumexp, grad_logits,
-                              reduction, ignore_index, label_smoothing)
-    return grad_logits
-
-
 # mse / l1 / bce-with-logits: input and target of one shape; extra options (pos_weight) pass through.
 def pointwise_loss_forward(name, input, target, reduction, **options):
     input, target = contiguous(input), contiguous(target)

@@ -207,14 +207,6 @@ def cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothi
     return loss, logsumexp, grad_logits
 
 
-def cross_entropy_backward(grad_loss, logits, target, logsumexp, reduction, ignore_index, label_smoothing):
-    grad_logits = empty_c(logits)
-    _native.cross_entropy_backward(contiguous(grad_loss)._handle, contiguous(logits)._handle,
-                                   contiguous(target)._handle, contiguous(logsumexp)._handle, grad_logits._handle,
-                                   reduction, ignore_index, label_smoothing)
-    return grad_logits
-
-
 def _options(options):
     return {key: _handle(value) if isinstance(value, CudaArray) else value for key, value in options.items()}
 
