@@ -42,7 +42,7 @@ def parse_args():
 def install_fake_cuda():
     sys.path.insert(0, os.path.join(HERE, "..", "tests"))
     import fake_cuda  # noqa: E402  (tests/fake_cuda.py)
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
 
     cuda_backend.use_native_module(fake_cuda)
 

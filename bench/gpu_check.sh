@@ -33,7 +33,7 @@ stage "build (NNX_CUDA=ON, sm_90)"
 NNX_CUDA=ON python -m pip install --quiet --no-build-isolation --no-deps \
   -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90-real -Cbuild-dir=build/gpu .
 python - <<'PY'
-import nnx, nnx._native as native
+import nnx, nnx.native as native
 assert native._cuda is not None, "the CUDA module was not built"
 print("nnx", nnx.__version__, "| CUDA devices:", nnx.cuda.device_count(), "|", nnx.cuda.get_device_name(0))
 print("cuBLAS:", native._cuda.cublas_path())

@@ -108,7 +108,7 @@ def pytest_terminal_summary(terminalreporter):
 # --- devices: every device test runs on the CPU, on a real GPU when one is visible, and on the NumPy stand-in
 # for the CUDA module (tests/fake_cuda.py), which runs the whole CUDA Python path without a GPU. -------------------
 def _real_cuda_visible():
-    from nnx._native import _cuda
+    from nnx.native import _cuda
     return _cuda is not None and _cuda.device_count() > 0
 
 
@@ -121,11 +121,11 @@ def device(request):
     if request.param == "cpu":
         yield "cpu"
         return
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
     if request.param == "cuda":
         if not _real_cuda_visible():
             pytest.skip("no CUDA device visible")
-        previous = cuda_backend.use_native_module(__import__("nnx._native", fromlist=["_cuda"])._cuda)
+        previous = cuda_backend.use_native_module(__import__("nnx.native", fromlist=["_cuda"])._cuda)
         try:
             yield "cuda"
         finally:
@@ -144,7 +144,7 @@ def device(request):
 def fake_cuda_module():
     """The fake CUDA module installed for one test (for tests that only make sense without a GPU)."""
     import fake_cuda
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
     previous = cuda_backend.use_native_module(fake_cuda)
     try:
         yield fake_cuda
@@ -158,7 +158,7 @@ def to_numpy(value):
     data = getattr(value, "_data", value)
     if isinstance(data, np.ndarray) or np.isscalar(data):
         return np.asarray(data)
-    from nnx.backend import for_array
+    from nnx.native import for_array
     return for_array(data).to_numpy(data)
 
 
@@ -166,11 +166,11 @@ def to_numpy(value):
 def cuda_native(request):
     """The native CUDA module a CUDA-only test runs on, installed for the test: the fake everywhere, the real
     nnx._cuda where a GPU is visible (skipped otherwise)."""
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
     if request.param == "cuda":
         if not _real_cuda_visible():
             pytest.skip("no CUDA device visible")
-        from nnx._native import _cuda as module
+        from nnx.native import _cuda as module
     else:
         import fake_cuda as module
     previous = cuda_backend.use_native_module(module)

@@ -10,7 +10,7 @@ being on the host: gemm is exact FP32/FP64, op-family index errors raise at once
 describe host (kDLCPU) memory (the arrays still say they are on (kDLCUDA, 0), and from_dlpack imports
 such capsules, so nnx's CUDA import path runs here).
 
-Install it with nnx.backend.cuda.use_native_module(fake_cuda) (the `device` fixture does that).
+Install it with nnx.native.cuda.use_native_module(fake_cuda) (the `device` fixture does that).
 """
 import ast
 import ctypes
@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 import nnx
-from nnx._native import _C
+from nnx.native import _C
 
 _DTYPES = tuple(np.dtype(t) for t in (np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64))
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

@@ -33,8 +33,8 @@ OPTIM_TESTS = ["tests/optim/test_optimizers.py", "tests/optim/test_optimizer_gua
                "tests/golden/test_golden_optimizers.py"]
 OPTIM_KERNEL_TESTS = ["tests/optim/test_optim_kernels.py", "tests/golden/test_golden_optimizers.py"]
 ACTIVATION_TESTS = ["tests/kernels/test_activations.py", "tests/kernels/test_linear.py",
-                    "tests/golden/test_golden_ops.py"]
-LOSS_TESTS = ["tests/kernels/test_losses.py", "tests/golden/test_golden_ops.py"]
+                    "tests/ops/test_native_kernels.py", "tests/golden/test_golden_ops.py"]
+LOSS_TESTS = ["tests/kernels/test_losses.py", "tests/ops/test_native_kernels.py", "tests/golden/test_golden_ops.py"]
 
 
 @dataclasses.dataclass

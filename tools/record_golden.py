@@ -160,7 +160,7 @@ def _record_optimizers(rng):
 # ---- public ops and their gradients: the fuzz properties' PyTorch references on fixed examples -------------
 
 def _fuzz_cases():
-    sys.path.insert(0, os.path.join(ROOT, "tests", "reliability"))
+    sys.path[:0] = [os.path.join(ROOT, "tests", "reliability"), os.path.join(ROOT, "tests")]  # tests/ops: its specs
     import fuzz_cases
     return fuzz_cases
 

@@ -43,20 +43,6 @@ struct ActivationParams {
   T threshold = T(20);         // ... and x where beta x > threshold
 };
 
-// The elementary functions from the C library, for float and double: what the CUDA kernels use (nvcc
-// maps each call to the device's own libm). A Math policy provides exp, tanh, erfc_nonnegative (erfc
-// for z >= 0) and log1p_unit (log1p for e in [0, 1]).
-struct LibmMath {
-  static NNX_HD float exp(float x) { return ::expf(x); }
-  static NNX_HD double exp(double x) { return ::exp(x); }
-  static NNX_HD float tanh(float x) { return ::tanhf(x); }
-  static NNX_HD double tanh(double x) { return ::tanh(x); }
-  static NNX_HD float erfc_nonnegative(float z) { return ::erfcf(z); }
-  static NNX_HD double erfc_nonnegative(double z) { return ::erfc(z); }
-  static NNX_HD float log1p_unit(float e) { return ::log1pf(e); }
-  static NNX_HD double log1p_unit(double e) { return ::log1p(e); }
-};
-
 // The two halves of a sigmoid, both without cancellation: {1 / (1 + e), e / (1 + e)} with e = exp(-|x|),
 // so sigmoid(x) is the first for x >= 0 and the second otherwise, and 1 - sigmoid(x) the other one.
 template <class T>

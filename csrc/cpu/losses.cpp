@@ -33,10 +33,6 @@ double fixed_order_sum(int64_t n, int64_t work_per_item, BlockSum&& block_sum) {
   return total;
 }
 
-double reduce_total(double total, int64_t count, Reduction reduction) {
-  return reduction == Reduction::mean ? total / static_cast<double>(count) : total;
-}
-
 // ---- cross-entropy: row helpers -------------------------------------------------------------------
 
 template <class T>
@@ -75,15 +71,13 @@ double sum_below(const T* x, int64_t C, T shift) {
   return sum;
 }
 
-// g_j = (exps_j * inv_sum - smoothing / C) * scale, minus (1 - smoothing) * scale at the target:
-// (softmax - smoothed one-hot) * upstream gradient. `grad` holds the exps on entry.
+// The row's gradient (core/losses_math.h) over the exps that `grad` holds on entry.
 template <class T>
 void write_row_gradient(T* grad, int64_t C, int64_t target, double inv_sum, double scale, double smoothing) {
-  const T a = static_cast<T>(inv_sum * scale);
-  const T b = static_cast<T>(scale * smoothing / static_cast<double>(C));
+  const CrossEntropyGradient<T> gradient(inv_sum, scale, smoothing, C);
 #pragma omp simd
-  for (int64_t j = 0; j < C; ++j) grad[j] = grad[j] * a - b;
-  grad[target] -= static_cast<T>((1.0 - smoothing) * scale);
+  for (int64_t j = 0; j < C; ++j) grad[j] = gradient(grad[j]);
+  grad[target] -= gradient.at_target;
 }
 
 template <class T>
@@ -91,25 +85,10 @@ void zero_row(T* row, int64_t C) {
   std::fill(row, row + C, T(0));
 }
 
-// A row's target: a class to use, ignore_index, or out of range (reported, then the row is treated as
-// ignored so that the bad value never becomes an address).
-enum class RowTarget { used, ignored, out_of_range };
-
-RowTarget classify_target(int64_t target, int64_t C, int64_t ignore_index) {
-  if (target == ignore_index) return RowTarget::ignored;
-  return target >= 0 && target < C ? RowTarget::used : RowTarget::out_of_range;
-}
-
 int64_t count_valid_targets(const int64_t* target, int64_t N, int64_t ignore_index) {
   int64_t valid = 0;
   for (int64_t i = 0; i < N; ++i) valid += target[i] != ignore_index;
   return valid;
-}
-
-// Mean divides by the non-ignored rows; 0/0 stays NaN for the loss but the gradient rows are all
-// ignored then, so the scale is never used.
-double mean_scale(Reduction reduction, int64_t valid) {
-  return reduction == Reduction::mean && valid > 0 ? 1.0 / static_cast<double>(valid) : 1.0;
 }
 
 // One row of the forward: logsumexp, loss (returned, 0 when ignored) and, if grad is not null,
@@ -126,9 +105,8 @@ double cross_entropy_row(const T* x, int64_t C, int64_t target, bool ignored, T*
     return 0.0;
   }
   if (grad) write_row_gradient(grad, C, target, 1.0 / static_cast<double>(sum), scale, smoothing);
-  // logsumexp - x_t = log_sum + (shift - x_t), never subtracting two large numbers.
-  double loss = log_sum + (1.0 - smoothing) * (static_cast<double>(shift) - static_cast<double>(x[target]));
-  if (smoothing > 0.0) loss += smoothing / static_cast<double>(C) * sum_below(x, C, shift);
+  double loss = cross_entropy_row_loss(log_sum, static_cast<double>(shift), static_cast<double>(x[target]), smoothing);
+  if (smoothing > 0.0) loss += cross_entropy_smoothing_term(smoothing, C, sum_below(x, C, shift));
   return loss;
 }
 
@@ -140,7 +118,7 @@ template <class T>
 BadIndex cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss, T* logsumexp,
                                T* grad_logits, Reduction reduction, int64_t ignore_index, double label_smoothing) {
   const int64_t valid = count_valid_targets(target, N, ignore_index);
-  const double scale = mean_scale(reduction, valid);
+  const double scale = cross_entropy_mean_scale(reduction == Reduction::mean, valid);
   FirstBadIndex first_bad;
   const double total = fixed_order_sum(N, C, [&](int64_t begin, int64_t end) {
     double block = 0.0;
@@ -203,84 +181,55 @@ void elementwise_loss_backward(const T* grad_loss, int64_t n, T* grad_input, Red
 
 }  // namespace
 
-// ---- mse and l1 ------------------------------------------------------------------------------------
+// ---- mse, l1, binary cross-entropy on logits (formulas in core/losses_math.h) ------------------------
 
 template <class T>
 void mse_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {
-  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) {
-    const double diff = static_cast<double>(input[i]) - static_cast<double>(target[i]);
-    return diff * diff;
-  });
+  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) { return mse_element_loss(input[i], target[i]); });
 }
 
 template <class T>
 void mse_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
                        Reduction reduction) {
-  elementwise_loss_backward(grad_loss, n, grad_input, reduction, [=](int64_t i) {
-    return 2.0 * (static_cast<double>(input[i]) - static_cast<double>(target[i]));
-  });
+  elementwise_loss_backward(grad_loss, n, grad_input, reduction,
+                            [=](int64_t i) { return mse_element_grad(input[i], target[i]); });
 }
 
 template <class T>
 void l1_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {
-  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) {
-    return std::fabs(static_cast<double>(input[i]) - static_cast<double>(target[i]));
-  });
+  elementwise_loss_forward(n, loss, reduction, [=](int64_t i) { return l1_element_loss(input[i], target[i]); });
 }
 
 template <class T>
 void l1_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
                       Reduction reduction) {
-  // sign(x - t), 0 where x == t (PyTorch's subgradient).
-  elementwise_loss_backward(grad_loss, n, grad_input, reduction, [=](int64_t i) {
-    return static_cast<double>((input[i] > target[i]) - (input[i] < target[i]));
-  });
+  elementwise_loss_backward(grad_loss, n, grad_input, reduction,
+                            [=](int64_t i) { return l1_element_grad(input[i], target[i]); });
 }
 
-// ---- binary cross-entropy on logits ----------------------------------------------------------------
-// With w = 1 + (p - 1) t and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)):
-//   loss = (1 - t) x + w softplus(-x) = (x >= 0 ? (1 - t) x : -p t x) + w log1p(exp(-|x|)),
-// a sum of non-negative terms for t in [0, 1] (no cancellation, no overflow).
-//   dloss/dx = w sigmoid(x) - p t, written with sigmoid(-|x|) so that neither branch cancels.
-
-namespace {
-
-template <class T>
-T bce_element_loss(T x, T t, T p) {
-  const T w = 1 + (p - 1) * t;
-  const T linear = x >= 0 ? (1 - t) * x : -p * t * x;
-  return linear + w * std::log1p(std::exp(-std::fabs(x)));
-}
-
-template <class T>
-T bce_element_grad(T x, T t, T p) {
-  const T w = 1 + (p - 1) * t;
-  const T e = std::exp(-std::fabs(x));
-  const T sigmoid_minus_abs = e / (1 + e);
-  return x >= 0 ? (1 - t) - w * sigmoid_minus_abs : w * sigmoid_minus_abs - p * t;
-}
-
-}  // namespace
-
+// pos_weight[i % C] when given (it broadcasts over the last axis), else 1: two loops, no select per element.
 template <class T>
 void bce_with_logits_forward(const T* input, const T* target, const T* pos_weight, int64_t n, int64_t C, T* loss,
                              Reduction reduction) {
   if (pos_weight)
-    elementwise_loss_forward(n, loss, reduction,
-                             [=](int64_t i) { return bce_element_loss(input[i], target[i], pos_weight[i % C]); });
+    elementwise_loss_forward(n, loss, reduction, [=](int64_t i) {
+      return bce_with_logits_element_loss(input[i], target[i], pos_weight[i % C]);
+    });
   else
-    elementwise_loss_forward(n, loss, reduction, [=](int64_t i) { return bce_element_loss(input[i], target[i], T(1)); });
+    elementwise_loss_forward(n, loss, reduction,
+                             [=](int64_t i) { return bce_with_logits_element_loss(input[i], target[i], T(1)); });
 }
 
 template <class T>
 void bce_with_logits_backward(const T* grad_loss, const T* input, const T* target, const T* pos_weight, int64_t n,
                               int64_t C, T* grad_input, Reduction reduction) {
   if (pos_weight)
-    elementwise_loss_backward(grad_loss, n, grad_input, reduction,
-                              [=](int64_t i) { return bce_element_grad(input[i], target[i], pos_weight[i % C]); });
+    elementwise_loss_backward(grad_loss, n, grad_input, reduction, [=](int64_t i) {
+      return bce_with_logits_element_grad(input[i], target[i], pos_weight[i % C]);
+    });
   else
     elementwise_loss_backward(grad_loss, n, grad_input, reduction,
-                              [=](int64_t i) { return bce_element_grad(input[i], target[i], T(1)); });
+                              [=](int64_t i) { return bce_with_logits_element_grad(input[i], target[i], T(1)); });
 }
 
 #define NNX_INSTANTIATE_LOSSES(T)                                                                                  \

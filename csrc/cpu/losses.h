@@ -4,10 +4,11 @@
 #include <cstdint>
 
 #include "core/bad_index.h"
+#include "core/losses_math.h"
 
 namespace nnx::cpu {
 
-enum class Reduction { mean, sum, none };
+using nnx::Reduction;  // one enum for both devices and the bindings (core/losses_math.h)
 
 // Cross-entropy over class indices with PyTorch's label smoothing:
 //   row loss = logsumexp - (1 - smoothing) * x[target] - (smoothing / C) * sum(x),  0 for ignored rows.

@@ -5,9 +5,11 @@
 #pragma once
 #include <cstdint>
 
+#include "core/losses_math.h"
+
 namespace nnx::cuda {
 
-enum class Reduction { mean, sum, none };
+using nnx::Reduction;  // one enum for both devices and the bindings (core/losses_math.h)
 
 // Cross-entropy over class indices with PyTorch's label smoothing:
 //   row loss = logsumexp - (1 - smoothing) * x[target] - (smoothing / C) * sum(x),  0 for ignored rows.

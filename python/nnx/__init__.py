@@ -1,5 +1,5 @@
 """nnx: neural networks on NumPy arrays with a fast native core (and CUDA devices when built with them)."""
-from ._native import _C
+from .native import _C
 from .device import device
 from .tensor import (Tensor, arange, cat, empty, empty_like, float32, float64, from_dlpack, from_numpy, full,
                      full_like, int64, ones, ones_like, rand, randn, stack, tensor, where, zeros, zeros_like)

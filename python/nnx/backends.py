@@ -4,7 +4,7 @@ nnx.backends.cuda.matmul.allow_tf32 (default False, as in PyTorch): float32 matr
 TF32 tensor cores, which keep 10 mantissa bits of the inputs (about 1e-3 relative error) for several times
 the speed. Setting it takes effect for the next product; it does nothing on the CPU.
 """
-from . import backend as _backend
+from . import native as _native
 
 __all__ = ["cuda"]
 
@@ -30,8 +30,8 @@ class _CudaMatmul:
 
     def apply(self):
         """Hand the setting to the CUDA module when there is one (the backend also reads it when it starts)."""
-        if _backend.cuda_available():
-            from .backend import cuda as cuda_backend
+        if _native.cuda_available():
+            from .native import cuda as cuda_backend
             cuda_backend._native.set_allow_tf32(self._allow_tf32)
 
     def __repr__(self):
@@ -49,7 +49,7 @@ class _Cuda:
     @staticmethod
     def is_built():
         """True when nnx was built with its CUDA module (whether or not a GPU is visible)."""
-        from ._native import _cuda
+        from .native import _cuda
         return _cuda is not None
 
 

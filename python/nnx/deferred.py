@@ -4,16 +4,20 @@ so per-batch reads keep the CPU from running ahead of the GPU).
 
 On the CPU nothing is deferred: callers keep their direct float path there (a host read costs nothing).
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
-from . import backend as _backend
+from . import native as _native
 
 __all__ = ["is_device_array", "DeviceScalars", "DeviceBatches"]
 
 
-def is_device_array(array):
+def is_device_array(array: Any) -> bool:
     """True for an array in device memory (reading it waits for the device), False for a NumPy array."""
-    return not isinstance(array, np.ndarray) and _backend.for_array(array) is not _backend.cpu
+    return not isinstance(array, np.ndarray) and _native.for_array(array) is not _native.cpu
 
 
 class DeviceScalars:
@@ -23,8 +27,10 @@ class DeviceScalars:
     gathered into one device array (a copy kernel each) so that a long epoch holds a few blocks, not one per
     batch. The values must not be written in place between append and read."""
 
-    def __init__(self, compact_every=512):
-        self._pending, self._chunks, self._compact_every = [], [], compact_every
+    def __init__(self, compact_every: int = 512) -> None:
+        self._pending: list[Any] = []
+        self._chunks: list[Any] = []
+        self._compact_every = compact_every
 
     def __len__(self):
         return len(self._pending) + sum(chunk.shape[0] for chunk in self._chunks)
@@ -32,7 +38,8 @@ class DeviceScalars:
     def __bool__(self):
         return bool(self._pending or self._chunks)
 
-    def append(self, array):
+    def append(self, array: Any) -> None:
+        """Queue a one-element device array (kept, not copied: do not write it in place before read)."""
         if array.size != 1:
             raise ValueError(f"DeviceScalars holds one-element arrays, got shape {array.shape}")
         self._pending.append(array.reshape(1))
@@ -44,7 +51,7 @@ class DeviceScalars:
             self._chunks.append(np.concatenate(self._pending))
             self._pending = []
 
-    def read(self):
+    def read(self) -> np.ndarray:
         """The values appended since the last read, in order, as a float64 NumPy array (one host transfer);
         the queue is empty after."""
         self._compact()
@@ -52,7 +59,7 @@ class DeviceScalars:
             return np.zeros(0)
         chunks, self._chunks = self._chunks, []
         whole = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-        return _backend.for_array(whole).to_numpy(whole).astype(np.float64)
+        return _native.for_array(whole).to_numpy(whole).astype(np.float64)
 
 
 class DeviceBatches:
@@ -60,8 +67,10 @@ class DeviceBatches:
     the host copies in order, through one transfer per `max_bytes` of data (arrays whose trailing shapes or
     dtypes differ are read one group at a time). NumPy arrays may be appended too: they are copied at once."""
 
-    def __init__(self, max_bytes=64 << 20):
-        self._pending, self._ready, self._bytes, self._max_bytes = [], [], 0, max_bytes
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self._pending: list[Any] = []
+        self._ready: list[np.ndarray] = []
+        self._bytes, self._max_bytes = 0, max_bytes
 
     def __len__(self):
         return len(self._pending) + len(self._ready)
@@ -69,7 +78,8 @@ class DeviceBatches:
     def __bool__(self):
         return bool(self._pending or self._ready)
 
-    def append(self, array):
+    def append(self, array: Any) -> None:
+        """Queue a device array (read later with the others), or copy a NumPy array now."""
         if isinstance(array, np.ndarray):
             self._transfer()  # (the device batches before it come first)
             self._ready.append(np.array(array))
@@ -90,7 +100,7 @@ class DeviceBatches:
             self._ready.extend(_read_together(pending[start:stop]))
             start = stop
 
-    def read(self):
+    def read(self) -> list[np.ndarray]:
         """The host copies (NumPy arrays) of every array appended since the last read, in order."""
         self._transfer()
         ready, self._ready = self._ready, []
@@ -104,8 +114,8 @@ def _concatenable(array, first):
 
 def _read_together(arrays):
     if len(arrays) == 1 or arrays[0].ndim == 0:
-        return [_backend.for_array(a).to_numpy(a) for a in arrays]
+        return [_native.for_array(a).to_numpy(a) for a in arrays]
     whole = np.concatenate(arrays)
-    host = _backend.for_array(whole).to_numpy(whole)
+    host = _native.for_array(whole).to_numpy(whole)
     bounds = np.cumsum([a.shape[0] for a in arrays])[:-1]
     return np.split(host, bounds)

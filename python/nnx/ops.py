@@ -8,7 +8,7 @@ kernels are reached through the array's backend table.
 """
 import numpy as np
 
-from . import backend
+from . import native
 from .autograd import Function
 from .tensor import _device_of_array, move_array
 
@@ -205,16 +205,16 @@ class MatMul(Function):
             raise RuntimeError("both arguments to matmul need to be at least 1D, got "
                                f"{a_ndim}D and {b_ndim}D")
         ctx.a, ctx.b = a, b
-        return backend.for_array(a).matmul(a, b)
+        return native.for_array(a).matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and backend.for_array(a).is_native_float(a):
-            ops = backend.for_array(a)
-            return (ops.matmul2d(grad, b, trans_b=True) if need_a else None,
-                    ops.matmul2d(a, grad, trans_a=True) if need_b else None)
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and native.for_array(a).is_native_float(a):
+            kernels = native.for_array(a)
+            return (kernels.matmul2d(grad, b, trans_b=True) if need_a else None,
+                    kernels.matmul2d(a, grad, trans_a=True) if need_b else None)
         # NumPy semantics for 1-D operands: a vector is a (1, n) row on the left, an (n, 1) column on the right.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -248,7 +248,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.out = backend.for_array(x).exp(x)
+        ctx.out = native.for_array(x).exp(x)
         return ctx.out
 
     @staticmethod
@@ -263,7 +263,7 @@ class Log(Function):
     def forward(ctx, x):
         ctx.x = x
         with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(<0) = nan, like PyTorch
-            return backend.for_array(x).log(x)
+            return native.for_array(x).log(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -277,7 +277,7 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
         with np.errstate(invalid="ignore"):
-            ctx.out = backend.for_array(x).sqrt(x)
+            ctx.out = native.for_array(x).sqrt(x)
         return ctx.out
 
     @staticmethod
@@ -292,7 +292,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
-        return backend.for_array(x).abs(x)
+        return native.for_array(x).abs(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -365,17 +365,17 @@ class Activation(Function):
 
     @staticmethod
     def forward(ctx, x, kind, negative_slope=0.01, beta=1.0, threshold=20.0):
-        ops = backend.for_array(x)
-        if not ops.is_native_float(x):
+        kernels = native.for_array(x)
+        if not kernels.is_native_float(x):
             raise TypeError(f"{kind}: input must have dtype float32 or float64, got {x.dtype}")
-        out = ops.activation_forward(kind, x, negative_slope, beta, threshold)
+        out = kernels.activation_forward(kind, x, negative_slope, beta, threshold)
         ctx.x, ctx.out, ctx.kind, ctx.options = x, out, kind, (negative_slope, beta, threshold)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        ops = backend.for_array(grad)
-        return ops.activation_backward(ctx.kind, grad, ops.contiguous(ctx.x), ctx.out, *ctx.options)
+        kernels = native.for_array(grad)
+        return kernels.activation_backward(ctx.kind, grad, kernels.contiguous(ctx.x), ctx.out, *ctx.options)
 
 
 class Softmax(Function):
@@ -385,20 +385,20 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis, log):
-        ops = backend.for_array(x)
-        if not ops.is_native_float(x):
+        kernels = native.for_array(x)
+        if not kernels.is_native_float(x):
             raise TypeError(f"softmax: input must have dtype float32 or float64, got {x.dtype}")
         last = x.ndim - 1
         moved = x if axis >= last else np.moveaxis(x, axis, -1)
-        out = ops.softmax_forward(moved, log)
+        out = kernels.softmax_forward(moved, log)
         ctx.out, ctx.axis, ctx.log = out, axis, log
         return out if axis >= last else np.moveaxis(out, -1, axis)
 
     @staticmethod
     def backward(ctx, grad):
-        ops = backend.for_array(grad)
+        kernels = native.for_array(grad)
         moved = ctx.axis < grad.ndim - 1
-        grad_in = ops.softmax_backward(np.moveaxis(grad, ctx.axis, -1) if moved else grad, ctx.out, ctx.log)
+        grad_in = kernels.softmax_backward(np.moveaxis(grad, ctx.axis, -1) if moved else grad, ctx.out, ctx.log)
         return (np.moveaxis(grad_in, -1, ctx.axis) if moved else grad_in), None, None
 
 

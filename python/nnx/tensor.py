@@ -1,7 +1,7 @@
 """Tensor: an array plus autograd bookkeeping, with PyTorch's methods; and the factory functions.
 
 The array lives in `_data` (no copy when internal code wraps one): a numpy.ndarray on the CPU, a backend's
-device array (nnx.backend.cuda_array.CudaArray) elsewhere; both speak the NumPy protocol the ops use.
+device array (nnx.native.cuda_array.CudaArray) elsewhere; both speak the NumPy protocol the ops use.
 `_ctx` is the Function node that made the tensor (None for leaves). The differentiable ops live in nnx.ops.
 """
 import functools
@@ -9,10 +9,10 @@ import operator
 
 import numpy as np
 
-from . import backend as _backend
+from . import native as _native
 from .device import device as _Device
 
-_cpu_backend = _backend.cpu
+_cpu_backend = _native.cpu
 _ndarray = np.ndarray
 _CPU = _Device("cpu")
 _DEVICES = {}  # (device type, index) -> nnx.device, so .device builds no object per call
@@ -78,22 +78,22 @@ def _as_operand(value):
 
 def _is_device_array(value):
     """True for an array of a non-CPU backend (a CudaArray)."""
-    return _backend.for_array(value) is not _cpu_backend and not isinstance(value, _ndarray)
+    return _native.for_array(value) is not _cpu_backend and not isinstance(value, _ndarray)
 
 
 def _device_of_array(array):
     """The nnx.device an array lives on."""
     if type(array) is _ndarray:
         return _CPU
-    ops = _backend.for_array(array)
-    if ops is _cpu_backend:
+    device_table = _native.for_array(array)
+    if device_table is _cpu_backend:
         return _CPU
-    return _device_object(ops.device_type, ops.device_index(array))
+    return _device_object(device_table.device_type, device_table.device_index(array))
 
 
 def _host_copy(array):
     """A NumPy copy of a device array (an explicit read: it waits for the queued work)."""
-    return _backend.for_array(array).to_numpy(array)
+    return _native.for_array(array).to_numpy(array)
 
 
 def _accepting_numpy_names(method):
@@ -240,7 +240,7 @@ class Tensor:
                 if _device_of_array(data) != _device_of_array(own):
                     raise RuntimeError(f"gradient is on {_device_of_array(data)} but the tensor is on "
                                        f"{_device_of_array(own)}: move it with .to(tensor.device)")
-                gradient = _backend.for_array(own).contiguous(data.astype(own.dtype))
+                gradient = _native.for_array(own).contiguous(data.astype(own.dtype))
         _autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
 
     def detach(self):
@@ -428,13 +428,14 @@ class Tensor:
                 dtype = arg
         result = self if dtype is None else self._cast(_check_dtype(dtype))
         if device is not None:
-            result = result._to_device(*_backend.parse_device(device, "device"))
+            result = result._to_device(*_native.parse_device(device, "device"))
         return result.clone() if copy and result is self else result
 
     def _to_device(self, device_type, index):
         data = self._data
-        ops = _backend.for_array(data)
-        if ops.device_type == device_type and (device_type == "cpu" or ops.device_index(data) == (index or 0)):
+        device_table = _native.for_array(data)
+        if device_table.device_type == device_type and (device_type == "cpu" or
+                                                        device_table.device_index(data) == (index or 0)):
             return self
         return _ops.ToDevice.apply(self, _device_object(device_type, index))
 
@@ -1563,14 +1564,14 @@ def fill_array(array, value):
 def move_array(array, device):
     """array on `device` (an nnx.device): itself when already there, else a copy on that device.
     NumPy arrays are copied to a device array; device arrays come back as a new NumPy array."""
-    source = _backend.for_array(array)
+    source = _native.for_array(array)
     index = device.index or 0
     if source.device_type == device.type and (device.type == "cpu" or source.device_index(array) == index):
         return array
     host = source.to_numpy(array)
     if device.type == "cpu":
         return host
-    return _backend.get(device.type).from_numpy(host, index)
+    return _native.get(device.type).from_numpy(host, index)
 
 
 def write_host_values(array, values):
@@ -1702,7 +1703,7 @@ def _target_device(device, argument="device"):
     """None for device=None, else the nnx.device named (RuntimeError when its backend is unavailable)."""
     if device is None:
         return None
-    device_type, index = _backend.parse_device(device, argument)
+    device_type, index = _native.parse_device(device, argument)
     return _device_object(device_type, index)
 
 
@@ -1732,7 +1733,7 @@ def _factory(kind, make, size, dtype, device, requires_grad, *args):
     if target is None or target is _CPU:
         array = make(shape, dtype)
     else:
-        array = getattr(_backend.get(target.type), kind)(shape, *args, dtype, target.index)
+        array = getattr(_native.get(target.type), kind)(shape, *args, dtype, target.index)
     result = Tensor._wrap(array)
     if requires_grad:
         result.requires_grad = True
@@ -1878,7 +1879,7 @@ def from_dlpack(ext_tensor):
                             "bool, integer, float32 or float64 values") from None
         return Tensor._wrap(_canonical_dtype(_check_dtype_for_dlpack(array)))
     if device_type == _DLPACK_CUDA:
-        cuda = _backend.get(f"cuda:{index}", "from_dlpack()")  # RuntimeError naming why when CUDA is missing
+        cuda = _native.get(f"cuda:{index}", "from_dlpack()")  # RuntimeError naming why when CUDA is missing
         importer = getattr(cuda, "from_dlpack", None)
         if importer is None:
             raise RuntimeError("from_dlpack(): this nnx's CUDA backend cannot import DLPack tensors yet")

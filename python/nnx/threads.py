@@ -5,7 +5,7 @@ limits them too; `nnx.set_num_threads` is the process-wide setting, as `torch.se
 """
 from numbers import Integral
 
-from ._native import _C
+from .native import _C
 
 
 def set_num_threads(n: int) -> None:

@@ -18,7 +18,7 @@ def load_run_module():
 
 
 def real_cuda_visible():
-    from nnx._native import _cuda
+    from nnx.native import _cuda
     return _cuda is not None and _cuda.device_count() > 0
 
 

@@ -113,7 +113,7 @@ def test_from_dlpack_keeps_strides_and_offsets_on_cuda(device, rng):
 def test_cuda_backend_from_dlpack_returns_a_cuda_array_sharing_memory(device):
     if device == "cpu":
         pytest.skip("CUDA import path")
-    from nnx.backend import cuda
+    from nnx.native import cuda
     array = cuda.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3))
     imported = cuda.from_dlpack(array)
     assert isinstance(imported, cuda.array_type) and np.may_share_memory(imported, array)
@@ -143,7 +143,7 @@ def test_torch_cuda_exchange_is_zero_copy(device):
 
 
 def _real_cuda():
-    from nnx._native import _cuda
+    from nnx.native import _cuda
     return _cuda is not None and _cuda.device_count() > 0
 
 

@@ -279,7 +279,7 @@ def test_allow_tf32_is_off_by_default_and_reaches_the_cuda_module(device):
         matmul.allow_tf32 = 1
     if device == "cpu":
         return
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
     try:
         matmul.allow_tf32 = True
         assert cuda_backend._native.get_allow_tf32() is True

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from helpers import poisoned
 
-from nnx._native import _C
-from nnx._native import _cuda as cuda  # None when the build had no nvcc
+from nnx.native import _C
+from nnx.native import _cuda as cuda  # None when the build had no nvcc
 
 HAS_GPU = cuda is not None and cuda.device_count() > 0
 requires_module = pytest.mark.skipif(cuda is None, reason="nnx._cuda was not built (no nvcc at build time)")

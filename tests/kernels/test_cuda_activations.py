@@ -6,7 +6,7 @@ from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, poisoned_
                                 requires_module, to_device, to_host)
 from helpers import EDGE_SIZES, FLOAT_DTYPES, assert_close, random_array
 
-from nnx._native import _C
+from nnx.native import _C
 
 pytestmark = pytest.mark.cuda
 

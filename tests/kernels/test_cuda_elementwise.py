@@ -3,9 +3,9 @@ including strided, broadcast and in-place operands; GPU cases skip without a GPU
 import numpy as np
 import pytest
 
-from nnx import _native
+from nnx import native
 
-cuda = _native._cuda
+cuda = native._cuda
 pytestmark = pytest.mark.cuda
 needs_module = pytest.mark.skipif(cuda is None, reason="nnx._cuda was not built (no nvcc)")
 needs_gpu = pytest.mark.skipif(cuda is None or cuda.device_count() == 0, reason="needs an NVIDIA GPU")

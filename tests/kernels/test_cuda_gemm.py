@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
-from nnx import _native
+from nnx import native
 
-cuda = _native._cuda
+cuda = native._cuda
 pytestmark = pytest.mark.cuda
 needs_module = pytest.mark.skipif(cuda is None, reason="nnx._cuda was not built (no nvcc)")
 needs_gpu = pytest.mark.skipif(cuda is None or cuda.device_count() == 0, reason="needs an NVIDIA GPU")
@@ -70,7 +70,7 @@ def test_gemm_alpha_beta_accumulates(rng, cublas, dtype):
 def test_gemm_matches_cpu_kernel(rng, cublas, dtype):
     a, b = random_array(rng, (40, 70), dtype), random_array(rng, (33, 70), dtype)
     expected = poisoned((40, 33), dtype)
-    _native._C.gemm(a, b, expected, trans_b=True)
+    native._C.gemm(a, b, expected, trans_b=True)
     out = to_device(poisoned((40, 33), dtype))
     cuda.gemm(to_device(a), to_device(b), out, trans_b=True)
     assert_close(to_host(out), expected.astype(np.float64), scale=4)
@@ -149,7 +149,7 @@ def test_loader_finds_the_wheel_layout_and_preloads_cublaslt(tmp_path):
                     str(tmp_path / "lt.c")], check=True)
     subprocess.run([compiler, "-shared", "-fPIC", "-o", str(lib / "libcublas.so.13"), "-Wl,-soname,libcublas.so.13",
                     str(tmp_path / "cublas.c"), f"-L{lib}", "-l:libcublasLt.so.13"], check=True)
-    script = "import sys; sys.path.insert(0, sys.argv[1]); from nnx import _native; print(_native._cuda.cublas_path())"
+    script = "import sys; sys.path.insert(0, sys.argv[1]); from nnx import native; print(native._cuda.cublas_path())"
     environment = {key: value for key, value in os.environ.items() if key != "NNX_CUBLAS_PATH"}
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "site")], capture_output=True, text=True,
                             env=environment)

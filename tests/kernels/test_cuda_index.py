@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from helpers import poisoned
 
-from nnx import _native
+from nnx import native
 
-cuda = _native._cuda
+cuda = native._cuda
 pytestmark = pytest.mark.cuda
 needs_module = pytest.mark.skipif(cuda is None, reason="nnx._cuda was not built (no nvcc)")
 needs_gpu = pytest.mark.skipif(cuda is None or cuda.device_count() == 0, reason="needs an NVIDIA GPU")

@@ -8,7 +8,7 @@ from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, requires_
                                 to_host)
 from helpers import FLOAT_DTYPES, random_array
 
-from nnx._native import _C
+from nnx.native import _C
 
 pytestmark = pytest.mark.cuda
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
-from nnx import _native
+from nnx import native
 
-cuda = _native._cuda
+cuda = native._cuda
 pytestmark = pytest.mark.cuda
 needs_module = pytest.mark.skipif(cuda is None, reason="nnx._cuda was not built (no nvcc)")
 needs_gpu = pytest.mark.skipif(cuda is None or cuda.device_count() == 0, reason="needs an NVIDIA GPU")
@@ -155,7 +155,7 @@ def test_row_argmax_matches_numpy_and_the_cpu_kernel(rng, dtype, N, M):
     out = to_device(poisoned((N,), np.int64))
     cuda.row_argmax(to_device(x), out)
     expected = poisoned((N,), np.int64)
-    _native._C.row_argmax(x, expected)
+    native._C.row_argmax(x, expected)
     np.testing.assert_array_equal(to_host(out), x.argmax(axis=1))
     np.testing.assert_array_equal(to_host(out), expected)
 

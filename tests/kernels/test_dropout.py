@@ -1,8 +1,10 @@
-"""Dropout and the Philox4x32-10 uniform stream against a pure-Python Philox reference."""
+"""The Philox4x32-10 uniform stream against a pure-Python Philox reference, and dropout beyond tests/ops' specs
+(which check forward and backward against their definition over that stream for every p at every size): the
+fraction kept, determinism in seed and offset and across thread counts."""
 import numpy as np
 import pytest
-from helpers import EDGE_SIZES, FLOAT_DTYPES, assert_close, poisoned, random_array
 
+from helpers import FLOAT_DTYPES, poisoned, random_array
 from nnx import _C
 
 MASK32 = 0xFFFFFFFF
@@ -65,24 +67,6 @@ def test_offset_advances_by_blocks_of_four():
     _C.philox_uniform(full, 9, 100)
     _C.philox_uniform(shifted, 9, 101)
     np.testing.assert_array_equal(shifted, full[4:])
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("shape", [(n,) for n in EDGE_SIZES] + [(3, 7), (2, 5, 9)])
-@pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 0.9, 1.0])
-def test_dropout_forward_and_backward(rng, dtype, shape, p):
-    x = random_array(rng, shape, dtype)
-    out, mask = dropout(x, p, seed=42, offset=5)
-    uniforms = poisoned(shape, np.float64)
-    _C.philox_uniform(uniforms, 42, 5)
-    np.testing.assert_array_equal(mask, (uniforms >= p).astype(np.uint8))
-    scale = 1 / (1 - p) if p < 1 else 0.0
-    assert_close(out, x.astype(np.float64) * mask * scale)
-
-    grad_out = random_array(rng, shape, dtype)
-    grad_in = poisoned(shape, dtype)
-    _C.dropout_backward(grad_out, mask, grad_in, p)
-    assert_close(grad_in, grad_out.astype(np.float64) * mask * scale)
 
 
 def test_dropout_p_zero_keeps_everything_and_p_one_drops_everything(rng):

@@ -1,25 +1,10 @@
-"""GEMM and reductions against NumPy float64 references."""
+"""GEMM and the reductions beyond tests/ops' specs (which check every transpose at every size, and column_sum and
+row_argmax, against float64 references): alpha and beta, an empty inner dimension, NaN in argmax."""
 import numpy as np
 import pytest
+
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
-
 from nnx import _C
-
-SHAPES = [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 1, 128), (130, 70, 257), (1, 300, 1)]
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("M,N,K", SHAPES)
-@pytest.mark.parametrize("trans_a", [False, True])
-@pytest.mark.parametrize("trans_b", [False, True])
-def test_gemm_matches_numpy(rng, dtype, M, N, K, trans_a, trans_b):
-    a = random_array(rng, (K, M) if trans_a else (M, K), dtype)
-    b = random_array(rng, (N, K) if trans_b else (K, N), dtype)
-    out = poisoned((M, N), dtype)
-    _C.gemm(a, b, out, trans_a=trans_a, trans_b=trans_b)
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    expected = (a64.T if trans_a else a64) @ (b64.T if trans_b else b64)
-    assert_close(out, expected, scale=max(1, K / 16))
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
@@ -40,27 +25,6 @@ def test_gemm_empty_inner_dimension_scales_output(rng, dtype):
     poison = poisoned((3, 4), dtype)
     _C.gemm(np.zeros((3, 0), dtype), np.zeros((0, 4), dtype), poison)
     assert (poison == 0).all()
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,M", [(1, 1), (5, 3), (129, 17), (40_003, 2), (3, 2000)])
-def test_column_sum(rng, dtype, N, M):
-    x = random_array(rng, (N, M), dtype)
-    out = poisoned((M,), dtype)
-    _C.column_sum(x, out)
-    assert_close(out, x.astype(np.float64).sum(axis=0), scale=4)
-    base = out.astype(np.float64)
-    _C.column_sum(x, out, accumulate=True)
-    assert_close(out, base + x.astype(np.float64).sum(axis=0), scale=4)
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,M", [(1, 1), (5, 3), (129, 17), (40_003, 2), (3, 2000)])
-def test_row_argmax(rng, dtype, N, M):
-    x = random_array(rng, (N, M), dtype)
-    out = poisoned((N,), np.int64)
-    _C.row_argmax(x, out)
-    np.testing.assert_array_equal(out, x.argmax(axis=1))
 
 
 def test_row_argmax_nan_counts_as_largest_like_numpy():

@@ -1,13 +1,19 @@
-"""batch_norm and layer_norm kernels (forward, running statistics, backward) against NumPy float64 references,
-finite differences, and PyTorch when it is importable."""
+"""batch_norm and layer_norm kernels beyond tests/ops' specs (which check forward, running statistics and backward
+against the float64 references at every size): affine and statistics left out, one-row eval, float32 statistics
+accumulated in double, empty batches, finite differences, thread counts, PyTorch when importable, bad input, and the
+functional wrappers."""
+import functools
+
 import numpy as np
 import pytest
-from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
 import nnx
 import nnx.nn.functional as F
+from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 from nnx import _C
 from nnx.nn import _functional_norms as norms
+from ops import normalization as family
+from ops.normalization import as64, batch_norm_backward_reference, layer_norm_backward_reference
 
 try:
     import torch
@@ -16,9 +22,6 @@ except ImportError:
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
-# (N, C) / (N, D): two rows, one column, odd sizes, more rows than one statistics chunk (256), and
-# N * C above the OpenMP threshold with enough columns (or rows) for several threads.
-SHAPES = [(2, 1), (2, 3), (5, 17), (250, 3), (3, 130), (300, 257), (1000, 65), (40_003, 2)]
 MOMENTUM, EPS = 0.3, 1e-3  # not the defaults, so a kernel that ignores them fails
 
 
@@ -39,53 +42,9 @@ def running_stats(rng, C, dtype):
     return random_array(rng, (C,), dtype, -0.5, 0.5), random_array(rng, (C,), dtype, 0.5, 2.0)
 
 
-def as64(array):
-    return None if array is None else array.astype(np.float64)
-
-
-# ---- references (float64) ------------------------------------------------------------------------------------
-
-def batch_norm_reference(x, weight, bias, running_mean, running_var, training, momentum=MOMENTUM, eps=EPS):
-    """(out, mean, invstd, new running_mean, new running_var) as PyTorch defines them."""
-    x, running_mean, running_var = as64(x), as64(running_mean), as64(running_var)
-    N = x.shape[0]
-    if training:
-        mean, var = x.mean(axis=0), x.var(axis=0)
-        if running_mean is not None:
-            running_mean = (1 - momentum) * running_mean + momentum * mean
-            running_var = (1 - momentum) * running_var + momentum * var * N / (N - 1)
-    else:
-        mean, var = running_mean, running_var
-    invstd = 1 / np.sqrt(var + eps)
-    out = (x - mean) * invstd * (1 if weight is None else as64(weight)) + (0 if bias is None else as64(bias))
-    return out, mean, invstd, running_mean, running_var
-
-
-def batch_norm_backward_reference(grad_out, x, weight, mean, invstd, training):
-    g, x = as64(grad_out), as64(x)
-    xhat = (x - mean) * invstd
-    scale = invstd * (1 if weight is None else as64(weight))
-    if training:
-        grad_input = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * scale
-    else:
-        grad_input = g * scale
-    return grad_input, (g * xhat).sum(axis=0), g.sum(axis=0)
-
-
-def layer_norm_reference(x, weight, bias, eps=EPS):
-    x = as64(x)
-    mean = x.mean(axis=1)
-    rstd = 1 / np.sqrt(x.var(axis=1) + eps)
-    out = (x - mean[:, None]) * rstd[:, None] * (1 if weight is None else as64(weight))
-    return out + (0 if bias is None else as64(bias)), mean, rstd
-
-
-def layer_norm_backward_reference(grad_out, x, weight, mean, rstd):
-    g, x = as64(grad_out), as64(x)
-    xhat = (x - mean[:, None]) * rstd[:, None]
-    gw = g * (1 if weight is None else as64(weight))
-    grad_input = rstd[:, None] * (gw - gw.mean(axis=1, keepdims=True) - xhat * (gw * xhat).mean(axis=1, keepdims=True))
-    return grad_input, (g * xhat).sum(axis=0), g.sum(axis=0)
+# the family's references (tests/ops/normalization.py) with this file's non-default momentum and eps
+batch_norm_reference = functools.partial(family.batch_norm_reference, momentum=MOMENTUM, eps=EPS)
+layer_norm_reference = functools.partial(family.layer_norm_reference, eps=EPS)
 
 
 # ---- kernel calls with NaN-poisoned outputs ------------------------------------------------------------------
@@ -125,22 +84,6 @@ def reduction_scale(rows):
 
 
 # ---- batch_norm forward ----------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,C", SHAPES)
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_forward_and_running_stats(rng, training, N, C, dtype):
-    x = random_array(rng, (N, C), dtype, -1.0, 3.0)
-    weight, bias = affine(rng, C, dtype)
-    running_mean, running_var = running_stats(rng, C, dtype)
-    expected = batch_norm_reference(x, weight, bias, running_mean, running_var, training)
-    out, save_mean, save_invstd = run_batch_norm(x, weight, bias, running_mean, running_var, training)
-    assert_close(out, expected[0], scale=4)
-    assert_close(save_mean, expected[1])
-    assert_close(save_invstd, expected[2])
-    assert_close(running_mean, expected[3])
-    assert_close(running_var, expected[4])
-
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("with_weight,with_bias", [(False, False), (True, False), (False, True)])
@@ -185,22 +128,6 @@ def test_batch_norm_empty_batch_keeps_running_stats(rng, dtype):
 
 
 # ---- batch_norm backward --------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,C", SHAPES)
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_backward(rng, training, N, C, dtype):
-    x = random_array(rng, (N, C), dtype)
-    weight, _ = affine(rng, C, dtype)
-    running_mean, running_var = running_stats(rng, C, dtype)
-    _, save_mean, save_invstd = run_batch_norm(x, weight, None, running_mean, running_var, training)
-    grad_out = random_array(rng, (N, C), dtype)
-    expected = batch_norm_backward_reference(grad_out, x, weight, as64(save_mean), as64(save_invstd), training)
-    grad_input, grad_weight, grad_bias = run_batch_norm_backward(grad_out, x, weight, save_mean, save_invstd, training)
-    assert_close(grad_input, expected[0], scale=8)
-    assert_close(grad_weight, expected[1], scale=reduction_scale(N), atol=1e-5 * np.sqrt(N))
-    assert_close(grad_bias, expected[2], scale=reduction_scale(N), atol=1e-5 * np.sqrt(N))
-
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False), (False, False, True)])
@@ -253,22 +180,6 @@ def test_batch_norm_backward_matches_finite_differences(rng, training):
 
 # ---- layer_norm -------------------------------------------------------------------------------------------------
 
-LAYER_SHAPES = [(1, 1), (1, 2), (2, 3), (5, 17), (250, 3), (3, 2000), (1000, 65), (40_003, 2)]
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,D", LAYER_SHAPES)
-@pytest.mark.parametrize("with_weight,with_bias", [(True, True), (True, False), (False, True), (False, False)])
-def test_layer_norm_forward(rng, with_weight, with_bias, N, D, dtype):
-    x = random_array(rng, (N, D), dtype, -1.0, 3.0)
-    weight, bias = affine(rng, D, dtype, with_weight, with_bias)
-    out, mean, rstd = run_layer_norm(x, weight, bias)
-    expected = layer_norm_reference(x, weight, bias)
-    assert_close(out, expected[0], scale=4)
-    assert_close(mean, expected[1])
-    assert_close(rstd, expected[2])
-
-
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_layer_norm_statistics_of_offset_rows_and_outliers(rng, dtype):
     """Rows far from 0 with a small spread, and rows led by an outlier (the kernel sums deviations from row[0])."""
@@ -279,20 +190,6 @@ def test_layer_norm_statistics_of_offset_rows_and_outliers(rng, dtype):
     _, expected_mean, expected_rstd = layer_norm_reference(x, None, None, eps=0.0)
     np.testing.assert_allclose(mean, expected_mean, rtol=1e-7 if dtype == np.float32 else 1e-14)
     np.testing.assert_allclose(rstd, expected_rstd, rtol=1e-6 if dtype == np.float32 else 1e-10)
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("N,D", LAYER_SHAPES)
-@pytest.mark.parametrize("with_weight", [True, False])
-def test_layer_norm_backward(rng, with_weight, N, D, dtype):
-    x, grad_out = random_array(rng, (N, D), dtype), random_array(rng, (N, D), dtype)
-    weight, bias = affine(rng, D, dtype, with_weight)
-    _, mean, rstd = run_layer_norm(x, weight, bias)
-    expected = layer_norm_backward_reference(grad_out, x, weight, as64(mean), as64(rstd))
-    grad_input, grad_weight, grad_bias = run_layer_norm_backward(grad_out, x, weight, mean, rstd)
-    assert_close(grad_input, expected[0], scale=8)
-    assert_close(grad_weight, expected[1], scale=reduction_scale(N), atol=1e-5 * np.sqrt(N))
-    assert_close(grad_bias, expected[2], scale=reduction_scale(N), atol=1e-5 * np.sqrt(N))
 
 
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False), (False, False, True)])

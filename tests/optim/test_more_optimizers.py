@@ -332,8 +332,8 @@ def test_lr_scheduler_drives_them(rng, optimizer_class):
     (optim.NAdam, "nadam_step"), (optim.RAdam, "radam_step")])
 def test_step_is_one_native_call_per_group(rng, monkeypatch, optimizer_class, function):
     module = __import__(optimizer_class.__module__, fromlist=["_C"])
-    if not hasattr(module, "_C"):  # its steps are planned by nnx.optim.optimizer.plan_stepped
-        module = __import__("nnx.optim.optimizer", fromlist=["_C"])
+    if not hasattr(module, "_C"):  # its steps are planned by nnx.optim.stepping.plan_stepped
+        module = __import__("nnx.optim.stepping", fromlist=["_C"])
     calls = []
     native = getattr(_C, function)
 
@@ -446,7 +446,7 @@ def test_exported():
         assert name in optim.__all__ and hasattr(optim, name)
 
 
-# --- on a device (the CUDA twins through nnx.backend.cuda; tests/fake_cuda.py without a GPU) ----------------------
+# --- on a device (the CUDA twins through nnx.native.cuda; tests/fake_cuda.py without a GPU) ----------------------
 @pytest.mark.parametrize("make", [
     lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
     lambda ps: optim.Adadelta(ps, weight_decay=0.1),

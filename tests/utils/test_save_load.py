@@ -291,7 +291,7 @@ def test_map_location_and_devices(fake_cuda_module, rng):
 
 
 def test_a_cuda_tensor_without_cuda_says_to_use_map_location(fake_cuda_module):
-    from nnx.backend import cuda as cuda_backend
+    from nnx.native import cuda as cuda_backend
     data = saved_bytes(nnx.ones(2).to("cuda"))
     previous = cuda_backend.use_native_module(None)
     try:

@@ -1,5 +1,5 @@
 """pytest plugin (-p emu_plugin) for the CUDA-on-CPU emulator: installs the emulated nnx._cuda (built by
-tools/cuda_emu/build.py, path in NNX_EMU_MODULE) before nnx is imported, so nnx._native._cuda is the
+tools/cuda_emu/build.py, path in NNX_EMU_MODULE) before nnx is imported, so nnx.native.loader._cuda is the
 emulated module and the CUDA tests run on the host. The installed package and build/ are left alone."""
 import importlib.util
 import os
@@ -11,10 +11,11 @@ _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 sys.modules["nnx._cuda"] = _module
 
-import nnx._native  # noqa: E402
+import nnx.native.loader  # noqa: E402
 
-if nnx._native._cuda is not _module:
-    raise RuntimeError(f"nnx was imported before the emulator plugin: nnx._native._cuda is {nnx._native._cuda!r}")
+if nnx.native.loader._cuda is not _module:
+    raise RuntimeError("nnx was imported before the emulator plugin: nnx.native.loader._cuda is "
+                       f"{nnx.native.loader._cuda!r}")
 
 
 def pytest_report_header(config):

@@ -5,7 +5,7 @@ gradient will be needed, so its backward is a scale (or nothing for an upstream 
 """
 import numpy as np
 
-from .. import backend
+from .. import native
 from ..autograd import Function, is_one
 from ..ops import Softmax
 from ..tensor import Tensor
@@ -20,7 +20,7 @@ class CrossEntropyFunction(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction, ignore_index, label_smoothing):
         with_grad = bool(ctx.needs_input_grad)
-        loss, _, grad_logits = backend.for_array(logits).cross_entropy_forward(
+        loss, _, grad_logits = native.for_array(logits).cross_entropy_forward(
             logits, target, reduction, ignore_index, label_smoothing, with_grad)
         ctx.grad_logits, ctx.reduction = grad_logits, reduction
         return loss
@@ -193,13 +193,13 @@ class PointwiseLoss(Function):
     def forward(ctx, x, target, name, reduction, pos_weight=None):
         options = {} if pos_weight is None else {"pos_weight": pos_weight}
         ctx.x, ctx.target, ctx.name, ctx.reduction, ctx.options = x, target, name, reduction, options
-        return backend.for_array(x).pointwise_loss_forward(name, x, target, reduction, **options)
+        return native.for_array(x).pointwise_loss_forward(name, x, target, reduction, **options)
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_target = ctx.needs_input_grad[:2]
         x, target, name = ctx.x, ctx.target, ctx.name
-        grad_x = backend.for_array(x).pointwise_loss_backward(name, grad, x, target, ctx.reduction, **ctx.options)
+        grad_x = native.for_array(x).pointwise_loss_backward(name, grad, x, target, ctx.reduction, **ctx.options)
         grad_target = None
         if need_target:
             if name == "bce_with_logits":
@@ -248,7 +248,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         if data.ndim > 1 or data.size not in (1, classes):
             raise ValueError(f"{function}(): pos_weight must have shape ({classes},) (one per class, the input's "
                              f"last dimension), got {data.shape}")
-        pos_weight = backend.for_array(data).contiguous(np.broadcast_to(as_dtype(data, input.dtype), (classes,)))
+        pos_weight = native.for_array(data).contiguous(np.broadcast_to(as_dtype(data, input.dtype), (classes,)))
     if weight is None:
         return _pointwise_loss("bce_with_logits", function, input, target, reduction, pos_weight)
     losses = _pointwise_loss("bce_with_logits", function, input, target, "none", pos_weight)

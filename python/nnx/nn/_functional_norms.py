@@ -7,7 +7,7 @@ dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over those axes (b
 """
 import numpy as np
 
-from .. import backend
+from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._functional_common import check_float, check_number
@@ -57,13 +57,13 @@ class NativeLayerNormFunction(Function):
     def forward(ctx, x, weight, bias, shape, eps):
         size = int(np.prod(shape))
         flat = [None if p is None else p.reshape(size) for p in (weight, bias)]
-        out, ctx.saved = backend.for_array(x).layer_norm_forward(x.reshape(-1, size), *flat, eps)
+        out, ctx.saved = native.for_array(x).layer_norm_forward(x.reshape(-1, size), *flat, eps)
         ctx.x_shape, ctx.shape, ctx.weight = x.shape, shape, flat[0]
         return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        grads = backend.for_array(grad).layer_norm_backward(grad.reshape(ctx.saved[0].shape), ctx.weight, ctx.saved,
+        grads = native.for_array(grad).layer_norm_backward(grad.reshape(ctx.saved[0].shape), ctx.weight, ctx.saved,
                                                             *ctx.needs_input_grad[:3])
         shapes = (ctx.x_shape, ctx.shape, ctx.shape)
         return (*(None if g is None else g.reshape(shape) for g, shape in zip(grads, shapes)), None, None)
@@ -83,7 +83,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                 raise ValueError(f"layer_norm(): {name} must have shape {shape} and dtype {input.dtype}, got "
                                  f"{param.shape} and {param.dtype}")
     eps = check_number(eps, "eps", "layer_norm", minimum=0)
-    if _native(input) and 0 not in shape:
+    if _has_kernel(input) and 0 not in shape:
         return NativeLayerNormFunction.apply(input, weight, bias, shape, eps)
     return LayerNormFunction.apply(input, weight, bias, len(shape), eps)
 
@@ -134,22 +134,22 @@ class NativeBatchNormFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        out, ctx.saved = backend.for_array(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training,
+        out, ctx.saved = native.for_array(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training,
                                                                  momentum, eps)
         ctx.weight, ctx.training = weight, training
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        grads = backend.for_array(grad).batch_norm_backward(grad, ctx.weight, ctx.saved, ctx.training,
+        grads = native.for_array(grad).batch_norm_backward(grad, ctx.weight, ctx.saved, ctx.training,
                                                             *ctx.needs_input_grad[:3])
         return (*grads, None, None, None, None, None)
 
 
-def _native(input, *params):
+def _has_kernel(input, *params):
     """True when the kernels take input's dtype and every given parameter shares it."""
     data = input._data
-    return (backend.for_array(data).is_native_float(data)
+    return (native.for_array(data).is_native_float(data)
             and all(param is None or param.dtype == data.dtype for param in params))
 
 
@@ -185,5 +185,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise ValueError(f"batch_norm(): {name} must have shape ({channels},), got {param.shape}")
     momentum = check_number(momentum, "momentum", "batch_norm")
     eps = check_number(eps, "eps", "batch_norm", minimum=0)
-    function = NativeBatchNormFunction if input.ndim == 2 and _native(input, weight, bias) else BatchNormFunction
+    function = NativeBatchNormFunction if input.ndim == 2 and _has_kernel(input, weight, bias) else BatchNormFunction
     return function.apply(input, weight, bias, mean, var, bool(training), momentum, eps)

@@ -1,13 +1,13 @@
 """nnx.nn.functional: PyTorch's functional API on Tensors (import as F).
 
-Each heavy op is one Function over the native kernels (the backend table), its backward beside its
+Each heavy op is one Function over the native kernels (nnx.native's kernel table), its backward beside its
 forward. Arguments are validated here with messages naming the argument; the kernels check the rest.
 """
 import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import native
 from ..autograd import Function, is_grad_enabled
 from ..ops import Activation, Softmax
 from ..random import dropout_seed_offset
@@ -24,9 +24,9 @@ class LinearFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, activation, negative_slope):
-        ops = backend.for_array(x)
+        kernels = native.for_array(x)
         rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        out, saved = ops.linear_forward(rows, weight, bias, activation, negative_slope)
+        out, saved = kernels.linear_forward(rows, weight, bias, activation, negative_slope)
         if ctx.needs_input_grad:
             ctx.rows, ctx.weight, ctx.saved, ctx.x_shape = rows, weight, saved, x.shape
             ctx.activation, ctx.negative_slope = activation, negative_slope
@@ -36,7 +36,7 @@ class LinearFunction(Function):
     def backward(ctx, grad):
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_rows = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
-        grad_x, grad_weight, grad_bias = backend.for_array(grad).linear_backward(
+        grad_x, grad_weight, grad_bias = native.for_array(grad).linear_backward(
             grad_rows, ctx.rows, ctx.weight, ctx.saved, ctx.activation, ctx.negative_slope,
             need_x, need_weight, need_bias)
         if need_x and grad_x.shape != ctx.x_shape:
@@ -84,7 +84,7 @@ def _activation(input, kind, inplace=False, **options):
         data = input._data
         if (type(data) is np.ndarray and data.dtype in _NATIVE_FLOATS
                 and not (input._requires_grad and is_grad_enabled())):
-            return Tensor._wrap(backend.cpu.activation_forward(kind, data))
+            return Tensor._wrap(native.cpu.activation_forward(kind, data))
     check_float(input, "input", kind)
     if not inplace:
         return Activation.apply(input, kind, **options)
@@ -163,13 +163,13 @@ class DropoutFunction(Function):
     @staticmethod
     def forward(ctx, x, p):
         seed, offset = dropout_seed_offset(x.size)
-        out, mask = backend.for_array(x).dropout_forward(x, p, seed, offset)
+        out, mask = native.for_array(x).dropout_forward(x, p, seed, offset)
         ctx.mask, ctx.p = mask, p
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return backend.for_array(grad).dropout_backward(grad, ctx.mask, ctx.p), None
+        return native.for_array(grad).dropout_backward(grad, ctx.mask, ctx.p), None
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -188,11 +188,11 @@ class EmbeddingFunction(Function):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
         ctx.indices, ctx.num_embeddings, ctx.padding_idx = indices, weight.shape[0], padding_idx
-        return backend.for_array(weight).embedding_forward(weight, indices)
+        return native.for_array(weight).embedding_forward(weight, indices)
 
     @staticmethod
     def backward(ctx, grad):
-        grad_weight = backend.for_array(grad).embedding_backward(grad, ctx.indices, ctx.num_embeddings,
+        grad_weight = native.for_array(grad).embedding_backward(grad, ctx.indices, ctx.num_embeddings,
                                                                  ctx.padding_idx)
         return grad_weight, None, None
 

@@ -4,13 +4,19 @@ Parameters, buffers and submodules are kept in the ordered dicts `_parameters`, 
 (the order and names PyTorch uses for state-dict keys) and mirrored in the instance __dict__, so that
 `self.weight` in a forward is a plain attribute read, not a __getattr__ fallback.
 """
+from __future__ import annotations
+
 from collections import OrderedDict, namedtuple
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
-from .. import backend
+from .. import native
 from ..tensor import Tensor, _device_of_array, _target_device, fill_array, move_array
 from .parameter import Parameter
+
+_M = TypeVar("_M", bound="Module")
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -25,19 +31,28 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 class Module:
     """Base class of all layers: subclass it, assign parameters and submodules in __init__, define forward."""
 
-    training = True
+    training: bool = True
+    # Set in __init__ through object.__setattr__ (declared here for type checkers; annotations cost nothing).
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
+    _modules: OrderedDict[str, Module | None]
 
-    def __init__(self):
+    if TYPE_CHECKING:  # registered parameters, buffers and submodules are instance attributes set at run time
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; every subclass defines it. Call the module (`module(x)`), not forward."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # --- registration ----------------------------------------------------------------------------
@@ -99,7 +114,7 @@ class Module:
         if name in self.__dict__ and not registered:
             raise KeyError(f"attribute '{name}' already exists")
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or None, a declared but absent one like a Linear's bias=False)."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -111,7 +126,7 @@ class Module:
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None, persistent: bool = True) -> None:
         """Add state that is not a parameter (running statistics); persistent buffers go in the state dict."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
@@ -129,7 +144,7 @@ class Module:
             self._non_persistent_buffers.add(name)
         object.__setattr__(self, name, tensor)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module under `name` (its parameters get the prefix `name.`)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -145,7 +160,8 @@ class Module:
         """Called when a child module is added, replaced or removed (Sequential rebuilds its plan)."""
 
     # --- traversal -------------------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module and every descendant, depth first, each module once."""
         if memo is None:
             memo = set()
@@ -160,18 +176,21 @@ class Module:
             child_prefix = f"{prefix}.{name}" if prefix else name
             yield from module.named_modules(memo, child_prefix, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
+        """This module and every descendant, depth first, each module once."""
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for the direct children, each module once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
+        """The direct child modules, each once."""
         for _, module in self.named_children():
             yield module
 
@@ -185,22 +204,27 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs in registration order; shared parameters once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter (of the descendants too unless recurse=False), shared ones once: an optimizer's input."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs in registration order; shared buffers once."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (running statistics ...), of the descendants too unless recurse=False."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The descendant at the dotted path `target` ('' is this module)."""
         module = self
         for part in target.split(".") if target else []:
@@ -211,7 +235,7 @@ class Module:
         return module
 
     # --- modes and gradients ---------------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode on this module and every descendant; returns self."""
         if not isinstance(mode, (bool, np.bool_)):
             raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
@@ -219,17 +243,17 @@ class Module:
             object.__setattr__(module, "training", bool(mode))
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         """Evaluation mode (Dropout off, BatchNorm uses running statistics); returns self."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         """Turn gradient recording for every parameter on or off (freezing); returns self."""
         for param in self.parameters():
             param.requires_grad = requires_grad
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (or zero it in place when set_to_none=False)."""
         for param in self.parameters():
             if param.grad is None:
@@ -239,7 +263,7 @@ class Module:
             else:
                 fill_array(param.grad._data, 0)
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], object]) -> _M:
         """Call fn on every descendant (children first) and on self, e.g. a custom initialisation; returns self."""
         for module in self.children():
             module.apply(fn)
@@ -247,7 +271,7 @@ class Module:
         return self
 
     # --- dtype and device --------------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False):
+    def to(self: _M, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> _M:
         """Move parameters and buffers to a device and/or cast the floating-point ones to a dtype, in
         place, as torch.nn.Module.to: `to('cuda')`, `to(np.float64)`, `to('cuda', np.float64)`,
         `to(tensor)` (its device and dtype). Parameters stay the same objects (an optimizer built
@@ -274,24 +298,27 @@ class Module:
                         _move_in_place(value, target, dtype)
         return self
 
-    def cuda(self, device=None):
+    def cuda(self: _M, device: int | str | None = None) -> _M:
         """Move every parameter and buffer to a CUDA device (cuda:0 by default), in place; returns self."""
         if isinstance(device, int) and not isinstance(device, bool):
             device = f"cuda:{device}"
         return self.to("cuda" if device is None else device)
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         """Move every parameter and buffer to host memory, in place; returns self."""
         return self.to("cpu")
 
-    def float(self):
+    def float(self: _M) -> _M:
+        """Cast the floating-point parameters and buffers to float32, in place; returns self."""
         return self.to(np.float32)
 
-    def double(self):
+    def double(self: _M) -> _M:
+        """Cast the floating-point parameters and buffers to float64, in place; returns self."""
         return self.to(np.float64)
 
     # --- state dicts -----------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """OrderedDict of parameters and persistent buffers under PyTorch's dotted keys.
 
         Values are detached Tensors sharing memory with the module (keep_vars=True gives the Parameters).
@@ -308,7 +335,7 @@ class Module:
                     destination[module_prefix + key] = buffer if keep_vars else buffer.detach()
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values into this module's parameters and buffers by key.
 
         Values may be nnx Tensors, NumPy arrays (e.g. a PyTorch state dict converted with
@@ -352,7 +379,7 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing --------------------------------------------------------------------------------
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text inside the parentheses of this module's repr (its constructor arguments)."""
         return ""
 
@@ -406,7 +433,7 @@ def _as_numpy(value, key):
     them on the host), NumPy arrays, torch tensors, numbers."""
     if isinstance(value, Tensor):
         data = value._data
-        return data if isinstance(data, np.ndarray) else backend.for_array(data).to_numpy(data)
+        return data if isinstance(data, np.ndarray) else native.for_array(data).to_numpy(data)
     if isinstance(value, np.ndarray):
         return value
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):

@@ -1,7 +1,8 @@
 """Adadelta: one fused native call (the parameters' backend's adadelta_step) updates a whole parameter group."""
 from .. import _C
-from .adagrad import _not_differentiable
-from .optimizer import Optimizer, flag, fraction, native_steps, non_negative
+from .optimizer import Optimizer
+from .stepping import native_steps
+from .validation import check_not_differentiable, flag, fraction, non_negative
 
 _BUFFERS = ("square_avg", "acc_delta")
 
@@ -15,7 +16,7 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
-        _not_differentiable(differentiable)
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _pack_hyper(self, values):

@@ -1,5 +1,7 @@
 """Adagrad: one fused native call (the parameters' backend's adagrad_step) updates a whole parameter group."""
-from .optimizer import Optimizer, flag, non_negative, plan_stepped
+from .optimizer import Optimizer
+from .stepping import plan_stepped
+from .validation import check_not_differentiable, flag, non_negative
 
 _SUM = ("sum",)
 
@@ -14,7 +16,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
         # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
-        _not_differentiable(differentiable)
+        check_not_differentiable(differentiable)
         non_negative(initial_accumulator_value, "initial_accumulator_value")
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
@@ -31,8 +33,3 @@ class Adagrad(Optimizer):
         initial = non_negative(group.get("initial_accumulator_value", 0), "initial_accumulator_value")
         return plan_stepped(self, group, check, "adagrad_step", _SUM, (lr, lr_decay, weight_decay, eps, maximize),
                             fills={"sum": initial})
-
-
-def _not_differentiable(differentiable):
-    if differentiable:
-        raise ValueError("differentiable=True is not supported: nnx optimizer steps are not recorded by autograd")

@@ -1,6 +1,8 @@
 """Adam and AdamW: one fused native call (the parameters' backend's adam_step) updates a whole parameter group."""
 from .. import _C
-from .optimizer import Optimizer, checked_real, flag, group_by_step, native_steps, non_negative, subset
+from .optimizer import Optimizer
+from .stepping import group_by_step, native_steps, subset
+from .validation import check_betas, flag, non_negative
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 _MOMENTS_AMSGRAD = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -22,7 +24,7 @@ class Adam(Optimizer):
     def _pack_hyper(self, values):
         """(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize), checked."""
         lr, betas, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize = values
-        beta1, beta2 = _check_betas(betas)
+        beta1, beta2 = check_betas(betas)
         return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
                 flag(amsgrad, "amsgrad"), flag(maximize, "maximize"))
@@ -56,22 +58,6 @@ class Adam(Optimizer):
                           subset(exp_avg_sqs, members), subset(max_exp_avg_sqs, members), step, *hyper)
             bundle.commit(steps)  # only now: a refused call leaves the step counts and the new buffers unrecorded
         return update
-
-def _check_betas(betas):
-    """(beta1, beta2) as floats in [0, 1), or an error naming betas."""
-    if type(betas) is tuple and len(betas) == 2:
-        beta1, beta2 = betas
-        if type(beta1) is float and type(beta2) is float and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0:
-            return beta1, beta2
-    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-    checked = []
-    for i, beta in enumerate(betas):
-        try:
-            checked.append(checked_real(beta, f"betas[{i}]", 0.0, 1.0))
-        except ValueError:
-            raise ValueError(f"Invalid beta parameter at index {i}: {beta} (betas[{i}] must be in [0, 1))") from None
-    return tuple(checked)
 
 
 class AdamW(Adam):

@@ -1,7 +1,7 @@
 """Adamax: one fused native call (the parameters' backend's adamax_step) updates a whole parameter group."""
-from .adagrad import _not_differentiable
-from .adam import _check_betas
-from .optimizer import Optimizer, flag, non_negative, plan_stepped
+from .optimizer import Optimizer
+from .stepping import plan_stepped
+from .validation import check_betas, check_not_differentiable, flag, frozen_betas, non_negative
 
 _BUFFERS = ("exp_avg", "exp_inf")
 
@@ -15,25 +15,18 @@ class Adamax(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
-        _not_differentiable(differentiable)
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _pack_hyper(self, values):
         """(lr, beta1, beta2, eps, weight_decay, maximize), checked."""
         lr, betas, eps, weight_decay, maximize = values
-        beta1, beta2 = _check_betas(betas)
+        beta1, beta2 = check_betas(betas)
         return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), flag(maximize, "maximize"))
 
     def _frozen_hyper(self, values):
-        return _frozen_betas(values)
+        return frozen_betas(values)
 
     def _plan_group(self, group, check):
         return plan_stepped(self, group, check, "adamax_step", _BUFFERS, self._check_hyper(group))
-
-
-def _frozen_betas(values):
-    """values with betas (the second entry) kept as a tuple: an in-place edit of a betas list is seen."""
-    if type(values[1]) is list:
-        return values[:1] + (tuple(values[1]),) + values[2:]
-    return values

@@ -4,8 +4,9 @@ import threading
 import numpy as np
 
 from ..tensor import Tensor, move_array
-from .optimizer import Optimizer, checked_real
+from .optimizer import Optimizer
 from .radam import RAdam
+from .validation import checked_real
 
 
 class Lookahead(Optimizer):
@@ -19,7 +20,8 @@ class Lookahead(Optimizer):
 
     def __init__(self, optimizer: Optimizer, k: int = 6, alpha: float = 0.5):
         if not isinstance(optimizer, Optimizer) or isinstance(optimizer, Lookahead):
-            raise TypeError(f"optimizer must be an nnx.optim.Optimizer (not a Lookahead), got {type(optimizer).__name__}")
+            raise TypeError("optimizer must be an nnx.optim.Optimizer (not a Lookahead), got "
+                            f"{type(optimizer).__name__}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"Invalid k value: {k!r} (k must be an integer >= 1)")
         self.optimizer, self.k = optimizer, int(k)

@@ -1,10 +1,10 @@
 """NAdam: one fused native call (the parameters' backend's nadam_step) updates a whole parameter group."""
 from .. import _C
 from ..tensor import Tensor
-from .adagrad import _not_differentiable
-from .adam import _check_betas
-from .adamax import _frozen_betas
-from .optimizer import Optimizer, _set, flag, native_steps, non_negative, stepped_update
+from .optimizer import Optimizer
+from .state import set_entry
+from .stepping import native_steps, stepped_update
+from .validation import check_betas, check_not_differentiable, flag, frozen_betas, non_negative
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 
@@ -21,7 +21,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
-        _not_differentiable(differentiable)
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
@@ -29,13 +29,13 @@ class NAdam(Optimizer):
     def _pack_hyper(self, values):
         """(lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize), checked."""
         lr, betas, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize = values
-        beta1, beta2 = _check_betas(betas)
+        beta1, beta2 = check_betas(betas)
         return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), non_negative(momentum_decay, "momentum_decay"),
                 flag(decoupled_weight_decay, "decoupled_weight_decay"), flag(maximize, "maximize"))
 
     def _frozen_hyper(self, values):
-        return _frozen_betas(values)
+        return frozen_betas(values)
 
     def _plan_group(self, group, check):
         lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = self._check_hyper(group)
@@ -59,7 +59,7 @@ class NAdam(Optimizer):
 
         def after(steps):
             for state, product in zip(bundle.states, products):
-                _set(state, "mu_product", product)  # read again each step: no edit of the layout
+                set_entry(state, "mu_product", product)  # read again each step: no edit of the layout
         lists = [bundle.buffers["exp_avg"], bundle.buffers["exp_avg_sq"]]
         return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call, keys=keys, after=after)
 

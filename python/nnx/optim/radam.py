@@ -1,8 +1,7 @@
 """RAdam: one fused native call (the parameters' backend's radam_step) updates a whole parameter group."""
-from .adagrad import _not_differentiable
-from .adam import _check_betas
-from .adamax import _frozen_betas
-from .optimizer import Optimizer, flag, non_negative, plan_stepped
+from .optimizer import Optimizer
+from .stepping import plan_stepped
+from .validation import check_betas, check_not_differentiable, flag, frozen_betas, non_negative
 
 _MOMENTS = ("exp_avg", "exp_avg_sq")
 
@@ -17,20 +16,20 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
                  *, foreach=None, maximize=False, capturable=False, differentiable=False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
-        _not_differentiable(differentiable)
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
 
     def _pack_hyper(self, values):
         """(lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize), checked."""
         lr, betas, eps, weight_decay, decoupled_weight_decay, maximize = values
-        beta1, beta2 = _check_betas(betas)
+        beta1, beta2 = check_betas(betas)
         return (non_negative(lr, "lr"), beta1, beta2, non_negative(eps, "eps"),
                 non_negative(weight_decay, "weight_decay"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
                 flag(maximize, "maximize"))
 
     def _frozen_hyper(self, values):
-        return _frozen_betas(values)
+        return frozen_betas(values)
 
     def _plan_group(self, group, check):
         return plan_stepped(self, group, check, "radam_step", _MOMENTS, self._check_hyper(group))

@@ -1,6 +1,8 @@
 """RMSprop (optionally centered, with momentum): one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, flag, fraction, native_steps, non_negative
+from .optimizer import Optimizer
+from .stepping import native_steps
+from .validation import flag, fraction, non_negative
 
 
 class RMSprop(Optimizer):

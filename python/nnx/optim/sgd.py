@@ -1,6 +1,8 @@
 """SGD with momentum, dampening, Nesterov and weight decay: one fused native call per parameter group."""
 from .. import _C
-from .optimizer import Optimizer, flag, fraction, native_steps, non_negative, subset
+from .optimizer import Optimizer
+from .stepping import native_steps, subset
+from .validation import flag, fraction, non_negative
 
 _MOMENTUM = ("momentum_buffer",)
 

@@ -8,7 +8,7 @@ import contextlib
 import numpy as np
 
 import nnx
-from nnx import backend, nn
+from nnx import native, nn
 from nnx.deferred import is_device_array
 from nnx.tensor import Tensor, _target_device, move_array
 
@@ -30,7 +30,7 @@ def parameter_array(parameter):
 
 def host_array(array):
     """array itself when it is a NumPy array, else a NumPy copy of the device array (an explicit read)."""
-    return array if isinstance(array, np.ndarray) else backend.for_array(array).to_numpy(array)
+    return array if isinstance(array, np.ndarray) else native.for_array(array).to_numpy(array)
 
 
 def training_device(device):

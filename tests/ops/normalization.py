@@ -1,0 +1,176 @@
+"""Normalization family (batch_norm_forward/backward with running statistics, layer_norm_forward/backward): the
+float64 references as PyTorch defines them, and the kernels' call specs."""
+import numpy as np
+
+import nnx
+import nnx.nn.functional as F
+from ops.gradcheck import Functional
+from ops.spec import Call, Draw, poison, upstream_special, values
+
+
+def as64(array):
+    return None if array is None else np.asarray(array, dtype=np.float64)
+
+
+def batch_norm_reference(x, weight, bias, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    """(out, mean, invstd, new running_mean, new running_var): batch statistics when training (the running ones
+    updated with the unbiased variance), the running statistics in eval."""
+    x, running_mean, running_var = as64(x), as64(running_mean), as64(running_var)
+    N = x.shape[0]
+    with np.errstate(all="ignore"):
+        if training:
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            if running_mean is not None:
+                running_mean = (1 - momentum) * running_mean + momentum * mean
+                running_var = (1 - momentum) * running_var + momentum * var * N / (N - 1)
+        else:
+            mean, var = running_mean, running_var
+        invstd = 1 / np.sqrt(var + eps)
+        out = (x - mean) * invstd * (1 if weight is None else as64(weight)) + (0 if bias is None else as64(bias))
+    return out, mean, invstd, running_mean, running_var
+
+
+def batch_norm_backward_reference(grad_out, x, weight, mean, invstd, training):
+    """(grad_input, grad_weight, grad_bias) from the saved mean and invstd."""
+    g, x = as64(grad_out), as64(x)
+    with np.errstate(all="ignore"):
+        xhat = (x - mean) * invstd
+        scale = invstd * (1 if weight is None else as64(weight))
+        if training:
+            grad_input = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * scale
+        else:
+            grad_input = g * scale
+    return grad_input, (g * xhat).sum(axis=0), g.sum(axis=0)
+
+
+def layer_norm_reference(x, weight, bias, eps=1e-5):
+    """(out, mean, rstd) over each row."""
+    x = as64(x)
+    with np.errstate(all="ignore"):
+        mean = x.mean(axis=1)
+        rstd = 1 / np.sqrt(x.var(axis=1) + eps)
+        out = (x - mean[:, None]) * rstd[:, None] * (1 if weight is None else as64(weight))
+    return out + (0 if bias is None else as64(bias)), mean, rstd
+
+
+def layer_norm_backward_reference(grad_out, x, weight, mean, rstd):
+    """(grad_input, grad_weight, grad_bias) from the saved mean and rstd."""
+    g, x, mean, rstd = as64(grad_out), as64(x), as64(mean), as64(rstd)
+    with np.errstate(all="ignore"):
+        xhat = (x - mean[:, None]) * rstd[:, None]
+        gw = g * (1 if weight is None else as64(weight))
+        grad_input = rstd[:, None] * (gw - gw.mean(axis=1, keepdims=True)
+                                      - xhat * (gw * xhat).mean(axis=1, keepdims=True))
+    return grad_input, (g * xhat).sum(axis=0), g.sum(axis=0)
+
+
+# ---- call specs -------------------------------------------------------------------------------------------------
+
+def _affine(draw, rng, size, dtype):
+    weight = values(rng, (size,), dtype, False, 0.5, 1.5) if draw("with_weight", [True, False]) else None
+    bias = values(rng, (size,), dtype) if draw("with_bias", [True, False]) else None
+    return weight, bias
+
+
+def batch_norm_forward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    training = draw("training", [True, False])
+    N, C = max(dims[0], 2), dims[1]  # a training batch of one row is refused by design
+    x = values(rng, (N, C), dtype, special)
+    weight, bias = _affine(draw, rng, C, dtype)
+    with_running = not training or draw("with_running", [True, False])
+    running = [values(rng, (C,), dtype, False, -0.5, 0.5), values(rng, (C,), dtype, False, 0.5, 2.0)] \
+        if with_running else [None, None]
+    momentum, eps = draw("momentum", [0.1, 0.3]), draw("eps", [1e-3, 1e-2])
+    out, mean, invstd, running_mean, running_var = batch_norm_reference(x, weight, bias, *running, training,
+                                                                        momentum, eps)
+    expected = {"out": out, "save_mean": mean, "save_invstd": invstd}
+    if with_running:
+        expected.update(running_mean=running_mean, running_var=running_var)
+    return Call("batch_norm_forward", ["x", "weight", "bias", "running_mean", "running_var", "out", "save_mean",
+                                       "save_invstd", "training", "momentum", "eps"],
+                [x, weight, bias, *running, poison((N, C), dtype), poison((C,), dtype), poison((C,), dtype),
+                 training, momentum, eps],
+                {"x": "in", "weight": "opt_in", "bias": "opt_in", "running_mean": "opt_out", "running_var": "opt_out",
+                 "out": "out", "save_mean": "out", "save_invstd": "out"}, expected, scale=N)
+
+
+def batch_norm_backward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    training = draw("training", [True, False])
+    N, C = max(dims[0], 2), dims[1]
+    x = values(rng, (N, C), dtype)
+    weight, _ = _affine(draw, rng, C, dtype)
+    _, mean, invstd, _, _ = batch_norm_reference(x, None, None, values(rng, (C,), dtype, False, -0.5, 0.5),
+                                                 values(rng, (C,), dtype, False, 0.5, 2.0), training)
+    mean, invstd = mean.astype(dtype), invstd.astype(dtype)
+    grad_out = values(rng, (N, C), dtype, upstream_special(special))
+    grad_input, grad_weight, grad_bias = batch_norm_backward_reference(grad_out, x, weight, mean, invstd, training)
+    return Call("batch_norm_backward", ["grad_out", "x", "weight", "save_mean", "save_invstd", "grad_input",
+                                        "grad_weight", "grad_bias", "training"],
+                [grad_out, x, weight, mean, invstd, poison((N, C), dtype), poison((C,), dtype), poison((C,), dtype),
+                 training],
+                {"grad_out": "in", "x": "in", "weight": "opt_in", "save_mean": "in", "save_invstd": "in",
+                 "grad_input": "opt_out", "grad_weight": "opt_out", "grad_bias": "opt_out"},
+                {"grad_input": grad_input, "grad_weight": grad_weight, "grad_bias": grad_bias}, scale=4 * N)
+
+
+def layer_norm_forward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    N, D = dims[0], max(dims[1], 1)  # a row of no elements has no statistics
+    x = values(rng, (N, D), dtype, special)
+    weight, bias = _affine(draw, rng, D, dtype)
+    eps = draw("eps", [1e-3, 1e-2])  # a larger eps than the default bounds rstd: two close values in a row
+    out, mean, rstd = layer_norm_reference(x, weight, bias, eps)
+    return Call("layer_norm_forward", ["x", "weight", "bias", "out", "mean", "rstd", "eps"],
+                [x, weight, bias, poison((N, D), dtype), poison((N,), dtype), poison((N,), dtype), eps],
+                {"x": "in", "weight": "opt_in", "bias": "opt_in", "out": "out", "mean": "out", "rstd": "out"},
+                {"out": out, "mean": mean, "rstd": rstd}, scale=D)
+
+
+def layer_norm_backward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    N, D = dims[0], max(dims[1], 1)
+    x = values(rng, (N, D), dtype)
+    weight, _ = _affine(draw, rng, D, dtype)
+    _, mean, rstd = layer_norm_reference(x, None, None, 1e-3)
+    mean, rstd = mean.astype(dtype), rstd.astype(dtype)
+    grad_out = values(rng, (N, D), dtype, upstream_special(special))
+    grad_input, grad_weight, grad_bias = layer_norm_backward_reference(grad_out, x, weight, mean, rstd)
+    return Call("layer_norm_backward", ["grad_out", "x", "weight", "mean", "rstd", "grad_input", "grad_weight",
+                                        "grad_bias"],
+                [grad_out, x, weight, mean, rstd, poison((N, D), dtype), poison((D,), dtype), poison((D,), dtype)],
+                {"grad_out": "in", "x": "in", "weight": "opt_in", "mean": "in", "rstd": "in", "grad_input": "opt_out",
+                 "grad_weight": "opt_out", "grad_bias": "opt_out"},
+                {"grad_input": grad_input, "grad_weight": grad_weight, "grad_bias": grad_bias}, scale=4 * max(N, D))
+
+
+SPECS = {"batch_norm_forward": batch_norm_forward, "batch_norm_backward": batch_norm_backward,
+         "layer_norm_forward": layer_norm_forward, "layer_norm_backward": layer_norm_backward}
+AXES = {"batch_norm_forward": {"training": (True, False)}, "batch_norm_backward": {"training": (True, False)},
+        "layer_norm_forward": {"with_weight": (True, False), "with_bias": (True, False)},
+        "layer_norm_backward": {"with_weight": (True, False)}}
+# eps 1e-3 or more: two nearly equal values in a row would make rstd ~300 and the output rounding noise.
+# (N, C) / (N, D): two rows, one column, odd sizes, more rows than one statistics chunk (256), and N * C above the
+# OpenMP threshold with enough columns (or rows) for several threads.
+BATCH_SIZES = [(2, 1), (2, 3), (5, 17), (250, 3), (3, 130), (300, 257), (1000, 65), (40_003, 2)]
+LAYER_SIZES = [(1, 1), (1, 2), (2, 3), (5, 17), (250, 3), (3, 2000), (1000, 65), (40_003, 2)]
+SIZES = {"batch_norm_forward": BATCH_SIZES, "batch_norm_backward": BATCH_SIZES, "layer_norm_forward": LAYER_SIZES,
+         "layer_norm_backward": LAYER_SIZES}
+
+
+# ---- functional wrappers (nnx.nn.functional), gradient-checked by test_functional_gradients.py -----------------
+def _batch_norm(x, weight, bias, training):
+    running = (nnx.tensor(np.zeros(x.shape[1])), nnx.tensor(np.ones(x.shape[1])))
+    return F.batch_norm(x, *running, weight, bias, training=training, eps=1e-3)
+
+
+FUNCTIONAL = [
+    Functional("layer_norm", lambda x, w, b: F.layer_norm(x, (6,), w, b, eps=1e-3),
+               lambda x, w, b: layer_norm_reference(x, w, b, 1e-3)[0], ((4, 6), (6,), (6,))),
+    *[Functional(f"batch_norm-{'train' if training else 'eval'}",
+                 lambda x, w, b, training=training: _batch_norm(x, w, b, training),
+                 lambda x, w, b, training=training: batch_norm_reference(x, w, b, np.zeros(x.shape[1]),
+                                                                         np.ones(x.shape[1]), training, 0.1, 1e-3)[0],
+                 ((5, 3), (3,), (3,))) for training in (True, False)],
+]
