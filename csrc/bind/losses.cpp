@@ -1,26 +1,28 @@
-// The loss kernels, bound once for both devices: validation (dtypes, shapes, aliasing, reduction names,
-// class-index ranges) and m.def here, the kernels from Kernels (cpu_losses.cpp, cuda_losses.cpp). The
-// cross-entropy kernels check every target they read as well. One difference, forced by the device: on a
-// GPU the class indices live in device memory, so only the kernel checks their range and an out-of-range
-// target raises IndexError at the next synchronisation.
-#pragma once
+// Bindings of the loss kernels (csrc/cpu/losses.h, csrc/cuda/losses.h): fused softmax cross-entropy, mse, l1 and
+// bce-with-logits. Validation (dtypes, shapes, aliasing, reduction names, class-index ranges), then the kernel with
+// the GIL released. Compiled once per device (csrc/bind/device.h). The cross-entropy kernels check every target
+// they read as well. One difference, forced by the device: on a GPU the class indices live in device memory, so
+// only the kernel checks their range and an out-of-range target raises IndexError at the next synchronisation.
 #include <string>
 
-#include "bind/array_checks.h"
-#include "core/bad_index.h"
+#include "bind/device.h"
+#ifdef NNX_BIND_CUDA
+#include "cuda/losses.h"
+#else
+#include "cpu/losses.h"
+#endif
 
 namespace nnx::bind {
 
-namespace losses_detail {
+namespace {
 
-template <class Reduction>
 Reduction parse_reduction(const std::string& name) {
   require_choice(name, "reduction", {"mean", "sum", "none"});
   if (name == "mean") return Reduction::mean;
   return name == "sum" ? Reduction::sum : Reduction::none;
 }
 
-inline void require_label_smoothing(double value) {
+void require_label_smoothing(double value) {
   if (!(value >= 0.0 && value <= 1.0))
     throw py::value_error("label_smoothing must be in [0, 1], got " + std::to_string(value));
 }
@@ -34,31 +36,33 @@ void require_loss_shape(const A& a, const char* name, bool none, const A& per_el
     require_shape(a, name, {});
 }
 
-inline std::string bad_target_message(int64_t C, int64_t ignore_index, BadIndex bad) {
+std::string bad_target_message(int64_t C, int64_t ignore_index, BadIndex bad) {
   return "target must hold class indices in [0, " + std::to_string(C) + ") or ignore_index (" +
          std::to_string(ignore_index) + "), got " + std::to_string(bad.value) + " at position " +
          std::to_string(bad.position);
 }
 
+#ifndef NNX_BIND_CUDA
 // Every target must be a class index in [0, C) or ignore_index. Host arrays only: the values are read
 // here, before the kernel, so that a bad target leaves the outputs untouched.
-inline void require_class_indices(const py::array& target, int64_t C, int64_t ignore_index) {
+void require_class_indices(const py::array& target, int64_t C, int64_t ignore_index) {
   const int64_t* t = cptr<int64_t>(target);
   for (py::ssize_t i = 0; i < target.size(); ++i)
     if (t[i] != ignore_index && (t[i] < 0 || t[i] >= C))
       throw py::index_error(bad_target_message(C, ignore_index, BadIndex{i, t[i]}));
 }
+#endif
 
 // The check above cannot stop another Python thread from changing the targets once the GIL is released:
 // the CPU kernels check every target they read and return the first bad one, raised here after the
 // kernel (the outputs are then partly written). A CUDA kernel reports through the device's flag instead
 // (IndexError at the next synchronisation) and returns no BadIndex.
-inline void raise_if_kernel_found_bad(BadIndex bad, int64_t C, int64_t ignore_index) {
+void raise_if_kernel_found_bad(BadIndex bad, int64_t C, int64_t ignore_index) {
   if (bad) throw py::index_error(bad_target_message(C, ignore_index, bad) + kChangedDuringCall);
 }
 
 // Shared checks of logits(N,C) and target(N,) int64; returns the float dtype.
-template <class Device, class A>
+template <class A>
 Float check_logits_and_target(const A& logits, const A& target, int64_t ignore_index, double label_smoothing) {
   const Float dtype = require_float(logits, "logits");
   require_ndim(logits, "logits", 2);
@@ -68,7 +72,9 @@ Float check_logits_and_target(const A& logits, const A& target, int64_t ignore_i
   require_shape(target, "target", {N});
   require_label_smoothing(label_smoothing);
   require_same_device(target, "target", logits, "logits");
-  if constexpr (!Device::cuda) require_class_indices(target, C, ignore_index);
+#ifndef NNX_BIND_CUDA
+  require_class_indices(target, C, ignore_index);
+#endif
   return dtype;
 }
 
@@ -95,17 +101,11 @@ int64_t last_axis(const A& input) { return ndim_of(input) ? extent(input, ndim_o
 
 enum class Elementwise { mse, l1, bce };
 
-}  // namespace losses_detail
+}  // namespace
 
-// Kernels: `Reduction` (the kernels' enum) and template <class T> static cross_entropy_forward (returning
-// BadIndex), mse_forward, mse_backward, l1_forward, l1_backward, bce_forward, bce_backward with the arguments
-// of csrc/cpu/losses.h.
-template <class Device, class Kernels>
-void bind_losses_family(py::module_& m) {
-  using namespace losses_detail;
-  using Reduction = typename Kernels::Reduction;
-  using Array = typename Device::Array;
-  using Named = NamedArray<typename Device::Value>;
+void bind_losses(py::module_& m) {
+  using Array = Device::Array;
+  using Named = NamedArray<Device::Value>;
 
   static const std::string cross_entropy_doc =
       std::string(
@@ -122,14 +122,14 @@ void bind_losses_family(py::module_& m) {
         Array target = Device::input(target_obj, "target");
         Array loss = Device::output(loss_obj, "loss");
         Array logsumexp = Device::output(logsumexp_obj, "logsumexp");
-        const Reduction reduction = parse_reduction<Reduction>(reduction_name);
-        const Float dtype = check_logits_and_target<Device>(logits, target, ignore_index, label_smoothing);
+        const Reduction reduction = parse_reduction(reduction_name);
+        const Float dtype = check_logits_and_target(logits, target, ignore_index, label_smoothing);
         const int64_t N = extent(logits, 0), C = extent(logits, 1);
         require_dtype_like(loss, "loss", logits, "logits");
         require_dtype_like(logsumexp, "logsumexp", logits, "logits");
         require_loss_shape(loss, "loss", reduction == Reduction::none, target, "target");
         require_shape(logsumexp, "logsumexp", {N});
-        typename Device::Optional grad_logits = Device::optional_output(grad_logits_obj, "grad_logits");
+        Device::Optional grad_logits = Device::optional_output(grad_logits_obj, "grad_logits");
         if (grad_logits) {
           require_dtype_like(*grad_logits, "grad_logits", logits, "logits");
           require_shape(*grad_logits, "grad_logits", {N, C});
@@ -138,7 +138,7 @@ void bind_losses_family(py::module_& m) {
         require_same_device(loss, "loss", logits, "logits");
         require_same_device(logsumexp, "logsumexp", logits, "logits");
         // Outputs listed so that each clash is reported as before, e.g. "logsumexp must not share memory with loss".
-        require_disjoint_arrays<typename Device::Value>(
+        require_disjoint_arrays<Device::Value>(
             {Named{get(grad_logits), "grad_logits"}, Named{&logsumexp, "logsumexp"}, Named{&loss, "loss"}},
             {Named{&logits, "logits"}, Named{&target, "target"}});
         const int64_t* t = cptr<int64_t>(target);
@@ -147,8 +147,8 @@ void bind_losses_family(py::module_& m) {
           using T = decltype(zero);
           const T* x = cptr<T>(logits);
           T *out = ptr<T>(loss), *lse = ptr<T>(logsumexp), *grad = ptr_or_null<T>(grad_logits);
-          Device::launch(logits, [&] {
-            bad = Kernels::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
+          bad = launch_reading_indices(logits, [&] {
+            return dev::cross_entropy_forward(x, t, N, C, out, lse, grad, reduction, ignore_index, label_smoothing);
           });
         });
         raise_if_kernel_found_bad(bad, C, ignore_index);
@@ -164,8 +164,8 @@ void bind_losses_family(py::module_& m) {
     Array input = Device::input(input_obj, "input");
     Array target = Device::input(target_obj, "target");
     Array loss = Device::output(loss_obj, "loss");
-    const typename Device::Optional pos_weight = Device::optional_input(pos_weight_obj, "pos_weight");
-    const Reduction reduction = parse_reduction<Reduction>(reduction_name);
+    const Device::Optional pos_weight = Device::optional_input(pos_weight_obj, "pos_weight");
+    const Reduction reduction = parse_reduction(reduction_name);
     const Float dtype = check_elementwise_inputs(input, target, pos_weight);
     require_dtype_like(loss, "loss", input, "input");
     require_loss_shape(loss, "loss", reduction == Reduction::none, input, "input");
@@ -179,9 +179,9 @@ void bind_losses_family(py::module_& m) {
       const T *x = cptr<T>(input), *t = cptr<T>(target), *pw = cptr_or_null<T>(pos_weight);
       T* out = ptr<T>(loss);
       Device::launch(input, [&] {
-        if (kind == Elementwise::mse) Kernels::mse_forward(x, t, n, out, reduction);
-        if (kind == Elementwise::l1) Kernels::l1_forward(x, t, n, out, reduction);
-        if (kind == Elementwise::bce) Kernels::bce_forward(x, t, pw, n, C, out, reduction);
+        if (kind == Elementwise::mse) dev::mse_loss_forward(x, t, n, out, reduction);
+        if (kind == Elementwise::l1) dev::l1_loss_forward(x, t, n, out, reduction);
+        if (kind == Elementwise::bce) dev::bce_with_logits_forward(x, t, pw, n, C, out, reduction);
       });
     });
   };
@@ -192,8 +192,8 @@ void bind_losses_family(py::module_& m) {
     Array input = Device::input(input_obj, "input");
     Array target = Device::input(target_obj, "target");
     Array grad_input = Device::output(grad_input_obj, "grad_input");
-    const typename Device::Optional pos_weight = Device::optional_input(pos_weight_obj, "pos_weight");
-    const Reduction reduction = parse_reduction<Reduction>(reduction_name);
+    const Device::Optional pos_weight = Device::optional_input(pos_weight_obj, "pos_weight");
+    const Reduction reduction = parse_reduction(reduction_name);
     const Float dtype = check_elementwise_inputs(input, target, pos_weight);
     require_dtype_like(grad_loss, "grad_loss", input, "input");
     require_dtype_like(grad_input, "grad_input", input, "input");
@@ -211,9 +211,9 @@ void bind_losses_family(py::module_& m) {
       const T *g = cptr<T>(grad_loss), *x = cptr<T>(input), *t = cptr<T>(target), *pw = cptr_or_null<T>(pos_weight);
       T* out = ptr<T>(grad_input);
       Device::launch(input, [&] {
-        if (kind == Elementwise::mse) Kernels::mse_backward(g, x, t, n, out, reduction);
-        if (kind == Elementwise::l1) Kernels::l1_backward(g, x, t, n, out, reduction);
-        if (kind == Elementwise::bce) Kernels::bce_backward(g, x, t, pw, n, C, out, reduction);
+        if (kind == Elementwise::mse) dev::mse_loss_backward(g, x, t, n, out, reduction);
+        if (kind == Elementwise::l1) dev::l1_loss_backward(g, x, t, n, out, reduction);
+        if (kind == Elementwise::bce) dev::bce_with_logits_backward(g, x, t, pw, n, C, out, reduction);
       });
     });
   };
