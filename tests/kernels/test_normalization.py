@@ -11,7 +11,7 @@ import nnx
 import nnx.nn.functional as F
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 from nnx import _C
-from nnx.nn import _functional_norms as norms
+from nnx.ops import normalization as norms
 from ops import normalization as family
 from ops.normalization import as64, batch_norm_backward_reference, layer_norm_backward_reference
 

@@ -6,9 +6,12 @@ same NumPy protocol (operators, ufuncs, __array_function__), so one rule serves 
 made with `like=` an input so that they land on its device, never on the host. Native kernels are reached
 through the array's kernel table (`native.for_array(x)`).
 
-Families (the native ones as named in csrc/families.txt): elementwise, gemm, reduce, index, activations,
-softmax, plus shape (views, cat, stack). This package re-exports every Function under its old flat name
-(nnx.ops.Add, nnx.ops.Softmax ...), which Tensor's methods use; the family modules are nnx.ops.<family>.
+Families (the native ones as named in csrc/families.txt): elementwise, gemm, linear, reduce, index, activations,
+softmax, losses, dropout, embedding, normalization, plus shape (views, cat, stack). A family's module holds its
+argument checks, its Functions and its functional wrappers (nnx.nn.functional re-exports those under PyTorch's
+names); argument checks shared by several families are in _checks.py, shape helpers of backward rules in
+_common.py. This package re-exports the Tensor-level Functions under their flat names (nnx.ops.Add,
+nnx.ops.Softmax ...), which Tensor's methods use; a family's module is nnx.ops.<family>.
 """
 from .. import native as native
 from ..autograd import Function as Function

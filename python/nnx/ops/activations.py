@@ -1,7 +1,13 @@
 """activations family: relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu and softplus through the native
 kernels (float32/float64)."""
+import numpy as np
+
 from .. import native
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
+from ._checks import apply_in_place, check_float, check_number
+
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Activation(Function):
@@ -23,3 +29,51 @@ class Activation(Function):
     def backward(ctx, grad):
         kernels = native.for_array(grad)
         return kernels.activation_backward(ctx.kind, grad, kernels.contiguous(ctx.x), ctx.out, *ctx.options)
+
+
+def _activation(input, kind, inplace=False, **options):
+    # The common call (a CPU float tensor, default options, no graph to record) goes straight to the kernel:
+    # the Function machinery costs more than the kernel itself on small tensors (issue 12: relu(16) ≤ 2 µs).
+    if type(input) is Tensor and not inplace and not options:
+        data = input._data
+        if (type(data) is np.ndarray and data.dtype in _NATIVE_FLOATS
+                and not (input._requires_grad and is_grad_enabled())):
+            return Tensor._wrap(native.cpu.activation_forward(kind, data))
+    check_float(input, "input", kind)
+    if not inplace:
+        return Activation.apply(input, kind, **options)
+    return apply_in_place(input, lambda source: Activation.apply(source, kind, **options), kind)
+
+
+def relu(input, inplace=False):
+    return _activation(input, "relu", inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _activation(input, "leaky_relu", inplace,
+                       negative_slope=check_number(negative_slope, "negative_slope", "leaky_relu"))
+
+
+def sigmoid(input):
+    return _activation(input, "sigmoid")
+
+
+def tanh(input):
+    return _activation(input, "tanh")
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _activation(input, "gelu" if approximate == "none" else "gelu_tanh")
+
+
+def silu(input, inplace=False):
+    return _activation(input, "silu", inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    beta, threshold = check_number(beta, "beta", "softplus"), check_number(threshold, "threshold", "softplus")
+    if beta == 0:
+        raise ValueError("softplus(): beta must be nonzero")
+    return _activation(input, "softplus", beta=beta, threshold=threshold)

@@ -1,8 +1,11 @@
 """softmax family: softmax and log_softmax over one axis through the native kernels (float32/float64)."""
+import warnings
+
 import numpy as np
 
 from .. import native
 from ..autograd import Function
+from ._checks import check_float, check_tensor
 
 
 class Softmax(Function):
@@ -27,3 +30,36 @@ class Softmax(Function):
         moved = ctx.axis < grad.ndim - 1
         grad_in = kernels.softmax_backward(np.moveaxis(grad, ctx.axis, -1) if moved else grad, ctx.out, ctx.log)
         return (np.moveaxis(grad_in, -1, ctx.axis) if moved else grad_in), None, None
+
+
+def _softmax_dim(dim, ndim, name):
+    if dim is None:  # PyTorch's legacy implicit choice
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}(): dim must be an int, got {type(dim).__name__}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"{name}(): dim out of range (expected to be in range of [{-bound}, {bound - 1}], "
+                         f"but got {dim})")
+    return int(dim) % bound
+
+
+def _softmax(input, dim, dtype, log):
+    name = "log_softmax" if log else "softmax"
+    if dtype is None:
+        check_float(input, "input", name)
+    else:
+        input = check_tensor(input, "input", name).to(dtype)
+    if input.ndim == 0:
+        return Softmax.apply(input.reshape(1), 0, log).reshape(())
+    return Softmax.apply(input, _softmax_dim(dim, input.ndim, name), log)
+
+
+def softmax(input, dim=None, dtype=None):
+    return _softmax(input, dim, dtype, log=False)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    return _softmax(input, dim, dtype, log=True)

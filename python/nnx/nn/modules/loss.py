@@ -10,7 +10,7 @@ import numpy as np
 
 from ...tensor import Tensor
 from .. import functional as F
-from .._functional_common import _REDUCTIONS, legacy_reduction
+from ...ops._checks import _REDUCTIONS, legacy_reduction
 from ..module import Module
 
 

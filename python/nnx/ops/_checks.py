@@ -1,4 +1,5 @@
-"""Shared pieces of nnx.nn.functional: argument checks that name the argument, and PyTorch's inplace=True."""
+"""Argument checks shared by the op families' functional wrappers (each error names the function and the
+argument), loss-target conversion, and PyTorch's inplace=True."""
 import numpy as np
 
 from ..autograd import is_grad_enabled

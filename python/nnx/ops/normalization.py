@@ -1,4 +1,4 @@
-"""Normalisation functions of nnx.nn.functional: layer_norm and batch_norm.
+"""normalization family: layer_norm and batch_norm.
 
 float32/float64 input goes to the native kernels (layer_norm as rows of the normalised size, batch_norm for
 (N, C) input); the NumPy Functions cover the rest (batch_norm of (N, C, L), other float dtypes). Both
@@ -10,7 +10,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
-from ._functional_common import check_float, check_number
+from ._checks import check_float, check_number
 
 
 def _normalized_input_grad(grad_xhat, xhat, rstd, axes):

@@ -1,4 +1,4 @@
-"""Loss functions of nnx.nn.functional: cross_entropy, nll_loss, mse_loss, l1_loss and binary cross-entropy.
+"""losses family: cross_entropy, nll_loss, mse_loss, l1_loss and binary cross-entropy.
 
 cross_entropy without class weights is one fused native call that also writes dloss/dlogits when a
 gradient will be needed, so its backward is a scale (or nothing for an upstream gradient of 1).
@@ -7,10 +7,10 @@ import numpy as np
 
 from .. import native
 from ..autograd import Function, is_one
-from ..ops import Softmax
 from ..tensor import Tensor
-from ._functional_common import (_REDUCTIONS, as_dtype, as_int64_indices, as_target, check_float, check_reduction,
-                                 host_data_on_device_of)
+from ._checks import (_REDUCTIONS, as_dtype, as_int64_indices, as_target, check_float, check_reduction,
+                      host_data_on_device_of)
+from .softmax import Softmax
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------
