@@ -15,7 +15,7 @@ interleaved. The table is printed last.
 Usage: python bench/gpu.py [--quick] [--dry-run] [--repeat N]
   --quick (as bench/run.py --quick passes) uses smaller sizes and fewer repeats: a smoke run.
   --dry-run runs the whole script with tiny sizes on the NumPy stand-in of the CUDA module
-  (tests/fake_cuda.py) and without PyTorch CUDA: it checks the script itself on a machine without a GPU.
+  (tests/fake_cuda) and without PyTorch CUDA: it checks the script itself on a machine without a GPU.
 """
 import argparse
 import os
@@ -41,7 +41,7 @@ def parse_args():
 
 def install_fake_cuda():
     sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    import fake_cuda  # noqa: E402  (tests/fake_cuda.py)
+    import fake_cuda  # noqa: E402  (tests/fake_cuda)
     from nnx.native import cuda as cuda_backend
 
     cuda_backend.use_native_module(fake_cuda)

@@ -106,7 +106,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # --- devices: every device test runs on the CPU, on a real GPU when one is visible, and on the NumPy stand-in
-# for the CUDA module (tests/fake_cuda.py), which runs the whole CUDA Python path without a GPU. -------------------
+# for the CUDA module (tests/fake_cuda), which runs the whole CUDA Python path without a GPU. -------------------
 def _real_cuda_visible():
     from nnx.native import _cuda
     return _cuda is not None and _cuda.device_count() > 0

@@ -1,30 +1,24 @@
 """CUDA kernels (nnx._cuda, a real GPU or tools/cuda_emu) against independent float64 NumPy references — the same
-references the CPU kernel tests use (test_activations, test_losses, test_normalization, optim/test_optim_kernels),
-not the CPU kernel, which shares the formula headers with the CUDA one: activations, losses, normalization and the
+references the CPU kernel tests use (the family specs in tests/ops: activations, losses, normalization, optim), not
+the CPU kernel, which shares the formula headers with the CUDA one: activations, losses, normalization and the
 optimizer steps, forward and backward, float32 and float64."""
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 from cuda_kernel_checks import cuda, poisoned_device, requires_gpu, to_device, to_host
+
 from helpers import EDGE_SIZES, FLOAT_DTYPES, assert_close, random_array
-from test_activations import KINDS, reference_derivative, reference_forward
-from test_losses import ELEMENTWISE, cross_entropy_reference, reduce_reference, scale_by_upstream
-from test_normalization import (batch_norm_backward_reference, batch_norm_reference, layer_norm_backward_reference,
-                                layer_norm_reference)
+from ops import optim as OPTIM
+from ops.activations import KINDS, reference_derivative, reference_forward
+from ops.losses import ELEMENTWISE, cross_entropy_reference, elementwise_reference, reduce_reference, scale_by_upstream
+from ops.normalization import (
+    batch_norm_backward_reference,
+    batch_norm_reference,
+    layer_norm_backward_reference,
+    layer_norm_reference,
+)
 
 pytestmark = [pytest.mark.cuda, requires_gpu]
 EPS, MOMENTUM = 1e-5, 0.1
-
-
-def _optim_references():
-    """tests/optim/test_optim_kernels.py (its float64 update rules), loaded by path: it lives in another folder."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "optim", "test_optim_kernels.py")
-    spec = importlib.util.spec_from_file_location("optim_kernel_references", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---- activations ---------------------------------------------------------------------------------------------
@@ -81,7 +75,7 @@ def test_elementwise_losses(rng, name, reduction, dtype):
     x = random_array(rng, shape, dtype, -3, 3)
     target = random_array(rng, shape, dtype, 0, 1) if name == "bce_with_logits" else random_array(rng, shape, dtype)
     prefix = "bce_with_logits" if name == "bce_with_logits" else name
-    per_element, derivative = ELEMENTWISE[name](x.astype(np.float64), target.astype(np.float64))
+    per_element, derivative = elementwise_reference(name, x.astype(np.float64), target.astype(np.float64))
     loss = poisoned_device(shape if reduction == "none" else (), dtype)
     getattr(cuda, f"{prefix}_forward")(to_device(x), to_device(target), loss, reduction)
     assert_close(to_host(loss), reduce_reference(per_element, reduction), scale=10)
@@ -145,7 +139,6 @@ def test_layer_norm(rng, N, D, dtype):
 
 # ---- optimizer steps -----------------------------------------------------------------------------------------
 
-OPTIM = _optim_references()
 SHAPES = [(3,), (5, 7), (1,), (4099,)]
 
 
@@ -171,7 +164,7 @@ def test_optimizer_step(rng, optimizer_class, options, dtype):
 
 
 def call_on_device(optimizer, params, grads, state, step):
-    """The kernel call of test_optim_kernels' classes, on cuda instead of _C (the two take the same arguments)."""
+    """The kernel call of ops.optim's optimizer classes, on cuda instead of _C (the two take the same arguments)."""
     name = type(optimizer).__name__
     if name == "Sgd":
         cuda.sgd_step(params, grads, state.get("momentum_buffer"), optimizer.lr, first_step=step == 1,

@@ -1,9 +1,10 @@
 """Loss kernels (cross-entropy, mse, l1, bce_with_logits) against NumPy float64 references."""
 import numpy as np
 import pytest
-from helpers import EDGE_SIZES, FLOAT_DTYPES, assert_close, poisoned, random_array
 
+from helpers import EDGE_SIZES, FLOAT_DTYPES, assert_close, poisoned, random_array
 from nnx import _C
+from ops.losses import ELEMENTWISE, cross_entropy_reference, elementwise_reference, reduce_reference, scale_by_upstream
 
 REDUCTIONS = ("mean", "sum", "none")
 # (N, C): single row/class, odd sizes, a wide row, and N * C above the OpenMP threshold.
@@ -17,30 +18,7 @@ def restore_threads():
     _C.set_num_threads(threads)
 
 
-# ---- references ------------------------------------------------------------------------------------
-
-def cross_entropy_reference(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
-    """PyTorch's cross_entropy with class indices, in float64: (loss, logsumexp, dloss/dlogits)."""
-    x = logits.astype(np.float64)
-    N, C = x.shape
-    shift = x.max(axis=1, keepdims=True)
-    logsumexp = (shift + np.log(np.exp(x - shift).sum(axis=1, keepdims=True)))[:, 0]
-    log_probs = x - logsumexp[:, None]
-    valid = target != ignore_index
-    safe_target = np.where(valid, target, 0)
-    one_hot = np.zeros_like(x)
-    one_hot[np.arange(N), safe_target] = 1.0
-    smoothed = (1.0 - label_smoothing) * one_hot + label_smoothing / C
-    row_loss = np.where(valid, -(smoothed * log_probs).sum(axis=1), 0.0)
-    grad = np.where(valid[:, None], np.exp(log_probs) - smoothed, 0.0)
-    count = int(valid.sum())
-    if reduction == "none":
-        return row_loss, logsumexp, grad
-    if reduction == "sum":
-        return np.float64(row_loss.sum()), logsumexp, grad
-    loss = row_loss.sum() / count if count else np.float64(np.nan)
-    return np.float64(loss), logsumexp, grad / count if count else grad
-
+# ---- helpers (the float64 references are tests/ops/losses.py's) ----------------------------------------
 
 def loss_buffer(reduction, per_element_shape, dtype):
     return poisoned(per_element_shape if reduction == "none" else (), dtype)
@@ -48,14 +26,6 @@ def loss_buffer(reduction, per_element_shape, dtype):
 
 def upstream_gradient(rng, reduction, per_element_shape, dtype):
     return random_array(rng, per_element_shape if reduction == "none" else (), dtype, 0.5, 1.5)
-
-
-def scale_by_upstream(grad, grad_loss, reduction):
-    """Multiply a per-element gradient by the upstream gradient of the reduced loss."""
-    upstream = grad_loss.astype(np.float64)
-    if reduction == "none":
-        return grad * upstream.reshape(upstream.shape + (1,) * (grad.ndim - upstream.ndim))
-    return grad * upstream
 
 
 def random_targets(rng, N, C, ignore_fraction=0.0, ignore_index=-100):
@@ -176,33 +146,7 @@ def test_cross_entropy_does_not_depend_on_thread_count(rng, dtype, restore_threa
 
 # ---- mse, l1, bce_with_logits ----------------------------------------------------------------------
 
-def mse_reference(x, t):
-    return (x - t) ** 2, 2 * (x - t)
-
-
-def l1_reference(x, t):
-    return np.abs(x - t), np.sign(x - t)
-
-
-def bce_reference(x, t, pos_weight=None):
-    p = np.ones(x.shape[-1:]) if pos_weight is None else pos_weight.astype(np.float64)
-    w = 1 + (p - 1) * t
-    sigmoid = 0.5 * (1 + np.tanh(x / 2))
-    return (1 - t) * x + w * np.logaddexp(0, -x), w * sigmoid - p * t
-
-
-ELEMENTWISE = {
-    "mse_loss": mse_reference,
-    "l1_loss": l1_reference,
-    "bce_with_logits": bce_reference,
-}
 ELEMENTWISE_SHAPES = [(), *[(n,) for n in EDGE_SIZES], (7, 13), (3, 5, 4)]
-
-
-def reduce_reference(per_element, reduction):
-    if reduction == "none":
-        return per_element
-    return np.float64(per_element.sum() / (per_element.size if reduction == "mean" else 1))
 
 
 def elementwise_inputs(rng, name, shape, dtype):
@@ -218,7 +162,7 @@ def elementwise_inputs(rng, name, shape, dtype):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_elementwise_loss_forward_and_backward(rng, name, dtype, shape, reduction):
     x, t = elementwise_inputs(rng, name, shape, dtype)
-    expected_loss, expected_grad = ELEMENTWISE[name](x.astype(np.float64), t.astype(np.float64))
+    expected_loss, expected_grad = elementwise_reference(name, x.astype(np.float64), t.astype(np.float64))
     loss = loss_buffer(reduction, shape, dtype)
     getattr(_C, f"{name}_forward")(x, t, loss, reduction=reduction)
     assert_close(loss, reduce_reference(expected_loss, reduction), scale=4)
@@ -283,7 +227,8 @@ def test_l1_gradient_is_zero_where_input_equals_target(rng, dtype):
 def test_bce_with_logits_pos_weight(rng, dtype, shape, reduction):
     x, t = elementwise_inputs(rng, "bce_with_logits", shape, dtype)
     pos_weight = random_array(rng, shape[-1:], dtype, 0.2, 3.0)
-    expected_loss, expected_grad = bce_reference(x.astype(np.float64), t.astype(np.float64), pos_weight)
+    expected_loss, expected_grad = elementwise_reference("bce_with_logits", x.astype(np.float64), t.astype(np.float64),
+                                                         pos_weight)
     loss = loss_buffer(reduction, shape, dtype)
     _C.bce_with_logits_forward(x, t, loss, reduction=reduction, pos_weight=pos_weight)
     assert_close(loss, reduce_reference(expected_loss, reduction), scale=4)
@@ -301,7 +246,8 @@ def test_bce_with_logits_is_stable_for_extreme_logits(dtype, with_pos_weight):
     x = np.array([-1e4, -100.0, -20.0, 20.0, 100.0, 1e4] * 2, dtype).reshape(2, 6)
     t = np.array([0.0] * 6 + [1.0] * 6, dtype).reshape(2, 6)
     pos_weight = np.linspace(0.5, 2.0, 6).astype(dtype) if with_pos_weight else None
-    expected_loss, expected_grad = bce_reference(x.astype(np.float64), t.astype(np.float64), pos_weight)
+    expected_loss, expected_grad = elementwise_reference("bce_with_logits", x.astype(np.float64), t.astype(np.float64),
+                                                         pos_weight)
     loss, grad = poisoned(x.shape, dtype), poisoned(x.shape, dtype)
     _C.bce_with_logits_forward(x, t, loss, reduction="none", pos_weight=pos_weight)
     _C.bce_with_logits_backward(np.ones_like(x), x, t, grad, reduction="none", pos_weight=pos_weight)

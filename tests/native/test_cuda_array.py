@@ -1,6 +1,6 @@
 """CudaArray against NumPy: operators, ufuncs, promotion, broadcasting, views, indexing, reductions, functions.
 
-Runs on the NumPy stand-in for nnx._cuda (tests/fake_cuda.py) everywhere and on a real GPU when one is
+Runs on the NumPy stand-in for nnx._cuda (tests/fake_cuda) everywhere and on a real GPU when one is
 visible. Every result is compared with NumPy on the same (random, never zero) host values, dtype included.
 """
 import copy

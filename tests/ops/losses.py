@@ -11,27 +11,36 @@ from ops.spec import REDUCTIONS, Call, Draw, poison, upstream_special, values
 ELEMENTWISE = ("mse_loss", "l1_loss", "bce_with_logits")
 
 
-def cross_entropy_reference(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+def cross_entropy_reference(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0, weight=None):
     """PyTorch's cross_entropy with class indices, in float64: (loss, logsumexp, dloss/dlogits). A row holding +inf
-    or NaN is NaN; every target ignored under "mean" gives loss 0/0 = NaN and a zero gradient (PyTorch's)."""
+    or NaN is NaN; every target ignored under "mean" gives loss 0/0 = NaN and a zero gradient (PyTorch's). With
+    class weights (nn.functional's, the kernel has none) a row's terms are weighted and "mean" divides by the summed
+    weight of the counted targets."""
     x = np.asarray(logits, dtype=np.float64)
     N, C = x.shape
+    w = np.ones(C) if weight is None else np.asarray(weight, dtype=np.float64)
     with np.errstate(all="ignore"):
         top = x.max(axis=1, keepdims=True) if x.size else np.zeros((N, 1))
         logsumexp = (top + np.log(np.exp(x - top).sum(axis=1, keepdims=True)))[:, 0]
         log_probs = x - logsumexp[:, None]
         valid = target != ignore_index
         safe = np.where(valid, target, 0)
-        nll = -log_probs[np.arange(N), safe] if N else np.zeros(0)
-        smooth = -log_probs.mean(axis=1) if N else np.zeros(0)
+        nll = -log_probs[np.arange(N), safe] * w[safe] if N else np.zeros(0)
+        smooth = -(log_probs * w).mean(axis=1) if N else np.zeros(0)
         # no smoothing term at all when smoothing is 0: 0 * inf (a -inf logit) would be NaN
         row_loss = np.where(valid, (1 - label_smoothing) * nll + (label_smoothing * smooth if label_smoothing else 0),
                             0.0)
         one_hot = np.zeros((N, C))
-        one_hot[np.arange(N), safe] = 1.0
-        grad = np.where(valid[:, None], np.exp(log_probs) - ((1 - label_smoothing) * one_hot + label_smoothing / C),
-                        0.0)
-        count = int(valid.sum())
+        one_hot[np.arange(N), safe] = w[safe] if N else 0.0
+        # d row_loss / d x_j = (1 - s) w_t (p_j - [j = t]) + s / C (sum_c w_c p_j - w_j), which is
+        # p_j - ((1 - s) [j = t] + s / C) without weights
+        spread = label_smoothing / C if weight is None else label_smoothing * w / C
+        smoothed = (1 - label_smoothing) * one_hot + spread
+        probabilities = np.exp(log_probs)
+        if weight is not None and N:
+            probabilities *= (1 - label_smoothing) * w[safe][:, None] + label_smoothing * w.sum() / C
+        grad = np.where(valid[:, None], probabilities - smoothed, 0.0)
+        count = float(w[safe][valid].sum()) if weight is not None else int(valid.sum())
         if reduction == "none":
             return row_loss, logsumexp, grad
         if reduction == "sum":

@@ -1,6 +1,6 @@
 """Every call spec of tests/ops on a CUDA module, against the family's float64 reference (not against the CPU
 kernel, which shares its formula headers with the CUDA one): nnx._cuda on a GPU or under tools/cuda_emu (skipped
-where neither is present), and the fake CUDA module (tests/fake_cuda.py, at each case's two smallest sizes: it runs
+where neither is present), and the fake CUDA module (tests/fake_cuda, at each case's two smallest sizes: it runs
 _C's kernels, so this checks its plumbing)."""
 import dataclasses
 

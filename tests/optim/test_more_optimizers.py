@@ -446,7 +446,7 @@ def test_exported():
         assert name in optim.__all__ and hasattr(optim, name)
 
 
-# --- on a device (the CUDA twins through nnx.native.cuda; tests/fake_cuda.py without a GPU) ----------------------
+# --- on a device (the CUDA twins through nnx.native.cuda; tests/fake_cuda without a GPU) ----------------------
 @pytest.mark.parametrize("make", [
     lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
     lambda ps: optim.Adadelta(ps, weight_decay=0.1),
