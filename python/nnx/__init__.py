@@ -3,6 +3,7 @@ from .native import _C
 from .device import device
 from .tensor import (Tensor, arange, cat, empty, empty_like, float32, float64, from_dlpack, from_numpy, full,
                      full_like, int64, ones, ones_like, rand, randn, stack, tensor, where, zeros, zeros_like)
+from . import _tensor_wiring  # noqa: I001  (completes Tensor: autograd, ops and the composite methods)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import initial_seed, manual_seed, seed
 from .threads import get_num_threads, set_num_threads

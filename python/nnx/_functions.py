@@ -11,7 +11,8 @@ import sys
 
 import numpy as np
 
-from . import _composite, _math_ops, autograd as _autograd
+from . import _composite, _math_ops, _tensor_args
+from . import autograd as _autograd
 from . import random as _random
 from ._not_provided import NOT_PROVIDED_FUNCTIONS, NotProvidedError
 from .tensor import Tensor, _check_dtype, _shape_arg, tensor
@@ -229,11 +230,11 @@ def set_default_dtype(d):
     dtype = _check_dtype(d, "d")
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"set_default_dtype(): only float32 and float64 are supported, got {dtype}")
-    _tensor._DEFAULT_FLOAT = dtype
+    _tensor_args.set_default_float(dtype)
 
 
 def _default_float():
-    return _tensor._DEFAULT_FLOAT
+    return _tensor_args.default_float()
 
 
 # --- names nnx deliberately lacks ------------------------------------------------------------------------------------------

@@ -3,10 +3,9 @@ table (value and derivative side by side), prod, cumsum, cumprod and einsum.
 
 Forward and backward see arrays (NumPy on the CPU, a device array elsewhere), as in nnx.ops.
 """
-import sys
-
 import numpy as np
 
+from . import _tensor_args
 from .autograd import Function
 from .ops._common import _restore_reduced_axes
 
@@ -51,7 +50,7 @@ class UnaryMath(Function):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf/nan silently, as in PyTorch
             out = UNARY_MATH[name][0](x)
         if x.dtype.kind in "biu" and out.dtype.kind == "f":  # PyTorch: integers give the default float dtype
-            out = out.astype(sys.modules[__package__ + ".tensor"]._DEFAULT_FLOAT)
+            out = out.astype(_tensor_args.default_float())
         ctx.x, ctx.out, ctx.name = x, out, name
         return out
 

@@ -6,96 +6,27 @@ node that made a Tensor is its context. Operands on two devices make the forward
 refuses host arrays and the reverse); apply then names the devices with PyTorch's message. That check
 runs only on failure, so the CPU path pays nothing for it.
 """
-import functools
 import sys
 import threading
 
 import numpy as np
 
-from .tensor import Tensor, _write_clock, _device_of_array, _is_device_array, move_array
+# Grad mode lives below the Tensor class (its in-place methods read it); nnx.autograd keeps its public names, and
+# _GradMode, which nnx._functions.inference_mode builds on.
+from ._grad_mode import _grad_state, _GradMode, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from ._tensor_base import _write_clock
+from .native.devices import device_of_array as _device_of_array
+from .native.devices import is_device_array as _is_device_array
+from .native.devices import move_array
+from .tensor import Tensor
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
 
-
-class _GradState(threading.local):
-    """Grad mode, one flag per thread as in PyTorch: a no_grad() validation in one thread must not switch
-    off recording for a model training in another. Read as `_grad_state.enabled` by every op."""
-
-    enabled = True
-
-
-_grad_state = _GradState()
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
     "already been freed). Saved intermediate values of the graph are freed when you call .backward(). "
     "Specify retain_graph=True if you need to backward through the graph a second time.")
-
-
-def is_grad_enabled():
-    """True when new operations record the graph for backward."""
-    return _grad_state.enabled
-
-
-class _GradMode:
-    """Shared body of no_grad / enable_grad / set_grad_enabled: a context manager and a decorator."""
-
-    mode = True
-
-    def __enter__(self):
-        self._previous = _grad_state.enabled
-        _grad_state.enabled = self.mode
-
-    def __exit__(self, *exc_info):
-        _grad_state.enabled = self._previous
-        return False
-
-    def __call__(self, function):
-        mode = self.mode
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return function(*args, **kwargs)
-        return wrapper
-
-
-class _FixedGradMode(_GradMode):
-    def __new__(cls, function=None):
-        if function is not None:  # used as a bare decorator: @nnx.no_grad
-            return cls()(function)
-        return super().__new__(cls)
-
-
-class no_grad(_FixedGradMode):
-    """Context manager and decorator that disables graph recording (as torch.no_grad)."""
-
-    mode = False
-
-
-class enable_grad(_FixedGradMode):
-    """Context manager and decorator that enables graph recording (as torch.enable_grad)."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """Sets grad mode on (True) or off (False); takes effect at once and, as a context manager, is undone
-    on exit (as torch.set_grad_enabled)."""
-
-    def __init__(self, mode):
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"mode must be a bool, got {type(mode).__name__}")
-        self.mode = bool(mode)
-        self._previous = _grad_state.enabled
-        _grad_state.enabled = self.mode
-
-    def __enter__(self):
-        pass  # already set in __init__, like PyTorch
-
-    def __call__(self, function):
-        _grad_state.enabled = self._previous  # used as a decorator: undo the switch made by __init__
-        return super().__call__(function)
 
 
 class Function:
