@@ -1,5 +1,5 @@
 // One vocabulary of argument checks for NumPy arrays (CPU) and DeviceArrays (CUDA), plus the two device
-// policies, so that each op family's validation (csrc/bind/<family>_binding.h) is written once for both.
+// policies, so that each op family's validation (csrc/bind/<family>.cpp) is written once for both.
 // Messages are those of checks.h / cuda_checks.h unchanged; this header only chooses between them.
 #pragma once
 #include <cstdint>

@@ -9,14 +9,8 @@
 
 namespace nnx::bind {
 #define NNX_FAMILY(name) void bind_##name(py::module_& m);
-#ifdef NNX_BIND_CUDA
-#define NNX_LEGACY_FAMILY(name) namespace cuda { void bind_##name(py::module_& m); }
-#else
-#define NNX_LEGACY_FAMILY(name) void bind_##name(py::module_& m);
-#endif
 #include "families.inc"
 #undef NNX_FAMILY
-#undef NNX_LEGACY_FAMILY
 }  // namespace nnx::bind
 
 #ifdef NNX_BIND_CUDA
@@ -110,10 +104,5 @@ PYBIND11_MODULE(_C, m) {
 #endif
   nnx::bind::bind_module(m);
 #define NNX_FAMILY(name) nnx::bind::bind_##name(m);
-#ifdef NNX_BIND_CUDA
-#define NNX_LEGACY_FAMILY(name) nnx::bind::cuda::bind_##name(m);
-#else
-#define NNX_LEGACY_FAMILY(name) nnx::bind::bind_##name(m);
-#endif
 #include "families.inc"
 }

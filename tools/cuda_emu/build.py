@@ -202,13 +202,8 @@ def build(out_dir, jobs):
     os.makedirs(generated, exist_ok=True)
     sources, registrations = [os.path.join(CSRC, "bind", "module.cpp")], ""
     for family in families("cuda"):
-        path = os.path.join(CSRC, "bind", family + ".cpp")
-        if os.path.exists(path):
-            registrations += f"NNX_FAMILY({family})\n"
-        else:  # not yet moved to csrc/bind/<family>.cpp
-            path = os.path.join(CSRC, "bind", "cuda_" + family + ".cpp")
-            registrations += f"NNX_LEGACY_FAMILY({family})\n"
-        sources.append(path)
+        sources.append(os.path.join(CSRC, "bind", family + ".cpp"))
+        registrations += f"NNX_FAMILY({family})\n"
     inc = os.path.join(generated, "families.inc")
     if not os.path.exists(inc) or open(inc).read() != registrations:
         with open(inc, "w") as fh:

@@ -1,5 +1,8 @@
 // Bindings of the generic strided kernels (cuda/elementwise.h): copy, fill, arange, unary, binary,
 // binary_scalar, where. Validates op names, dtypes, shapes, devices and output aliasing, then launches.
+#ifndef NNX_BIND_CUDA
+#error "bound on cuda only (csrc/families.txt): compiled with NNX_BIND_CUDA"
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -7,11 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "bind/cuda_checks.h"
-#include "bind/cuda_registry.h"
+#include "bind/device.h"
 #include "cuda/elementwise.h"
 
-namespace nnx::bind::cuda {
+namespace nnx::bind {
+namespace cuda {
 namespace {
 
 using nnx::cuda::BinaryOp;
@@ -231,7 +234,10 @@ void where(py::handle condition_obj, py::handle a_obj, py::handle b_obj, py::han
 
 }  // namespace
 
+}  // namespace cuda
+
 void bind_elementwise(py::module_& m) {
+  using namespace cuda;  // the helpers above
   m.def("copy", &copy, py::arg("src"), py::arg("dst"),
         "dst[...] = src with dtype cast; both may be strided; dst may be exactly src but not overlap it otherwise.");
   m.def("fill", &fill, py::arg("out"), py::arg("value"), "out[...] = value cast to out's dtype (out may be strided).");
@@ -247,4 +253,4 @@ void bind_elementwise(py::module_& m) {
         "out = condition ? a : b; condition bool, a/b of out's dtype, all views of out's shape.");
 }
 
-}  // namespace nnx::bind::cuda
+}  // namespace nnx::bind

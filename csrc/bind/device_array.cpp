@@ -1,5 +1,8 @@
 // The DeviceArray type of nnx._cuda: creation, host copies, views, properties, DLPack exchange, and
 // the allocator statistics. Every argument is validated here; the memory work is in csrc/cuda.
+#ifndef NNX_BIND_CUDA
+#error "bound on cuda only (csrc/families.txt): compiled with NNX_BIND_CUDA"
+#endif
 #include <Python.h>
 #include <pybind11/numpy.h>
 
@@ -9,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "bind/cuda_checks.h"
-#include "bind/cuda_registry.h"
+#include "bind/device.h"
 #include "cuda/dlpack.h"
 
-namespace nnx::bind::cuda {
+namespace nnx::bind {
+namespace cuda {
 
 // ValueError unless `device` is a visible device; RuntimeError with CUDA's reason when there is none.
-// Also used by cuda_module.cpp.
+// Also used by module.cpp.
 void require_device_ordinal(int device, const char* name);
 
 namespace {
@@ -359,7 +362,7 @@ DeviceArray from_dlpack(py::handle capsule) {
 
 }  // namespace
 
-// ---- shared with cuda_module.cpp and cuda_checks.h -----------------------------------------------------------
+// ---- shared with module.cpp and cuda_checks.h -----------------------------------------------------------
 
 void require_device_ordinal(int device, const char* name) {
   if (device < 0) throw py::value_error(std::string(name) + " must be a CUDA device index >= 0, got " + std::to_string(device));
@@ -386,7 +389,10 @@ bool may_overlap(const DeviceArray& a, const DeviceArray& b) {
   return a_begin < b_end && b_begin < a_end;
 }
 
+}  // namespace cuda
+
 void bind_device_array(py::module_& m) {
+  using namespace cuda;  // the helpers above
   py::class_<DeviceArray>(m, "DeviceArray",
                           "A strided view of device memory: refcounted storage, element offset, shape, strides in "
                           "elements (may be 0 or negative), dtype, device.")
@@ -464,4 +470,4 @@ void bind_device_array(py::module_& m) {
       "Synchronises and returns every cached, unused block to CUDA (cudaFree).");
 }
 
-}  // namespace nnx::bind::cuda
+}  // namespace nnx::bind

@@ -1,14 +1,17 @@
 // CUDA bindings for the gathers and scatters along one axis of (outer, length, inner) views, and nonzero.
 // Index values live on the device: the kernels check them (IndexError at the next synchronisation); the
 // binding checks everything it can see on the host.
+#ifndef NNX_BIND_CUDA
+#error "bound on cuda only (csrc/families.txt): compiled with NNX_BIND_CUDA"
+#endif
 #include <string>
 #include <utility>
 
-#include "bind/cuda_checks.h"
-#include "bind/cuda_registry.h"
+#include "bind/device.h"
 #include "cuda/index.h"
 
-namespace nnx::bind::cuda {
+namespace nnx::bind {
+namespace cuda {
 
 namespace {
 
@@ -147,7 +150,10 @@ void nonzero(py::handle mask_obj, py::handle out_obj) {
 
 }  // namespace
 
+}  // namespace cuda
+
 void bind_index(py::module_& m) {
+  using namespace cuda;  // the helpers above
   m.def("index_select", &index_select, py::arg("src"), py::arg("indices"), py::arg("out"), py::arg("outer"),
         py::arg("length"), py::arg("inner"),
         "out(outer, m, inner) = src(outer, length, inner)[:, indices, :]; indices int64 (m,), negative ones "
@@ -167,4 +173,4 @@ void bind_index(py::module_& m) {
         "out(count, mask.ndim) int64 = the C-order coordinates of mask's true elements (count from nonzero_count).");
 }
 
-}  // namespace nnx::bind::cuda
+}  // namespace nnx::bind
