@@ -2,7 +2,7 @@
 and cat, stack, where (re-exported by nnx.tensor and nnx)."""
 import numpy as np
 
-from . import native
+from . import _tensor_args, native
 from . import random as _random
 from ._tensor_args import (
     _array_from_python,
@@ -13,7 +13,6 @@ from ._tensor_args import (
     _is_float,
     _normalize_dim,
     _shape_arg,
-    default_float,
 )
 from ._tensor_base import TensorBase, wrap
 from .native.devices import CPU, device_of_array, move_array, target_device
@@ -53,7 +52,7 @@ def from_numpy(array):
 
 def _factory(kind, make, size, dtype, device, requires_grad, *args):
     """A new tensor: make(shape, dtype) on the CPU, or the device backend's `kind`(shape, *args, dtype, index)."""
-    dtype = default_float() if dtype is None else _check_dtype(dtype)
+    dtype = _tensor_args._DEFAULT_FLOAT if dtype is None else _check_dtype(dtype)
     shape = _shape_arg(size)
     target = None if device is None else target_device(device)
     if target is None or target is CPU:
@@ -119,7 +118,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise ValueError("step must be nonzero")
     if dtype is None:
         all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if all_ints else default_float()
+        dtype = np.int64 if all_ints else _tensor_args._DEFAULT_FLOAT
     target = None if device is None else target_device(device)
     if target is not None and target is not CPU:
         # The host computes the values (a few numbers), so they equal the CPU's exactly; one upload.
@@ -131,7 +130,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def _random_factory(draw, size, dtype, device, requires_grad):
     """Random values drawn on the host from nnx's seeded generator, then put on `device`: the same seed
     gives the same values on every device."""
-    dtype = default_float() if dtype is None else _check_dtype(dtype)
+    dtype = _tensor_args._DEFAULT_FLOAT if dtype is None else _check_dtype(dtype)
     if not _is_float(dtype):
         raise TypeError(f"dtype must be a floating point dtype for random values, got {dtype}")
     target = None if device is None else target_device(device)

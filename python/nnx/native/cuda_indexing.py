@@ -9,8 +9,22 @@ import math
 
 import numpy as np
 
-from .cuda_array import (INT64, CudaArray, ascontiguous, broadcast_to, cast, contiguous_copy, copy_into, empty,
-                         from_host, may_share_memory, native, reshape_fresh, view_like, _require_writeable)
+from .cuda_array_base import (
+    INT64,
+    CudaArrayBase,
+    _require_writeable,
+    ascontiguous,
+    broadcast_to,
+    cast,
+    contiguous_copy,
+    copy_into,
+    empty,
+    from_host,
+    may_share_memory,
+    native,
+    reshape_fresh,
+    view_like,
+)
 
 _INVALID_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or "
                   "boolean arrays are valid indices")
@@ -60,7 +74,7 @@ def setitem(array, index, value, accumulate=False):
 
 
 def _assign(target, value):
-    if isinstance(value, CudaArray):
+    if isinstance(value, CudaArrayBase):
         copy_into(value, target)
     elif _is_scalar(value):
         native().fill(target._handle, value.item() if isinstance(value, (np.generic, np.ndarray)) else value)
@@ -82,7 +96,7 @@ def _upload(value, dtype, device):
 
 
 def _device_value(value, dtype, device):
-    if isinstance(value, CudaArray):
+    if isinstance(value, CudaArrayBase):
         if value.device_index != device:
             raise ValueError(f"value is on cuda:{value.device_index} but the array is on cuda:{device}")
         return value
@@ -99,7 +113,7 @@ def _basic_view(array, parts):
 
 # --- index normalisation ------------------------------------------------------------------------------------
 def _is_index_array(part):
-    return isinstance(part, (CudaArray, np.ndarray))
+    return isinstance(part, (CudaArrayBase, np.ndarray))
 
 
 def _normalize(index):
@@ -115,7 +129,7 @@ def _normalize_part(part):
         raise IndexError("nnx CUDA arrays do not support boolean scalar indices")
     if isinstance(part, (int, np.integer)):
         return int(part)
-    if isinstance(part, CudaArray):
+    if isinstance(part, CudaArrayBase):
         if part.dtype.kind not in "biu":
             raise IndexError(_INVALID_INDEX)
         return part
@@ -189,7 +203,7 @@ class _AdvancedPlan:
             if _is_mask(part):
                 expanded += [("index", coordinates, True) for coordinates in _mask_coordinates(array, part, axis)]
                 axis += part.ndim
-            elif isinstance(part, (int, np.ndarray, CudaArray)):
+            elif isinstance(part, (int, np.ndarray, CudaArrayBase)):
                 expanded.append(("index", part, False))
                 axis += 1
             else:
@@ -199,7 +213,7 @@ class _AdvancedPlan:
 
 
 def _is_mask(part):
-    return isinstance(part, (np.ndarray, CudaArray)) and part.dtype.kind == "b"
+    return isinstance(part, (np.ndarray, CudaArrayBase)) and part.dtype.kind == "b"
 
 
 def _mask_coordinates(array, mask, first_axis):
@@ -215,14 +229,14 @@ def _mask_coordinates(array, mask, first_axis):
 
 def _linear_index(values, trusted, dims, axes, device):
     """(int64 (m,) contiguous CudaArray, broadcast shape) for index values over axes of sizes dims."""
-    shape = np.broadcast_shapes(*(np.shape(v) if not isinstance(v, CudaArray) else v.shape for v in values))
-    if len(values) == 1 and isinstance(values[0], CudaArray):
+    shape = np.broadcast_shapes(*(np.shape(v) if not isinstance(v, CudaArrayBase) else v.shape for v in values))
+    if len(values) == 1 and isinstance(values[0], CudaArrayBase):
         linear = values[0]  # the kernel wraps negatives and reports indices out of range
         return _as_index_vector(linear, device), shape
     normalized = [_checked(value, size, axis, is_trusted)
                   for value, size, axis, is_trusted in zip(values, dims, axes, trusted)]
     multipliers = [math.prod(dims[k + 1:]) for k in range(len(dims))]
-    if not any(isinstance(v, CudaArray) for v in normalized):
+    if not any(isinstance(v, CudaArrayBase) for v in normalized):
         linear = sum(np.asarray(v, dtype=np.int64) * m for v, m in zip(normalized, multipliers))
         return from_host(np.ascontiguousarray(np.broadcast_to(linear, shape), dtype=np.int64).reshape(-1), device), shape
     linear = None
@@ -246,7 +260,7 @@ def _checked(value, size, axis, trusted):
     """value with negatives wrapped; IndexError (NumPy's message) for one out of range."""
     if trusted:
         return value
-    if isinstance(value, CudaArray):
+    if isinstance(value, CudaArrayBase):
         value = value if value.dtype == INT64 else cast(value, INT64)
         if bool(((value < -size) | (value >= size)).any()):  # reads one flag: several device index arrays
             raise IndexError(f"index out of bounds for axis {axis} with size {size}")

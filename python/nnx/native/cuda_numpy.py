@@ -1,5 +1,6 @@
-"""NumPy's ufuncs and functions on CudaArray: the elementwise machinery, reductions, matmul, and the
-__array_function__ table. Each function runs on the device or raises TypeError; nothing falls back to the host.
+"""NumPy's ufuncs and functions on CudaArray: the elementwise machinery, reductions and matmul (the other
+elementwise functions are in cuda_elementwise, the __array_function__ table in cuda_functions). Each function runs
+on the device or raises TypeError; nothing falls back to the host.
 
 Promotion is NumPy 2's (NEP 50, Python scalars are weak): every ufunc asks NumPy itself for its loop
 dtypes (ufunc.resolve_dtypes), casts its operands to them, and broadcasts with zero-stride views.
@@ -10,8 +11,23 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from . import cuda_indexing
-from .cuda_array import (BOOL, DEVICE_DTYPES, INT64, CudaArray, ascontiguous, broadcast_to, cast,
-                         contiguous_copy, copy_into, device_dtype, empty, full, may_share_memory, native, reshape_fresh)
+from .cuda_array_base import (
+    BOOL,
+    DEVICE_DTYPES,
+    INT64,
+    CudaArrayBase,
+    ascontiguous,
+    broadcast_to,
+    cast,
+    contiguous_copy,
+    copy_into,
+    device_dtype,
+    empty,
+    full,
+    may_share_memory,
+    native,
+    reshape_fresh,
+)
 
 
 def unsupported(name):
@@ -21,14 +37,14 @@ def unsupported(name):
 # --- operands ----------------------------------------------------------------------------------------------------
 def is_operand(value):
     """What may meet a CudaArray in arithmetic: CudaArrays, numbers, NumPy scalars and 0-d host arrays."""
-    if isinstance(value, (CudaArray, bool, int, float)):
+    if isinstance(value, (CudaArrayBase, bool, int, float)):
         return True
     return isinstance(value, (np.generic, np.ndarray)) and value.ndim == 0 and value.dtype.kind in "biuf"
 
 
 def _loop_dtype_of(value):
     """What ufunc.resolve_dtypes takes for an operand: a dtype, or int/float for weak Python scalars."""
-    if isinstance(value, (CudaArray, np.generic, np.ndarray)):
+    if isinstance(value, (CudaArrayBase, np.generic, np.ndarray)):
         return value.dtype  # NumPy scalars (np.float64 is a float subclass) and 0-d arrays are strongly typed
     if isinstance(value, bool):
         return BOOL
@@ -46,7 +62,7 @@ def _check_operands(name, operands):
 
 
 def _device_of(arrays):
-    devices = {a.device_index for a in arrays if isinstance(a, CudaArray)}
+    devices = {a.device_index for a in arrays if isinstance(a, CudaArrayBase)}
     if len(devices) > 1:
         raise ValueError(f"expected all CUDA arrays on one device, got cuda:{min(devices)} and cuda:{max(devices)}")
     return devices.pop() if devices else 0
@@ -54,7 +70,7 @@ def _device_of(arrays):
 
 def _as_device(value, dtype, device):
     """value (CudaArray or scalar) as a device array of dtype."""
-    if isinstance(value, CudaArray):
+    if isinstance(value, CudaArrayBase):
         return value if value.dtype == dtype else cast(value, dtype)
     return full((), _scalar_value(value), dtype, device)  # fill takes Python ints exactly
 
@@ -110,7 +126,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 def call_ufunc(ufunc, operands, out=None, dtype=None):
     """ufunc(*operands) with NumPy's promotion and broadcasting; written into `out` when given."""
     name = ufunc.__name__
-    if out is not None and not isinstance(out, CudaArray):
+    if out is not None and not isinstance(out, CudaArrayBase):
         raise TypeError(f"numpy.{name}: out must be a CUDA array, got {type(out).__name__}")
     if name == "matmul":
         return matmul(*operands, out=out)
@@ -118,7 +134,7 @@ def call_ufunc(ufunc, operands, out=None, dtype=None):
         raise unsupported(name)
     device = _device_of(list(operands) + [out])
     loop = _loop_dtypes(ufunc, tuple(_loop_dtype_of(v) for v in operands), None if dtype is None else np.dtype(dtype))
-    shapes = [v.shape for v in operands if isinstance(v, CudaArray)]
+    shapes = [v.shape for v in operands if isinstance(v, CudaArrayBase)]
     shape = np.broadcast_shapes(*shapes, *(() if out is None else (out.shape,)))
     result_dtype = loop[-1]
     if out is not None:
@@ -130,7 +146,7 @@ def call_ufunc(ufunc, operands, out=None, dtype=None):
                             "casting rule 'same_kind'")
         if not out._writeable:
             raise ValueError("output array is read-only")
-    inputs = [v if not isinstance(v, CudaArray) or v.dtype == d else cast(v, d) for v, d in zip(operands, loop)]
+    inputs = [v if not isinstance(v, CudaArrayBase) or v.dtype == d else cast(v, d) for v, d in zip(operands, loop)]
     direct = out is not None and out.dtype == result_dtype and out._handle.is_contiguous
     target = out if direct else empty(shape, result_dtype, device)
     _compute(name, inputs, loop[:-1], _Target(target, fresh=not direct), device)
@@ -194,13 +210,13 @@ def _unary(name, value, dtype, destination, device):
 def _binary(op, inputs, dtype, destination, device):
     target = destination.array
     first, second = inputs
-    if not isinstance(first, CudaArray) and not isinstance(second, CudaArray):  # np.add(1, 2, out=cuda_array)
+    if not isinstance(first, CudaArrayBase) and not isinstance(second, CudaArrayBase):  # np.add(1, 2, out=cuda_array)
         first = _as_device(first, dtype, device)
-    scalar_first = not isinstance(first, CudaArray)
+    scalar_first = not isinstance(first, CudaArrayBase)
     array, scalar = (second, first) if scalar_first else (first, second)
-    if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArray) and _scalar_value(second) < 0:
+    if op == "power" and dtype.kind in "iu" and not isinstance(second, CudaArrayBase) and _scalar_value(second) < 0:
         raise ValueError("Integers to negative integer powers are not allowed.")
-    if not isinstance(scalar, CudaArray):  # the kernel casts the (exact) Python scalar to the array's dtype
+    if not isinstance(scalar, CudaArrayBase):  # the kernel casts the (exact) Python scalar to the array's dtype
         a = _operand_view(array, destination)
         native().binary_scalar(op, a._handle, _scalar_value(scalar), target._handle, scalar_first)
         return
@@ -314,7 +330,7 @@ def _reduce_axes(op, x, axes, out_dtype):
 def _into(result, out):
     if out is None:
         return result
-    if not isinstance(out, CudaArray):
+    if not isinstance(out, CudaArrayBase):
         raise TypeError(f"out must be a CUDA array, got {type(out).__name__}")
     copy_into(result, out)
     return out
@@ -374,7 +390,7 @@ _MATMUL_SIGNATURE = "with gufunc signature (n?,k),(k,m?)->(n?,m?)"
 
 def matmul(a, b, out=None):
     for k, operand in enumerate((a, b)):
-        if not isinstance(operand, CudaArray):
+        if not isinstance(operand, CudaArrayBase):
             if isinstance(operand, np.ndarray) and operand.ndim > 0:
                 raise TypeError("numpy.matmul: cannot mix a CUDA array with a host numpy.ndarray; move it first")
             raise ValueError(f"matmul: Input operand {k} does not have enough dimensions (has 0, gufunc core "
@@ -446,96 +462,8 @@ def gemm2d(a, b, trans_a=False, trans_b=False, out=None):
 
 
 def dot(a, b, out=None):
-    if not isinstance(a, CudaArray) or not isinstance(b, CudaArray) or a.ndim == 0 or b.ndim == 0:
+    if not isinstance(a, CudaArrayBase) or not isinstance(b, CudaArrayBase) or a.ndim == 0 or b.ndim == 0:
         return _into(np.multiply(a, b), out)
     if a.ndim > 2 or b.ndim > 2:
         raise unsupported("dot of arrays with more than 2 dimensions (use matmul)")
     return matmul(a, b, out=out)
-
-
-# --- elementwise helpers ---------------------------------------------------------------------------------------------------
-def clip(a, a_min=None, a_max=None, out=None, **options):
-    a_min = options.pop("min", a_min)
-    a_max = options.pop("max", a_max)
-    if options:
-        raise unsupported(f"clip({', '.join(options)}=)")
-    result = a
-    if a_min is not None:
-        result = np.maximum(result, a_min)
-    if a_max is not None:
-        result = np.minimum(result, a_max)
-    if result is a:
-        result = contiguous_copy(a)
-    return _into(result, out)
-
-
-def round_(a, decimals=0, out=None):
-    if a.dtype.kind != "f":
-        if decimals < 0:
-            raise unsupported("round of integers to negative decimals")
-        return _into(contiguous_copy(a), out)
-    if decimals == 0:
-        return _into(np.rint(a), out)
-    scale = 10.0 ** decimals
-    return _into(np.rint(a * scale) / scale, out)
-
-
-def where(condition, x=None, y=None):
-    if x is None and y is None:
-        return nonzero(condition)
-    if x is None or y is None:
-        raise ValueError("either both or neither of x and y should be given")
-    operands = (condition, x, y)
-    if not _check_operands("where", operands):
-        raise TypeError("numpy.where: arguments must be CUDA arrays or scalars")
-    device = _device_of(operands)
-    dtype = np.result_type(*(_loop_dtype_of(v) if isinstance(v, (CudaArray, np.generic, np.ndarray)) else v
-                             for v in (x, y)))
-    device_dtype(dtype)
-    shape = np.broadcast_shapes(*(v.shape for v in operands if isinstance(v, CudaArray)))
-    condition = _as_device(condition, BOOL, device)
-    x, y = _as_device(x, dtype, device), _as_device(y, dtype, device)
-    out = empty(shape, dtype, device)
-    native().where(*(broadcast_to(v, shape)._handle for v in (condition, x, y)), out._handle)
-    return out
-
-
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    a, b = _as_array_pair("isclose", a, b)
-    with np.errstate(invalid="ignore"):
-        close = (np.abs(a - b) <= atol + rtol * np.abs(b)) | (a == b)
-    if equal_nan:
-        close = close | (np.isnan(a) & np.isnan(b))
-    return close
-
-
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(isclose(a, b, rtol, atol, equal_nan).all())
-
-
-def array_equal(a1, a2, equal_nan=False):
-    a1, a2 = _as_array_pair("array_equal", a1, a2)
-    if a1.shape != a2.shape:
-        return False
-    equal = a1 == a2
-    if equal_nan and a1.dtype.kind == "f":
-        equal = equal | (np.isnan(a1) & np.isnan(a2))
-    return bool(equal.all())
-
-
-def _as_array_pair(name, a, b):
-    if not _check_operands(name, (a, b)):
-        raise TypeError(f"numpy.{name}: arguments must be CUDA arrays or scalars")
-    device = _device_of((a, b))
-    return tuple(v if isinstance(v, CudaArray) else _as_device(v, np.result_type(_scalar_value(v)), device)
-                 for v in (a, b))
-
-
-def linalg_norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro", np.inf) or (ord == 2 and (axis is None and x.ndim != 1)):
-        raise unsupported(f"linalg.norm(ord={ord!r})")
-    magnitude = np.abs(x if x.dtype.kind == "f" else cast(x, np.dtype(np.float64)))
-    if ord == np.inf:
-        return reduction("max", magnitude, axis, keepdims)
-    return np.sqrt(reduction("sum", magnitude * magnitude, axis, keepdims))
-
