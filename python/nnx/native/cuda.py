@@ -1,14 +1,24 @@
-"""CUDA op table: the names of native/cpu.py over CudaArray, each calling the kernels of nnx._cuda.
+"""CUDA kernel table: the names of native/cpu.py over CudaArray, each calling the kernels of nnx._cuda.
 
 Every function takes and returns CudaArrays and allocates its outputs on the inputs' device. Kernels need
-C-contiguous inputs, made contiguous here, at the boundary. The native module is held in `_native` so that
-tests can run this whole path on a NumPy stand-in (use_native_module(tests/fake_cuda)).
+C-contiguous inputs, made contiguous at the boundary. The op families' wrappers are the ones both devices share
+(native/kernels.py), calling nnx._cuda through HandleArguments; this module holds what only CUDA does: the
+module's availability, creation and transfer (DLPack included), its allocators, cuBLAS matmul. The native module
+is held in `_native` so that tests can run this whole path on a NumPy stand-in (use_native_module(tests/fake_cuda)).
 """
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import numpy as np
 
 from . import cuda_array as _arrays
-from .cuda_array import CudaArray, ascontiguous, empty as _empty_array, full as _full_array
-from .cuda_numpy import gemm2d, matmul as _matmul
+from .cuda_array import CudaArray, ascontiguous
+from .cuda_array import empty as _empty_array
+from .cuda_array import full as _full_array
+from .cuda_numpy import gemm2d
+from .cuda_numpy import matmul as _matmul
+from .kernels import kernel_table
 
 device_type = "cuda"
 array_type = CudaArray
@@ -22,6 +32,7 @@ def use_native_module(module):
     previous = _native
     _native = module
     _arrays._native = module
+    _install_kernel_table(module)
     return previous
 
 
@@ -115,12 +126,13 @@ def is_native_float(array):
     return array.dtype in _FLOAT_DTYPES
 
 
-def _handle(array):
-    return None if array is None else array._handle
+def _empty_on(shape, dtype, like):
+    """A fresh array on like's device (the kernel table's allocator)."""
+    return _empty_array(shape, dtype, like.device_index)
 
 
-def _empty(shape, like, dtype=None):
-    return _empty_array(shape, like.dtype if dtype is None else dtype, like.device_index)
+def _zeros_on(shape, dtype, like):
+    return _full_array(shape, 0, dtype, like.device_index)
 
 
 # --- matmul (gemm.cu) ------------------------------------------------------------------------------------------------
@@ -133,231 +145,42 @@ def matmul(a, b):
     return _matmul(a, b)
 
 
-# --- linear.cu ----------------------------------------------------------------------------------------------------
-_NEEDS_PREACT = ("gelu", "gelu_tanh")
+# --- the op families (kernels.py: linear, activations, softmax, losses, dropout, embedding, normalization, optim) ---
+def _handle_of(value: Any) -> Any:
+    """A kernel argument as nnx._cuda takes it: a CudaArray as its DeviceArray, a list of them as a list of those."""
+    kind = type(value)
+    if kind is CudaArray:
+        return value._handle
+    if kind is list or kind is tuple:
+        return [item._handle if type(item) is CudaArray else item for item in value]
+    return value
 
 
-def linear_forward(x, weight, bias, activation="none", negative_slope=0.01):
-    x = contiguous(x)
-    out = _empty((x.shape[0], weight.shape[0]), x)
-    preact = empty_c(out) if activation in _NEEDS_PREACT else None
-    _native.linear_forward(x._handle, contiguous(weight)._handle, _handle(None if bias is None else contiguous(bias)),
-                           out._handle, activation, negative_slope, _handle(preact))
-    return out, (preact if preact is not None else out)
+class HandleArguments:
+    """A native module (nnx._cuda, or a test stand-in) whose functions are called with CudaArrays: each CudaArray
+    argument, alone or in a list, goes in as its DeviceArray handle. The shared wrappers of native/kernels.py call
+    this the way the CPU's call nnx._C with NumPy arrays."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Callable:
+        module = self._module
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            function = getattr(module, name)  # (at call time: a module without CUDA fails here, as before)
+            if kwargs:
+                kwargs = {key: _handle_of(value) for key, value in kwargs.items()}
+            return function(*[_handle_of(argument) for argument in args], **kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        setattr(self, name, call)  # made once per name
+        return call
 
 
-def linear_backward(grad_out, x, weight, saved, activation, negative_slope, need_x, need_weight, need_bias):
-    grad_out = contiguous(grad_out)
-    grad_preact = grad_out if activation == "none" and grad_out.flags.writeable else empty_c(grad_out)
-    grad_x = empty_c(x) if need_x else None
-    grad_weight = empty_c(weight) if need_weight else None
-    grad_bias = _empty((weight.shape[0],), weight) if need_bias else None
-    _native.linear_backward(grad_out._handle, contiguous(x)._handle, contiguous(weight)._handle, _handle(saved),
-                            grad_preact._handle, _handle(grad_x), _handle(grad_weight), _handle(grad_bias),
-                            activation, negative_slope)
-    return grad_x, grad_weight, grad_bias
+def _install_kernel_table(module: Any) -> None:
+    """The op families' wrappers over `module`, as this module's functions (again after use_native_module)."""
+    globals().update(kernel_table(HandleArguments(module), contiguous, empty_c, _empty_on, empty_c, _zeros_on))
 
 
-# --- activations.cu ---------------------------------------------------------------------------------------------------
-def activation_forward(kind, x, negative_slope=0.01, beta=1.0, threshold=20.0, out=None):
-    x = contiguous(x)
-    if out is None:
-        out = empty_c(x)
-    _native.activation_forward(kind, x._handle, out._handle, negative_slope, beta, threshold)
-    return out
-
-
-def activation_backward(kind, grad_out, x, out, negative_slope=0.01, beta=1.0, threshold=20.0):
-    grad_out = contiguous(grad_out)
-    grad_in = empty_c(grad_out)
-    _native.activation_backward(kind, grad_out._handle, contiguous(x)._handle, contiguous(out)._handle,
-                                grad_in._handle, negative_slope, beta, threshold)
-    return grad_in
-
-
-# --- softmax.cu (last axis) ----------------------------------------------------------------------------------------------
-def softmax_forward(x, log=False):
-    x = contiguous(x)
-    out = empty_c(x)
-    _native.softmax_forward(x._handle, out._handle, log)
-    return out
-
-
-def softmax_backward(grad_out, out, log=False):
-    grad_out = contiguous(grad_out)
-    grad_in = empty_c(grad_out)
-    _native.softmax_backward(grad_out._handle, contiguous(out)._handle, grad_in._handle, log)
-    return grad_in
-
-
-# --- losses.cu ---------------------------------------------------------------------------------------------------------
-def _loss_buffer(input, reduction):
-    return _empty((), input) if reduction != "none" else empty_c(input)
-
-
-def cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothing, with_grad):
-    """(loss, logsumexp, grad_logits or None); grad_logits is dloss/dlogits for an upstream gradient of 1."""
-    logits, target = contiguous(logits), contiguous(target)
-    rows = logits.shape[0]
-    loss = _empty((), logits) if reduction != "none" else _empty((rows,), logits)
-    logsumexp = _empty((rows,), logits)
-    grad_logits = empty_c(logits) if with_grad else None
-    _native.cross_entropy_forward(logits._handle, target._handle, loss._handle, logsumexp._handle,
-                                  _handle(grad_logits), reduction, ignore_index, label_smoothing)
-    return loss, logsumexp, grad_logits
-
-
-def _options(options):
-    return {key: _handle(value) if isinstance(value, CudaArray) else value for key, value in options.items()}
-
-
-def pointwise_loss_forward(name, input, target, reduction, **options):
-    input, target = contiguous(input), contiguous(target)
-    loss = _loss_buffer(input, reduction)
-    getattr(_native, name + "_forward")(input._handle, target._handle, loss._handle, reduction, **_options(options))
-    return loss
-
-
-def pointwise_loss_backward(name, grad_loss, input, target, reduction, **options):
-    grad_input = empty_c(input)
-    getattr(_native, name + "_backward")(contiguous(grad_loss)._handle, contiguous(input)._handle,
-                                         contiguous(target)._handle, grad_input._handle, reduction,
-                                         **_options(options))
-    return grad_input
-
-
-# --- dropout.cu ------------------------------------------------------------------------------------------------------------
-def dropout_forward(x, p, seed, offset):
-    x = contiguous(x)
-    out = empty_c(x)
-    mask = _empty(x.shape, x, np.uint8)
-    _native.dropout_forward(x._handle, out._handle, mask._handle, p, seed, offset)
-    return out, mask
-
-
-def dropout_backward(grad_out, mask, p):
-    grad_out = contiguous(grad_out)
-    grad_in = empty_c(grad_out)
-    _native.dropout_backward(grad_out._handle, contiguous(mask)._handle, grad_in._handle, p)
-    return grad_in
-
-
-# --- embedding.cu ------------------------------------------------------------------------------------------------------------
-def embedding_forward(weight, indices):
-    indices = contiguous(indices)
-    out = _empty(indices.shape + (weight.shape[1],), weight)
-    _native.embedding_forward(contiguous(weight)._handle, indices._handle, out._handle)
-    return out
-
-
-def embedding_backward(grad_out, indices, num_embeddings, padding_idx):
-    grad_weight = _full_array((num_embeddings, grad_out.shape[-1]), 0, grad_out.dtype, grad_out.device_index)
-    _native.embedding_backward(contiguous(grad_out)._handle, contiguous(indices)._handle, grad_weight._handle,
-                               padding_idx)
-    return grad_weight
-
-
-# --- normalization.cu ------------------------------------------------------------------------------------------------------------
-def _optional_contiguous(array):
-    return None if array is None else contiguous(array)._handle
-
-
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
-    """(out, saved) for x (N, C); running_mean/running_var (or None) are updated in place when training."""
-    x = contiguous(x)
-    channels = x.shape[1]
-    out = empty_c(x)
-    save_mean, save_invstd = _empty((channels,), x), _empty((channels,), x)
-    stats = [None if s is None else contiguous(s) for s in (running_mean, running_var)]
-    _native.batch_norm_forward(x._handle, _optional_contiguous(weight), _optional_contiguous(bias),
-                               *(_handle(s) for s in stats), out._handle, save_mean._handle, save_invstd._handle,
-                               training, momentum, eps)
-    for target, written in zip((running_mean, running_var), stats):
-        if written is not target:
-            target[...] = written
-    return out, (x, save_mean, save_invstd)
-
-
-def batch_norm_backward(grad_out, weight, saved, training, need_x, need_weight, need_bias):
-    x, save_mean, save_invstd = saved
-    channels = x.shape[1]
-    grad_x = empty_c(x) if need_x else None
-    grad_weight = _empty((channels,), x) if need_weight else None
-    grad_bias = _empty((channels,), x) if need_bias else None
-    _native.batch_norm_backward(contiguous(grad_out)._handle, x._handle, _optional_contiguous(weight),
-                                save_mean._handle, save_invstd._handle, _handle(grad_x), _handle(grad_weight),
-                                _handle(grad_bias), training)
-    return grad_x, grad_weight, grad_bias
-
-
-def layer_norm_forward(x, weight, bias, eps):
-    x = contiguous(x)
-    rows = x.shape[0]
-    out = empty_c(x)
-    mean, rstd = _empty((rows,), x), _empty((rows,), x)
-    _native.layer_norm_forward(x._handle, _optional_contiguous(weight), _optional_contiguous(bias), out._handle,
-                               mean._handle, rstd._handle, eps)
-    return out, (x, mean, rstd)
-
-
-def layer_norm_backward(grad_out, weight, saved, need_x, need_weight, need_bias):
-    x, mean, rstd = saved
-    grad_x = empty_c(x) if need_x else None
-    grad_weight = _empty((x.shape[1],), x) if need_weight else None
-    grad_bias = _empty((x.shape[1],), x) if need_bias else None
-    _native.layer_norm_backward(contiguous(grad_out)._handle, x._handle, _optional_contiguous(weight), mean._handle,
-                                rstd._handle, _handle(grad_x), _handle(grad_weight), _handle(grad_bias))
-    return grad_x, grad_weight, grad_bias
-
-
-# --- optim.cu: one launch per parameter group (the arrays are updated in place) ----------------------------------------
-def _handles(arrays):
-    return None if arrays is None else [array._handle for array in arrays]
-
-
-def sgd_step(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-             maximize=False, first_step=False):
-    _native.sgd_step(_handles(params), _handles(grads), _handles(momentum_buffers), lr, momentum, dampening,
-                     weight_decay, nesterov, maximize, first_step)
-
-
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False, maximize=False):
-    _native.adam_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_avg_sqs),
-                      _handles(max_exp_avg_sqs), step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
-                      amsgrad, maximize)
-
-
-def rmsprop_step(params, grads, square_avgs, grad_avgs, momentum_buffers, lr, alpha=0.99, eps=1e-8,
-                 weight_decay=0.0, momentum=0.0, centered=False, maximize=False):
-    _native.rmsprop_step(_handles(params), _handles(grads), _handles(square_avgs), _handles(grad_avgs),
-                         _handles(momentum_buffers), lr, alpha, eps, weight_decay, momentum, centered, maximize)
-
-
-def adagrad_step(params, grads, state_sums, step, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
-    _native.adagrad_step(_handles(params), _handles(grads), _handles(state_sums), step, lr, lr_decay, weight_decay,
-                         eps, maximize)
-
-
-def adadelta_step(params, grads, square_avgs, acc_deltas, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
-                  maximize=False):
-    _native.adadelta_step(_handles(params), _handles(grads), _handles(square_avgs), _handles(acc_deltas), lr, rho,
-                          eps, weight_decay, maximize)
-
-
-def adamax_step(params, grads, exp_avgs, exp_infs, step, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                maximize=False):
-    _native.adamax_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_infs), step, lr, beta1,
-                        beta2, eps, weight_decay, maximize)
-
-
-def nadam_step(params, grads, exp_avgs, exp_avg_sqs, step, mu_product, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-               weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
-    _native.nadam_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_avg_sqs), step, mu_product,
-                       lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize)
-
-
-def radam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-               weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
-    _native.radam_step(_handles(params), _handles(grads), _handles(exp_avgs), _handles(exp_avg_sqs), step, lr, beta1,
-                       beta2, eps, weight_decay, decoupled_weight_decay, maximize)
+_install_kernel_table(_native)

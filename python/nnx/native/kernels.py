@@ -1,0 +1,204 @@
+"""The kernel table's wrappers of the op families, written once for both devices.
+
+Each wrapper makes its inputs C-contiguous, allocates its outputs (on the inputs' device) and calls the family's
+kernel with the argument order of csrc/bind/<family>.cpp, which is the same for nnx._C and nnx._cuda.
+`kernel_table` makes one set of them per device; a device module (native/cpu.py, native/cuda.py) puts them
+among its own names next to what is genuinely its own (creation and transfer, matmul, elementwise math):
+
+    globals().update(kernel_table(_C, contiguous, empty_c, np.empty, np.empty_like, np.zeros))
+
+Closures rather than a class or per-call dispatch: a wrapper finds its device's module and allocators in closure
+cells, so the CPU's hot path (relu, linear, cross-entropy on small tensors) costs what a hand-written module
+function does. Adding an op family: add its wrappers here, once.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+# The fused optimizer steps are the native functions themselves (they allocate nothing and take lists of arrays).
+OPTIMIZER_STEPS = ("sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "adamax_step",
+                   "nadam_step", "radam_step")
+
+# Every name kernel_table gives a device module.
+WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activation_backward", "softmax_forward",
+            "softmax_backward", "cross_entropy_forward", "pointwise_loss_forward", "pointwise_loss_backward",
+            "dropout_forward", "dropout_backward", "embedding_forward", "embedding_backward", "batch_norm_forward",
+            "batch_norm_backward", "layer_norm_forward", "layer_norm_backward") + OPTIMIZER_STEPS
+
+_UINT8 = np.dtype(np.uint8)  # dropout masks
+_NEEDS_PREACT = ("gelu", "gelu_tanh")  # linear's activations whose backward needs the pre-activation
+
+
+def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: Callable, empty_like: Callable,
+                 zeros: Callable) -> dict[str, Callable]:
+    """The op families' wrappers for one device, by name (WRAPPERS).
+
+    kernels: the native module, its functions called with this device's arrays (nnx._C; nnx._cuda behind
+    native.cuda.HandleArguments). contiguous(a): a, or a C-contiguous copy. empty_c(a): a fresh C-ordered array of
+    a's shape and dtype on its device, for any a. empty(shape, dtype, like=a) and zeros(shape, dtype, like=a): fresh
+    C-ordered arrays on a's device. empty_like(a): as empty_c, for an a known to be C-contiguous.
+    """
+
+    def optional_contiguous(array):
+        return None if array is None else contiguous(array)
+
+    # --- linear -------------------------------------------------------------------------------------------------------
+    def linear_forward(x, weight, bias, activation="none", negative_slope=0.01):
+        """(out, saved): out = act(x @ weight.T + bias); saved is what linear_backward needs."""
+        x = contiguous(x)
+        out = empty((x.shape[0], weight.shape[0]), x.dtype, like=x)
+        preact = empty_like(out) if activation in _NEEDS_PREACT else None
+        kernels.linear_forward(x, contiguous(weight), optional_contiguous(bias), out, activation, negative_slope,
+                               preact)
+        return out, (preact if preact is not None else out)
+
+    def linear_backward(grad_out, x, weight, saved, activation, negative_slope, need_x, need_weight, need_bias):
+        """(grad_x, grad_weight, grad_bias), None where not needed. grad_out is never modified."""
+        grad_out = contiguous(grad_out)
+        if activation == "none" and grad_out.flags.writeable:
+            grad_preact = grad_out  # the kernel writes the values it already holds
+        else:
+            grad_preact = empty_like(grad_out)
+        grad_x = empty_c(x) if need_x else None
+        grad_weight = empty_c(weight) if need_weight else None
+        grad_bias = empty((weight.shape[0],), weight.dtype, like=weight) if need_bias else None
+        kernels.linear_backward(grad_out, contiguous(x), contiguous(weight), saved, grad_preact, grad_x, grad_weight,
+                                grad_bias, activation, negative_slope)
+        return grad_x, grad_weight, grad_bias
+
+    # --- activations --------------------------------------------------------------------------------------------------
+    def activation_forward(kind, x, negative_slope=0.01, beta=1.0, threshold=20.0, out=None):
+        x = contiguous(x)
+        if out is None:
+            out = empty_like(x)
+        kernels.activation_forward(kind, x, out, negative_slope, beta, threshold)
+        return out
+
+    def activation_backward(kind, grad_out, x, out, negative_slope=0.01, beta=1.0, threshold=20.0):
+        """x and out C-contiguous (the forward's input made contiguous, its output)."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty_like(grad_out)
+        kernels.activation_backward(kind, grad_out, x, out, grad_in, negative_slope, beta, threshold)
+        return grad_in
+
+    # --- softmax (last axis) ------------------------------------------------------------------------------------------
+    def softmax_forward(x, log=False):
+        x = contiguous(x)
+        out = empty_like(x)
+        kernels.softmax_forward(x, out, log)
+        return out
+
+    def softmax_backward(grad_out, out, log=False):
+        """out: the forward's output."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty_like(grad_out)
+        kernels.softmax_backward(grad_out, out, grad_in, log)
+        return grad_in
+
+    # --- losses -------------------------------------------------------------------------------------------------------
+    def cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothing, with_grad):
+        """(loss, logsumexp, grad_logits or None); grad_logits is dloss/dlogits for an upstream gradient of 1."""
+        logits, target = contiguous(logits), contiguous(target)
+        rows = logits.shape[0]
+        loss = empty(() if reduction != "none" else (rows,), logits.dtype, like=logits)
+        logsumexp = empty((rows,), logits.dtype, like=logits)
+        grad_logits = empty_like(logits) if with_grad else None
+        kernels.cross_entropy_forward(logits, target, loss, logsumexp, grad_logits, reduction, ignore_index,
+                                      label_smoothing)
+        return loss, logsumexp, grad_logits
+
+    # mse / l1 / bce-with-logits: input and target of one shape; extra options (pos_weight) pass through.
+    def pointwise_loss_forward(name, input, target, reduction, **options):
+        input, target = contiguous(input), contiguous(target)
+        loss = empty((), input.dtype, like=input) if reduction != "none" else empty_like(input)
+        getattr(kernels, name + "_forward")(input, target, loss, reduction, **options)
+        return loss
+
+    def pointwise_loss_backward(name, grad_loss, input, target, reduction, **options):
+        grad_input = empty_c(input)
+        getattr(kernels, name + "_backward")(contiguous(grad_loss), contiguous(input), contiguous(target), grad_input,
+                                             reduction, **options)
+        return grad_input
+
+    # --- dropout ------------------------------------------------------------------------------------------------------
+    def dropout_forward(x, p, seed, offset):
+        """(out, mask) of inverted dropout drawn from Philox(seed, offset)."""
+        x = contiguous(x)
+        out = empty_like(x)
+        mask = empty(x.shape, _UINT8, like=x)
+        kernels.dropout_forward(x, out, mask, p, seed, offset)
+        return out, mask
+
+    def dropout_backward(grad_out, mask, p):
+        """mask: dropout_forward's."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty_like(grad_out)
+        kernels.dropout_backward(grad_out, mask, grad_in, p)
+        return grad_in
+
+    # --- embedding ----------------------------------------------------------------------------------------------------
+    def embedding_forward(weight, indices):
+        indices = contiguous(indices)
+        out = empty(indices.shape + (weight.shape[1],), weight.dtype, like=weight)
+        kernels.embedding_forward(contiguous(weight), indices, out)
+        return out
+
+    def embedding_backward(grad_out, indices, num_embeddings, padding_idx):
+        grad_weight = zeros((num_embeddings, grad_out.shape[-1]), grad_out.dtype, like=grad_out)
+        kernels.embedding_backward(contiguous(grad_out), contiguous(indices), grad_weight, padding_idx)
+        return grad_weight
+
+    # --- normalization (batch_norm over (N, C) per column, layer_norm over (N, D) per row) ----------------------------
+    def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
+        """(out, saved) for x (N, C); running_mean/running_var (or None) are updated in place when training."""
+        x = contiguous(x)
+        out = empty_like(x)
+        channels = x.shape[1]
+        save_mean, save_invstd = empty((channels,), x.dtype, like=x), empty((channels,), x.dtype, like=x)
+        # The kernel writes the running statistics in place, so a strided one goes through a contiguous copy.
+        stats = [None if s is None else contiguous(s) for s in (running_mean, running_var)]
+        kernels.batch_norm_forward(x, optional_contiguous(weight), optional_contiguous(bias), *stats, out, save_mean,
+                                   save_invstd, training, momentum, eps)
+        for target, written in zip((running_mean, running_var), stats):
+            if written is not target:
+                target[...] = written
+        return out, (x, save_mean, save_invstd)
+
+    def batch_norm_backward(grad_out, weight, saved, training, need_x, need_weight, need_bias):
+        """(grad_x, grad_weight, grad_bias), None where not needed; saved comes from batch_norm_forward."""
+        x, save_mean, save_invstd = saved
+        channels = x.shape[1]
+        grad_x = empty_like(x) if need_x else None
+        grad_weight = empty((channels,), x.dtype, like=x) if need_weight else None
+        grad_bias = empty((channels,), x.dtype, like=x) if need_bias else None
+        kernels.batch_norm_backward(contiguous(grad_out), x, optional_contiguous(weight), save_mean, save_invstd,
+                                    grad_x, grad_weight, grad_bias, training)
+        return grad_x, grad_weight, grad_bias
+
+    def layer_norm_forward(x, weight, bias, eps):
+        """(out, saved) for x (N, D) normalised per row; weight and bias (D,) or None."""
+        x = contiguous(x)
+        out = empty_like(x)
+        rows = x.shape[0]
+        mean, rstd = empty((rows,), x.dtype, like=x), empty((rows,), x.dtype, like=x)
+        kernels.layer_norm_forward(x, optional_contiguous(weight), optional_contiguous(bias), out, mean, rstd, eps)
+        return out, (x, mean, rstd)
+
+    def layer_norm_backward(grad_out, weight, saved, need_x, need_weight, need_bias):
+        """(grad_x, grad_weight, grad_bias), None where not needed; saved comes from layer_norm_forward."""
+        x, mean, rstd = saved
+        grad_x = empty_like(x) if need_x else None
+        grad_weight = empty((x.shape[1],), x.dtype, like=x) if need_weight else None
+        grad_bias = empty((x.shape[1],), x.dtype, like=x) if need_bias else None
+        kernels.layer_norm_backward(contiguous(grad_out), x, optional_contiguous(weight), mean, rstd, grad_x,
+                                    grad_weight, grad_bias)
+        return grad_x, grad_weight, grad_bias
+
+    wrappers = locals()
+    table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS}
+    # optim: one native call per parameter group, the arrays updated in place.
+    table.update((name, getattr(kernels, name)) for name in OPTIMIZER_STEPS)
+    return table
+
