@@ -13,12 +13,12 @@ _ndarray = np.ndarray
 _DEFAULT_FLOAT = np.dtype(np.float32)  # nnx.set_default_dtype changes it (through set_default_float)
 
 
-def default_float():
+def default_float() -> np.dtype:
     """The dtype Python floats become (float32 unless nnx.set_default_dtype changed it)."""
     return _DEFAULT_FLOAT
 
 
-def set_default_float(dtype):
+def set_default_float(dtype: np.dtype) -> None:
     global _DEFAULT_FLOAT
     _DEFAULT_FLOAT = dtype
 

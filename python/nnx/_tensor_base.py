@@ -5,6 +5,10 @@ nnx.tensor registers the Tensor class here when it is defined (as PyTorch's C co
 the method modules, the factories and the argument helpers build Tensors without importing nnx.tensor, which
 imports them.
 """
+from __future__ import annotations
+
+from typing import Any
+
 _new_object = object.__new__
 _tensor_class = None  # nnx.Tensor, set by register_tensor_class
 
@@ -24,13 +28,13 @@ class TensorBase:
     __slots__ = ()
 
 
-def register_tensor_class(tensor_class):
+def register_tensor_class(tensor_class: type) -> None:
     """Called once by nnx.tensor: the class `wrap` makes."""
     global _tensor_class
     _tensor_class = tensor_class
 
 
-def wrap(array):
+def wrap(array: Any) -> Any:
     """A Tensor around `array` itself (internal constructor: no checks, no copy)."""
     tensor = _new_object(_tensor_class)
     tensor._data = array

@@ -73,7 +73,7 @@ class _Flags:
 _array_class = None  # nnx.native.cuda_array.CudaArray, set by register_array_class
 
 
-def register_array_class(array_class):
+def register_array_class(array_class: type) -> None:
     """Called once by nnx.native.cuda_array: the class the functions here make."""
     global _array_class
     _array_class = array_class
