@@ -10,7 +10,7 @@
 #else
 #include "cpu/linear.h"
 #endif
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 
 namespace nnx::bind {
 

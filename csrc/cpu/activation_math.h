@@ -1,10 +1,10 @@
 // The CPU's activation math: vectorisable approximations of exp, tanh, erfc and log1p (CpuMath), plugged
-// into the formulas shared with the CUDA kernels (core/activation_formulas.h). Used by the elementwise
+// into the formulas shared with the CUDA kernels (core/activations_math.h). Used by the elementwise
 // kernels (activations.cpp) and the fused linear epilogue (linear.cpp), so both compute the same numbers.
 #pragma once
 #include <cmath>
 
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 #include "core/vecmath.h"
 
 namespace nnx::cpu {

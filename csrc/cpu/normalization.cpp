@@ -1,11 +1,13 @@
 // batch_norm and layer_norm kernels. Batch norm walks column blocks row by row (each thread owns whole
 // columns, so sums are private and the order of every sum is fixed); layer norm splits rows over threads,
-// and its weight/bias gradients are a separate column pass for the same reason.
+// and its weight/bias gradients are a separate column pass for the same reason. The formulas are
+// core/normalization_math.h's, shared with cuda/normalization.cu.
 #include "cpu/normalization.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/normalization_math.h"
 #include "core/parallel.h"
 
 namespace nnx::cpu {
@@ -54,12 +56,8 @@ void column_statistics(double* mean, double* m2, const T* x, int64_t N, int64_t 
         chunk_m2[j] += deviation * deviation;
       }
     }
-    const double seen = static_cast<double>(r0), total = static_cast<double>(r0 + rows);
-    for (int64_t j = 0; j < width; ++j) {
-      const double delta = chunk_mean[j] - mean[j];
-      mean[j] += delta * (rows / total);
-      m2[j] += chunk_m2[j] + delta * delta * (seen * rows / total);
-    }
+    for (int64_t j = 0; j < width; ++j)
+      merge_statistics(mean[j], m2[j], chunk_mean[j], chunk_m2[j], static_cast<double>(r0), static_cast<double>(rows));
   }
 }
 
@@ -71,7 +69,7 @@ void normalize_columns(T* out, const T* x, const T* mean, const T* scale, const 
     const T* row = x + i * C + c0;
     T* out_row = out + i * C + c0;
 #pragma omp simd
-    for (int64_t j = 0; j < width; ++j) out_row[j] = (row[j] - mean[j]) * scale[j] + shift[j];
+    for (int64_t j = 0; j < width; ++j) out_row[j] = batch_norm_output(row[j], mean[j], scale[j], shift[j]);
   }
 }
 
@@ -88,7 +86,7 @@ void column_gradient_sums(double* sum_g, double* sum_g_centered, const T* grad_o
     for (int64_t j = 0; j < width; ++j) {
       const double g = static_cast<double>(g_row[j]);
       sum_g[j] += g;
-      sum_g_centered[j] += g * (static_cast<double>(x_row[j]) - static_cast<double>(mean[j]));
+      sum_g_centered[j] += batch_norm_centered_gradient(g_row[j], x_row[j], mean[j]);
     }
   }
 }
@@ -116,8 +114,8 @@ void batch_norm_forward(T* out, T* save_mean, T* save_invstd, T* running_mean, T
           const double unbiased = m2[j] / static_cast<double>(N - 1);  // N == 1 gives NaN: callers refuse it
           T& rm = running_mean[c0 + j];
           T& rv = running_var[c0 + j];
-          rm = static_cast<T>((1.0 - momentum) * static_cast<double>(rm) + momentum * mean[j]);
-          rv = static_cast<T>((1.0 - momentum) * static_cast<double>(rv) + momentum * unbiased);
+          rm = static_cast<T>(running_average(static_cast<double>(rm), mean[j], momentum));
+          rv = static_cast<T>(running_average(static_cast<double>(rv), unbiased, momentum));
         }
       }
     } else {
@@ -129,10 +127,10 @@ void batch_norm_forward(T* out, T* save_mean, T* save_invstd, T* running_mean, T
     T mean_t[kColumnBlock], scale[kColumnBlock], shift[kColumnBlock];
     for (int64_t j = 0; j < width; ++j) {
       const int64_t c = c0 + j;
-      const double invstd = 1.0 / std::sqrt(variance[j] + eps);
+      const double invstd = inverse_std(variance[j], eps);
       mean_t[j] = save_mean[c] = static_cast<T>(mean[j]);
       save_invstd[c] = static_cast<T>(invstd);
-      scale[j] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+      scale[j] = norm_scale(invstd, weight, c);
       shift[j] = bias != nullptr ? bias[c] : T(0);
     }
     normalize_columns(out, x, mean_t, scale, shift, N, C, c0, width);
@@ -159,9 +157,9 @@ void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* g
       const int64_t c = c0 + j;
       const double invstd = static_cast<double>(save_invstd[c]);
       mean_t[j] = save_mean[c];
-      mean_g[j] = training ? static_cast<T>(sum_g[j] / N) : T(0);
-      projection[j] = training ? static_cast<T>(sum_g_centered[j] * invstd * invstd / N) : T(0);
-      scale[j] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+      mean_g[j] = batch_norm_mean_g<T>(sum_g[j], N, training);
+      projection[j] = batch_norm_projection<T>(sum_g_centered[j], invstd, N, training);
+      scale[j] = norm_scale(invstd, weight, c);
     }
     for (int64_t i = 0; i < N; ++i) {
       const T* g_row = grad_out + i * C + c0;
@@ -169,7 +167,7 @@ void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* g
       T* out_row = grad_input + i * C + c0;
 #pragma omp simd
       for (int64_t j = 0; j < width; ++j)
-        out_row[j] = (g_row[j] - mean_g[j] - (x_row[j] - mean_t[j]) * projection[j]) * scale[j];
+        out_row[j] = batch_norm_grad_input(g_row[j], x_row[j], mean_t[j], mean_g[j], projection[j], scale[j]);
     }
   });
 }
@@ -178,8 +176,7 @@ void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* g
 namespace {
 
 // One pass over the row for both statistics (a second pass would wait on a second chain of dependent adds):
-// sums of d = x - row[0] and of d^2, var = mean(d^2) - mean(d)^2. Since row[0] is one of the values,
-// (row[0] - mean)^2 <= D * var, so the cancellation costs at most a factor D + 1 of double rounding.
+// sums of d = x - row[0] and of d^2 (LayerNormStatistics turns them into the mean and rstd).
 template <class T>
 void layer_norm_row(T* out, T* mean_out, T* rstd_out, const T* row, const T* weight, const T* bias, int64_t D,
                     double eps) {
@@ -191,22 +188,22 @@ void layer_norm_row(T* out, T* mean_out, T* rstd_out, const T* row, const T* wei
     sum += d;
     sum_squares += d * d;
   }
-  const double mean_shifted = sum / static_cast<double>(D);
-  const double variance = std::max(sum_squares / static_cast<double>(D) - mean_shifted * mean_shifted, 0.0);
-  const T mean_t = *mean_out = static_cast<T>(shift + mean_shifted);
-  const T rstd = *rstd_out = static_cast<T>(1.0 / std::sqrt(variance + eps));
+  const LayerNormStatistics<T> stats(shift, sum, sum_squares, D, eps);
+  const T mean_t = *mean_out = stats.mean;
+  const T rstd = *rstd_out = stats.rstd;
+  // One loop per case, so that each vectorises without a test per element.
   if (weight != nullptr && bias != nullptr) {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd * weight[j] + bias[j];
+    for (int64_t j = 0; j < D; ++j) out[j] = layer_norm_normalized(row[j], mean_t, rstd) * weight[j] + bias[j];
   } else if (weight != nullptr) {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd * weight[j];
+    for (int64_t j = 0; j < D; ++j) out[j] = layer_norm_normalized(row[j], mean_t, rstd) * weight[j];
   } else if (bias != nullptr) {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd + bias[j];
+    for (int64_t j = 0; j < D; ++j) out[j] = layer_norm_normalized(row[j], mean_t, rstd) + bias[j];
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j) out[j] = (row[j] - mean_t) * rstd;
+    for (int64_t j = 0; j < D; ++j) out[j] = layer_norm_normalized(row[j], mean_t, rstd);
   }
 }
 
@@ -217,19 +214,17 @@ void layer_norm_backward_row(T* grad_row, const T* g_row, const T* x_row, const 
   double sum_gw = 0.0, sum_gw_xhat = 0.0;
 #pragma omp simd reduction(+ : sum_gw, sum_gw_xhat)
   for (int64_t j = 0; j < D; ++j) {
-    const double gw = static_cast<double>(g_row[j]) * (weight != nullptr ? static_cast<double>(weight[j]) : 1.0);
+    const double gw = layer_norm_weighted_gradient(g_row[j], weight, j);
     sum_gw += gw;
     sum_gw_xhat += gw * (static_cast<double>(x_row[j]) - static_cast<double>(mean));
   }
-  const T mean_gw = static_cast<T>(sum_gw / D);
-  const T mean_gw_xhat = static_cast<T>(sum_gw_xhat * static_cast<double>(rstd) / D);
+  const LayerNormRowGradient<T> gradient(sum_gw, sum_gw_xhat, rstd, D);
   if (weight != nullptr) {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j)
-      grad_row[j] = rstd * (g_row[j] * weight[j] - mean_gw - (x_row[j] - mean) * rstd * mean_gw_xhat);
+    for (int64_t j = 0; j < D; ++j) grad_row[j] = gradient(g_row[j] * weight[j], x_row[j], mean, rstd);
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < D; ++j) grad_row[j] = rstd * (g_row[j] - mean_gw - (x_row[j] - mean) * rstd * mean_gw_xhat);
+    for (int64_t j = 0; j < D; ++j) grad_row[j] = gradient(g_row[j], x_row[j], mean, rstd);
   }
 }
 
@@ -241,12 +236,12 @@ void layer_norm_parameter_grads(T* grad_weight, T* grad_bias, const T* grad_out,
   for (int64_t i = 0; i < N; ++i) {
     const T* g_row = grad_out + i * D + c0;
     const T* x_row = x + i * D + c0;
-    const double row_mean = static_cast<double>(mean[i]), row_rstd = static_cast<double>(rstd[i]);
+    const T row_mean = mean[i], row_rstd = rstd[i];
 #pragma omp simd
     for (int64_t j = 0; j < width; ++j) {
       const double g = static_cast<double>(g_row[j]);
       sum_g[j] += g;
-      sum_g_xhat[j] += g * ((static_cast<double>(x_row[j]) - row_mean) * row_rstd);
+      sum_g_xhat[j] += g * layer_norm_xhat(x_row[j], row_mean, row_rstd);
     }
   }
   for (int64_t j = 0; j < width; ++j) {

@@ -1,11 +1,11 @@
-// Elementwise activations on the GPU (the kinds of core/activation_formulas.h), forward and backward,
+// Elementwise activations on the GPU (the kinds of core/activations_math.h), forward and backward,
 // for float and double. Host-compiler clean; the contracts are those of cpu/activations.h, and the
 // formulas are the CPU's, with the device's libm for exp/tanh/erfc/log1p. Launchers queue on
 // current_stream() and never synchronise.
 #pragma once
 #include <cstdint>
 
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 
 namespace nnx::cuda {
 

@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 #include "core/hd.h"
 #include "cuda/common.cuh"
 #include "cuda/elementwise.h"

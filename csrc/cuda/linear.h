@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 
 namespace nnx::cuda {
 

@@ -1,21 +1,18 @@
-// Loss kernels on the GPU. Cross-entropy: one warp (or block, for long rows) per row computes the row's
-// max, logsumexp, loss and gradient in one visit; the mean/sum over rows and the elementwise losses'
-// totals go through per-row or per-block partials summed by one block in a fixed order (repeatable to
-// the bit). Valid-target counts are integer atomics (exact in any order).
+// Loss kernels on the GPU, with core/losses_math.h's formulas (shared with cpu/losses.cpp). Cross-entropy: one
+// warp (or block, for long rows) per row computes the row's max, logsumexp, loss and gradient in one visit; the
+// mean/sum over rows and the elementwise losses' totals go through per-row or per-block partials summed by one
+// block in a fixed order (repeatable to the bit). Valid-target counts are integer atomics (exact in any order).
 #include "cuda/losses.h"
 
 #include <algorithm>
 #include <memory>
 
-#include "core/activation_formulas.h"
 #include "cuda/common.cuh"
 #include "cuda/device_array.h"
 #include "cuda/row_group.cuh"
 
 namespace nnx::cuda {
 namespace {
-
-using Math = LibmMath;
 
 // Blocks of a partial-sum pass: a function of the size alone, so the order of the sums is too.
 constexpr unsigned kMaxPartials = 1024;
@@ -38,21 +35,20 @@ __device__ inline int64_t thread_count() { return static_cast<int64_t>(gridDim.x
 // loss[0] = sum of partials[0, count) in index order (one block), divided for mean by the number of
 // valid targets (*valid_count) when given, else by `elements`. 0 / 0 gives NaN, like PyTorch.
 template <class T>
-__global__ void finish_total_kernel(const double* partials, int64_t count, bool mean,
+__global__ void finish_total_kernel(const double* partials, int64_t count, Reduction reduction,
                                     const unsigned long long* valid_count, int64_t elements, T* loss) {
   double local = 0.0;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) local += partials[i];
   const double total = BlockReduce::sum(local);
   if (threadIdx.x != 0) return;
-  const double divisor = valid_count ? static_cast<double>(*valid_count) : static_cast<double>(elements);
-  loss[0] = static_cast<T>(mean ? total / divisor : total);
+  const int64_t divisor = valid_count ? static_cast<int64_t>(*valid_count) : elements;
+  loss[0] = static_cast<T>(reduce_total(total, divisor, reduction));
 }
 
 template <class T>
 void launch_finish_total(const double* partials, int64_t count, Reduction reduction,
                          const unsigned long long* valid_count, int64_t elements, T* loss) {
-  finish_total_kernel<T><<<1, kBlock, 0, current_stream()>>>(partials, count, reduction == Reduction::mean,
-                                                             valid_count, elements, loss);
+  finish_total_kernel<T><<<1, kBlock, 0, current_stream()>>>(partials, count, reduction, valid_count, elements, loss);
   check_launch("finish_total_kernel");
 }
 
@@ -77,20 +73,13 @@ unsigned long long* count_valid_targets(const int64_t* target, int64_t N, int64_
   return counter;
 }
 
-// Mean divides by the valid targets; with none of them the loss is 0/0 = NaN, and every gradient row
-// is ignored, so the scale is never used.
-__device__ inline double mean_scale(const unsigned long long* valid_count) {
-  return valid_count && *valid_count > 0 ? 1.0 / static_cast<double>(*valid_count) : 1.0;
-}
-
-// The row's target if it can index the row; an out-of-range target other than ignore_index is reported
-// (by one thread of the group) and the row is treated as ignored.
+// The row's target if it can index the row (core/losses_math.h); an out-of-range target other than
+// ignore_index is reported (by one thread of the group) and the row is treated as ignored.
 template <int kRowThreads>
 __device__ bool row_is_used(int64_t target, int64_t C, int64_t ignore_index, int64_t* bad_index) {
-  if (target == ignore_index) return false;
-  if (target >= 0 && target < C) return true;
-  if (RowGroup<kRowThreads>::lane() == 0) report_bad_index(bad_index, target);
-  return false;
+  const RowTarget use = classify_target(target, C, ignore_index);
+  if (use == RowTarget::out_of_range && RowGroup<kRowThreads>::lane() == 0) report_bad_index(bad_index, target);
+  return use == RowTarget::used;
 }
 
 template <int kRowThreads, class T>
@@ -98,18 +87,15 @@ __device__ void zero_row(T* row, int64_t C) {
   for (int64_t j = RowGroup<kRowThreads>::lane(); j < C; j += kRowThreads) row[j] = T(0);
 }
 
-// g_j = (exps_j * inv_sum - smoothing / C) * scale, minus (1 - smoothing) * scale at the target:
-// (softmax - smoothed one-hot) * upstream gradient. `grad` holds the exps on entry, each written by the
+// The row's gradient (core/losses_math.h) over the exps that `grad` holds on entry, each written by the
 // thread that rewrites it here.
 template <int kRowThreads, class T>
 __device__ void write_row_gradient(T* grad, int64_t C, int64_t target, double inv_sum, double scale,
                                    double smoothing) {
-  const T a = static_cast<T>(inv_sum * scale);
-  const T b = static_cast<T>(scale * smoothing / static_cast<double>(C));
-  const T at_target = static_cast<T>((1.0 - smoothing) * scale);
+  const CrossEntropyGradient<T> gradient(inv_sum, scale, smoothing, C);
   for (int64_t j = RowGroup<kRowThreads>::lane(); j < C; j += kRowThreads) {
-    T g = grad[j] * a - b;
-    if (j == target) g -= at_target;
+    T g = gradient(grad[j]);
+    if (j == target) g -= gradient.at_target;
     grad[j] = g;
   }
 }
@@ -122,7 +108,9 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
                                              const unsigned long long* valid_count, int64_t ignore_index,
                                              double smoothing, int64_t* bad_index) {
   using Group = RowGroup<kRowThreads>;
-  const double scale = mean_scale(valid_count);
+  // Mean divides by the valid targets (read once the counting kernel has run).
+  const double scale = cross_entropy_mean_scale(valid_count != nullptr,
+                                                valid_count ? static_cast<int64_t>(*valid_count) : 0);
   for (int64_t row = Group::first_row(); row < N; row += Group::row_stride()) {
     const T* x = logits + row * C;
     T* grad = grad_logits ? grad_logits + row * C : nullptr;
@@ -131,7 +119,7 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
     const T shift = row_max<kRowThreads>(x, C);
     double partial = 0.0;
     for (int64_t j = Group::lane(); j < C; j += kRowThreads) {
-      const T e = Math::exp(x[j] - shift);
+      const T e = LibmMath::exp(x[j] - shift);
       if (grad) grad[j] = e;
       partial += static_cast<double>(e);
     }
@@ -142,13 +130,12 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
       if (grad) zero_row<kRowThreads>(grad, C);
     } else {
       if (grad) write_row_gradient<kRowThreads>(grad, C, t, 1.0 / sum, scale, smoothing);
-      // logsumexp - x_t = log_sum + (shift - x_t), never subtracting two large numbers.
-      loss = log_sum + (1.0 - smoothing) * (static_cast<double>(shift) - static_cast<double>(x[t]));
+      loss = cross_entropy_row_loss(log_sum, static_cast<double>(shift), static_cast<double>(x[t]), smoothing);
       if (smoothing > 0.0) {
         double below = 0.0;  // sum_j (shift - x_j) in double: accurate for logits of magnitude 1e4
         for (int64_t j = Group::lane(); j < C; j += kRowThreads)
           below += static_cast<double>(shift) - static_cast<double>(x[j]);
-        loss += smoothing / static_cast<double>(C) * Group::sum(below);
+        loss += cross_entropy_smoothing_term(smoothing, C, Group::sum(below));
       }
     }
     if (Group::lane() == 0) {
@@ -161,38 +148,24 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
   }
 }
 
-// ---- elementwise losses: the element formulas ---------------------------------------------------------
-// loss(i) and grad(i) (dloss_i/dinput_i) as in cpu/losses.cpp: mse and l1 in double, bce in T.
+// ---- elementwise losses: loss(i) and grad(i) (dloss_i/dinput_i), core/losses_math.h's formulas ------------
 
 template <class T>
 struct MseElement {
   const T* input;
   const T* target;
-  __device__ double loss(int64_t i) const {
-    const double diff = static_cast<double>(input[i]) - static_cast<double>(target[i]);
-    return diff * diff;
-  }
-  __device__ double grad(int64_t i) const {
-    return 2.0 * (static_cast<double>(input[i]) - static_cast<double>(target[i]));
-  }
+  __device__ double loss(int64_t i) const { return mse_element_loss(input[i], target[i]); }
+  __device__ double grad(int64_t i) const { return mse_element_grad(input[i], target[i]); }
 };
 
 template <class T>
 struct L1Element {
   const T* input;
   const T* target;
-  __device__ double loss(int64_t i) const {
-    return ::fabs(static_cast<double>(input[i]) - static_cast<double>(target[i]));
-  }
-  // sign(x - t), 0 where x == t (PyTorch's subgradient).
-  __device__ double grad(int64_t i) const {
-    return static_cast<double>((input[i] > target[i]) - (input[i] < target[i]));
-  }
+  __device__ double loss(int64_t i) const { return l1_element_loss(input[i], target[i]); }
+  __device__ double grad(int64_t i) const { return l1_element_grad(input[i], target[i]); }
 };
 
-// With w = 1 + (p - 1) t and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)):
-//   loss = (x >= 0 ? (1 - t) x : -p t x) + w log1p(exp(-|x|)), a sum of non-negative terms for t in [0, 1];
-//   dloss/dx = w sigmoid(x) - p t, written with sigmoid(-|x|) so that neither branch cancels.
 template <class T>
 struct BceElement {
   const T* input;
@@ -201,17 +174,10 @@ struct BceElement {
   int64_t C;            // pos_weight broadcasts over the last axis
   __device__ T weight(int64_t i) const { return pos_weight ? pos_weight[i % C] : T(1); }
   __device__ double loss(int64_t i) const {
-    const T x = input[i], t = target[i], p = weight(i);
-    const T w = 1 + (p - 1) * t;
-    const T linear = x >= 0 ? (1 - t) * x : -p * t * x;
-    return static_cast<double>(linear + w * Math::log1p_unit(Math::exp(-std::fabs(x))));
+    return static_cast<double>(bce_with_logits_element_loss(input[i], target[i], weight(i)));
   }
   __device__ double grad(int64_t i) const {
-    const T x = input[i], t = target[i], p = weight(i);
-    const T w = 1 + (p - 1) * t;
-    const T e = Math::exp(-std::fabs(x));
-    const T sigmoid_minus_abs = e / (1 + e);
-    return static_cast<double>(x >= 0 ? (1 - t) - w * sigmoid_minus_abs : w * sigmoid_minus_abs - p * t);
+    return static_cast<double>(bce_with_logits_element_grad(input[i], target[i], weight(i)));
   }
 };
 
@@ -236,9 +202,7 @@ template <class Element, class T>
 __global__ void elementwise_loss_backward_kernel(Element element, const T* grad_loss, int64_t n, T* grad_input,
                                                  Reduction reduction) {
   const bool per_element = reduction == Reduction::none;
-  const double shared = per_element ? 0.0
-                        : reduction == Reduction::mean ? static_cast<double>(grad_loss[0]) / static_cast<double>(n)
-                                                       : static_cast<double>(grad_loss[0]);
+  const double shared = per_element ? 0.0 : reduce_total(static_cast<double>(grad_loss[0]), n, reduction);
   for (int64_t i = thread_index(); i < n; i += thread_count()) {
     const double upstream = per_element ? static_cast<double>(grad_loss[i]) : shared;
     grad_input[i] = static_cast<T>(element.grad(i) * upstream);

@@ -1,5 +1,5 @@
-// batch_norm and layer_norm on the GPU, mirroring cpu/normalization.cpp formula by formula (double sums,
-// the same roundings to T). Per-column sums over rows (batch norm's statistics and gradients, layer
+// batch_norm and layer_norm on the GPU, with cpu/normalization.cpp's formulas (core/normalization_math.h: double
+// sums, the same roundings to T). Per-column sums over rows (batch norm's statistics and gradients, layer
 // norm's weight/bias gradients) are two passes: blocks of 32 columns x a slice of the rows write partials,
 // then one thread per column combines the slices in order. Per-row work (layer norm) gives each row a warp,
 // or a whole block for long rows (row_group.cuh). The splits depend only on the sizes, so every result is
@@ -10,6 +10,7 @@
 #include <cmath>
 #include <memory>
 
+#include "core/normalization_math.h"
 #include "cuda/common.cuh"
 #include "cuda/device_array.h"
 #include "cuda/row_group.cuh"
@@ -165,27 +166,23 @@ __global__ void batch_norm_finalize_kernel(T* save_mean, T* save_invstd, T* runn
     double mean = 0.0, variance = 0.0;
     if (training) {
       double m2 = 0.0;
-      for (int64_t s = 0; s < slices.slices; ++s) {
-        const double rows = static_cast<double>(slices.rows_in(s, N)), seen = static_cast<double>(slices.first_row(s));
-        const double total = seen + rows;
-        const double delta = partial_mean[s * C + c] - mean;
-        mean += delta * (rows / total);
-        m2 += partial_m2[s * C + c] + delta * delta * (seen * rows / total);
-      }
+      for (int64_t s = 0; s < slices.slices; ++s)
+        merge_statistics(mean, m2, partial_mean[s * C + c], partial_m2[s * C + c],
+                         static_cast<double>(slices.first_row(s)), static_cast<double>(slices.rows_in(s, N)));
       variance = m2 / static_cast<double>(N);
       if (running_mean != nullptr) {
         const double unbiased = m2 / static_cast<double>(N - 1);  // N == 1 gives NaN: the binding refuses it
-        running_mean[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(running_mean[c]) + momentum * mean);
-        running_var[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(running_var[c]) + momentum * unbiased);
+        running_mean[c] = static_cast<T>(running_average(static_cast<double>(running_mean[c]), mean, momentum));
+        running_var[c] = static_cast<T>(running_average(static_cast<double>(running_var[c]), unbiased, momentum));
       }
     } else {
       mean = static_cast<double>(running_mean[c]);
       variance = static_cast<double>(running_var[c]);
     }
-    const double invstd = 1.0 / sqrt(variance + eps);
+    const double invstd = inverse_std(variance, eps);
     save_mean[c] = static_cast<T>(mean);
     save_invstd[c] = static_cast<T>(invstd);
-    scale[c] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+    scale[c] = norm_scale(invstd, weight, c);
   }
 }
 
@@ -197,7 +194,7 @@ __global__ void batch_norm_normalize_kernel(T* out, const T* x, const T* mean, c
   for (int64_t e = global_thread(); e < total; e += thread_count()) {
     const int64_t c = e % C;
     const T shift = bias != nullptr ? bias[c] : T(0);
-    out[e] = (x[e] - mean[c]) * scale[c] + shift;
+    out[e] = batch_norm_output(x[e], mean[c], scale[c], shift);
   }
 }
 
@@ -216,8 +213,8 @@ struct BatchNormGradientTerms {
   const T* mean;
   int64_t C;
   __device__ TwoSums operator()(int64_t r, int64_t c) const {
-    const double g = static_cast<double>(grad_out[r * C + c]);
-    return {g, g * (static_cast<double>(x[r * C + c]) - static_cast<double>(mean[c]))};
+    const T g = grad_out[r * C + c];
+    return {static_cast<double>(g), batch_norm_centered_gradient(g, x[r * C + c], mean[c])};
   }
 };
 
@@ -236,9 +233,9 @@ __global__ void batch_norm_backward_finalize_kernel(T* grad_weight, T* grad_bias
     if (grad_weight != nullptr) grad_weight[c] = static_cast<T>(sum_g_centered * invstd);
     if (grad_bias != nullptr) grad_bias[c] = static_cast<T>(sum_g);
     if (scale == nullptr) continue;  // no grad_input
-    mean_g[c] = training ? static_cast<T>(sum_g / N) : T(0);
-    projection[c] = training ? static_cast<T>(sum_g_centered * invstd * invstd / N) : T(0);
-    scale[c] = static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+    mean_g[c] = batch_norm_mean_g<T>(sum_g, N, training);
+    projection[c] = batch_norm_projection<T>(sum_g_centered, invstd, N, training);
+    scale[c] = norm_scale(invstd, weight, c);
   }
 }
 
@@ -250,7 +247,7 @@ __global__ void batch_norm_grad_input_kernel(T* grad_input, const T* grad_out, c
   const int64_t total = N * C;
   for (int64_t e = global_thread(); e < total; e += thread_count()) {
     const int64_t c = e % C;
-    grad_input[e] = (grad_out[e] - mean_g[c] - (x[e] - mean[c]) * projection[c]) * scale[c];
+    grad_input[e] = batch_norm_grad_input(grad_out[e], x[e], mean[c], mean_g[c], projection[c], scale[c]);
   }
 }
 
@@ -272,18 +269,15 @@ __global__ void layer_norm_forward_kernel(T* out, T* mean, T* rstd, const T* x, 
     }
     sum = Group::sum(sum);
     sum_squares = Group::sum(sum_squares);
-    const double mean_shifted = sum / static_cast<double>(D);
-    const double raw_variance = sum_squares / static_cast<double>(D) - mean_shifted * mean_shifted;
-    const double variance = raw_variance < 0.0 ? 0.0 : raw_variance;  // std::max(v, 0.0): NaN stays NaN
-    const T row_mean = static_cast<T>(shift + mean_shifted);
-    const T row_rstd = static_cast<T>(1.0 / sqrt(variance + eps));
+    const LayerNormStatistics<T> stats(shift, sum, sum_squares, D, eps);
+    const T row_mean = stats.mean, row_rstd = stats.rstd;
     if (Group::lane() == 0) {
       mean[i] = row_mean;
       rstd[i] = row_rstd;
     }
     T* out_row = out + i * D;
     for (int64_t j = Group::lane(); j < D; j += kRowThreads) {
-      T value = (row[j] - row_mean) * row_rstd;
+      T value = layer_norm_normalized(row[j], row_mean, row_rstd);
       if (weight != nullptr) value = value * weight[j];
       if (bias != nullptr) value = value + bias[j];
       out_row[j] = value;
@@ -302,18 +296,17 @@ __global__ void layer_norm_grad_input_kernel(T* grad_input, const T* grad_out, c
     const T row_mean = mean[i], row_rstd = rstd[i];
     double sum_gw = 0.0, sum_gw_xhat = 0.0;
     for (int64_t j = Group::lane(); j < D; j += kRowThreads) {
-      const double gw = static_cast<double>(g_row[j]) * (weight != nullptr ? static_cast<double>(weight[j]) : 1.0);
+      const double gw = layer_norm_weighted_gradient(g_row[j], weight, j);
       sum_gw += gw;
       sum_gw_xhat += gw * (static_cast<double>(x_row[j]) - static_cast<double>(row_mean));
     }
     sum_gw = Group::sum(sum_gw);
     sum_gw_xhat = Group::sum(sum_gw_xhat);
-    const T mean_gw = static_cast<T>(sum_gw / D);
-    const T mean_gw_xhat = static_cast<T>(sum_gw_xhat * static_cast<double>(row_rstd) / D);
+    const LayerNormRowGradient<T> gradient(sum_gw, sum_gw_xhat, row_rstd, D);
     T* grad_row = grad_input + i * D;
     for (int64_t j = Group::lane(); j < D; j += kRowThreads) {
       const T gw = weight != nullptr ? g_row[j] * weight[j] : g_row[j];
-      grad_row[j] = row_rstd * (gw - mean_gw - (x_row[j] - row_mean) * row_rstd * mean_gw_xhat);
+      grad_row[j] = gradient(gw, x_row[j], row_mean, row_rstd);
     }
   }
 }
@@ -328,8 +321,7 @@ struct LayerNormParameterTerms {
   int64_t D;
   __device__ TwoSums operator()(int64_t r, int64_t c) const {
     const double g = static_cast<double>(grad_out[r * D + c]);
-    const double xhat = (static_cast<double>(x[r * D + c]) - static_cast<double>(mean[r])) * static_cast<double>(rstd[r]);
-    return {g * xhat, g};
+    return {g * layer_norm_xhat(x[r * D + c], mean[r], rstd[r]), g};
   }
 };
 

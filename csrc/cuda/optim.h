@@ -1,20 +1,20 @@
 // CUDA fused optimizer steps (SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam): a whole parameter group per call, as multi-tensor
-// kernels. Same options structs and same arithmetic, operation by operation, as the CPU (cpu/optim.h).
+// kernels. Same options structs (core/optim_options.h) and the same formulas (core/optim_math.h) as the CPU.
 #pragma once
 #include <cstdint>
 
-#include "cpu/optim.h"
+#include "core/optim_options.h"
 
 namespace nnx::cuda {
 
-using cpu::AdadeltaOptions;
-using cpu::AdagradOptions;
-using cpu::AdamaxOptions;
-using cpu::AdamOptions;
-using cpu::NadamOptions;
-using cpu::RadamOptions;
-using cpu::RmspropOptions;
-using cpu::SgdOptions;
+using nnx::AdadeltaOptions;
+using nnx::AdagradOptions;
+using nnx::AdamaxOptions;
+using nnx::AdamOptions;
+using nnx::NadamOptions;
+using nnx::RadamOptions;
+using nnx::RmspropOptions;
+using nnx::SgdOptions;
 
 // Every launcher takes the group as host arrays of `count` DEVICE pointers: entry i of each array points at
 // a contiguous tensor of sizes[i] elements on the current device. Optional state arrays (momentum_buffers,

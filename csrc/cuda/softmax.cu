@@ -2,7 +2,7 @@
 // Each row: max, sum of exps (accumulated in double, like the CPU), then one pass that writes the row.
 #include "cuda/softmax.h"
 
-#include "core/activation_formulas.h"
+#include "core/activations_math.h"
 #include "cuda/common.cuh"
 #include "cuda/row_group.cuh"
 

@@ -1,0 +1,118 @@
+// The batch-norm and layer-norm formulas, written once for the CPU kernels (cpu/normalization.cpp) and the CUDA
+// kernels (cuda/normalization.cu): merging partial statistics, the running-statistics update, the inverse standard
+// deviation, the per-column and per-row coefficients and the per-element outputs and gradients, each with the same
+// roundings to T on both devices. The kernels keep only their loops: how rows and columns are split over threads
+// and in which (size-fixed) order the sums run.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "core/hd.h"
+
+namespace nnx {
+
+// ---- statistics --------------------------------------------------------------------------------------------
+
+// Chan et al.'s pairwise update: (mean, m2) over the first `seen` rows absorbs a part of `rows` rows with
+// (part_mean, part_m2); m2 is the sum of squared deviations. Order-fixed, so results do not depend on threads.
+NNX_HD void merge_statistics(double& mean, double& m2, double part_mean, double part_m2, double seen, double rows) {
+  const double total = seen + rows;
+  const double delta = part_mean - mean;
+  mean += delta * (rows / total);
+  m2 += part_m2 + delta * delta * (seen * rows / total);
+}
+
+// PyTorch's running statistic: (1 - momentum) * running + momentum * batch value.
+NNX_HD double running_average(double running, double value, double momentum) {
+  return (1.0 - momentum) * running + momentum * value;
+}
+
+NNX_HD double inverse_std(double variance, double eps) { return 1.0 / std::sqrt(variance + eps); }
+
+// invstd * weight (invstd alone without a weight), rounded to T once per column.
+template <class T>
+NNX_HD T norm_scale(double invstd, const T* weight, int64_t c) {
+  return static_cast<T>(weight != nullptr ? invstd * static_cast<double>(weight[c]) : invstd);
+}
+
+// ---- batch norm --------------------------------------------------------------------------------------------
+
+// out = (x - mean) * scale + shift, scale = invstd * weight and shift = bias per column.
+template <class T>
+NNX_HD T batch_norm_output(T x, T mean, T scale, T shift) {
+  return (x - mean) * scale + shift;
+}
+
+// Per-element terms of the backward's column sums: g and g * (x - mean), in double.
+template <class T>
+NNX_HD double batch_norm_centered_gradient(T g, T x, T mean) {
+  return static_cast<double>(g) * (static_cast<double>(x) - static_cast<double>(mean));
+}
+
+// grad_input = (g - mean_g - (x - mean) * projection) * scale with the column's coefficients below
+// (mean_g = projection = 0 in eval).
+template <class T>
+NNX_HD T batch_norm_grad_input(T g, T x, T mean, T mean_g, T projection, T scale) {
+  return (g - mean_g - (x - mean) * projection) * scale;
+}
+
+template <class T>
+NNX_HD T batch_norm_mean_g(double sum_g, int64_t N, bool training) {
+  return training ? static_cast<T>(sum_g / N) : T(0);
+}
+
+template <class T>
+NNX_HD T batch_norm_projection(double sum_g_centered, double invstd, int64_t N, bool training) {
+  return training ? static_cast<T>(sum_g_centered * invstd * invstd / N) : T(0);
+}
+
+// ---- layer norm --------------------------------------------------------------------------------------------
+
+// A row's statistics from one pass: sums of d = x - shift and of d^2 with shift = row[0], var = mean(d^2) -
+// mean(d)^2. Since row[0] is one of the values, (row[0] - mean)^2 <= D * var, so the cancellation costs at most
+// a factor D + 1 of double rounding. A negative rounding of the variance becomes 0 (NaN stays NaN).
+template <class T>
+struct LayerNormStatistics {
+  NNX_HD LayerNormStatistics(double shift, double sum, double sum_squares, int64_t D, double eps) {
+    const double mean_shifted = sum / static_cast<double>(D);
+    const double raw_variance = sum_squares / static_cast<double>(D) - mean_shifted * mean_shifted;
+    const double variance = raw_variance < 0.0 ? 0.0 : raw_variance;
+    mean = static_cast<T>(shift + mean_shifted);
+    rstd = static_cast<T>(inverse_std(variance, eps));
+  }
+  T mean, rstd;
+};
+
+// (x - mean) * rstd, then times weight and plus bias where given: each device applies them in this order.
+template <class T>
+NNX_HD T layer_norm_normalized(T x, T mean, T rstd) {
+  return (x - mean) * rstd;
+}
+
+// The backward's per-row coefficients from the row's sums of gw = g * weight and gw * (x - mean) (in double):
+// mean_gw = mean(gw), mean_gw_xhat = mean(gw * xhat) with xhat = (x - mean) * rstd.
+template <class T>
+struct LayerNormRowGradient {
+  NNX_HD LayerNormRowGradient(double sum_gw, double sum_gw_centered, T rstd, int64_t D)
+      : mean_gw(static_cast<T>(sum_gw / D)),
+        mean_gw_xhat(static_cast<T>(sum_gw_centered * static_cast<double>(rstd) / D)) {}
+  // grad_input = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)).
+  NNX_HD T operator()(T gw, T x, T mean, T rstd) const {
+    return rstd * (gw - mean_gw - (x - mean) * rstd * mean_gw_xhat);
+  }
+  T mean_gw, mean_gw_xhat;
+};
+
+// gw = g * weight (g without a weight), in double for the row's sums.
+template <class T>
+NNX_HD double layer_norm_weighted_gradient(T g, const T* weight, int64_t j) {
+  return static_cast<double>(g) * (weight != nullptr ? static_cast<double>(weight[j]) : 1.0);
+}
+
+// xhat = (x - mean) * rstd in double, for the weight gradient's column sums (sum of g * xhat).
+template <class T>
+NNX_HD double layer_norm_xhat(T x, T mean, T rstd) {
+  return (static_cast<double>(x) - static_cast<double>(mean)) * static_cast<double>(rstd);
+}
+
+}  // namespace nnx
