@@ -99,16 +99,16 @@ MUTANTS = [
            "betas=(0.9, 0.99), eps=1e-8, weight_decay=0,", OPTIM_TESTS),
     Mutant("AdamW default decay", "python/nnx/optim/adam.py", "weight_decay=1e-2", "weight_decay=1e-3", OPTIM_TESTS),
     # C++ kernels (rebuild)
-    Mutant("Adam eps inside the sqrt", "csrc/cpu/optim.cpp",
-           "p[k] = param + s.neg_step_size * m[k] / (denom[j] / s.bias_correction2_sqrt + s.eps);",
-           "p[k] = param + s.neg_step_size * m[k] / (denom[j] / s.bias_correction2_sqrt + s.eps * s.eps);",
+    Mutant("Adam eps inside the sqrt", "csrc/core/optim_math.h",
+           "A::add(A::div(root, bias_correction2_sqrt), eps)",
+           "A::add(A::div(root, bias_correction2_sqrt), A::mul(eps, eps))",
            OPTIM_KERNEL_TESTS),
     Mutant("relu backward at 0", "csrc/core/activations_math.h",
            "return out <= T(0) ? T(0) : grad; }", "return out < T(0) ? T(0) : grad; }", ACTIVATION_TESTS),
     Mutant("gelu_tanh cubic coefficient", "csrc/core/activations_math.h", "T(0.044715) * x * x * x",
            "T(0.044715) * x * x", ACTIVATION_TESTS),
-    Mutant("label smoothing at the target", "csrc/cpu/losses.cpp",
-           "grad[target] -= static_cast<T>((1.0 - smoothing) * scale);", "grad[target] -= static_cast<T>(scale);",
+    Mutant("label smoothing at the target", "csrc/core/losses_math.h",
+           "at_target(static_cast<T>((1.0 - smoothing) * scale))", "at_target(static_cast<T>(scale))",
            LOSS_TESTS),
 ]
 
