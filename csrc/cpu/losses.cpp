@@ -1,3 +1,4 @@
+// Softmax cross-entropy lives here (cross_entropy_forward), not in cpu/softmax.cpp: it is bound with the losses.
 // Loss kernels. Cross-entropy fuses softmax, loss and gradient into one pass per row (each row stays in
 // L1 while it is read three times); sums over rows or elements run in an order fixed by the sizes
 // alone, so a loss is bitwise identical whatever the thread count.

@@ -1,3 +1,4 @@
+// Softmax cross-entropy lives here (cross_entropy_forward), not in cuda/softmax.cu: it is bound with the losses.
 // Loss kernels on the GPU, with core/losses_math.h's formulas (shared with cpu/losses.cpp). Cross-entropy: one
 // warp (or block, for long rows) per row computes the row's max, logsumexp, loss and gradient in one visit; the
 // mean/sum over rows and the elementwise losses' totals go through per-row or per-block partials summed by one
