@@ -1,5 +1,7 @@
 """Argument checks shared by the op families' functional wrappers (each error names the function and the
 argument), loss-target conversion, and PyTorch's inplace=True."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..autograd import is_grad_enabled

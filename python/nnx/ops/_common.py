@@ -4,9 +4,16 @@ backward rules (unbroadcast, the reduced-axes helpers).
 Forward and backward see arrays: numpy.ndarray on the CPU, a device array (CudaArray) on a GPU; both speak the
 NumPy protocol, so one rule serves every device.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Function
+
+# What forward and backward rules receive and return: numpy.ndarray on the CPU, CudaArray on a GPU.
+Array = Any
 
 
 class ViewFunction(Function):
@@ -21,7 +28,7 @@ def _shape(value):
     return getattr(value, "shape", ())
 
 
-def unbroadcast(grad, shape):
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     """Sum `grad` over the axes that broadcasting added or stretched, giving an array of `shape`."""
     if grad.shape == shape:
         return grad

@@ -5,12 +5,16 @@ One operand of a binary op may be a Python scalar or a plain array: it gets no g
 like NumPy, and `unbroadcast` sums each gradient back to its input's shape. exp, log, sqrt and abs go through the
 array's kernel table (nnx.native); the rest use the arrays' own NumPy operators.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import native
 from ..autograd import Function
 from ..tensor import _device_of_array, move_array
-from ._common import _shape, unbroadcast
+from ._common import Array, _shape, unbroadcast
 
 
 # --- dtype and copies ------------------------------------------------------------------------------------
@@ -18,12 +22,12 @@ class Cast(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, dtype):
+    def forward(ctx: Any, x: Array, dtype: Any) -> Array:
         ctx.source_dtype = x.dtype
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad.astype(ctx.source_dtype), None
 
 
@@ -33,12 +37,12 @@ class ToDevice(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, target):
+    def forward(ctx: Any, x: Array, target: Any) -> Array:
         ctx.source = _device_of_array(x)
         return move_array(x, target)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return move_array(grad, ctx.source), None
 
 
@@ -46,11 +50,11 @@ class Clone(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         return x.copy()  # C order, on x's device
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad
 
 
@@ -75,12 +79,12 @@ class Add(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.shapes = (_shape(a), _shape(b))
         return _float_result(np.add(a, b), a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return unbroadcast(grad, ctx.shapes[0]), unbroadcast(grad, ctx.shapes[1])
 
 
@@ -88,12 +92,12 @@ class Sub(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.shapes = (_shape(a), _shape(b))
         return _float_result(np.subtract(a, b), a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(grad, ctx.shapes[0]) if need_a else None,
                 unbroadcast(-grad, ctx.shapes[1]) if need_b else None)
@@ -103,12 +107,12 @@ class Mul(Function):
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.a, ctx.b = a, b
         return _float_result(np.multiply(a, b), a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(grad * ctx.b, _shape(ctx.a)) if need_a else None,
                 unbroadcast(grad * ctx.a, _shape(ctx.b)) if need_b else None)
@@ -118,13 +122,13 @@ class Div(Function):
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.a, ctx.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):  # x/0 gives inf or nan silently, as in PyTorch
             return _float_result(np.true_divide(a, b), a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_a, need_b = ctx.needs_input_grad
         a, b = ctx.a, ctx.b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -136,13 +140,13 @@ class Pow(Function):
     saved_inputs, saves_output = (0, 1), True
 
     @staticmethod
-    def forward(ctx, base, exponent):
+    def forward(ctx: Any, base: Array, exponent: Array) -> Array:
         out = _float_result(np.power(base, exponent), base, exponent)
         ctx.base, ctx.exponent, ctx.out = base, exponent, out
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_base, need_exponent = ctx.needs_input_grad
         base, exponent = ctx.base, ctx.exponent
         grad_base = grad_exponent = None
@@ -161,11 +165,11 @@ class Neg(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         return np.negative(x)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return -grad
 
 
@@ -173,12 +177,12 @@ class Exp(Function):
     saved_inputs, saves_output = (), True
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         ctx.out = native.for_array(x).exp(x)
         return ctx.out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad * ctx.out
 
 
@@ -186,13 +190,13 @@ class Log(Function):
     saved_inputs, saves_output = (0,), False
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         ctx.x = x
         with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(<0) = nan, like PyTorch
             return native.for_array(x).log(x)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         with np.errstate(divide="ignore"):
             return grad / ctx.x
 
@@ -201,13 +205,13 @@ class Sqrt(Function):
     saved_inputs, saves_output = (), True
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         with np.errstate(invalid="ignore"):
             ctx.out = native.for_array(x).sqrt(x)
         return ctx.out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         with np.errstate(divide="ignore"):
             return grad / (2 * ctx.out)
 
@@ -216,12 +220,12 @@ class Abs(Function):
     saved_inputs, saves_output = (0,), False
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Array) -> Array:
         ctx.x = x
         return native.for_array(x).abs(x)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad * np.sign(ctx.x)
 
 
@@ -229,12 +233,12 @@ class Clamp(Function):
     saved_inputs, saves_output = (0, 1, 2), False
 
     @staticmethod
-    def forward(ctx, x, low, high):
+    def forward(ctx: Any, x: Array, low: Any, high: Any) -> Array:
         ctx.x, ctx.low, ctx.high = x, low, high
         return np.clip(x, low, high)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         x, low, high = ctx.x, ctx.low, ctx.high
         if low is None:
             inside = x <= high
@@ -251,12 +255,12 @@ class Maximum(Function):
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.a, ctx.b = a, b
         return np.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         a, b = ctx.a, ctx.b
         return _split_gradient(grad, a, b, (a > b) + 0.5 * (a == b))
 
@@ -267,12 +271,12 @@ class Minimum(Function):
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         ctx.a, ctx.b = a, b
         return np.minimum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         a, b = ctx.a, ctx.b
         return _split_gradient(grad, a, b, (a < b) + 0.5 * (a == b))
 
@@ -287,12 +291,12 @@ class Where(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, condition, a, b):
+    def forward(ctx: Any, condition: Array, a: Array, b: Array) -> Array:
         ctx.condition, ctx.shapes = condition, (_shape(a), _shape(b))
         return np.where(condition, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         _, need_a, need_b = ctx.needs_input_grad
         zero = np.zeros((), dtype=grad.dtype, like=grad)
         return (None,

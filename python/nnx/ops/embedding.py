@@ -1,21 +1,26 @@
 """embedding family: rows of a weight table picked by integer indices (the gradient adds up repeated indices),
 and one_hot."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._checks import as_int64_indices, check_float
+from ._common import Array
 
 
 class EmbeddingFunction(Function):
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
+    def forward(ctx: Any, weight: Array, indices: Array, padding_idx: int) -> Array:
         ctx.indices, ctx.num_embeddings, ctx.padding_idx = indices, weight.shape[0], padding_idx
         return native.for_array(weight).embedding_forward(weight, indices)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad_weight = native.for_array(grad).embedding_backward(grad, ctx.indices, ctx.num_embeddings,
                                                                  ctx.padding_idx)
         return grad_weight, None, None
@@ -29,7 +34,8 @@ def _index_data(value, argument, function):
     return as_int64_indices(data, argument, function)
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of weight (num_embeddings, embedding_dim) picked by the integer indices in input."""
     indices = _index_data(input, "input", "embedding")
     check_float(weight, "weight", "embedding")
@@ -47,7 +53,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return EmbeddingFunction.apply(weight, indices, padding_idx)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """int64 tensor of shape (*tensor.shape, num_classes) with a 1 at each index."""
     indices = _index_data(tensor, "tensor", "one_hot")
     if indices.size and indices.min().item() < 0:

@@ -1,16 +1,20 @@
 """gemm family: matmul with NumPy's semantics; 2-D float operands of one dtype go to the BLAS/cuBLAS kernel."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import native
 from ..autograd import Function
-from ._common import unbroadcast
+from ._common import Array, unbroadcast
 
 
 class MatMul(Function):
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Array, b: Array) -> Array:
         a_ndim, b_ndim = getattr(a, "ndim", 0), getattr(b, "ndim", 0)
         if a_ndim == 0 or b_ndim == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, got "
@@ -19,7 +23,7 @@ class MatMul(Function):
         return native.for_array(a).matmul(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         a, b = ctx.a, ctx.b
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and native.for_array(a).is_native_float(a):

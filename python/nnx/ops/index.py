@@ -1,9 +1,13 @@
 """index family: gathers by index (take_along_dim, gather) and x[index] with NumPy semantics; the gradients
 scatter back, adding up repeated indices."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Function
-from ._common import ViewFunction
+from ._common import Array, ViewFunction
 
 
 class TakeAlongDim(Function):
@@ -12,12 +16,12 @@ class TakeAlongDim(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, indices, axis):
+    def forward(ctx: Any, x: Array, indices: Array, axis: int) -> Array:
         ctx.shape, ctx.indices, ctx.axis = x.shape, indices, axis
         return np.take_along_axis(x, indices, axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad_x = np.zeros(ctx.shape, dtype=grad.dtype, like=grad)
         np.put_along_axis(grad_x, ctx.indices, grad, ctx.axis)
         return grad_x, None, None
@@ -29,7 +33,7 @@ class Gather(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, index, axis):
+    def forward(ctx: Any, x: Array, index: Array, axis: int) -> Array:
         if index.ndim != x.ndim:
             raise RuntimeError(f"gather(): index must have as many dimensions as input ({x.ndim}), got {index.ndim}")
         ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
@@ -42,7 +46,7 @@ class Gather(Function):
             raise IndexError(f"gather(): index out of range: {error}") from None
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad_x = np.zeros(ctx.shape, dtype=grad.dtype, like=grad)
         positions = list(np.indices(ctx.index.shape, sparse=True))  # (small host ranges; a device takes them)
         positions[ctx.axis] = ctx.index
@@ -60,12 +64,12 @@ class Index(ViewFunction):
     """x[index] with NumPy semantics; the gradient scatters back, adding up repeated indices."""
 
     @staticmethod
-    def forward(ctx, x, index):
+    def forward(ctx: Any, x: Array, index: Any) -> Array:
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         return x[index]
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad_x = np.zeros(ctx.shape, dtype=ctx.dtype, like=grad)
         if _is_advanced(ctx.index):
             np.add.at(grad_x, ctx.index, grad)  # repeated indices accumulate (a device array's ufunc.at)

@@ -1,9 +1,14 @@
 """linear family: fused_linear (activation(input @ weight.T + bias) in one native pass, forward and backward) and
 linear; arguments are validated here with messages naming the argument, the kernels check the rest."""
+from __future__ import annotations
+
+from typing import Any
+
 from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._checks import check_float, check_number, check_tensor
+from ._common import Array
 
 _LINEAR_ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
 
@@ -12,7 +17,7 @@ class LinearFunction(Function):
     """act(x @ weight.T + bias) in one native pass; x is (*, in), flattened to 2-D for the kernel."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, activation, negative_slope):
+    def forward(ctx: Any, x: Array, weight: Array, bias: Array | None, activation: str, negative_slope: float) -> Array:
         kernels = native.for_array(x)
         rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out, saved = kernels.linear_forward(rows, weight, bias, activation, negative_slope)
@@ -22,7 +27,7 @@ class LinearFunction(Function):
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_rows = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
         grad_x, grad_weight, grad_bias = native.for_array(grad).linear_backward(
@@ -33,7 +38,8 @@ class LinearFunction(Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def fused_linear(input, weight, bias=None, activation="none", negative_slope=0.01):
+def fused_linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "none",
+                 negative_slope: float = 0.01) -> Tensor:
     """nnx extension: activation(linear(input, weight, bias)) as one native call forward and backward.
     activation is one of 'none', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'gelu', 'gelu_tanh'."""
     if not (isinstance(input, Tensor) and isinstance(weight, Tensor) and (bias is None or isinstance(bias, Tensor))):
@@ -60,6 +66,6 @@ def fused_linear(input, weight, bias=None, activation="none", negative_slope=0.0
     return LinearFunction.apply(input, weight, bias, activation, negative_slope)
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, weight of shape (out_features, in_features)."""
     return fused_linear(input, weight, bias)

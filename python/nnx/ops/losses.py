@@ -3,6 +3,10 @@
 cross_entropy without class weights is one fused native call that also writes dloss/dlogits when a
 gradient will be needed, so its backward is a scale (or nothing for an upstream gradient of 1).
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import native
@@ -11,6 +15,7 @@ from ..tensor import Tensor
 from ._checks import (_REDUCTIONS, as_dtype, as_int64_indices, as_target, check_float, check_reduction,
                       host_data_on_device_of)
 from .softmax import Softmax
+from ._common import Array
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------
@@ -18,7 +23,8 @@ class CrossEntropyFunction(Function):
     """Softmax + cross-entropy of logits (N, C) against int64 targets (N,), forward and gradient in one pass."""
 
     @staticmethod
-    def forward(ctx, logits, target, reduction, ignore_index, label_smoothing):
+    def forward(ctx: Any, logits: Array, target: Array, reduction: str, ignore_index: int,
+                label_smoothing: float) -> Array:
         with_grad = bool(ctx.needs_input_grad)
         loss, _, grad_logits = native.for_array(logits).cross_entropy_forward(
             logits, target, reduction, ignore_index, label_smoothing, with_grad)
@@ -26,7 +32,7 @@ class CrossEntropyFunction(Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         if ctx.reduction == "none":
             return ctx.grad_logits * grad[:, None], None, None, None, None
         if grad == 1 if type(grad) is np.ndarray else is_one(grad):  # (on a GPU without reading grad)
@@ -100,7 +106,8 @@ def _nll_rows(log_probs, indices, weight, ignore_index, reduction, function):
     return _reduce(-(picked * row_weights), reduction, row_weights.sum())  # row_weights has log_probs' dtype
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None, ignore_index: int = -100,
+             reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-input[i, target[i]] * weight[target[i]] for log-probabilities input; mean divides by the weights summed
     over the non-ignored targets."""
     reduction = check_reduction(reduction, size_average, reduce)
@@ -146,8 +153,9 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return _reduce(losses, reduction, max(input._data.size // max(classes, 1), 1) if input._data.size else 0)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits input (N, C) (or (C,), or (N, C, d1, ...)) against class indices or
     class probabilities, with PyTorch's weight, ignore_index, reduction and label_smoothing."""
     if size_average is not None or reduce is not None or reduction not in _REDUCTIONS:
@@ -190,13 +198,13 @@ class PointwiseLoss(Function):
     """A native loss over input and target of one shape: name is 'mse_loss', 'l1_loss' or 'bce_with_logits'."""
 
     @staticmethod
-    def forward(ctx, x, target, name, reduction, pos_weight=None):
+    def forward(ctx: Any, x: Array, target: Array, name: str, reduction: str, pos_weight: Array | None = None) -> Array:
         options = {} if pos_weight is None else {"pos_weight": pos_weight}
         ctx.x, ctx.target, ctx.name, ctx.reduction, ctx.options = x, target, name, reduction, options
         return native.for_array(x).pointwise_loss_forward(name, x, target, reduction, **options)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_x, need_target = ctx.needs_input_grad[:2]
         x, target, name = ctx.x, ctx.target, ctx.name
         grad_x = native.for_array(x).pointwise_loss_backward(name, grad, x, target, ctx.reduction, **ctx.options)
@@ -216,11 +224,15 @@ def _pointwise_loss(name, function, input, target, reduction, pos_weight=None):
     return PointwiseLoss.apply(input, target, name, reduction, pos_weight)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean") -> Tensor:
+    """The squared error (input - target) ** 2, averaged (mean), summed (sum) or per element (none)."""
     return _pointwise_loss("mse_loss", "mse_loss", input, target, check_reduction(reduction, size_average, reduce))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean") -> Tensor:
+    """The absolute error |input - target|, averaged (mean), summed (sum) or per element (none)."""
     return _pointwise_loss("l1_loss", "l1_loss", input, target, check_reduction(reduction, size_average, reduce))
 
 
@@ -236,8 +248,9 @@ def _elementwise_weight(weight, input, function):
     return Tensor._wrap(as_dtype(data, input.dtype))
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
     """Sigmoid + binary cross-entropy on logits, numerically stable; pos_weight (C,) weighs positives per class."""
     reduction = check_reduction(reduction, size_average, reduce)
     function = "binary_cross_entropy_with_logits"
@@ -260,7 +273,7 @@ class BinaryCrossEntropy(Function):
     """-(t log p + (1 - t) log(1 - p)) with both logs clamped at -100, as PyTorch (NumPy: no kernel needed)."""
 
     @staticmethod
-    def forward(ctx, p, target):
+    def forward(ctx: Any, p: Array, target: Array) -> Array:
         if p.size and (p.min().item() < 0 or p.max().item() > 1):
             raise RuntimeError("binary_cross_entropy(): all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
@@ -269,13 +282,14 @@ class BinaryCrossEntropy(Function):
         return -(target * log_p + (1 - target) * log_not_p)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         p, target = ctx.p, ctx.target
         grad_p = grad * (p - target) / np.maximum(p * (1 - p), 1e-12)
         return grad_p, -grad * ctx.log_ratio
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities input in [0, 1] against targets of the same shape."""
     reduction = check_reduction(reduction, size_average, reduce)
     check_float(input, "input", "binary_cross_entropy")

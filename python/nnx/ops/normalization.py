@@ -5,12 +5,18 @@ float32/float64 input goes to the native kernels (layer_norm as rows of the norm
 normalise x to xhat = (x - mean) * rstd over some axes and share one backward:
 dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over those axes (batch statistics).
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._checks import check_float, check_number
+from ._common import Array
 
 
 def _normalized_input_grad(grad_xhat, xhat, rstd, axes):
@@ -29,7 +35,7 @@ class LayerNormFunction(Function):
     """Normalise over the trailing `count` axes; weight and bias have those axes' shape."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, count, eps):
+    def forward(ctx: Any, x: Array, weight: Array | None, bias: Array | None, count: int, eps: float) -> Array:
         axes = tuple(range(x.ndim - count, x.ndim))
         centered = x - x.mean(axis=axes, keepdims=True)
         rstd = 1.0 / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
@@ -39,7 +45,7 @@ class LayerNormFunction(Function):
         return out if bias is None else out + bias
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         weight, axes = ctx.weight, ctx.axes
         grad_xhat = grad if weight is None else grad * weight
@@ -54,7 +60,8 @@ class NativeLayerNormFunction(Function):
     """layer_norm through the backend's kernel: x seen as rows of prod(shape) elements, weight and bias flattened."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, shape, eps):
+    def forward(ctx: Any, x: Array, weight: Array | None, bias: Array | None, shape: tuple[int, ...],
+                eps: float) -> Array:
         size = int(np.prod(shape))
         flat = [None if p is None else p.reshape(size) for p in (weight, bias)]
         out, ctx.saved = native.for_array(x).layer_norm_forward(x.reshape(-1, size), *flat, eps)
@@ -62,14 +69,15 @@ class NativeLayerNormFunction(Function):
         return out.reshape(x.shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grads = native.for_array(grad).layer_norm_backward(grad.reshape(ctx.saved[0].shape), ctx.weight, ctx.saved,
                                                             *ctx.needs_input_grad[:3])
         shapes = (ctx.x_shape, ctx.shape, ctx.shape)
         return (*(None if g is None else g.reshape(shape) for g, shape in zip(grads, shapes)), None, None)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dimensions `normalized_shape`."""
     check_float(input, "input", "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
@@ -92,7 +100,8 @@ class BatchNormFunction(Function):
     """Normalise each channel (axis 1) over the batch and any trailing axes."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx: Any, x: Array, weight: Array | None, bias: Array | None, running_mean: Array | None,
+                running_var: Array | None, training: bool, momentum: float, eps: float) -> Array:
         axes = (0,) + tuple(range(2, x.ndim))
         channel_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         if training:
@@ -118,7 +127,7 @@ class BatchNormFunction(Function):
         return out if bias is None else out + bias.reshape(channel_shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_xhat = grad if ctx.weight is None else grad * ctx.weight
         grad_x = None
@@ -133,14 +142,15 @@ class NativeBatchNormFunction(Function):
     """batch_norm of (N, C) input through the backend's kernel (statistics per column)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx: Any, x: Array, weight: Array | None, bias: Array | None, running_mean: Array | None,
+                running_var: Array | None, training: bool, momentum: float, eps: float) -> Array:
         out, ctx.saved = native.for_array(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training,
                                                                  momentum, eps)
         ctx.weight, ctx.training = weight, training
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grads = native.for_array(grad).batch_norm_backward(grad, ctx.weight, ctx.saved, ctx.training,
                                                             *ctx.needs_input_grad[:3])
         return (*grads, None, None, None, None, None)
@@ -162,7 +172,8 @@ def _running_stat(stat, name, channels, dtype):
     return stat._data
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation of input (N, C, *) per channel. training: batch statistics, and running_mean /
     running_var (when given) updated in place with `momentum` (unbiased variance); else the running ones."""
     check_float(input, "input", "batch_norm")

@@ -1,20 +1,24 @@
 """reduce family: sum, mean, var, std, amax and amin over axes (NumPy's reductions on the array's device)."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Function
-from ._common import _expand_reduced, _reduced_count, _restore_reduced_axes
+from ._common import Array, _expand_reduced, _reduced_count, _restore_reduced_axes
 
 
 class Sum(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim):
+    def forward(ctx: Any, x: Array, axes: tuple[int, ...] | None, keepdim: bool) -> Array:
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         return x.sum(axis=axes, keepdims=keepdim)  # a NumPy scalar becomes a 0-d array in Function.apply
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return _expand_reduced(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
@@ -22,14 +26,14 @@ class Mean(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim):
+    def forward(ctx: Any, x: Array, axes: tuple[int, ...] | None, keepdim: bool) -> Array:
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         with np.errstate(invalid="ignore", divide="ignore"):
             return x.mean(axis=axes, keepdims=keepdim) if x.size else \
                 np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype, like=x)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         count = _reduced_count(ctx.shape, ctx.axes)
         with np.errstate(divide="ignore", invalid="ignore"):  # an empty mean: its (empty) gradient, no warning
             return _expand_reduced(grad / count, ctx.shape, ctx.axes, ctx.keepdim), None, None
@@ -55,7 +59,7 @@ class Var(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, axes, correction, keepdim):
+    def forward(ctx: Any, x: Array, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Array:
         centered, divisor = _centered(x, axes, correction)
         ctx.centered, ctx.axes, ctx.keepdim, ctx.divisor = centered, axes, keepdim, divisor
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -63,7 +67,7 @@ class Var(Function):
         return _keepdim_result(variance, x, axes, keepdim)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):  # divisor 0: NaN gradients, as PyTorch
             return grad * ctx.centered * np.divide(2.0, ctx.divisor), None, None, None
@@ -76,7 +80,7 @@ class Std(Function):
     saved_inputs, saves_output = (), True
 
     @staticmethod
-    def forward(ctx, x, axes, correction, keepdim):
+    def forward(ctx: Any, x: Array, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Array:
         centered, divisor = _centered(x, axes, correction)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if x.size:
@@ -91,7 +95,7 @@ class Std(Function):
         return _keepdim_result(std, x, axes, keepdim)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):  # std 0: gradient 0; divisor 0: NaN, as PyTorch
             grad_over_std = np.where(ctx.std == 0, np.zeros((), dtype=grad.dtype, like=grad), grad / ctx.std)
@@ -106,13 +110,13 @@ class Amax(Function):
     reduce = staticmethod(np.max)
 
     @classmethod
-    def forward(cls, ctx, x, axes=None, keepdim=False):
+    def forward(cls, ctx: Any, x: Array, axes: tuple[int, ...] | None = None, keepdim: bool = False) -> Array:
         out = cls.reduce(x, axis=axes, keepdims=True)
         ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
         return out if keepdim else (out.reshape(()) if axes is None else np.squeeze(out, axes))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         grad = _restore_reduced_axes(grad, ctx.axes, ctx.keepdim)
         is_extreme = ctx.x == ctx.out
         ties = is_extreme.sum(axis=ctx.axes, keepdims=True)

@@ -1,9 +1,13 @@
 """Shape ops: reshape/view, permute, expand, tile (torch's repeat), cat and stack. reshape, permute and expand
 are views (ViewFunction): their output may share the input's storage."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Function
-from ._common import ViewFunction, _shape, unbroadcast
+from ._common import Array, ViewFunction, _shape, unbroadcast
 
 
 def _reshape_view(x, shape):
@@ -17,7 +21,7 @@ def _reshape_view(x, shape):
 
 class Reshape(ViewFunction):
     @staticmethod
-    def forward(ctx, x, shape, view_only):
+    def forward(ctx: Any, x: Array, shape: tuple[int, ...], view_only: bool) -> Array:
         ctx.shape = x.shape
         for size in shape:
             if size < -1:  # NumPy would read any negative size as -1
@@ -28,24 +32,24 @@ class Reshape(ViewFunction):
             raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x.size}") from None
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad.reshape(ctx.shape), None, None
 
 
 class Permute(ViewFunction):
     @staticmethod
-    def forward(ctx, x, order):
+    def forward(ctx: Any, x: Array, order: tuple[int, ...]) -> Array:
         ctx.inverse = tuple(int(axis) for axis in np.argsort(order))
         return x.transpose(order)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return grad.transpose(ctx.inverse), None
 
 
 class Expand(ViewFunction):
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx: Any, x: Array, shape: tuple[int, ...]) -> Array:
         ctx.shape = x.shape
         try:
             return np.broadcast_to(x, shape)
@@ -54,7 +58,7 @@ class Expand(ViewFunction):
                                f"{list(x.shape)} at each non-singleton dimension") from None
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return unbroadcast(grad, ctx.shape), None
 
 
@@ -64,7 +68,7 @@ class Tile(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, x, reps):
+    def forward(ctx: Any, x: Array, reps: tuple[int, ...]) -> Array:
         if len(reps) < x.ndim:
             raise RuntimeError("repeat(): number of dimensions of repeat dims can not be smaller than number of "
                                "dimensions of tensor")
@@ -73,7 +77,7 @@ class Tile(Function):
         return np.tile(x, reps)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         # np.tile lays repeat r of element s at r * size + s: split each axis into (repeat, size) and sum repeats.
         interleaved = []
         for rep, size in zip(ctx.reps, ctx.padded_shape):
@@ -86,7 +90,7 @@ class Cat(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, *arrays, axis):
+    def forward(ctx: Any, *arrays: Array, axis: int) -> Array:
         ctx.axis = axis
         ctx.boundaries = [int(end) for end in np.cumsum([_shape(a)[axis] for a in arrays])[:-1]]
         try:
@@ -95,7 +99,7 @@ class Cat(Function):
             raise RuntimeError(f"cat(): tensors must have the same shape except in dimension {axis}: {error}") from None
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         return tuple(np.split(grad, ctx.boundaries, axis=ctx.axis))
 
 
@@ -103,7 +107,7 @@ class Stack(Function):
     saved_inputs, saves_output = (), False
 
     @staticmethod
-    def forward(ctx, *arrays, axis):
+    def forward(ctx: Any, *arrays: Array, axis: int) -> Array:
         ctx.axis = axis
         try:
             return np.stack(arrays, axis=axis)
@@ -111,6 +115,6 @@ class Stack(Function):
             raise RuntimeError(f"stack(): expects each tensor to be equal size: {error}") from None
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         moved = np.moveaxis(grad, ctx.axis, 0)
         return tuple(moved[i] for i in range(moved.shape[0]))

@@ -1,11 +1,18 @@
 """softmax family: softmax and log_softmax over one axis through the native kernels (float32/float64)."""
+from __future__ import annotations
+
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import native
 from ..autograd import Function
 from ._checks import check_float, check_tensor
+from ._common import Array
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 class Softmax(Function):
@@ -14,7 +21,7 @@ class Softmax(Function):
     saved_inputs, saves_output = (), True
 
     @staticmethod
-    def forward(ctx, x, axis, log):
+    def forward(ctx: Any, x: Array, axis: int, log: bool) -> Array:
         kernels = native.for_array(x)
         if not kernels.is_native_float(x):
             raise TypeError(f"softmax: input must have dtype float32 or float64, got {x.dtype}")
@@ -25,7 +32,7 @@ class Softmax(Function):
         return out if axis >= last else np.moveaxis(out, -1, axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Array) -> Any:
         kernels = native.for_array(grad)
         moved = ctx.axis < grad.ndim - 1
         grad_in = kernels.softmax_backward(np.moveaxis(grad, ctx.axis, -1) if moved else grad, ctx.out, ctx.log)
@@ -57,9 +64,11 @@ def _softmax(input, dim, dtype, log):
     return Softmax.apply(input, _softmax_dim(dim, input.ndim, name), log)
 
 
-def softmax(input, dim=None, dtype=None):
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(input) normalised to sum 1 along dim (input cast to dtype first when given)."""
     return _softmax(input, dim, dtype, log=False)
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """log(softmax(input, dim)), computed stably in one pass."""
     return _softmax(input, dim, dtype, log=True)
