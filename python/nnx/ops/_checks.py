@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor, _device_of_array, move_array
+from ..native.devices import device_of_array as _device_of_array
+from ..native.devices import move_array
+from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 

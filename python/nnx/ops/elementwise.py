@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import native
 from ..autograd import Function
-from ..tensor import _device_of_array, move_array
+from ..native.devices import device_of_array as _device_of_array
+from ..native.devices import move_array
 from ._common import Array, _shape, unbroadcast
 
 
