@@ -90,7 +90,7 @@ class DeviceArray:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"array must be a numpy.ndarray, got {type(array).__name__}")
         if not array.flags.c_contiguous:
-            raise ValueError("array must be C-contiguous")
+            raise ValueError("array must be C-contiguous (use numpy.ascontiguousarray)")
         out = DeviceArray.empty(array.shape, dtype_arg(array.dtype, "array"), device)
         out._numpy()[...] = array
         return out

@@ -1,7 +1,7 @@
 """elementwise: the generic strided kernels (copy, fill, arange, unary, binary, binary_scalar, where) as NumPy
 ufuncs on the arrays' memory, writing only into their outputs. The ops, their dtype domains and which give bool are
 read from csrc/cuda/elementwise.h, the table the real binding checks against; the checks' messages are those of
-csrc/bind/cuda_elementwise.cpp."""
+csrc/bind/elementwise.cpp."""
 import math
 import operator
 import re

@@ -15,15 +15,14 @@ from fake_cuda.checks import (
 )
 
 
-def _indices_checked(indices, length, name="indices"):
+def _indices_checked(indices, length):
     """The int64 index values with negatives wrapped; a bad one is recorded (raised at synchronisation)."""
     values = indices._numpy()
     if length == 0 and values.size:  # every index is out of range: the binding says so at once
         raise IndexError("indices: index out of range for an axis of size 0 (length is 0)")
     bad = (values < -length) | (values >= length)
     if bad.any():
-        runtime.record_error(IndexError, f"{name}: index {int(values[bad].flat[0])} is out of bounds for an axis of "
-                                         f"size {length} (reported by a CUDA kernel)")
+        runtime.record_error(IndexError, f"index {int(values[bad].flat[0])} is out of bounds (found by a CUDA kernel)")
         return None
     return np.where(values < 0, values + length, values)
 

@@ -32,8 +32,10 @@ def require_device(device, name, allow_all=False):
         raise TypeError(f"{name} must be an int, got {type(device).__name__}")
     if allow_all and device == -1:
         return
-    if not 0 <= device < DEVICE_COUNT:
-        raise ValueError(f"{name} must be in [0, {DEVICE_COUNT}), got {device} ({DEVICE_COUNT} device(s) visible)")
+    if device < 0:
+        raise ValueError(f"{name} must be a CUDA device index >= 0, got {device}")
+    if device >= DEVICE_COUNT:
+        raise ValueError(f"{name} must be < {DEVICE_COUNT} (the visible CUDA devices), got {device}")
 
 
 def device_count():

@@ -3,13 +3,16 @@ parameters and defaults, DeviceArray's members, and the families of csrc/familie
 import ast
 import importlib
 import inspect
+import math
 import os
 
+import numpy as np
 import pytest
 
 import fake_cuda
 import nnx
 from fake_cuda import sources
+from nnx import native
 
 
 def _stub():
@@ -77,3 +80,77 @@ def test_the_elementwise_and_reduce_ops_are_the_native_tables():
     assert all(callable(function) for function in elementwise._UNARY.values())
     assert set(elementwise._DESCRIPTIONS) == set(elementwise._ACCEPTS)
     assert reduce._REDUCE_OPS[:2] == ("sum", "prod") and "mean" in reduce._REDUCE_OPS
+
+
+# --- the fake refuses what the real module refuses, with the same exception and message ----------------------------
+# Run where nnx._cuda is present: on a GPU, and under tools/cuda_emu (the emulated module is the real binding code).
+def _f32(m, shape=(2, 3)):
+    return m.DeviceArray.from_host(np.arange(math.prod(shape), dtype=np.float32).reshape(shape))
+
+
+def _of(m, dtype, shape=(2, 3)):
+    return m.DeviceArray.from_host(np.ones(shape, dtype))
+
+
+BAD_CALLS = {  # id -> a call on module m that both modules must refuse
+    "unary-unknown-op": lambda m: m.unary("relu", _f32(m), _f32(m)),
+    "unary-host-array": lambda m: m.unary("exp", np.zeros((2, 3), np.float32), _f32(m)),
+    "unary-float-only-op-on-int": lambda m: m.unary("exp", _of(m, np.int64), _of(m, np.int64)),
+    "unary-predicate-out-dtype": lambda m: m.unary("isnan", _f32(m), _f32(m)),
+    "unary-shape": lambda m: m.unary("exp", _f32(m), _f32(m, (3, 2))),
+    "unary-partial-overlap": lambda m: (lambda x: m.unary("exp", x.view((2,), (1,), 0), x.view((2,), (1,), 1)))(
+        _f32(m)),
+    "binary-b-dtype": lambda m: m.binary("add", _f32(m), _of(m, np.float64), _f32(m)),
+    "binary-bitwise-on-floats": lambda m: m.binary("bitwise_and", _f32(m), _f32(m), _f32(m)),
+    "binary-unknown-op": lambda m: m.binary("divide", _f32(m), _f32(m), _f32(m)),
+    "binary-scalar-negative-int-power": lambda m: m.binary_scalar("power", _of(m, np.int64), -1, _of(m, np.int64)),
+    "binary-scalar-does-not-fit": lambda m: m.binary_scalar("add", _of(m, np.uint8), 300, _of(m, np.uint8)),
+    "fill-does-not-fit": lambda m: m.fill(_of(m, np.int32), 2 ** 40),
+    "arange-2d": lambda m: m.arange(_f32(m), 0.0, 1.0),
+    "arange-bool": lambda m: m.arange(_of(m, np.bool_, (3,)), 0.0, 1.0),
+    "copy-broadcast-dst": lambda m: (lambda x: m.copy(x, x.view((2, 3), (0, 1), 0)))(_f32(m)),
+    "copy-overlapping-dst": lambda m: (lambda x: m.copy(x.view((2,), (1,), 0), x.view((2,), (1,), 1)))(_f32(m)),
+    "where-condition-dtype": lambda m: m.where(_f32(m), _f32(m), _f32(m), _f32(m)),
+    "reduce-unknown-op": lambda m: m.reduce("median", _f32(m), _f32(m, (2,)), 2, 3, 1),
+    "reduce-out-dtype": lambda m: m.reduce("sum", _f32(m), _of(m, np.float64, (2,)), 2, 3, 1),
+    "reduce-empty-max": lambda m: m.reduce("max", _f32(m, (2, 0)), _f32(m, (2,)), 2, 0, 1),
+    "reduce-size": lambda m: m.reduce("sum", _f32(m), _f32(m, (2,)), 2, 2, 1),
+    "cumsum-bool": lambda m: m.cumsum(_of(m, np.bool_), _of(m, np.bool_), 2, 3, 1),
+    "index-select-int32-indices": lambda m: m.index_select(_f32(m), _of(m, np.int32, (2,)), _f32(m, (2, 2)), 2, 3, 1),
+    "index-select-2d-indices": lambda m: m.index_select(_f32(m), _of(m, np.int64, (1, 2)), _f32(m, (2, 2)), 2, 3, 1),
+    "index-select-bad-index": lambda m: (m.index_select(_f32(m), m.DeviceArray.from_host(np.array([0, 7])),
+                                                        _f32(m, (2, 2)), 2, 3, 1), m.synchronize()),
+    "index-select-empty-axis": lambda m: m.index_select(_f32(m, (2, 0)), m.DeviceArray.from_host(np.array([0])),
+                                                        _f32(m, (2, 1)), 2, 0, 1),
+    "synchronize-negative-device": lambda m: m.synchronize(-2),
+    "nonzero-count-float-mask": lambda m: m.nonzero_count(_f32(m)),
+    "empty-negative-shape": lambda m: m.DeviceArray.empty((2, -1), np.float32),
+    "empty-complex": lambda m: m.DeviceArray.empty((2,), np.complex64),
+    "from-host-strided": lambda m: m.DeviceArray.from_host(np.zeros((4, 4), np.float32)[:, ::2]),
+    "to-host-dtype": lambda m: _f32(m).to_host(np.zeros((2, 3), np.float64)),
+    "view-outside": lambda m: _f32(m).view((2, 3), (3, 1), 1),
+    "synchronize-device": lambda m: m.synchronize(5),
+    "device-name-type": lambda m: m.get_device_name("0"),
+    "dlpack-stream-0": lambda m: _f32(m).__dlpack__(stream=0),
+}
+REAL = native._cuda if native._cuda is not None and native._cuda.device_count() > 0 else None
+
+
+def _refusal(call):
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 (the exception is what is compared)
+        return type(error), str(error)
+    return None
+
+
+@pytest.mark.skipif(REAL is None, reason="needs nnx._cuda (a GPU or tools/cuda_emu)")
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_the_fake_refuses_as_the_real_module(case):
+    real, fake = _refusal(lambda: BAD_CALLS[case](REAL)), _refusal(lambda: BAD_CALLS[case](fake_cuda))
+    fake_cuda.reset()
+    assert real is not None, "the real module accepted it"
+    if "incompatible function arguments" in real[1]:  # pybind11's own conversion error: the type is the contract
+        assert fake is not None and fake[0] is real[0]
+    else:
+        assert fake == real
