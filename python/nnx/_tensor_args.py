@@ -7,6 +7,7 @@ import operator
 import numpy as np
 
 from ._tensor_base import TensorBase
+from .native import host_memory
 from .native.devices import is_device_array
 
 _ndarray = np.ndarray
@@ -204,7 +205,7 @@ def _array_from_python(data, dtype):
     if dtype is not None:
         return np.array(data, dtype=dtype)
     if isinstance(data, np.ndarray):
-        return _check_numeric(data).copy()
+        return host_memory.copy(_check_numeric(data))  # (a large copy in reused memory: no page faults)
     if isinstance(data, (list, tuple)) and any(isinstance(item, TensorBase) for item in data):
         data = [item._data if isinstance(item, TensorBase) else item for item in data]
     array = np.array(data)

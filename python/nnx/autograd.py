@@ -18,6 +18,7 @@ from ._tensor_base import _write_clock
 from .native.devices import device_of_array as _device_of_array
 from .native.devices import is_device_array as _is_device_array
 from .native.devices import move_array
+from .native.host_memory import owns_memory as _owns_memory
 from .tensor import Tensor
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
@@ -265,7 +266,7 @@ def run_backward(root, gradient, retain_graph=False):
                 if existing is not None:
                     existing._data += input_grad
                     continue
-                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or input_grad.base is not None
+                if (sys.getrefcount(input_grad) > _EXCLUSIVE_REFS or not _owns_memory(input_grad)
                         or not input_grad.flags.c_contiguous or not input_grad.flags.writeable):
                     input_grad = input_grad.copy()
                 arg._grad = Tensor._wrap(input_grad)

@@ -7,6 +7,7 @@ creation and transfer, its allocators, BLAS matmul with its Fortran-order shortc
 """
 import numpy as np
 
+from . import host_memory
 from .kernels import kernel_table
 from .loader import _C
 
@@ -67,8 +68,9 @@ def contiguous(array):
 
 def empty_c(array):
     """A fresh C-ordered output of array's shape and dtype (np.empty_like would copy a Fortran or strided
-    input's layout, which the kernels refuse for outputs)."""
-    return np.empty(array.shape, dtype=array.dtype)
+    input's layout, which the kernels refuse for outputs); large ones in reused memory (host_memory)."""
+    return host_memory.empty_like(array)
+
 
 
 def is_native_float(array):
@@ -92,7 +94,7 @@ def matmul2d(a, b, trans_a=False, trans_b=False):
     b, trans_b = _gemm_operand(b, trans_b)
     rows = a.shape[1] if trans_a else a.shape[0]
     cols = b.shape[0] if trans_b else b.shape[1]
-    out = np.empty((rows, cols), dtype=a.dtype)
+    out = host_memory.empty((rows, cols), a.dtype)
     _C.gemm(a, b, out, trans_a, trans_b)
     return out
 
@@ -105,4 +107,4 @@ def matmul(a, b):
 
 
 # --- the op families (kernels.py: linear, activations, softmax, losses, dropout, embedding, normalization, optim) ---
-globals().update(kernel_table(_C, contiguous, empty_c, np.empty, np.empty_like, np.zeros))
+globals().update(kernel_table(_C, contiguous, empty_c, host_memory.empty, host_memory.empty_like, np.zeros))

@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["POOLED_MIN_BYTES", "cached_bytes", "empty", "empty_cache", "max_cached_bytes", "set_max_cached_bytes",
+__all__ = ["POOLED_MIN_BYTES", "cached_bytes", "copy", "empty", "empty_cache", "empty_like", "max_cached_bytes", "set_max_cached_bytes",
            "owns_memory"]
 
 POOLED_MIN_BYTES = 1 << 20
@@ -94,15 +94,15 @@ def _release_free_blocks(limit: int, needed: int = 0) -> None:
             del _free_by_size[size]
 
 
-def empty(shape: int | tuple[int, ...], dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """An uninitialised C-contiguous array, as np.empty; large ones reuse memory a dropped pooled array left."""
-    dtype = np.dtype(dtype)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    nbytes = dtype.itemsize
-    for extent in shape:
-        nbytes *= extent
+def empty(shape: int | tuple[int, ...], dtype: np.dtype | type = np.float32, *, like: object = None) -> np.ndarray:
+    """An uninitialised C-contiguous array, as np.empty (`like` as NumPy's, ignored: this is host memory); large
+    ones reuse the memory of a dropped pooled array."""
+    out = np.empty(shape, dtype)  # small: the answer; large: only address space, never touched, given back
+    nbytes = out.nbytes
     if nbytes < POOLED_MIN_BYTES or _limit == 0:
-        return np.empty(shape, dtype)
+        return out
+    shape, dtype = out.shape, out.dtype
+    del out
     global _cached
     size = _block_size(nbytes)
     with _lock:
@@ -122,6 +122,23 @@ def empty(shape: int | tuple[int, ...], dtype: np.dtype | type = np.float32) -> 
             _free_by_size.setdefault(size, []).append(block)
             _cached += size
         return np.ndarray(shape, dtype, buffer=block, offset=block.offset)
+
+
+def empty_like(array: np.ndarray) -> np.ndarray:
+    """empty(array.shape, array.dtype): a C-contiguous output for a kernel reading `array` (whatever its layout).
+    Small arrays go straight to NumPy: this is on every kernel call's path, relu of 16 elements included."""
+    if array.nbytes < POOLED_MIN_BYTES:
+        return np.empty(array.shape, array.dtype)
+    return empty(array.shape, array.dtype)
+
+
+def copy(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of `array` (as array.copy()), in pooled memory when large."""
+    if array.nbytes < POOLED_MIN_BYTES:
+        return array.copy()
+    out = empty(array.shape, array.dtype)
+    np.copyto(out, array)
+    return out
 
 
 def owns_memory(array: np.ndarray) -> bool:
