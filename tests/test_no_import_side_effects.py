@@ -6,14 +6,14 @@ import sys
 _PROBE = r"""
 import json, os, sys, warnings
 import numpy
-env_before = dict(os.environ)
-filters_before = list(warnings.filters)
 threads_before = None
 try:
-    import threadpoolctl
+    import threadpoolctl  # (3.8 sets KMP_DUPLICATE_LIB_OK when imported: snapshot the environment after it)
     threads_before = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()}
 except ImportError:
     pass
+env_before = dict(os.environ)
+filters_before = list(warnings.filters)
 import nnx
 import nnx.nn, nnx.optim, nnx.data, nnx.learner
 changed_env = sorted(k for k in set(env_before) | set(os.environ) if env_before.get(k) != os.environ.get(k))
