@@ -132,7 +132,10 @@ def test_trajectory_matches_update_rules(rng, dtype, optimizer_class, reference_
     noises = make_noises(rng)
     run_nnx(optimizer_class(params, **options), params, noises, STEPS)
     expected = run_reference(reference_class(**options), start, noises, STEPS)
-    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    # float32: rounding amplified where Adam-like rules divide by a tiny sqrt(v) reaches ~2e-4 in rare elements
+    # after STEPS steps (1 of 40003 at NNX_TEST_SEED=1372641733): 1% of one lr=0.02 step. The float64 run pins the
+    # formulas to 1e-10.
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
     for p, theta in zip(params, expected):
         assert p.numpy().dtype == dtype
         np.testing.assert_allclose(p.numpy(), theta, **tolerance)
