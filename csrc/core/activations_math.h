@@ -1,6 +1,6 @@
 // Value and derivative of every activation, written once for the CPU kernels (g++) and the CUDA kernels
 // (nvcc): the elementary functions come from a policy class `Math` (the CPU's vectorisable approximations
-// in cpu/activation_math.h, or core/hd.h's LibmMath on the device), the formulas around them are shared.
+// in cpu/cpu_math.h, or core/hd.h's LibmMath on the device), the formulas around them are shared.
 #pragma once
 #include <cmath>
 #include <initializer_list>

@@ -13,7 +13,7 @@ namespace nnx {
 
 // The elementary functions from the C library, for float and double: what the CUDA kernels use (nvcc
 // maps each call to the device's own libm). A Math policy provides exp, tanh, erfc_nonnegative (erfc
-// for z >= 0) and log1p_unit (log1p for e in [0, 1]); the CPU's vectorisable one is cpu/activation_math.h.
+// for z >= 0) and log1p_unit (log1p for e in [0, 1]); the CPU's vectorisable one is cpu/cpu_math.h.
 struct LibmMath {
   static NNX_HD float exp(float x) { return ::expf(x); }
   static NNX_HD double exp(double x) { return ::exp(x); }

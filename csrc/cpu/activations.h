@@ -1,9 +1,9 @@
 // Elementwise activations (relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus), forward
-// and backward, for float and double. The per-element math lives in activation_math.h.
+// and backward, for float and double. The per-element math lives in cpu_math.h.
 #pragma once
 #include <cstdint>
 
-#include "cpu/activation_math.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 

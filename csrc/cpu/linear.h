@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/activation_math.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "core/parallel.h"
-#include "cpu/activation_math.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 namespace {

@@ -27,7 +27,7 @@ _native = _arrays._native  # nnx._cuda (None when nnx was built without it)
 
 
 def use_native_module(module):
-    """Swaps the native module the CUDA backend calls (tests install tests/fake_cuda.py); returns the previous one."""
+    """Swaps the native module the CUDA backend calls (tests install tests/fake_cuda); returns the previous one."""
     global _native
     previous = _native
     _native = module

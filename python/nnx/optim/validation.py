@@ -1,7 +1,7 @@
 """Argument checks of the optimizers: hyperparameters (lr, betas, eps, flags ...) when a group is added or changed,
 and refusal(), the pre-flight of the arrays a native *_step call takes.
 
-Why refusal() copies checks that the native binding (csrc/bind/optim_binding.h) also makes: a step with several
+Why refusal() copies checks that the native binding (csrc/bind/optim.cpp) also makes: a step with several
 parameter groups (or one that makes several native calls) must refuse before ANY group moves, and only Python sees
 all the groups; the native call of a later group would refuse after the earlier ones had stepped. The binding keeps
 its checks (it is the safety net for every caller, and also refuses what refusal() does not look at: aliasing,

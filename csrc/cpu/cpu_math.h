@@ -1,4 +1,4 @@
-// The CPU's activation math: vectorisable approximations of exp, tanh, erfc and log1p (CpuMath), plugged
+// CpuMath, the CPU's math policy: vectorisable approximations of exp, tanh, erfc and log1p, plugged
 // into the formulas shared with the CUDA kernels (core/activations_math.h). Used by the elementwise
 // kernels (activations.cpp) and the fused linear epilogue (linear.cpp), so both compute the same numbers.
 #pragma once
