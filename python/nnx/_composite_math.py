@@ -2,7 +2,10 @@
 logaddexp, xlogy, aminmax, cummax, diff ...), plus the value-only searches and counts (isin, bincount, histc,
 searchsorted ...). Their gradients are those ops' gradients. Collected by nnx._composite.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,7 +22,7 @@ def _operand(value, like):
 
 
 # --- elementwise ----------------------------------------------------------------------------------------------------
-def atan2(input, other):
+def atan2(input: Tensor, other: Tensor | float) -> Tensor:
     """The angle of (other, input), differentiable: d/dy = x / (x² + y²), d/dx = -y / (x² + y²)."""
     return _Atan2.apply(input, _operand(other, input))
 
@@ -27,67 +30,75 @@ def atan2(input, other):
 arctan2 = atan2
 
 
-def hypot(input, other):
+def hypot(input: Tensor, other: Tensor | float) -> Tensor:
+    """sqrt(input² + other²), elementwise."""
     return (input.square() + _operand(other, input).square()).sqrt()
 
 
-def logaddexp(input, other):
+def logaddexp(input: Tensor, other: Tensor | float) -> Tensor:
     """log(exp(a) + exp(b)) without overflow."""
     other = _operand(other, input)
     return input.maximum(other) + (-(input - other).abs()).exp().log1p()
 
 
-def logaddexp2(input, other):
+def logaddexp2(input: Tensor, other: Tensor | float) -> Tensor:
+    """log2(2**input + 2**other) without overflow."""
     ln2 = math.log(2.0)
     return logaddexp(input * ln2, _operand(other, input) * ln2) / ln2
 
 
-def xlogy(input, other):
+def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:
     """input * log(other), 0 where input is 0 (also when other is 0)."""
     other = _operand(other, input)
     safe = where(input == 0, 1.0, other)
     return where(input == 0, 0.0, input * safe.log())
 
 
-def fmax(input, other):
+def fmax(input: Tensor, other: Tensor | float) -> Tensor:
     """maximum that ignores NaN: the other value where one side is NaN."""
     other = _operand(other, input)
     return where(input.isnan(), other, where(other.isnan(), input, input.maximum(other)))
 
 
-def fmin(input, other):
+def fmin(input: Tensor, other: Tensor | float) -> Tensor:
+    """minimum that ignores NaN: the other value where one side is NaN."""
     other = _operand(other, input)
     return where(input.isnan(), other, where(other.isnan(), input, input.minimum(other)))
 
 
-def copysign(input, other):
+def copysign(input: Tensor, other: Tensor | float) -> Tensor:
+    """input's magnitude with other's sign, elementwise."""
     other = other._data if isinstance(other, Tensor) else other
     return where(Tensor._wrap(_as_array(np.signbit(np.broadcast_to(other, input.shape)))), -input.abs(), input.abs())
 
 
-def deg2rad(input):
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians."""
     return input * (math.pi / 180.0)
 
 
-def rad2deg(input):
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees."""
     return input * (180.0 / math.pi)
 
 
-def positive(input):
+def positive(input: Tensor) -> Tensor:
+    """input itself (as torch.positive)."""
     return input
 
 
-def float_power(input, exponent):
+def float_power(input: Tensor | float, exponent: Tensor | float) -> Tensor:
     """input ** exponent in float64 (as torch.float_power)."""
     exponent = exponent.double() if isinstance(exponent, Tensor) else exponent
     return input.double() ** exponent
 
 
-def ldexp(input, other):
+def ldexp(input: Tensor, other: Tensor | int) -> Tensor:
+    """input * 2**other."""
     return input * 2.0 ** _operand(other, input).double().to(input.dtype)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """NaN -> nan, +inf -> posinf (default: the dtype's largest), -inf -> neginf (its lowest)."""
     info = np.finfo(input.dtype) if input.is_floating_point() else None
     if info is None:
@@ -97,28 +108,30 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return where(input.isnan(), nan, where(input.isposinf(), posinf, where(input.isneginf(), neginf, input)))
 
 
-def logit(input, eps=None):
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given."""
     p = input if eps is None else input.clamp(eps, 1 - eps)
     return (p / (1 - p)).log()
 
 
-def heaviside(input, values):
+def heaviside(input: Tensor, values: Tensor | float) -> Tensor:
     """0 below zero, 1 above, `values` at zero (no gradient)."""
     values = values._data if isinstance(values, Tensor) else values
     return Tensor._wrap(_as_array(np.heaviside(input._data, values)))
 
 
-def gcd(input, other):
+def gcd(input: Tensor, other: Tensor | int) -> Tensor:
+    """The greatest common divisor, elementwise (integer tensors)."""
     return Tensor._wrap(_as_array(np.gcd(input._data, other._data if isinstance(other, Tensor) else other)))
 
 
-def lcm(input, other):
+def lcm(input: Tensor, other: Tensor | int) -> Tensor:
+    """The least common multiple, elementwise (integer tensors)."""
     return Tensor._wrap(_as_array(np.lcm(input._data, other._data if isinstance(other, Tensor) else other)))
 
 
 # --- reductions and scans -------------------------------------------------------------------------------------------
-def aminmax(input, *, dim=None, keepdim=False):
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """(min, max) in one call, as torch.aminmax."""
     return _MinMax(input.amin(dim, keepdim=keepdim), input.amax(dim, keepdim=keepdim))
 
@@ -131,15 +144,19 @@ class _MinMax(tuple):
     max = property(lambda self: self[1])
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(standard deviation, mean) over dim, as torch.std_mean."""
     return (input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim=keepdim))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(variance, mean) over dim, as torch.var_mean."""
     return (input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim=keepdim))
 
 
-def logcumsumexp(input, dim):
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """log(cumsum(exp(x))) along dim, shifted by the (constant) max along dim."""
     axis = _normalize_dim(dim, input.ndim)
     shift = Tensor._wrap(np.max(input._data, axis=axis, keepdims=True))
@@ -147,11 +164,13 @@ def logcumsumexp(input, dim):
     return (input - shift).exp().cumsum(axis).log() + shift
 
 
-def cummax(input, dim):
+def cummax(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) of the running maximum along dim."""
     return _cumulative_extreme(input, dim, np.maximum)
 
 
-def cummin(input, dim):
+def cummin(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) of the running minimum along dim."""
     return _cumulative_extreme(input, dim, np.minimum)
 
 
@@ -167,11 +186,14 @@ def _cumulative_extreme(input, dim, ufunc):
     return MinMaxResult(input.gather(axis, Tensor._wrap(indices)), Tensor._wrap(indices))
 
 
-def msort(input):
+def msort(input: Tensor) -> Tensor:
+    """input sorted along its first dimension."""
     return input.sort(0).values
 
 
-def diff(input, n=1, dim=-1, prepend=None, append=None):
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The n-th forward difference along dim (prepend/append joined to input first)."""
     axis = _normalize_dim(dim, input.ndim)
     if prepend is not None or append is not None:
         parts = [p for p in (prepend, input, append) if p is not None]
@@ -182,7 +204,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return input
 
 
-def trapezoid(y, x=None, *, dx=None, dim=-1):
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along dim, with sample points x or a spacing dx (default 1)."""
     axis = _normalize_dim(dim, y.ndim)
     length = y.shape[axis]
@@ -195,19 +217,22 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
 trapz = trapezoid
 
 
-def dist(input, other, p=2):
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of input - other."""
     return (input - other).norm(p)
 
 
 
 # --- values without gradient ----------------------------------------------------------------------------------------
-def isin(elements, test_elements, *, invert=False):
+def isin(elements: Tensor, test_elements: Tensor | float | Sequence[float], *, invert: bool = False) -> Tensor:
+    """True where an element of elements is in test_elements (no gradient)."""
     values = test_elements._data if isinstance(test_elements, Tensor) else test_elements
     data = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
     return Tensor._wrap(_as_array(np.isin(data, values, invert=invert)))
 
 
-def bincount(input, weights=None, minlength=0):
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """The count (or the sum of weights) of each value in a 1-D tensor of non-negative integers."""
     data = _index_array(input, "input")
     if data.ndim != 1 or (data.size and data.min() < 0):
         raise RuntimeError("bincount(): input must be a 1-D tensor of non-negative integers")
@@ -215,14 +240,17 @@ def bincount(input, weights=None, minlength=0):
     return Tensor._wrap(counts if weights is not None else counts.astype(np.int64))
 
 
-def histc(input, bins=100, min=0, max=0):
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """A histogram of bins equal bins between min and max (input's min and max when both are 0)."""
     data = input._data
     low, high = (data.min(), data.max()) if min == max else (min, max)
     counts, _ = np.histogram(data, bins=bins, range=(float(low), float(high)))
     return Tensor._wrap(counts.astype(data.dtype))
 
 
-def searchsorted(sorted_sequence, values, *, right=False, side=None):
+def searchsorted(sorted_sequence: Tensor, values: Tensor | float, *, right: bool = False,
+                 side: str | None = None) -> Tensor:
+    """The indices where values would be inserted into sorted_sequence to keep it sorted."""
     side = side or ("right" if right else "left")
     sequence = sorted_sequence._data
     data = values._data if isinstance(values, Tensor) else np.asarray(values)
@@ -233,11 +261,14 @@ def searchsorted(sorted_sequence, values, *, right=False, side=None):
     return Tensor._wrap(_as_array(found, np.int64))
 
 
-def bucketize(input, boundaries, *, right=False):
+def bucketize(input: Tensor | float, boundaries: Tensor, *, right: bool = False) -> Tensor:
+    """The index of the bucket (between boundaries) each element of input falls in."""
     return searchsorted(boundaries, input, side="left" if not right else "right")
 
 
-def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+    """input with each run of equal consecutive elements reduced to one (and inverse indices and counts)."""
     data = input._data.reshape(-1) if dim is None else input._data
     if data.size == 0:
         starts = np.zeros(0, dtype=np.int64)
@@ -251,17 +282,20 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     return result[0] if len(result) == 1 else tuple(result)
 
 
-def is_nonzero(input):
+def is_nonzero(input: Tensor) -> bool:
+    """The truth of a one-element tensor."""
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item())
 
 
-def is_complex(input):
+def is_complex(input: Tensor) -> bool:
+    """False: nnx tensors hold no complex values."""
     return False
 
 
-def is_storage(obj):
+def is_storage(obj: object) -> bool:
+    """False: nnx has no storage objects."""
     return False
 
 

@@ -2,44 +2,54 @@
 tensor_split, rot90, hstack, block_diag, tensordot, kron, cross, cdist, kthvalue, sum_to_size ... Their gradients
 are those ops' gradients. Collected by nnx._composite.
 """
+from __future__ import annotations
+
 import builtins
+from collections.abc import Sequence
 
 import numpy as np
 
+from ._dtypes import DeviceLike, DTypeLike
 from .tensor import MinMaxResult, Tensor, _index_array, _normalize_dim, cat, rand, stack, tensor, zeros
 
 
 # --- shape ----------------------------------------------------------------------------------------------------------
-def ravel(input):
+def ravel(input: Tensor) -> Tensor:
+    """input flattened to 1-D."""
     return input.flatten()
 
 
-def tile(input, dims):
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """input repeated dims times along each dimension."""
     dims = tuple(dims)
     return input.repeat(*((1,) * (input.ndim - len(dims)) + dims))
 
 
-def unbind(input, dim=0):
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of input along dim, dim removed."""
     axis = _normalize_dim(dim, input.ndim)
     return tuple(input.select(axis, i) for i in range(input.shape[axis]))
 
 
-def take(input, index):
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of flattened input at index."""
     return input.flatten()[_index_array(index, "index")]
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """The elements of input at indices along dim (of flattened input when dim is None)."""
     if dim is None:
         return take(input, indices)
     return input.gather(dim, indices)
 
 
-def masked_select(input, mask):
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of input where mask is True, as 1-D."""
     mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     return input[np.broadcast_to(mask, input.shape)]
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int] | Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces along dim: n near-equal sections (the first ones one longer), or cut at the given indices."""
     axis = _normalize_dim(dim, input.ndim)
     length = input.shape[axis]
@@ -56,27 +66,32 @@ def tensor_split(input, indices_or_sections, dim=0):
                  for start, end in zip(bounds[:-1], bounds[1:]))
 
 
-def hsplit(input, sections):
+def hsplit(input: Tensor, sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along the second dimension (the first of a 1-D tensor)."""
     return tensor_split(input, sections, 1 if input.ndim > 1 else 0)
 
 
-def vsplit(input, sections):
+def vsplit(input: Tensor, sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along the first dimension."""
     return tensor_split(input, sections, 0)
 
 
-def dsplit(input, sections):
+def dsplit(input: Tensor, sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+    """tensor_split along the third dimension."""
     return tensor_split(input, sections, 2)
 
 
-def fliplr(input):
+def fliplr(input: Tensor) -> Tensor:
+    """input reversed left to right (its second dimension)."""
     return input.flip(1)
 
 
-def flipud(input):
+def flipud(input: Tensor) -> Tensor:
+    """input reversed up to down (its first dimension)."""
     return input.flip(0)
 
 
-def rot90(input, k=1, dims=(0, 1)):
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     """Rotate by 90° k times in the plane dims, from the first axis towards the second (as torch.rot90)."""
     first, second = dims
     k %= 4
@@ -89,15 +104,18 @@ def rot90(input, k=1, dims=(0, 1)):
     return input
 
 
-def atleast_1d(*tensors):
+def atleast_1d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 1 dimension."""
     return _atleast(tensors, 1)
 
 
-def atleast_2d(*tensors):
+def atleast_2d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 2 dimensions."""
     return _atleast(tensors, 2)
 
 
-def atleast_3d(*tensors):
+def atleast_3d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 3 dimensions."""
     return _atleast(tensors, 3)
 
 
@@ -120,37 +138,43 @@ def _at_least(t, ndim):
     return t.reshape(1, -1, 1) if t.ndim == 1 else t.unsqueeze(-1)
 
 
-def hstack(tensors):
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors joined column-wise (along dim 1; dim 0 for 1-D tensors)."""
     tensors = [_at_least(t, 1) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
-def vstack(tensors):
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors (made at least 2-D) joined row-wise, along dim 0."""
     return cat([_at_least(t, 2) for t in tensors], 0)
 
 
 row_stack = vstack
 
 
-def dstack(tensors):
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors (made at least 3-D) joined depth-wise, along dim 2."""
     return cat([_at_least(t, 3) for t in tensors], 2)
 
 
-def column_stack(tensors):
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors as columns (1-D ones made columns) joined along dim 1."""
     columns = [t.reshape(t.numel(), 1) if t.ndim < 2 else t for t in tensors]
     return cat(columns, 1)
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: int | Sequence[int]) -> tuple[int, ...]:
+    """The shape the given shapes broadcast to."""
     return np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes])
 
 
-def broadcast_tensors(*tensors):
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape."""
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
     return tuple(t.expand(shape) for t in tensors)
 
 
-def block_diag(*tensors):
+def block_diag(*tensors: Tensor) -> Tensor:
     """The tensors (2-D, or lower: made 2-D) as blocks along the diagonal of one matrix."""
     blocks = [t.reshape(1, -1) if t.ndim == 1 else t.reshape(1, 1) if t.ndim == 0 else t for t in tensors]
     total = builtins.sum(b.shape[1] for b in blocks)
@@ -163,23 +187,28 @@ def block_diag(*tensors):
     return cat(rows, 0)
 
 
-def cartesian_prod(*tensors):
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """The cartesian product of 1-D tensors, one combination a row."""
     from ._functions import meshgrid
     if len(tensors) == 1:
         return tensors[0]
     return stack([grid.flatten() for grid in meshgrid(*tensors, indexing="ij")], 1)
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: DTypeLike | None = None,
+                 device: DeviceLike | None = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix."""
     return tensor(np.stack(np.tril_indices(row, offset, col)), dtype=dtype or np.int64, device=device)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: DTypeLike | None = None,
+                 device: DeviceLike | None = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row x col matrix."""
     return tensor(np.stack(np.triu_indices(row, offset, col)), dtype=dtype or np.int64, device=device)
 
 
 # --- linear algebra -------------------------------------------------------------------------------------------------
-def tensordot(a, b, dims=2):
+def tensordot(a: Tensor, b: Tensor, dims: int | Sequence[Sequence[int]] = 2) -> Tensor:
     """Sum over the last `dims` axes of a and the first of b, or over the listed axes ([a axes], [b axes])."""
     if isinstance(dims, int):
         a_axes, b_axes = list(range(a.ndim - dims, a.ndim)), list(range(dims))
@@ -195,17 +224,19 @@ def tensordot(a, b, dims=2):
     return (left @ right).reshape(*[a.shape[d] for d in a_free], *[b.shape[d] for d in b_free])
 
 
-def inner(input, other):
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """The inner product over the last dimension of input and of other."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     return tensordot(input, other, ([-1], [-1]))
 
 
-def vdot(input, other):
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The dot product of two 1-D tensors."""
     return (input * other).sum()
 
 
-def kron(input, other):
+def kron(input: Tensor, other: Tensor) -> Tensor:
     """The Kronecker product: every element of input times the whole of other, laid out block by block."""
     ndim = builtins.max(input.ndim, other.ndim)
     a = input.reshape((1,) * (ndim - input.ndim) + input.shape)
@@ -215,7 +246,7 @@ def kron(input, other):
     return (interleaved_a * interleaved_b).reshape(tuple(m * n for m, n in zip(a.shape, b.shape)))
 
 
-def cross(input, other, dim=None):
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along dim (the first dimension of size 3 when None)."""
     if dim is None:
         dim = next(i for i, n in enumerate(input.shape) if n == 3)
@@ -227,7 +258,8 @@ def cross(input, other, dim=None):
         input.index_select(axis, second) * other.index_select(axis, first)
 
 
-def matrix_power(input, n):
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """A square matrix (or batch of them) to the n-th power, n >= 0."""
     if not isinstance(n, int) or n < 0:
         raise RuntimeError(f"matrix_power(): n must be a non-negative int (nnx has no matrix inverse), got {n!r}")
     result = None
@@ -239,44 +271,48 @@ def matrix_power(input, n):
     return result
 
 
-def chain_matmul(*matrices):
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """The matrix product of the given matrices, left to right."""
     result = matrices[0]
     for matrix in matrices[1:]:
         result = result @ matrix
     return result
 
 
-def cdist(x1, x2, p=2.0):
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
     """Distances between the rows of x1 (..., P, M) and of x2 (..., R, M): (..., P, R). At a zero distance
     the 2-norm's gradient is NaN-free only where the rows differ (PyTorch gives 0 there)."""
     difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return difference.norm(p, dim=-1)
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along dim."""
     norms = x1.norm(dim=dim).clamp(min=eps) * x2.norm(dim=dim).clamp(min=eps)
     return (x1 * x2).sum(dim) / norms
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """The p-norm distance between each row of x1 and x2, along the last dimension."""
     return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
 
 
 
 # --- a few more Tensor methods --------------------------------------------------------------------------------------
-def broadcast_to(input, size):
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    """input expanded to size (a view)."""
     return input.expand(size)
 
 
-def bernoulli(input, p=None):
+def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
     """0/1 values, 1 with probability input (or p) per element (from nnx's seeded generator)."""
     probability = input.detach() if p is None else p
     draws = rand(input.shape, dtype=input.dtype, device=input.device)
     return (draws < probability).to(input.dtype)
 
 
-def kthvalue(input, k, dim=-1, keepdim=False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> MinMaxResult:
     """(values, indices) of the k-th smallest element along dim (k from 1)."""
     axis = _normalize_dim(dim, input.ndim)
     if not 1 <= k <= input.shape[axis]:
@@ -289,11 +325,12 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return MinMaxResult(values, Tensor._wrap(indices))
 
 
-def diagflat(input, offset=0):
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A 2-D tensor with flattened input on its offset-th diagonal."""
     return input.flatten().diag(offset)
 
 
-def sum_to_size(input, *size):
+def sum_to_size(input: Tensor, *size: int | Sequence[int]) -> Tensor:
     """input summed down to `size` (which input broadcasts from), as the gradient of a broadcast is."""
     size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
     lead = input.ndim - len(size)
@@ -302,14 +339,17 @@ def sum_to_size(input, *size):
     return summed.reshape(size)
 
 
-def split_with_sizes(input, split_sizes, dim=0):
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """input split along dim into pieces of split_sizes."""
     return input.split(list(split_sizes), dim)
 
 
-def is_signed(input):
+def is_signed(input: Tensor) -> bool:
+    """True if input's dtype is signed (a signed integer or floating point)."""
     return input.dtype.kind in "if"
 
 
-def is_same_size(input, other):
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """True if input and other have the same shape."""
     return input.shape == other.shape
 

@@ -2,7 +2,11 @@
 
 Kept in their own module because `bool`, `int`, `float` here shadow the builtins.
 """
+from typing import Union
+
 import numpy as np
+
+from .device import device as _device
 
 float32, float64, float16 = np.float32, np.float64, np.float16
 int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
@@ -26,3 +30,8 @@ bfloat16 = _bfloat16()
 
 DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool",
                "half", "float", "double", "short", "int", "long")
+
+# What a dtype= argument accepts: nnx.float32 (a NumPy scalar type), a NumPy dtype, or a name ("float32").
+DTypeLike = Union[type, np.dtype, str]
+# What a device= argument accepts: an nnx.device, its string ("cuda:1") or a CUDA index.
+DeviceLike = Union[_device, str, int]

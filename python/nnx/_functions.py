@@ -5,15 +5,20 @@ a function and its method can never disagree; the rest (creation, random, grad m
 out below. Names PyTorch code commonly calls that nnx deliberately lacks raise NotProvidedError naming the
 alternative (the module `__getattr__`, re-exported by nnx).
 """
+from __future__ import annotations
+
 import builtins  # this module defines all, any, max, min, sum, abs, round, pow: the builtins are builtins.<name>
 import math
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _composite, _math_ops, _tensor_args
 from . import autograd as _autograd
 from . import random as _random
+from ._dtypes import DeviceLike, DTypeLike
 from ._not_provided import NOT_PROVIDED_FUNCTIONS, NotProvidedError
 from .tensor import Tensor, _check_dtype, _shape_arg, tensor
 
@@ -46,10 +51,10 @@ METHOD_FUNCTIONS = (
 )
 
 
-def _method_function(name):
+def _method_function(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
-    def function(input, *args, **kwargs):
+    def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be a Tensor, got {type(input).__name__}")
         return method(input, *args, **kwargs)
@@ -64,12 +69,12 @@ globals().update({name: getattr(_composite, name) for name in _composite.FUNCTIO
 
 
 # --- arithmetic whose torch function takes more than the method, or a number first ---------------------------------
-def add(input, other, *, alpha=1):
+def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
     """input + alpha * other."""
     return input + (other if alpha == 1 else other * alpha)
 
 
-def sub(input, other, *, alpha=1):
+def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1) -> Tensor:
     """input - alpha * other."""
     return input - (other if alpha == 1 else other * alpha)
 
@@ -77,7 +82,7 @@ def sub(input, other, *, alpha=1):
 subtract = sub
 
 
-def div(input, other, *, rounding_mode=None):
+def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None) -> Tensor:
     """input / other; rounding_mode 'trunc' or 'floor' rounds the quotient (then without gradient)."""
     if rounding_mode is None:
         return input / other
@@ -90,11 +95,12 @@ def div(input, other, *, rounding_mode=None):
 divide = div
 
 
-def pow(input, exponent):  # noqa: A001  (torch.pow; input may be a number)
+def pow(input: Tensor | float, exponent: Tensor | float) -> Tensor:  # noqa: A001  (torch.pow; input may be a number)
+    """input raised to the power exponent, elementwise."""
     return input ** exponent
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     """Einstein summation over tensors, differentiable in every operand (operands may also come as one list)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -105,7 +111,7 @@ def einsum(equation, *operands):
     return _math_ops.Einsum.apply(equation, *operands)
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
     """Coordinate grids from 1-D tensors (indexing 'ij' as torch's default, or 'xy'); differentiable."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -124,11 +130,12 @@ def meshgrid(*tensors, indexing="ij"):
 
 
 # --- creation ----------------------------------------------------------------------------------------------------------
-def is_tensor(obj):
+def is_tensor(obj: object) -> bool:
+    """True if obj is an nnx Tensor."""
     return isinstance(obj, Tensor)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: DTypeLike | None = None, device: DeviceLike | None = None) -> Tensor:
     """data as a Tensor without a copy where possible: a Tensor of the right dtype and device is returned
     itself, a NumPy array of a dtype nnx holds is shared (as torch.as_tensor); anything else is copied."""
     if isinstance(data, Tensor):
@@ -138,7 +145,9 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start: float, end: float, steps: int, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """steps values evenly spaced from start to end, inclusive."""
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     values = np.linspace(start, end, int(steps), dtype=np.float64)
@@ -146,20 +155,25 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
                   requires_grad=requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: DTypeLike | None = None,
+             device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
+    """steps values evenly spaced on a log scale from base**start to base**end, inclusive."""
     values = np.logspace(start, end, int(steps), base=base, dtype=np.float64)
     return tensor(values, dtype=_default_float() if dtype is None else dtype, device=device,
                   requires_grad=requires_grad)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+        requires_grad: bool = False) -> Tensor:
+    """A 2-D tensor with ones on the diagonal and zeros elsewhere (n rows, m columns, m defaulting to n)."""
     values = np.eye(n, n if m is None else m)
     return tensor(values, dtype=_default_float() if dtype is None else dtype, device=device,
                   requires_grad=requires_grad)
 
 
 # --- random (nnx's seeded generator: nnx.manual_seed fixes every value) ------------------------------------------------
-def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+def randint(low: int = 0, high: int | None = None, size: int | Sequence[int] | None = None, *,
+            dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high): randint(high, size) or randint(low, high, size)."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -171,30 +185,38 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
     return tensor(values, dtype=np.int64 if dtype is None else dtype, device=device, requires_grad=requires_grad)
 
 
-def randperm(n, *, dtype=None, device=None, requires_grad=False):
+def randperm(n: int, *, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+             requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1."""
     values = _random.numpy_generator().permutation(int(n))
     return tensor(values, dtype=np.int64 if dtype is None else dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+def rand_like(input: Tensor, *, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+              requires_grad: bool = False) -> Tensor:
+    """Uniform values in [0, 1) of input's shape (and, unless given, its dtype and device)."""
     return _tensor.rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                         requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+def randn_like(input: Tensor, *, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+               requires_grad: bool = False) -> Tensor:
+    """Standard normal values of input's shape (and, unless given, its dtype and device)."""
     return _tensor.randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                          requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: DTypeLike | None = None,
+                 device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high) of input's shape: randint_like(input, high) or (input, low, high)."""
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device,
                    requires_grad=requires_grad)
 
 
-def normal(mean, std, size=None, *, dtype=None, device=None, requires_grad=False):
+def normal(mean: Tensor | float, std: Tensor | float, size: int | Sequence[int] | None = None, *,
+           dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     """Normal values: normal(mean_tensor, std_tensor) elementwise, or normal(mean, std, size) of floats."""
     if size is not None:
         return _tensor.randn(_shape_arg((size,)), dtype=dtype, device=device) * std + mean
@@ -207,25 +229,26 @@ def normal(mean, std, size=None, *, dtype=None, device=None, requires_grad=False
 class inference_mode(_autograd._GradMode):
     """torch.inference_mode: nnx has no separate inference tensors, so this is no_grad (mode=False: grad on)."""
 
-    def __new__(cls, mode=True):
+    def __new__(cls, mode: bool | Callable[..., Any] = True) -> Any:
         if callable(mode):  # used as a bare decorator: @nnx.inference_mode
             return cls()(mode)
         return super().__new__(cls)
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
 
 
-def is_inference_mode_enabled():
+def is_inference_mode_enabled() -> bool:
+    """True inside inference_mode (in nnx: whenever gradients are off)."""
     return not _autograd.is_grad_enabled()
 
 
-def get_default_dtype():
+def get_default_dtype() -> type:
     """The dtype of floating point tensors made without one (nnx.float32 unless set_default_dtype changed it)."""
     return _default_float().type
 
 
-def set_default_dtype(d):
+def set_default_dtype(d: DTypeLike) -> None:
     """Make float32 or float64 the dtype of new floating point tensors (zeros, randn, tensor([1.0]) ...)."""
     dtype = _check_dtype(d, "d")
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -233,12 +256,12 @@ def set_default_dtype(d):
     _tensor_args.set_default_float(dtype)
 
 
-def _default_float():
+def _default_float() -> np.dtype:
     return _tensor_args.default_float()
 
 
 # --- names nnx deliberately lacks ------------------------------------------------------------------------------------------
-def raise_if_not_provided(name):
+def raise_if_not_provided(name: str) -> None:
     """NotProvidedError (an AttributeError, so hasattr() stays False) naming the alternative, for a PyTorch
     name nnx deliberately lacks; nothing for other names. Called by nnx's module __getattr__."""
     alternative = NOT_PROVIDED_FUNCTIONS.get(name)
@@ -251,9 +274,10 @@ pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
 Size = tuple  # nnx shapes are plain tuples: nnx.Size([2, 3]) == x.shape
 
 
-def _legacy_constructor(dtype):
+def _legacy_constructor(dtype: type) -> Callable[..., Tensor]:
     """torch.FloatTensor / LongTensor ...: sizes give an uninitialised tensor, data a copy of the data."""
-    def constructor(*args):
+    def constructor(*args: Any) -> Tensor:
+        """A tensor of this type: sizes give an uninitialised one, one sequence of data a copy of the data."""
         if args and builtins.all(isinstance(arg, (int, np.integer)) and not isinstance(arg, bool) for arg in args):
             return _tensor.empty(*args, dtype=dtype)
         if len(args) != 1:
@@ -267,11 +291,12 @@ LongTensor, IntTensor, ShortTensor = (_legacy_constructor(t) for t in (np.int64,
 ByteTensor, CharTensor, BoolTensor = (_legacy_constructor(t) for t in (np.uint8, np.int8, np.bool_))
 
 
-def namespace():
+def namespace() -> dict[str, Any]:
     """The public functions and constants defined here, for nnx's namespace."""
     return {name: value for name, value in globals().items()
             if not name.startswith("_") and name not in _NOT_EXPORTED}
 
 
-_NOT_EXPORTED = {"builtins", "math", "sys", "np", "Tensor", "tensor", "NOT_PROVIDED_FUNCTIONS",
+_NOT_EXPORTED = {"annotations", "builtins", "math", "sys", "np", "Any", "Callable", "Sequence", "DTypeLike",
+                 "DeviceLike", "Tensor", "tensor", "NOT_PROVIDED_FUNCTIONS",
                  "METHOD_FUNCTIONS", "namespace", "raise_if_not_provided"}

@@ -3,10 +3,16 @@ managers that switch it (no_grad, enable_grad, set_grad_enabled, as PyTorch's).
 
 Below nnx.tensor and nnx.autograd, which both read the flag (`_grad_state.enabled`) on every op.
 """
+from __future__ import annotations
+
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _GradState(threading.local):
@@ -18,7 +24,7 @@ class _GradState(threading.local):
 
 _grad_state = _GradState()
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when new operations record the graph for backward."""
     return _grad_state.enabled
 
@@ -28,26 +34,26 @@ class _GradMode:
 
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._previous = _grad_state.enabled
         _grad_state.enabled = self.mode
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> bool:
         _grad_state.enabled = self._previous
         return False
 
-    def __call__(self, function):
+    def __call__(self, function: _F) -> _F:
         mode = self.mode
 
         @functools.wraps(function)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with set_grad_enabled(mode):
                 return function(*args, **kwargs)
         return wrapper
 
 
 class _FixedGradMode(_GradMode):
-    def __new__(cls, function=None):
+    def __new__(cls, function: Callable[..., Any] | None = None) -> Any:
         if function is not None:  # used as a bare decorator: @nnx.no_grad
             return cls()(function)
         return super().__new__(cls)
@@ -69,16 +75,16 @@ class set_grad_enabled(_GradMode):
     """Sets grad mode on (True) or off (False); takes effect at once and, as a context manager, is undone
     on exit (as torch.set_grad_enabled)."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"mode must be a bool, got {type(mode).__name__}")
         self.mode = bool(mode)
         self._previous = _grad_state.enabled
         _grad_state.enabled = self.mode
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         pass  # already set in __init__, like PyTorch
 
-    def __call__(self, function):
+    def __call__(self, function: _F) -> _F:
         _grad_state.enabled = self._previous  # used as a decorator: undo the switch made by __init__
         return super().__call__(function)

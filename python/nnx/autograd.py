@@ -6,8 +6,12 @@ node that made a Tensor is its context. Operands on two devices make the forward
 refuses host arrays and the reverse); apply then names the devices with PyTorch's message. That check
 runs only on failure, so the CPU path pays nothing for it.
 """
+from __future__ import annotations
+
 import sys
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +26,8 @@ from .native.host_memory import owns_memory as _owns_memory
 from .tensor import Tensor
 
 _numpy_scalar = np.generic  # NumPy ops on 0-d arrays return scalars; Tensors always hold arrays
+# A Tensor's storage: a NumPy array on the CPU, a backend's device array on a GPU (no common type).
+Array = Any
 
 
 _FREED_MESSAGE = (
@@ -52,11 +58,13 @@ class Function:
     output_version_counter = None  # the output's counter while backward needs the output unchanged
     output_version = 0
 
-    def save_for_backward(self, *arrays):
+    def save_for_backward(self, *arrays: Array) -> None:
+        """Keep arrays for backward, as ctx.saved_tensors."""
         self.saved_tensors = arrays
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run forward on args (Tensors unwrapped to their arrays) and, when recording, make this node the output's."""
         ctx = cls.__new__(cls)
         arrays = []
         needs_grad = []
@@ -96,15 +104,17 @@ class Function:
         return result
 
     @staticmethod
-    def forward(ctx, *args):
+    def forward(ctx: Function, *args: Any) -> Array:
+        """The op's output array from its inputs' arrays and options; stores on ctx what backward needs."""
         raise NotImplementedError("a Function subclass must implement forward")
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Function, grad: Array) -> Array | tuple[Array | None, ...] | None:
+        """The gradient of each forward argument (None where there is none) from the output's gradient."""
         raise NotImplementedError("a Function subclass must implement backward")
 
 
-def _devices_of(values):
+def _devices_of(values: Iterable[Any]) -> list[Any]:
     """The distinct devices of the arrays and Tensors among values, in order of appearance."""
     found = []
     for value in values:
@@ -117,19 +127,19 @@ def _devices_of(values):
     return found
 
 
-def _mixed_devices_error(devices):
+def _mixed_devices_error(devices: list[Any]) -> RuntimeError:
     return RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                         f"{devices[0]} and {devices[1]}!")
 
 
-def raise_if_mixed_devices(values, error):
+def raise_if_mixed_devices(values: Iterable[Any], error: BaseException) -> None:
     """After `error` in an op over values: PyTorch's RuntimeError when they live on two devices."""
     devices = _devices_of(values)
     if len(devices) > 1:
         raise _mixed_devices_error(devices) from error
 
 
-def check_same_device(values):
+def check_same_device(values: Iterable[Any]) -> None:
     """RuntimeError (PyTorch's message) when the arrays and Tensors among values live on two devices."""
     devices = _devices_of(values)
     if len(devices) > 1:
@@ -198,7 +208,7 @@ class _Seed(threading.local):
 _seed = _Seed()
 
 
-def is_one(grad):
+def is_one(grad: Array) -> bool:
     """True when an incoming gradient is known to be 1, so a backward may return its own gradient unscaled: its
     value on the CPU; on a device, only the all-ones gradient backward() made for a scalar output (checking a
     device value would make the host wait for the GPU; any other gradient is simply multiplied)."""
@@ -207,7 +217,7 @@ def is_one(grad):
     return grad is _seed.ones
 
 
-def run_backward_from_ones(root, ones, retain_graph=False):
+def run_backward_from_ones(root: Tensor, ones: Array, retain_graph: bool = False) -> None:
     """run_backward from the all-ones device gradient backward() made for a scalar output, which is_one then
     recognises without reading it."""
     previous, _seed.ones = _seed.ones, ones
@@ -217,7 +227,7 @@ def run_backward_from_ones(root, ones, retain_graph=False):
         _seed.ones = previous
 
 
-def run_backward(root, gradient, retain_graph=False):
+def run_backward(root: Tensor, gradient: Array, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * gradient into every leaf's .grad, visiting nodes in topological order.
 
     A leaf without a .grad takes the gradient array itself when nothing else references it (a fresh,
@@ -283,7 +293,7 @@ def run_backward(root, gradient, retain_graph=False):
                 ready.append(parent)
 
 
-def share_version_with_view(x, view):
+def share_version_with_view(x: Tensor, view: Tensor) -> None:
     """After a view op: when `view` really aliases x's storage (NumPy's base; a copying reshape does not),
     the two share one version counter, so an in-place write through either is seen through both."""
     out, data = view._data, x._data
@@ -297,7 +307,7 @@ def share_version_with_view(x, view):
             counter[1] = True  # graph views: an in-place op on either would leave the other's history stale
 
 
-def check_saved_versions(node):
+def check_saved_versions(node: Function) -> None:
     """PyTorch's RuntimeError when a tensor the node's backward reads was written in place after the forward
     (through the tensor itself or any alias: a view, detach(), .data), instead of a silently wrong gradient."""
     positions = type(node).saved_inputs
@@ -314,7 +324,7 @@ def check_saved_versions(node):
         _raise_modified(node, None, "output 0", counter[0], node.output_version)
 
 
-def mark_output_written(tensor):
+def mark_output_written(tensor: Tensor) -> None:
     """Before an in-place write to `tensor`, the output of a recorded node: when the node's class does not say
     whether its backward reads its output, look whether the node keeps that storage; if so, backward will
     check the output's version (as it does for Functions that declare saves_output)."""
