@@ -20,7 +20,7 @@ import nnx
 COVERED = [
     "nnx.nn", "nnx.nn.modules", "nnx.utils",
     "nnx.nn.modules.activation", "nnx.nn.modules.container", "nnx.nn.modules.dropout", "nnx.nn.modules.linear",
-    "nnx.nn.modules.loss", "nnx.nn.modules.normalization", "nnx.nn.modules.sparse",
+    "nnx.nn.modules.loss", "nnx.nn.modules.normalization", "nnx.nn.modules.pooling", "nnx.nn.modules.sparse",
     "nnx.nn.module", "nnx.nn.init", "nnx.nn.utils", "nnx.nn.parameter",
     "nnx.utils.data", "nnx.utils.data.collate", "nnx.utils.data.dataloader", "nnx.utils.data.dataset",
     "nnx.utils.data.sampler",

@@ -214,3 +214,17 @@ def layer_norm_backward(grad_out: _Array, x: _Array, weight: _Array | None, mean
     xhat = (x - mean) * rstd, gw = g * weight: grad_input(N,D) = rstd * (gw - mean(gw) - xhat *
     mean(gw * xhat)) (means over the row); grad_weight(D,) = sum(g * xhat) and grad_bias(D,) = sum(g)
     over the rows. Outputs are overwritten."""
+
+# --- max_pool2d.cpp: 2-D max pooling over NCHW ----------------------------------------------------------------
+def max_pool2d_forward(x: _Array, out: _Array, argmax: _Array, kernel_size: tuple[int, int], stride: tuple[int, int],
+                       padding: tuple[int, int], dilation: tuple[int, int], ceil_mode: bool = False) -> None:
+    """out(N,C,OH,OW) = the max of each window of x(N,C,H,W), argmax (int64, out's shape) = its flat index
+    h * W + w within the (n, c) plane (PyTorch's indices; a NaN wins, the last one of its window). The (h, w)
+    parameters follow torch's max_pool2d (padding <= kernel_size // 2, padding never wins); OH and OW are
+    PyTorch's output size and must be >= 1."""
+
+def max_pool2d_backward(grad_out: _Array, argmax: _Array, grad_in: _Array, kernel_size: tuple[int, int],
+                        stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int],
+                        ceil_mode: bool = False) -> None:
+    """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) summed into the elements argmax points at (overlapping windows add
+    up; an argmax outside the plane adds nothing). Gathered per input element: deterministic. Overwrites grad_in."""

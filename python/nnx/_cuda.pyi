@@ -268,6 +268,14 @@ def layer_norm_forward(x: DeviceArray, weight: DeviceArray | None, bias: DeviceA
 def layer_norm_backward(grad_out: DeviceArray, x: DeviceArray, weight: DeviceArray | None, mean: DeviceArray,
                         rstd: DeviceArray, grad_input: DeviceArray | None, grad_weight: DeviceArray | None,
                         grad_bias: DeviceArray | None) -> None: ...
+# max_pool2d.cu: one thread per output (forward) or input element (backward, a gather: no atomics, so results are
+# the CPU's bit for bit).
+def max_pool2d_forward(x: DeviceArray, out: DeviceArray, argmax: DeviceArray, kernel_size: tuple[int, int],
+                       stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int],
+                       ceil_mode: bool = False) -> None: ...
+def max_pool2d_backward(grad_out: DeviceArray, argmax: DeviceArray, grad_in: DeviceArray,
+                        kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                        dilation: tuple[int, int], ceil_mode: bool = False) -> None: ...
 
 # --- gemm.cu: TF32 switch and the cuBLAS the module loads --------------------------------------------------
 def set_allow_tf32(allow: bool) -> None:

@@ -16,7 +16,7 @@ from ops.spec import Call, check
 # The families of the native core that nnx._C binds, in csrc/families.txt's order (test_native_kernels.py checks the
 # two agree). The CUDA-only families (device_array, elementwise, index) have their own tests in tests/kernels.
 FAMILIES = ("gemm", "reduce", "linear", "activations", "softmax", "losses", "dropout", "embedding", "optim",
-            "normalization")
+            "normalization", "max_pool2d")
 MODULES = {family: importlib.import_module(f"ops.{family}") for family in FAMILIES}
 BUILDERS = {kernel: builder for module in MODULES.values() for kernel, builder in module.SPECS.items()}
 FAMILY_OF = {kernel: family for family, module in MODULES.items() for kernel in module.SPECS}

@@ -25,9 +25,11 @@ OPTIMIZER_STEPS = ("sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "ada
 WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activation_backward", "softmax_forward",
             "softmax_backward", "cross_entropy_forward", "pointwise_loss_forward", "pointwise_loss_backward",
             "dropout_forward", "dropout_backward", "embedding_forward", "embedding_backward", "batch_norm_forward",
-            "batch_norm_backward", "layer_norm_forward", "layer_norm_backward") + OPTIMIZER_STEPS
+            "batch_norm_backward", "layer_norm_forward", "layer_norm_backward", "max_pool2d_forward",
+            "max_pool2d_backward") + OPTIMIZER_STEPS
 
 _UINT8 = np.dtype(np.uint8)  # dropout masks
+_INT64 = np.dtype(np.int64)  # max_pool2d's argmax
 _NEEDS_PREACT = ("gelu", "gelu_tanh")  # linear's activations whose backward needs the pre-activation
 
 
@@ -195,6 +197,22 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         kernels.layer_norm_backward(contiguous(grad_out), x, optional_contiguous(weight), mean, rstd, grad_x,
                                     grad_weight, grad_bias)
         return grad_x, grad_weight, grad_bias
+
+    # --- max_pool2d (NCHW; parameters are (h, w) pairs, checked by ops.max_pool2d) --------------------------------
+    def max_pool2d_forward(x, output_size, kernel_size, stride, padding, dilation, ceil_mode):
+        """(out, argmax) of shape (N, C) + output_size; argmax: int64 flat indices within each (n, c) plane."""
+        x = contiguous(x)
+        shape = x.shape[:2] + tuple(output_size)
+        out, argmax = empty(shape, x.dtype, like=x), empty(shape, _INT64, like=x)
+        kernels.max_pool2d_forward(x, out, argmax, kernel_size, stride, padding, dilation, ceil_mode)
+        return out, argmax
+
+    def max_pool2d_backward(grad_out, argmax, input_shape, kernel_size, stride, padding, dilation, ceil_mode):
+        """grad_input of shape input_shape (N, C, H, W); argmax: max_pool2d_forward's."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.max_pool2d_backward(grad_out, argmax, grad_in, kernel_size, stride, padding, dilation, ceil_mode)
+        return grad_in
 
     wrappers = locals()
     table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS}

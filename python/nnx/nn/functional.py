@@ -9,11 +9,12 @@ from ..ops.embedding import embedding, one_hot
 from ..ops.linear import fused_linear, linear
 from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
                           nll_loss)
+from ..ops.max_pool2d import max_pool2d
 from ..ops.normalization import batch_norm, layer_norm
 from ..ops.softmax import log_softmax, softmax
 
 __all__ = [
     "linear", "fused_linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "softplus", "softmax",
     "log_softmax", "dropout", "embedding", "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "layer_norm", "batch_norm",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "layer_norm", "batch_norm", "max_pool2d",
 ]

@@ -5,8 +5,9 @@ from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, LayerNorm
+from .pooling import MaxPool2d
 from .sparse import Embedding
 
 __all__ = ["Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus",
            "Softmax", "LogSoftmax", "Dropout", "Embedding", "BatchNorm1d", "LayerNorm", "Sequential", "ModuleList",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss"]
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss", "MaxPool2d"]

@@ -1,0 +1,33 @@
+"""Pooling layers: MaxPool2d (nnx.ops.max_pool2d's functional form, with PyTorch's arguments and repr)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import functional as F
+from ..module import Module
+
+if TYPE_CHECKING:
+    from ...tensor import Tensor
+
+
+class MaxPool2d(Module):
+    """2-D max pooling over (N, C, H, W) or (C, H, W) input; no parameters or buffers (an empty state dict).
+    With return_indices, forward returns (output, indices) as F.max_pool2d does."""
+
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size  # PyTorch's attribute shows the default too
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
