@@ -7,7 +7,22 @@ imports them.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names the annotations of Tensor's methods use (never evaluated: no import at run time)
+    from collections.abc import Sequence
+
+    import numpy as np
+    from numpy.typing import ArrayLike, DTypeLike  # noqa: F401
+
+    from .device import device
+    from .tensor import Tensor
+
+    Number = int | float | bool
+    Operand = Tensor | Number | np.ndarray | Sequence[Any]  # the other operand of arithmetic and comparisons
+    Dims = int | tuple[int, ...] | list[int] | None  # one dim, several, or all (None)
+    DeviceLike = device | str | int  # a device, "cuda:0", or a CUDA index
+    Size = int | Sequence[int]  # one of the sizes given as *varargs, or all of them as one sequence
 
 _new_object = object.__new__
 _tensor_class = None  # nnx.Tensor, set by register_tensor_class

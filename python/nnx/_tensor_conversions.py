@@ -1,6 +1,10 @@
 """Tensor methods that convert: to Python and NumPy values, between dtypes and devices (to, cuda, cpu, float ...),
 clones, and new tensors like this one (new_zeros ...).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import native
@@ -9,6 +13,16 @@ from ._tensor_base import TensorBase, wrap
 from ._tensor_factories import empty, full, ones, tensor, zeros
 from .device import device as _Device
 from .native.devices import device_object, device_of_array, host_copy, is_device_argument, is_device_array
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._tensor_base import DeviceLike, Number, Size
+    from .tensor import Tensor
 
 _ndarray = np.ndarray
 
@@ -23,7 +37,7 @@ class ConversionMixin:
 
     __slots__ = ()
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The tensor's values as a NumPy array.
 
         CPU: the underlying array itself (zero-copy): writes to it show in the tensor. CUDA: a new host copy
@@ -33,16 +47,17 @@ class ConversionMixin:
             return data
         return host_copy(data)
 
-    def item(self):
+    def item(self) -> Number:
         """The single value as a Python number (on a GPU: reads it back, waiting for the queued work)."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
+        """The values as (nested lists of) Python numbers, as torch.Tensor.tolist."""
         return self._data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: builtins.bool | None = None) -> np.ndarray:
         data = self._data
         if type(data) is not _ndarray and is_device_array(data):  # NumPy may only see host memory, never silently
             raise TypeError(f"can't convert {device_of_array(data)} device type tensor to numpy. Use Tensor.cpu() "
@@ -51,28 +66,29 @@ class ConversionMixin:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
-    def __bool__(self):
+    def __bool__(self) -> builtins.bool:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
         return bool(self._data.item())
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> builtins.int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> builtins.int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self._data.item())
 
-    def __format__(self, spec):
+    def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
             return format(self._data.item(), spec)
         return format(repr(self), spec)
 
-    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    def to(self, *args: Any, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+           copy: builtins.bool = False, non_blocking: builtins.bool = False) -> Tensor:
         """to(dtype), to(device), to(device, dtype) or to(other_tensor) (its dtype and device), as
         torch.Tensor.to. Returns self when nothing changes (copy=True forces a new tensor); a move between
         devices is differentiable: the gradient flows back to this tensor's device."""
@@ -88,7 +104,7 @@ class ConversionMixin:
             result = result._to_device(*native.parse_device(device, "device"))
         return result.clone() if copy and result is self else result
 
-    def _to_device(self, device_type, index):
+    def _to_device(self, device_type: str, index: builtins.int | None) -> Tensor:
         data = self._data
         device_table = native.for_array(data)
         if device_table.device_type == device_type and (device_type == "cpu" or
@@ -96,7 +112,7 @@ class ConversionMixin:
             return self
         return _ops.ToDevice.apply(self, device_object(device_type, index))
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: DeviceLike | None = None, non_blocking: builtins.bool = False) -> Tensor:
         """This tensor on a CUDA device (the current one, cuda:0, by default); itself when already there."""
         if device is None:
             device = "cuda"
@@ -107,71 +123,95 @@ class ConversionMixin:
             raise RuntimeError(f"cuda(): device must be a CUDA device, got {device!r}")
         return self.to(found)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """This tensor in host memory: itself on the CPU, else a copy (an explicit read that waits)."""
         return self if type(self._data) is _ndarray else self._to_device("cpu", 0)
 
-    def _cast(self, dtype):
+    def _cast(self, dtype: np.dtype) -> Tensor:
         if dtype == self._data.dtype:
             return self
         if not _is_float(dtype):
             return wrap(self._data.astype(dtype))
         return _ops.Cast.apply(self, dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
+        """Cast to float32 (self when it is already), as torch.Tensor.float."""
         return self._cast(np.dtype(np.float32))
 
-    def double(self):
+    def double(self) -> Tensor:
+        """Cast to float64 (self when it is already), as torch.Tensor.double."""
         return self._cast(np.dtype(np.float64))
 
-    def long(self):
+    def long(self) -> Tensor:
+        """Cast to int64 (self when it is already), as torch.Tensor.long."""
         return self._cast(np.dtype(np.int64))
 
-    def int(self):
+    def int(self) -> Tensor:
+        """Cast to int32 (self when it is already), as torch.Tensor.int."""
         return self._cast(np.dtype(np.int32))
 
-    def bool(self):
+    def bool(self) -> Tensor:
+        """Cast to bool (self when it is already), as torch.Tensor.bool."""
         return self._cast(np.dtype(np.bool_))
 
-    def type(self, dtype=None):
+    def type(self, dtype: DTypeLike | None = None) -> str | Tensor:
+        """The dtype's name, or (given a dtype) the tensor cast to it, as torch.Tensor.type."""
         return str(self._data.dtype) if dtype is None else self._cast(_check_dtype(dtype))
 
-    def clone(self):
+    def clone(self) -> Tensor:
+        """A copy with its own storage (differentiable), as torch.Tensor.clone."""
         return _ops.Clone.apply(self)
 
-    def contiguous(self):
+    def contiguous(self) -> Tensor:
+        """Self when C-contiguous, else a C-contiguous copy, as torch.Tensor.contiguous."""
         return self if self._data.flags.c_contiguous else _ops.Clone.apply(self)
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> builtins.bool:
+        """True when the elements are laid out C-contiguous in memory, as torch.Tensor.is_contiguous."""
         return self._data.flags.c_contiguous
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *size: Size, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
+        """Zeros of the given size, with this tensor's dtype and device by default, as torch.Tensor.new_zeros."""
         return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *size: Size, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        """Ones of the given size, with this tensor's dtype and device by default, as torch.Tensor.new_ones."""
         return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *size: Size, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
+        """Uninitialised values of the given size, this tensor's dtype and device by default, as torch's new_empty."""
         return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    def new_full(self, size: Sequence[int], fill_value: Number, dtype: DTypeLike | None = None,
+                 device: DeviceLike | None = None, requires_grad: builtins.bool = False) -> Tensor:
+        """fill_value in the given size, with this tensor's dtype and device by default, as torch.Tensor.new_full."""
         return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                     requires_grad=requires_grad)
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    def new_tensor(self, data: ArrayLike, dtype: DTypeLike | None = None, device: DeviceLike | None = None,
+                   requires_grad: builtins.bool = False) -> Tensor:
+        """A new tensor of data, with this tensor's dtype and device by default, as torch.Tensor.new_tensor."""
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
-    def type_as(self, other):
+    def type_as(self, other: Tensor) -> Tensor:
+        """Cast to other's dtype, as torch.Tensor.type_as."""
         return self.to(other.dtype)
 
-    def half(self):
+    def half(self) -> Tensor:
+        """Cast to float16, as torch.Tensor.half."""
         return self._cast(np.dtype(np.float16))
 
-    def short(self):
+    def short(self) -> Tensor:
+        """Cast to int16, as torch.Tensor.short."""
         return self._cast(np.dtype(np.int16))
 
-    def byte(self):
+    def byte(self) -> Tensor:
+        """Cast to uint8, as torch.Tensor.byte."""
         return self._cast(np.dtype(np.uint8))
 
-    def char(self):
+    def char(self) -> Tensor:
+        """Cast to int8, as torch.Tensor.char."""
         return self._cast(np.dtype(np.int8))

@@ -1,11 +1,20 @@
 """DLPack: zero-copy exchange with NumPy, PyTorch, CuPy, JAX ... (Tensor.__dlpack__ and nnx.from_dlpack).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import native
 from ._tensor_args import _NUMERIC_KINDS, _canonical_dtype
 from ._tensor_base import TensorBase, wrap
 from .native.devices import device_of_array
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .tensor import Tensor
 
 _ndarray = np.ndarray
 
@@ -16,7 +25,8 @@ class DLPackMixin:
 
     __slots__ = ()
 
-    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+    def __dlpack__(self, stream: int | Any | None = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
         """A DLPack capsule sharing this tensor's memory (CPU: NumPy's; CUDA: the device array's, ordered
         after nnx's queued work on the consumer's `stream`)."""
         if self._requires_grad:
@@ -29,13 +39,13 @@ class DLPackMixin:
             return _dlpack_call(exporter, max_version=max_version, dl_device=dl_device, copy=copy)
         return _dlpack_call(exporter, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
-    def __dlpack_device__(self):
+    def __dlpack_device__(self) -> tuple[int, int]:
         """(device type, index) in DLPack's numbering: (1, 0) for the CPU, (2, index) for CUDA."""
         found = device_of_array(self._data)
         return (1, 0) if found.type == "cpu" else (2, found.index)
 
 
-def from_dlpack(ext_tensor):
+def from_dlpack(ext_tensor: Any) -> Tensor:
     """A Tensor sharing the memory of any object with __dlpack__ (a NumPy array, a torch tensor, a CuPy or
     JAX array, an nnx Tensor): zero-copy. CPU memory comes back as a CPU tensor, CUDA memory as a CUDA
     tensor (this needs nnx's CUDA backend). Other devices, and dtypes other than bool, integers and

@@ -1,6 +1,10 @@
 """Tensor in-place ops (add_, +=, fill_, copy_, clamp_ ...) and random values (uniform_, normal_, random_,
 multinomial): they write into the tensor's storage (views and aliases see it) and bump its version.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import random as _random
@@ -9,6 +13,14 @@ from ._tensor_args import _as_operand, _index_array, _normalize_dim, default_flo
 from ._tensor_base import TensorBase, _write_clock, wrap
 from ._tensor_factories import tensor
 from .native.devices import fill_array, move_array, raise_if_mixed_devices, write_host_values
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import ArrayLike
+
+    from ._tensor_base import Number, Operand
+    from .tensor import Tensor
 
 # nnx.autograd and nnx.ops sit above the Tensor class (their Functions build Tensors): nnx._tensor_wiring hands them to
 # this module when it is imported, before any Tensor method can run.
@@ -20,7 +32,7 @@ class InPlaceMixin:
 
     __slots__ = ()
 
-    def _check_inplace(self, name):
+    def _check_inplace(self, name: str) -> None:
         """Before an in-place write that autograd cannot record: PyTorch's error on a tensor that requires
         grad while grad mode is on; then the write counts as a new version of the storage."""
         if self._requires_grad and _grad_state.enabled:
@@ -31,7 +43,7 @@ class InPlaceMixin:
                                "not supported by nnx for this op; use the out-of-place form")
         self._bump_version()
 
-    def _in_place(self, name, ufunc, function, other):
+    def _in_place(self, name: str, ufunc: np.ufunc, function: Any, other: Operand) -> Tensor:
         """self (op)= other, as PyTorch's in-place arithmetic: the result is written into this tensor's storage
         in this tensor's dtype (RuntimeError when the result's dtype cannot be cast to it: int /= 2, or its
         shape differs). Under grad mode with a tensor that requires grad, the op is recorded: this tensor
@@ -62,7 +74,7 @@ class InPlaceMixin:
         counter[3], counter[2] = counter[2], clock
         return self
 
-    def _in_place_recorded(self, name, ufunc, function, other):
+    def _in_place_recorded(self, name: str, ufunc: np.ufunc, function: Any, other: Operand) -> Tensor:
         """The in-place op under autograd: the op runs on a stand-in holding this tensor's old value and
         history, its result is written into this storage, and this tensor becomes the op's output."""
         if self._requires_grad and self._ctx is None:
@@ -93,78 +105,86 @@ class InPlaceMixin:
         self._ctx, self._requires_grad = output._ctx, True
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Operand, alpha: Number = 1) -> Tensor:
+        """In-place self += alpha * other, as torch.Tensor.add_."""
         if alpha != 1:
             other = other * alpha
         result = self._in_place("add_", np.add, _ops.Add, other)
         return result if result is not NotImplemented else _refuse_operand("add_", other)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Operand, alpha: Number = 1) -> Tensor:
+        """In-place self -= alpha * other, as torch.Tensor.sub_."""
         if alpha != 1:
             other = other * alpha
         result = self._in_place("sub_", np.subtract, _ops.Sub, other)
         return result if result is not NotImplemented else _refuse_operand("sub_", other)
 
-    def mul_(self, other):
+    def mul_(self, other: Operand) -> Tensor:
+        """In-place self *= other, as torch.Tensor.mul_."""
         result = self._in_place("mul_", np.multiply, _ops.Mul, other)
         return result if result is not NotImplemented else _refuse_operand("mul_", other)
 
-    def div_(self, other):
+    def div_(self, other: Operand) -> Tensor:
+        """In-place self /= other, as torch.Tensor.div_."""
         result = self._in_place("div_", np.true_divide, _ops.Div, other)
         return result if result is not NotImplemented else _refuse_operand("div_", other)
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: Operand) -> Tensor:
+        """In-place self **= exponent, as torch.Tensor.pow_."""
         result = self._in_place("pow_", np.power, _ops.Pow, exponent)
         return result if result is not NotImplemented else _refuse_operand("pow_", exponent)
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Operand) -> Tensor:
         return self._in_place("+=", np.add, _ops.Add, other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: Operand) -> Tensor:
         return self._in_place("-=", np.subtract, _ops.Sub, other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: Operand) -> Tensor:
         return self._in_place("*=", np.multiply, _ops.Mul, other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: Operand) -> Tensor:
         return self._in_place("/=", np.true_divide, _ops.Div, other)
 
-    def __ifloordiv__(self, other):
+    def __ifloordiv__(self, other: Operand) -> Tensor:
         return self._in_place("//=", np.floor_divide, None, other)
 
-    def __ipow__(self, other):
+    def __ipow__(self, other: Operand) -> Tensor:
         return self._in_place("**=", np.power, _ops.Pow, other)
 
     # No __imatmul__, as in PyTorch: `a @= b` rebinds a to the new tensor a @ b (any shape).
 
-    def _in_place_bitwise(self, name, ufunc, other):
+    def _in_place_bitwise(self, name: str, ufunc: np.ufunc, other: Operand) -> Tensor:
         if self._data.dtype.kind not in "iub":
             raise TypeError(f"{name} (bitwise) needs a bool or integer tensor, got dtype {self.dtype}")
         return self._in_place(name, ufunc, None, other)
 
-    def __iand__(self, other):
+    def __iand__(self, other: Operand) -> Tensor:
         return self._in_place_bitwise("&=", np.bitwise_and, other)
 
-    def __ior__(self, other):
+    def __ior__(self, other: Operand) -> Tensor:
         return self._in_place_bitwise("|=", np.bitwise_or, other)
 
-    def __ixor__(self, other):
+    def __ixor__(self, other: Operand) -> Tensor:
         return self._in_place_bitwise("^=", np.bitwise_xor, other)
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min: Number | None = None, max: Number | None = None) -> Tensor:
+        """In-place clamp to [min, max], as torch.Tensor.clamp_."""
         self._check_inplace("clamp_")
         np.clip(self._data, min, max, out=self._data)
         return self
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place, as torch.Tensor.zero_."""
         return self.fill_(0)
 
-    def fill_(self, value):
+    def fill_(self, value: Number | Tensor) -> Tensor:
+        """Fill with value in place, as torch.Tensor.fill_."""
         self._check_inplace("fill_")
         fill_array(self._data, value.item() if isinstance(value, TensorBase) else value)
         return self
 
-    def copy_(self, src):
+    def copy_(self, src: Tensor | ArrayLike) -> Tensor:
         """Copy src's values into this tensor (broadcast, cast); src may live on another device (as in
         PyTorch, copy_ is the one op that moves data between devices)."""
         self._check_inplace("copy_")
@@ -174,19 +194,21 @@ class InPlaceMixin:
         np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with U(a, b) from nnx's seeded generator (drawn on the host, so every device gets the
         values a CPU tensor would)."""
         self._check_inplace("uniform_")
         write_host_values(self._data, _random.numpy_generator().uniform(a, b, size=self._data.shape))
         return self
 
-    def normal_(self, mean=0.0, std=1.0):
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with N(mean, std**2) from nnx's seeded generator, as torch.Tensor.normal_."""
         self._check_inplace("normal_")
         write_host_values(self._data, _random.numpy_generator().normal(mean, std, size=self._data.shape))
         return self
 
-    def scatter_(self, dim, index, src=None, value=None):
+    def scatter_(self, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike | None = None,
+                 value: Number | None = None) -> Tensor:
         """self[index[i][j]][j] = src[i][j] (or value) along dim, in place (torch.Tensor.scatter_, no reduce)."""
         self._check_inplace("scatter_")
         axis = _normalize_dim(dim, self._data.ndim)
@@ -201,7 +223,7 @@ class InPlaceMixin:
         self._data[tuple(positions)] = value
         return self
 
-    def random_(self, from_=0, to=None):
+    def random_(self, from_: int = 0, to: int | None = None) -> Tensor:
         """Fill with integers drawn uniformly from [from_, to) (to=None: [0, from_) when from_ is given alone)."""
         self._check_inplace("random_")
         low, high = (0, from_) if to is None and from_ else (from_, to)
@@ -210,7 +232,7 @@ class InPlaceMixin:
         write_host_values(self._data, _random.numpy_generator().integers(low, high, size=self._data.shape))
         return self
 
-    def multinomial(self, num_samples, replacement=False):
+    def multinomial(self, num_samples: int, replacement: bool = False) -> Tensor:
         """Indices drawn from each row of non-negative weights (1-D input: one row), as torch.multinomial."""
         weights = np.asarray(self.detach().cpu().numpy(), dtype=np.float64)
         rows = np.atleast_2d(weights)
