@@ -7,7 +7,11 @@ array type here, without editing any op. Plain arithmetic inside backward rules 
 operators (the NumPy protocol, which CudaArray implements). The CUDA backend is imported on first use,
 so `import nnx` stays fast and works without the CUDA module.
 """
+from __future__ import annotations
+
 import importlib
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +33,7 @@ def _cuda_backend():
     return module
 
 
-def for_array(array):
+def for_array(array: Any) -> ModuleType:
     """The backend that owns `array` (NumPy arrays and their subclasses live on the CPU)."""
     backend = _BACKEND_BY_ARRAY_TYPE.get(type(array))
     if backend is not None:
@@ -39,12 +43,12 @@ def for_array(array):
     return cpu
 
 
-def cuda_available():
+def cuda_available() -> bool:
     """True when CUDA arrays can be made: the module is built and sees a device (or a test stand-in is installed)."""
     return _cuda_backend().is_available()
 
 
-def parse_device(device, argument="device"):
+def parse_device(device: Any, argument: str = "device") -> tuple[str, int]:
     """(type, index) for a device argument: None or 'cpu' -> ('cpu', 0); 'cuda' -> ('cuda', 0); 'cuda:N', an int N
     (as PyTorch reads it) or an object with .type and .index (nnx.device). RuntimeError for an unknown device
     type, a CUDA device that is not available, or an index out of range; TypeError for anything else."""
@@ -94,12 +98,12 @@ def _check_cuda_device(name, index, argument):
         raise RuntimeError(f"{argument}={name!r}: invalid device index {index}, {count} CUDA device(s) visible")
 
 
-def device_name(device, argument="device"):
+def device_name(device: Any, argument: str = "device") -> str:
     """The backend name ('cpu' or 'cuda') of a device argument (see parse_device)."""
     return parse_device(device, argument)[0]
 
 
-def get(device, argument="device"):
+def get(device: Any, argument: str = "device") -> ModuleType:
     """The backend module for a device argument."""
     device_type = device_name(device, argument)
     return cpu if device_type == "cpu" else _cuda_backend()

@@ -5,11 +5,18 @@ inputs, so inputs are made contiguous at the boundary, and only when they are no
 wrappers are the ones both devices share (native/kernels.py); this module holds what only the CPU does:
 creation and transfer, its allocators, BLAS matmul with its Fortran-order shortcut.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import host_memory
 from .kernels import kernel_table
 from .loader import _C
+
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
 
 # --- elementwise math: NumPy is as fast as a kernel call for these ----------------------------------
 # (Backward rules and the other cheap ops use the arrays' own NumPy operators, not this table.)
@@ -25,55 +32,63 @@ array_type = np.ndarray
 
 
 # --- creation and transfer (the same names as native/cuda.py; `index` is the device index, always 0 here) ----------
-def from_numpy(array, index=0):
+def from_numpy(array: np.ndarray, index: int = 0) -> np.ndarray:
     """The array itself: NumPy arrays already live on the CPU."""
     return array
 
 
-def to_numpy(array):
+def to_numpy(array: np.ndarray) -> np.ndarray:
+    """The array itself: it is already a NumPy array."""
     return array
 
 
-def empty(shape, dtype, index=0):
+def empty(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
+    """An uninitialised array."""
     return np.empty(shape, dtype=dtype)
 
 
-def zeros(shape, dtype, index=0):
+def zeros(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
+    """An array of zeros."""
     return np.zeros(shape, dtype=dtype)
 
 
-def ones(shape, dtype, index=0):
+def ones(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
+    """An array of ones."""
     return np.ones(shape, dtype=dtype)
 
 
-def full(shape, value, dtype, index=0):
+def full(shape: tuple[int, ...], value: float, dtype: DTypeLike, index: int = 0) -> np.ndarray:
+    """An array filled with value."""
     return np.full(shape, value, dtype=dtype)
 
 
-def arange(start, stop, step, dtype, index=0):
+def arange(start: float, stop: float, step: float, dtype: DTypeLike, index: int = 0) -> np.ndarray:
+    """Values from start to stop (excluded) by step."""
     return np.arange(start, stop, step, dtype=dtype)
 
 
-def device_index(array):
+def device_index(array: np.ndarray) -> int:
+    """0: the CPU is one device."""
     return 0
 
 
-def synchronize(index=-1):
+def synchronize(index: int = -1) -> None:
     """Nothing to wait for: CPU kernels return when done."""
 
 
-def contiguous(array):
+def contiguous(array: np.ndarray) -> np.ndarray:
+    """array itself when C-contiguous, else a C-contiguous copy."""
     return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
-def empty_c(array):
+def empty_c(array: np.ndarray) -> np.ndarray:
     """A fresh C-ordered output of array's shape and dtype (np.empty_like would copy a Fortran or strided
     input's layout, which the kernels refuse for outputs); large ones in reused memory (host_memory)."""
     return host_memory.empty_like(array)
 
 
 
-def is_native_float(array):
+def is_native_float(array: np.ndarray) -> bool:
     """True when the native kernels take this array's dtype (float32/float64)."""
     return array.dtype in _FLOAT_DTYPES
 
@@ -88,7 +103,7 @@ def _gemm_operand(array, transposed):
     return np.ascontiguousarray(array), transposed
 
 
-def matmul2d(a, b, trans_a=False, trans_b=False):
+def matmul2d(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
     """op(a) @ op(b) for 2-D float arrays of one dtype through BLAS."""
     a, trans_a = _gemm_operand(a, trans_a)
     b, trans_b = _gemm_operand(b, trans_b)
@@ -99,7 +114,7 @@ def matmul2d(a, b, trans_a=False, trans_b=False):
     return out
 
 
-def matmul(a, b):
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b with NumPy's semantics; 2-D float operands of one dtype go to BLAS through _C.gemm."""
     if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOAT_DTYPES:
         return matmul2d(a, b)

@@ -8,7 +8,7 @@ is held in `_native` so that tests can run this whole path on a NumPy stand-in (
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -20,13 +20,16 @@ from .cuda_numpy import gemm2d
 from .cuda_numpy import matmul as _matmul
 from .kernels import kernel_table
 
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
+
 device_type = "cuda"
 array_type = CudaArray
 
 _native = _arrays._native  # nnx._cuda (None when nnx was built without it)
 
 
-def use_native_module(module):
+def use_native_module(module: Any) -> Any:
     """Swaps the native module the CUDA backend calls (tests install tests/fake_cuda); returns the previous one."""
     global _native
     previous = _native
@@ -36,7 +39,7 @@ def use_native_module(module):
     return previous
 
 
-def unavailable_reason():
+def unavailable_reason() -> str | None:
     """Why CUDA cannot be used, or None when it can."""
     if _native is None:
         return "nnx was built without the CUDA module"
@@ -45,30 +48,33 @@ def unavailable_reason():
     return None
 
 
-def is_available():
+def is_available() -> bool:
+    """True when CUDA arrays can be made (the module is built and sees a device)."""
     return unavailable_reason() is None
 
 
-def device_count():
+def device_count() -> int:
+    """The number of CUDA devices visible (0 without the CUDA module)."""
     return 0 if _native is None else _native.device_count()
 
 
-def synchronize(index=-1):
+def synchronize(index: int = -1) -> None:
+    """Wait for the work queued on device index (-1: every device)."""
     _arrays.native().synchronize(index)
 
 
 # --- creation and transfer ------------------------------------------------------------------------------------------
-def from_numpy(array, index=0):
+def from_numpy(array: np.ndarray, index: int = 0) -> CudaArray:
     """A device copy of any NumPy array (made C-contiguous, dtype kept)."""
     return _arrays.from_host(np.asarray(array), index)
 
 
-def to_numpy(array):
+def to_numpy(array: CudaArray) -> np.ndarray:
     """A new host copy (synchronises)."""
     return _arrays.to_host(array)
 
 
-def from_dlpack(obj):
+def from_dlpack(obj: Any) -> CudaArray:
     """A CudaArray sharing the CUDA memory of any DLPack producer (a torch/CuPy/JAX array, an nnx tensor).
 
     The capsule is asked for with stream=None: DLPack's "the consumer uses the legacy default stream", so the
@@ -79,28 +85,34 @@ def from_dlpack(obj):
     return CudaArray(_arrays.native().from_dlpack(capsule), base=obj)  # (its memory is obj's, as NumPy's base says)
 
 
-def empty(shape, dtype, index=0):
+def empty(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> CudaArray:
+    """An uninitialised array on device index."""
     return _empty_array(shape, dtype, index)
 
 
-def zeros(shape, dtype, index=0):
+def zeros(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> CudaArray:
+    """An array of zeros on device index."""
     return _full_array(shape, 0, dtype, index)
 
 
-def ones(shape, dtype, index=0):
+def ones(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> CudaArray:
+    """An array of ones on device index."""
     return _full_array(shape, 1, dtype, index)
 
 
-def full(shape, value, dtype, index=0):
+def full(shape: tuple[int, ...], value: float, dtype: DTypeLike, index: int = 0) -> CudaArray:
+    """An array filled with value on device index."""
     return _full_array(shape, value, dtype, index)
 
 
-def arange(start, stop, step, dtype, index=0):
+def arange(start: float, stop: float, step: float, dtype: DTypeLike, index: int = 0) -> CudaArray:
+    """Values from start to stop (excluded) by step, on device index."""
     like = _empty_array((0,), np.int64, index)
     return np.arange(start, stop, step, dtype=dtype, like=like)
 
 
-def device_index(array):
+def device_index(array: CudaArray) -> int:
+    """The index of the device array lives on."""
     return array.device_index
 
 
@@ -113,16 +125,18 @@ abs = np.abs  # noqa: A001 (the op's name)
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def contiguous(array):
+def contiguous(array: CudaArray) -> CudaArray:
+    """array itself when C-contiguous, else a C-contiguous copy on its device."""
     return ascontiguous(array)
 
 
-def empty_c(array):
+def empty_c(array: CudaArray) -> CudaArray:
     """A fresh C-ordered output of array's shape and dtype on its device."""
     return _empty_array(array.shape, array.dtype, array.device_index)
 
 
-def is_native_float(array):
+def is_native_float(array: CudaArray) -> bool:
+    """True when the native kernels take this array's dtype (float32/float64)."""
     return array.dtype in _FLOAT_DTYPES
 
 
@@ -136,12 +150,13 @@ def _zeros_on(shape, dtype, like):
 
 
 # --- matmul (gemm.cu) ------------------------------------------------------------------------------------------------
-def matmul2d(a, b, trans_a=False, trans_b=False):
+def matmul2d(a: CudaArray, b: CudaArray, trans_a: bool = False, trans_b: bool = False) -> CudaArray:
     """op(a) @ op(b) for 2-D float arrays of one dtype through cuBLAS."""
     return gemm2d(a, b, trans_a, trans_b)
 
 
-def matmul(a, b):
+def matmul(a: CudaArray, b: CudaArray) -> CudaArray:
+    """a @ b with NumPy's semantics on the device (cuBLAS for 2-D floats)."""
     return _matmul(a, b)
 
 
@@ -168,6 +183,7 @@ class HandleArguments:
         module = self._module
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            """The native function `name`, each CudaArray argument (alone or in a list) passed as its handle."""
             function = getattr(module, name)  # (at call time: a module without CUDA fails here, as before)
             if kwargs:
                 kwargs = {key: _handle_of(value) for key, value in kwargs.items()}

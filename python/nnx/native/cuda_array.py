@@ -6,8 +6,11 @@ share memory, operators, reductions, and NumPy's functions through __array_ufunc
 (cuda_numpy.py). Nothing ever goes through the host implicitly: np.asarray(cuda_array) raises TypeError;
 item()/tolist()/repr and nnx.native.cuda.to_numpy are the explicit reads.
 """
+from __future__ import annotations
+
 import sys
 import types
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +47,9 @@ from .cuda_array_base import (  # noqa: F401  (nnx.native.cuda and the tests use
     view_of,
 )
 
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
+
 
 class CudaArray(CudaArrayBase):
     """An n-dimensional array on a CUDA device with NumPy's semantics (views, broadcasting, NEP 50 promotion)."""
@@ -56,53 +62,79 @@ class CudaArray(CudaArrayBase):
     def __setitem__(self, index, value):
         _indexing.setitem(self, index, value)
 
-    def nonzero(self):
+    def nonzero(self) -> tuple[CudaArray, ...]:
+        """The indices of the nonzero elements, one array per dimension."""
         return _numpy_impl.nonzero(self)
 
     # --- reductions and other methods (NumPy's keyword names) -----------------------------------------------
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+    def sum(self, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+            out: CudaArray | None = None, keepdims: bool = False) -> CudaArray:
+        """The sum over axis (every axis when None)."""
         return _numpy_impl.reduction("sum", self, axis, keepdims, dtype=dtype, out=out)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+    def prod(self, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+             out: CudaArray | None = None, keepdims: bool = False) -> CudaArray:
+        """The product over axis (every axis when None)."""
         return _numpy_impl.reduction("prod", self, axis, keepdims, dtype=dtype, out=out)
 
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+    def mean(self, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+             out: CudaArray | None = None, keepdims: bool = False) -> CudaArray:
+        """The mean over axis (every axis when None)."""
         return _numpy_impl.reduction("mean", self, axis, keepdims, dtype=dtype, out=out)
 
-    def max(self, axis=None, out=None, keepdims=False):
+    def max(self, axis: int | tuple[int, ...] | None = None, out: CudaArray | None = None,
+            keepdims: bool = False) -> CudaArray:
+        """The maximum over axis (every axis when None)."""
         return _numpy_impl.reduction("max", self, axis, keepdims, out=out)
 
-    def min(self, axis=None, out=None, keepdims=False):
+    def min(self, axis: int | tuple[int, ...] | None = None, out: CudaArray | None = None,
+            keepdims: bool = False) -> CudaArray:
+        """The minimum over axis (every axis when None)."""
         return _numpy_impl.reduction("min", self, axis, keepdims, out=out)
 
-    def any(self, axis=None, out=None, keepdims=False):
+    def any(self, axis: int | tuple[int, ...] | None = None, out: CudaArray | None = None,
+            keepdims: bool = False) -> CudaArray:
+        """True where any element over axis is nonzero."""
         return _numpy_impl.reduction("any", self, axis, keepdims, out=out)
 
-    def all(self, axis=None, out=None, keepdims=False):
+    def all(self, axis: int | tuple[int, ...] | None = None, out: CudaArray | None = None,
+            keepdims: bool = False) -> CudaArray:
+        """True where every element over axis is nonzero."""
         return _numpy_impl.reduction("all", self, axis, keepdims, out=out)
 
-    def argmax(self, axis=None, out=None, keepdims=False):
+    def argmax(self, axis: int | None = None, out: CudaArray | None = None, keepdims: bool = False) -> CudaArray:
+        """The index of the maximum along axis (of the flattened array when None)."""
         return _numpy_impl.arg_reduction("argmax", self, axis, keepdims, out=out)
 
-    def argmin(self, axis=None, out=None, keepdims=False):
+    def argmin(self, axis: int | None = None, out: CudaArray | None = None, keepdims: bool = False) -> CudaArray:
+        """The index of the minimum along axis (of the flattened array when None)."""
         return _numpy_impl.arg_reduction("argmin", self, axis, keepdims, out=out)
 
-    def cumsum(self, axis=None, dtype=None, out=None):
+    def cumsum(self, axis: int | None = None, dtype: DTypeLike | None = None,
+               out: CudaArray | None = None) -> CudaArray:
+        """The running sum along axis (of the flattened array when None)."""
         return _numpy_impl.cumsum(self, axis, dtype, out)
 
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def var(self, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+            out: CudaArray | None = None, ddof: int = 0, keepdims: bool = False) -> CudaArray:
+        """The variance over axis, with ddof delta degrees of freedom."""
         return _numpy_impl.variance(self, axis, dtype, out, ddof, keepdims)
 
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def std(self, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+            out: CudaArray | None = None, ddof: int = 0, keepdims: bool = False) -> CudaArray:
+        """The standard deviation over axis, with ddof delta degrees of freedom."""
         return _numpy_impl.variance(self, axis, dtype, out, ddof, keepdims, root=True)
 
-    def clip(self, min=None, max=None, out=None):
+    def clip(self, min: Any = None, max: Any = None, out: CudaArray | None = None) -> CudaArray:
+        """The elements limited to [min, max]."""
         return _elementwise.clip(self, min, max, out=out)
 
-    def round(self, decimals=0, out=None):
+    def round(self, decimals: int = 0, out: CudaArray | None = None) -> CudaArray:
+        """The elements rounded half to even to decimals places."""
         return _elementwise.round_(self, decimals, out)
 
-    def dot(self, other, out=None):
+    def dot(self, other: Any, out: CudaArray | None = None) -> CudaArray:
+        """np.dot(self, other) on the device."""
         return _numpy_impl.dot(self, other, out)
 
     # --- the NumPy protocol ----------------------------------------------------------------------------------------

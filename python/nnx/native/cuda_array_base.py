@@ -7,12 +7,19 @@ cuda_shape_functions, which build on this module.
 CudaArray registers itself here when it is defined, so the functions below make CudaArrays without importing
 nnx.native.cuda_array, which imports them.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import loader as _loader
+
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
 
 # The native module every CudaArray operation calls: nnx._cuda, or a test stand-in installed through
 # nnx.native.cuda.use_native_module (which keeps this and nnx.native.cuda._native in step).
@@ -24,13 +31,14 @@ INT64 = np.dtype(np.int64)
 BOOL = np.dtype(np.bool_)
 
 
-def native():
+def native() -> Any:
+    """The native CUDA module (nnx._cuda or a test stand-in); RuntimeError when nnx was built without it."""
     if _native is None:
         raise RuntimeError("CUDA is not available: nnx was built without the CUDA module")
     return _native
 
 
-def device_dtype(dtype, argument="dtype"):
+def device_dtype(dtype: DTypeLike, argument: str = "dtype") -> np.dtype:
     """dtype as a NumPy dtype the device arrays hold, or TypeError naming the argument."""
     try:
         dtype = np.dtype(dtype)
@@ -42,7 +50,8 @@ def device_dtype(dtype, argument="dtype"):
     return dtype
 
 
-def shape_tuple(shape, argument="shape"):
+def shape_tuple(shape: int | Iterable[int], argument: str = "shape") -> tuple[int, ...]:
+    """shape as a tuple of ints, or TypeError naming the argument."""
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     try:
@@ -56,7 +65,7 @@ class _Flags:
 
     __slots__ = ("c_contiguous", "f_contiguous", "writeable")
 
-    def __init__(self, c_contiguous, f_contiguous, writeable):
+    def __init__(self, c_contiguous: bool, f_contiguous: bool, writeable: bool) -> None:
         self.c_contiguous, self.f_contiguous, self.writeable = c_contiguous, f_contiguous, writeable
 
     @property
@@ -86,44 +95,78 @@ class CudaArrayBase:
     __array_priority__ = 100  # below nnx.Tensor (1000): Tensor's reflected operators win
     __hash__ = None  # like ndarray: == is elementwise
 
-    def __init__(self, handle, writeable=True, base=None):
+    def __init__(self, handle: Any, writeable: bool = True, base: Any = None) -> None:
         self._handle = handle
         self._writeable = writeable
         self._base = base
 
     @property
-    def base(self):
+    def base(self) -> Any:
         """Like ndarray.base: None for an array that owns its memory (every fresh result), else the array (or
         DLPack producer) whose memory this view shares -- the owner itself, never a view in between."""
         return self._base
 
     # --- attributes --------------------------------------------------------------------------------------
-    shape = property(lambda self: tuple(self._handle.shape))
-    ndim = property(lambda self: self._handle.ndim)
-    size = property(lambda self: self._handle.size)
-    dtype = property(lambda self: self._handle.dtype)
-    itemsize = property(lambda self: self._handle.itemsize)
-    nbytes = property(lambda self: self._handle.nbytes)
-    device_index = property(lambda self: self._handle.device)
-    data_ptr = property(lambda self: self._handle.data_ptr)
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension, like NumPy's."""
+        return tuple(self._handle.shape)
 
     @property
-    def strides(self):
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._handle.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self._handle.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the elements."""
+        return self._handle.dtype
+
+    @property
+    def itemsize(self) -> int:
+        """The size of one element in bytes."""
+        return self._handle.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The size of the elements in bytes (size * itemsize)."""
+        return self._handle.nbytes
+
+    @property
+    def device_index(self) -> int:
+        """The index of the CUDA device the memory is on."""
+        return self._handle.device
+
+    @property
+    def data_ptr(self) -> int:
+        """The device address of the first element."""
+        return self._handle.data_ptr
+
+    @property
+    def strides(self) -> tuple[int, ...]:
         """In bytes, like NumPy's."""
         return tuple(s * self._handle.itemsize for s in self._handle.strides)
 
     @property
-    def flags(self):
+    def flags(self) -> _Flags:
+        """c_contiguous, f_contiguous and writeable, like ndarray.flags."""
         handle = self._handle
         f_contiguous = _is_contiguous(handle.shape[::-1], handle.strides[::-1])
         return _Flags(handle.is_contiguous, f_contiguous, self._writeable)
 
     @property
-    def T(self):
+    def T(self) -> CudaArrayBase:
+        """The transposed view (axes reversed)."""
         return self.transpose()
 
     @property
-    def mT(self):
+    def mT(self) -> CudaArrayBase:
+        """The view with the last two axes swapped."""
         return self.swapaxes(-1, -2)
 
     def __len__(self):
@@ -141,7 +184,8 @@ class CudaArrayBase:
         raise TypeError("implicit conversion of a CUDA array to NumPy is not allowed; use .cpu() / .numpy() on "
                         "the Tensor (or nnx.native.cuda.to_numpy)")
 
-    def item(self, *index):
+    def item(self, *index: int) -> bool | int | float:
+        """One element as a Python scalar (a read from the device)."""
         if len(index) == 1 and isinstance(index[0], tuple):
             index = index[0]
         if not index:
@@ -157,7 +201,8 @@ class CudaArrayBase:
             element = self[index]
         return to_host(element).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
+        """The elements as nested Python lists (a read from the device)."""
         return to_host(self).tolist()
 
     def _scalar(self, convert):
@@ -192,7 +237,8 @@ class CudaArrayBase:
         return f"CudaArray({body}, dtype={self.dtype}, device='cuda:{self.device_index}')"
 
     # --- copies, pickling, DLPack ----------------------------------------------------------------------------
-    def copy(self, order="C"):
+    def copy(self, order: str = "C") -> CudaArrayBase:
+        """A C-contiguous copy on the same device."""
         return contiguous_copy(self)
 
     def __copy__(self):
@@ -205,7 +251,9 @@ class CudaArrayBase:
         # Pickling reads the values to the host (an explicit save); unpickling puts them back on the device.
         return _restore, (to_host(self), self.device_index)
 
-    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    def astype(self, dtype: DTypeLike, order: str = "K", casting: str = "unsafe", subok: bool = True,
+               copy: bool = True) -> CudaArrayBase:
+        """The elements cast to dtype, on the same device (itself when copy=False and dtype matches)."""
         dtype = device_dtype(dtype)
         if dtype == self.dtype and not copy:
             return self
@@ -217,33 +265,40 @@ class CudaArrayBase:
     def __dlpack_device__(self):
         return self._handle.__dlpack_device__()
 
-    def fill(self, value):
+    def fill(self, value: float) -> None:
+        """Set every element to value."""
         _require_writeable(self)
         native().fill(self._handle, _fill_value(value))
 
     # --- views -------------------------------------------------------------------------------------------------
-    def reshape(self, *shape, order="C"):
+    def reshape(self, *shape: int | Sequence[int], order: str = "C") -> CudaArrayBase:
+        """The elements in a new shape: a view when possible, else a copy."""
         if order != "C":
             raise TypeError("nnx CUDA arrays support reshape(order='C') only")
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = shape[0]
         return reshape(self, shape_tuple(shape))
 
-    def ravel(self, order="C"):
+    def ravel(self, order: str = "C") -> CudaArrayBase:
+        """The elements as 1-D: a view when possible, else a copy."""
         return self.reshape(-1, order=order)
 
-    def flatten(self, order="C"):
+    def flatten(self, order: str = "C") -> CudaArrayBase:
+        """A 1-D copy of the elements."""
         return contiguous_copy(self).reshape(-1, order=order)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: int | Sequence[int]) -> CudaArrayBase:
+        """The view with the axes permuted (reversed when none are given)."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]
         return view_like(self, lambda dummy: dummy.transpose(*(() if axes in (None, ()) else (axes,))))
 
-    def swapaxes(self, axis1, axis2):
+    def swapaxes(self, axis1: int, axis2: int) -> CudaArrayBase:
+        """The view with two axes exchanged."""
         return view_like(self, lambda dummy: dummy.swapaxes(axis1, axis2))
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> CudaArrayBase:
+        """The view without the given (or every) axis of size 1."""
         return view_like(self, lambda dummy: dummy.squeeze(axis))
 
 def _restore(host, device):
@@ -251,17 +306,19 @@ def _restore(host, device):
 
 
 # --- making arrays ---------------------------------------------------------------------------------------------------
-def empty(shape, dtype, device=0):
+def empty(shape: int | Iterable[int], dtype: DTypeLike, device: int = 0) -> CudaArrayBase:
+    """An uninitialised array on CUDA device `device`."""
     return _array_class(native().DeviceArray.empty(shape_tuple(shape), device_dtype(dtype), device))
 
 
-def full(shape, value, dtype, device=0):
+def full(shape: int | Iterable[int], value: float, dtype: DTypeLike, device: int = 0) -> CudaArrayBase:
+    """An array filled with value on CUDA device `device`."""
     out = empty(shape, dtype, device)
     native().fill(out._handle, _fill_value(value))
     return out
 
 
-def from_host(array, device=0):
+def from_host(array: np.ndarray, device: int = 0) -> CudaArrayBase:
     """A new C-contiguous device copy of a NumPy array (dtype kept)."""
     array = np.asarray(array)
     if not array.flags.c_contiguous:
@@ -272,7 +329,7 @@ def from_host(array, device=0):
     return _array_class(native().DeviceArray.from_host(array, device))
 
 
-def to_host(array):
+def to_host(array: CudaArrayBase) -> np.ndarray:
     """A new NumPy copy of a CudaArray (synchronises: queued kernel errors surface here)."""
     source = array if array._handle.is_contiguous else contiguous_copy(array)
     out = np.empty(array.shape, dtype=array.dtype)
@@ -295,22 +352,24 @@ def _require_writeable(array):
         raise ValueError("assignment destination is read-only")
 
 
-def contiguous_copy(array, dtype=None):
+def contiguous_copy(array: CudaArrayBase, dtype: DTypeLike | None = None) -> CudaArrayBase:
     """A new C-contiguous copy (cast to dtype when given)."""
     out = empty(array.shape, array.dtype if dtype is None else dtype, array.device_index)
     native().copy(array._handle, out._handle)
     return out
 
 
-def cast(array, dtype):
+def cast(array: CudaArrayBase, dtype: DTypeLike) -> CudaArrayBase:
+    """array in dtype: itself when it already is, else a converted copy."""
     return contiguous_copy(array, dtype)
 
 
-def ascontiguous(array):
+def ascontiguous(array: CudaArrayBase) -> CudaArrayBase:
+    """array itself when C-contiguous, else a C-contiguous copy."""
     return array if array._handle.is_contiguous else contiguous_copy(array)
 
 
-def copy_into(source, target):
+def copy_into(source: Any, target: CudaArrayBase) -> None:
     """target[...] = source (source broadcast to target's shape, cast to its dtype); target may be strided."""
     _require_writeable(target)
     source = broadcast_to(source, target.shape)
@@ -326,7 +385,7 @@ def _same_view(a, b):
             and tuple(ha.strides) == tuple(hb.strides))
 
 
-def may_share_memory(a, b):
+def may_share_memory(a: Any, b: Any) -> bool:
     """True when the byte ranges the two views can reach overlap (NumPy's may_share_memory)."""
     span_a, span_b = _byte_span(a._handle), _byte_span(b._handle)
     return span_a is not None and span_b is not None and span_a[0] <= span_b[1] and span_b[0] <= span_a[1]
@@ -348,7 +407,7 @@ def _dummy(array):
     return as_strided(np.zeros(1, dtype=np.uint8), tuple(handle.shape), tuple(handle.strides), writeable=True)
 
 
-def view_like(array, make_view):
+def view_like(array: CudaArrayBase, make_view: Callable[[Any], Any]) -> CudaArrayBase:
     """The device view whose metadata is make_view(dummy); read-only when NumPy's result is (broadcast_to)."""
     dummy = _dummy(array)
     result = make_view(dummy)
@@ -359,12 +418,12 @@ def view_like(array, make_view):
     return view_of(array, handle, array._writeable and result.flags.writeable)
 
 
-def view_of(array, handle, writeable):
+def view_of(array: CudaArrayBase, handle: Any, writeable: bool) -> CudaArrayBase:
     """A CudaArray over `handle`, a view of array's memory: its base is array's owner (NumPy's rule)."""
     return _array_class(handle, writeable, array if array._base is None else array._base)
 
 
-def reshape_fresh(array, shape):
+def reshape_fresh(array: CudaArrayBase, shape: tuple[int, ...]) -> CudaArrayBase:
     """reshape of an array the caller has just made and holds alone: the result owns the memory (base None), as
     NumPy's fresh results do, so that autograd can adopt it as a .grad without copying."""
     result = reshape(array, shape_tuple(shape))
@@ -373,7 +432,8 @@ def reshape_fresh(array, shape):
     return result
 
 
-def broadcast_to(array, shape):
+def broadcast_to(array: CudaArrayBase, shape: int | Iterable[int]) -> CudaArrayBase:
+    """A read-only view of array broadcast to shape (np.broadcast_to)."""
     shape = shape_tuple(shape)
     if tuple(array.shape) == shape:
         return array
@@ -391,7 +451,7 @@ def _is_contiguous(shape, strides):
     return True
 
 
-def reshape(array, shape):
+def reshape(array: CudaArrayBase, shape: int | Iterable[int]) -> CudaArrayBase:
     """A view when the strides allow one (NumPy's rule), else a reshaped contiguous copy."""
     handle = array._handle
     old_shape = tuple(handle.shape)

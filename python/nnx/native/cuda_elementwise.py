@@ -2,6 +2,10 @@
 array_equal and linalg.norm (CudaArray's methods and the __array_function__ table call them). Built on the ufunc
 machinery and the reductions of cuda_numpy.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .cuda_array_base import BOOL, CudaArrayBase, broadcast_to, cast, contiguous_copy, device_dtype, empty, native
@@ -18,7 +22,9 @@ from .cuda_numpy import (
 )
 
 
-def clip(a, a_min=None, a_max=None, out=None, **options):
+def clip(a: CudaArrayBase, a_min: Any = None, a_max: Any = None, out: CudaArrayBase | None = None,
+         **options: Any) -> CudaArrayBase:
+    """np.clip on the device: a limited to [a_min, a_max]."""
     a_min = options.pop("min", a_min)
     a_max = options.pop("max", a_max)
     if options:
@@ -33,7 +39,8 @@ def clip(a, a_min=None, a_max=None, out=None, **options):
     return _into(result, out)
 
 
-def round_(a, decimals=0, out=None):
+def round_(a: CudaArrayBase, decimals: int = 0, out: CudaArrayBase | None = None) -> CudaArrayBase:
+    """np.round on the device: a rounded half to even to decimals places."""
     if a.dtype.kind != "f":
         if decimals < 0:
             raise unsupported("round of integers to negative decimals")
@@ -44,7 +51,8 @@ def round_(a, decimals=0, out=None):
     return _into(np.rint(a * scale) / scale, out)
 
 
-def where(condition, x=None, y=None):
+def where(condition: Any, x: Any = None, y: Any = None) -> CudaArrayBase | tuple[CudaArrayBase, ...]:
+    """np.where on the device: x where condition, else y (the nonzero indices when x and y are missing)."""
     if x is None and y is None:
         return nonzero(condition)
     if x is None or y is None:
@@ -64,7 +72,8 @@ def where(condition, x=None, y=None):
     return out
 
 
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> CudaArrayBase:
+    """np.isclose on the device: |a - b| <= atol + rtol * |b|, elementwise."""
     a, b = _as_array_pair("isclose", a, b)
     with np.errstate(invalid="ignore"):
         close = (np.abs(a - b) <= atol + rtol * np.abs(b)) | (a == b)
@@ -73,11 +82,13 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """np.allclose on the device: isclose everywhere."""
     return bool(isclose(a, b, rtol, atol, equal_nan).all())
 
 
-def array_equal(a1, a2, equal_nan=False):
+def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> bool:
+    """np.array_equal on the device: same shape and equal elements."""
     a1, a2 = _as_array_pair("array_equal", a1, a2)
     if a1.shape != a2.shape:
         return False
@@ -95,7 +106,9 @@ def _as_array_pair(name, a, b):
                  for v in (a, b))
 
 
-def linalg_norm(x, ord=None, axis=None, keepdims=False):
+def linalg_norm(x: CudaArrayBase, ord: float | str | None = None, axis: int | tuple[int, ...] | None = None,
+                keepdims: bool = False) -> CudaArrayBase:
+    """np.linalg.norm on the device (the 2-norm / Frobenius norm, or the max norm)."""
     if ord not in (None, 2, "fro", np.inf) or (ord == 2 and (axis is None and x.ndim != 1)):
         raise unsupported(f"linalg.norm(ord={ord!r})")
     magnitude = np.abs(x if x.dtype.kind == "f" else cast(x, np.dtype(np.float64)))

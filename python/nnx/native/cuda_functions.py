@@ -6,17 +6,25 @@ new array on like's device. The attribute, reduction and elementwise functions a
 gathering and creation ones in cuda_shape_functions (which cuda_array imports, so the table is whole once CudaArray
 exists).
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+
 import numpy as np
 
 from . import cuda_elementwise as elementwise
 from . import cuda_numpy as impl
 from .cuda_array_base import CudaArrayBase
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 _FUNCTIONS = {}
 _LIKE_FUNCTIONS = {}  # creation functions: reached only through like=
 
 
-def implements(*functions, like=False):
+def implements(*functions: Callable[..., Any], like: bool = False) -> Callable[[_F], _F]:
+    """Decorator: register the decorated function as CudaArray's version of the given NumPy functions."""
     def register(function):
         for numpy_function in functions:
             (_LIKE_FUNCTIONS if like else _FUNCTIONS)[numpy_function] = function
@@ -24,7 +32,9 @@ def implements(*functions, like=False):
     return register
 
 
-def array_function(like, func, types, args, kwargs):
+def array_function(like: CudaArrayBase, func: Callable[..., Any], types: Collection[type], args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> Any:
+    """CudaArray.__array_function__: run func's device version from the table (TypeError when it has none)."""
     if func in _LIKE_FUNCTIONS:
         return _LIKE_FUNCTIONS[func](*args, like=like, **kwargs)
     function = _FUNCTIONS.get(func)

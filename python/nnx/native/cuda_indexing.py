@@ -5,7 +5,10 @@ Advanced indexing turns every index array into one linear index over the indexed
 gather (index_select), scatter (put_along) or scatter-add (index_add) over an (outer, length, inner) view.
 Host index arrays are bounds-checked on the host (NumPy's IndexError); device ones by the kernel.
 """
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +33,8 @@ _INVALID_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis 
                   "boolean arrays are valid indices")
 
 
-def getitem(array, index):
+def getitem(array: CudaArrayBase, index: Any) -> CudaArrayBase:
+    """array[index] on the device (basic indexing a view, advanced a copy)."""
     parts = _normalize(index)
     if not any(_is_index_array(part) for part in parts):
         return _basic_view(array, parts)
@@ -42,7 +46,7 @@ def getitem(array, index):
     return reshape_fresh(out, plan.result_shape)
 
 
-def setitem(array, index, value, accumulate=False):
+def setitem(array: CudaArrayBase, index: Any, value: Any, accumulate: bool = False) -> None:
     """array[index] = value (accumulate: array[index] += value with repeated indices adding up, np.add.at)."""
     _require_writeable(array)
     parts = _normalize(index)

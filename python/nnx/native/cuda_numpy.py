@@ -5,7 +5,11 @@ on the device or raises TypeError; nothing falls back to the host.
 Promotion is NumPy 2's (NEP 50, Python scalars are weak): every ufunc asks NumPy itself for its loop
 dtypes (ufunc.resolve_dtypes), casts its operands to them, and broadcasts with zero-stride views.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -29,13 +33,17 @@ from .cuda_array_base import (
     reshape_fresh,
 )
 
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
 
-def unsupported(name):
+
+def unsupported(name: str) -> TypeError:
+    """The TypeError for a NumPy function CudaArray does not implement (never a silent host copy)."""
     return TypeError(f"nnx CUDA arrays do not support numpy.{name} yet")
 
 
 # --- operands ----------------------------------------------------------------------------------------------------
-def is_operand(value):
+def is_operand(value: object) -> bool:
     """What may meet a CudaArray in arithmetic: CudaArrays, numbers, NumPy scalars and 0-d host arrays."""
     if isinstance(value, (CudaArrayBase, bool, int, float)):
         return True
@@ -93,7 +101,8 @@ _BINARY_KERNELS.update(divide="true_divide")
 _ROUNDING = ("floor", "ceil", "rint", "trunc")
 
 
-def array_ufunc(ufunc, method, inputs, kwargs):
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """CudaArray.__array_ufunc__: a NumPy ufunc (called, or its reduce/accumulate/at method) run on the device."""
     name = ufunc.__name__
     if method == "__call__":
         out = kwargs.pop("out", None)
@@ -123,7 +132,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     raise unsupported(f"{name}.{method}")
 
 
-def call_ufunc(ufunc, operands, out=None, dtype=None):
+def call_ufunc(ufunc: np.ufunc, operands: Sequence[Any], out: Any = None, dtype: DTypeLike | None = None) -> Any:
     """ufunc(*operands) with NumPy's promotion and broadcasting; written into `out` when given."""
     name = ufunc.__name__
     if out is not None and not isinstance(out, CudaArrayBase):
@@ -273,7 +282,8 @@ def _axes(axis, ndim):
     return tuple(range(ndim)) if axis is None else tuple(sorted(normalize_axis_tuple(axis, ndim)))
 
 
-def reduction(op, x, axis=None, keepdims=False, dtype=None, out=None):
+def reduction(op: str, x: CudaArrayBase, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+              dtype: DTypeLike | None = None, out: CudaArrayBase | None = None) -> CudaArrayBase:
     """sum, prod, mean, max, min, any, all over `axis` (None, int or tuple) with NumPy's result dtypes."""
     axes = _axes(axis, x.ndim)
     x, kernel_dtype, result_dtype = _reduction_dtypes(op, x, dtype)
@@ -336,7 +346,9 @@ def _into(result, out):
     return out
 
 
-def arg_reduction(op, x, axis=None, keepdims=False, out=None):
+def arg_reduction(op: str, x: CudaArrayBase, axis: int | None = None, keepdims: bool = False,
+                  out: CudaArrayBase | None = None) -> CudaArrayBase:
+    """argmax/argmin (op) along axis on the device (of the flattened array when axis is None)."""
     if x.size == 0:
         raise ValueError(f"attempt to get {op} of an empty sequence")
     if axis is None:
@@ -351,7 +363,9 @@ def arg_reduction(op, x, axis=None, keepdims=False, out=None):
     return _into(result, out)
 
 
-def cumsum(x, axis=None, dtype=None, out=None):
+def cumsum(x: CudaArrayBase, axis: int | None = None, dtype: DTypeLike | None = None,
+           out: CudaArrayBase | None = None) -> CudaArrayBase:
+    """np.cumsum on the device: the running sum along axis."""
     if axis is None:
         x, axis = ascontiguous(x).reshape(-1), 0
     axis = normalize_axis_index(axis, x.ndim)
@@ -364,7 +378,10 @@ def cumsum(x, axis=None, dtype=None, out=None):
     return _into(result, out)
 
 
-def variance(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, root=False):
+def variance(x: CudaArrayBase, axis: int | tuple[int, ...] | None = None, dtype: DTypeLike | None = None,
+             out: CudaArrayBase | None = None, ddof: int = 0, keepdims: bool = False,
+             root: bool = False) -> CudaArrayBase:
+    """np.var on the device (np.std when root): the mean squared deviation, with ddof delta degrees of freedom."""
     axes = _axes(axis, x.ndim)
     work = device_dtype(dtype) if dtype is not None else (x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
     x = x if x.dtype == work else cast(x, work)
@@ -374,7 +391,8 @@ def variance(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, root=Fa
     return _into(np.sqrt(result) if root else result, out)
 
 
-def nonzero(x):
+def nonzero(x: CudaArrayBase) -> tuple[CudaArrayBase, ...]:
+    """np.nonzero on the device: the indices of the nonzero elements, one array per dimension."""
     if x.ndim == 0:
         raise ValueError("Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() instead.")
     mask = ascontiguous(x) if x.dtype == BOOL else ascontiguous(x != 0)
@@ -388,7 +406,8 @@ def nonzero(x):
 _MATMUL_SIGNATURE = "with gufunc signature (n?,k),(k,m?)->(n?,m?)"
 
 
-def matmul(a, b, out=None):
+def matmul(a: Any, b: Any, out: CudaArrayBase | None = None) -> CudaArrayBase:
+    """np.matmul on the device (cuBLAS for floats, a multiply-and-sum for integers)."""
     for k, operand in enumerate((a, b)):
         if not isinstance(operand, CudaArrayBase):
             if isinstance(operand, np.ndarray) and operand.ndim > 0:
@@ -445,7 +464,8 @@ def _gemm_operand(array, transposed):
     return contiguous_copy(array), transposed
 
 
-def gemm2d(a, b, trans_a=False, trans_b=False, out=None):
+def gemm2d(a: CudaArrayBase, b: CudaArrayBase, trans_a: bool = False, trans_b: bool = False,
+           out: CudaArrayBase | None = None) -> CudaArrayBase:
     """op(a) @ op(b) for 2-D float arrays of one dtype through the gemm kernel."""
     a, trans_a = _gemm_operand(a, trans_a)
     b, trans_b = _gemm_operand(b, trans_b)
@@ -461,7 +481,8 @@ def gemm2d(a, b, trans_a=False, trans_b=False, out=None):
     return out
 
 
-def dot(a, b, out=None):
+def dot(a: Any, b: Any, out: CudaArrayBase | None = None) -> CudaArrayBase:
+    """np.dot on the device."""
     if not isinstance(a, CudaArrayBase) or not isinstance(b, CudaArrayBase) or a.ndim == 0 or b.ndim == 0:
         return _into(np.multiply(a, b), out)
     if a.ndim > 2 or b.ndim > 2:

@@ -2,7 +2,11 @@
 (cuda_functions holds the table and the other functions): np.reshape, np.concatenate, np.take_along_axis,
 np.copyto, np.zeros(like=) ... on the device. Importing this module registers them.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -28,6 +32,9 @@ from .cuda_array_base import (
     view_like,
 )
 from .cuda_functions import implements
+
+if TYPE_CHECKING:
+    from .._dtypes import DTypeLike
 
 
 # --- shape and views ------------------------------------------------------------------------------------------------
@@ -112,7 +119,9 @@ def _device_arrays(name, arrays):
 
 
 @implements(np.concatenate)
-def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def concatenate(arrays: Sequence[CudaArrayBase], axis: int | None = 0, out: CudaArrayBase | None = None,
+                dtype: DTypeLike | None = None, casting: str = "same_kind") -> CudaArrayBase:
+    """np.concatenate on the device: the arrays joined along axis."""
     arrays = _device_arrays("concatenate", arrays)
     if axis is None:
         arrays, axis = [a.reshape(-1) for a in arrays], 0

@@ -3,6 +3,11 @@ the ops, modules and optimizers share (they sit above this layer, so none of the
 
 An array is a numpy.ndarray on the CPU or a backend's device array (nnx.native.cuda_array.CudaArray).
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from ..device import device as Device
@@ -10,11 +15,13 @@ from . import cpu as _cpu_backend
 from . import for_array, get, parse_device
 
 _ndarray = np.ndarray
+# An array: numpy.ndarray on the CPU, a backend's device array (CudaArray) on a GPU.
+Array = Any
 CPU = Device("cpu")
 _DEVICES = {}  # (device type, index) -> nnx.device, so Tensor.device builds no object per call
 
 
-def device_object(device_type, index):
+def device_object(device_type: str, index: int | None) -> Device:
     """The shared nnx.device for a parsed (type, index): the CPU, or a device with its index (0 when none)."""
     if device_type == "cpu":
         return CPU
@@ -25,7 +32,7 @@ def device_object(device_type, index):
     return found
 
 
-def target_device(device, argument="device"):
+def target_device(device: Any, argument: str = "device") -> Device | None:
     """None for device=None, else the nnx.device named (RuntimeError when its backend is unavailable)."""
     if device is None:
         return None
@@ -33,7 +40,7 @@ def target_device(device, argument="device"):
     return device_object(device_type, index)
 
 
-def is_device_argument(arg):
+def is_device_argument(arg: object) -> bool:
     """True for what Tensor.to takes as a device: a string, an nnx.device (or torch.device) or an int index."""
     if isinstance(arg, (str, Device)):
         return True
@@ -42,12 +49,12 @@ def is_device_argument(arg):
     return isinstance(getattr(arg, "type", None), str) and not isinstance(arg, np.dtype)
 
 
-def is_device_array(value):
+def is_device_array(value: object) -> bool:
     """True for an array of a non-CPU backend (a CudaArray)."""
     return for_array(value) is not _cpu_backend and not isinstance(value, _ndarray)
 
 
-def device_of_array(array):
+def device_of_array(array: Array) -> Device:
     """The nnx.device an array lives on."""
     if type(array) is _ndarray:
         return CPU
@@ -57,12 +64,12 @@ def device_of_array(array):
     return device_object(backend.device_type, backend.device_index(array))
 
 
-def host_copy(array):
+def host_copy(array: Array) -> np.ndarray:
     """A NumPy copy of a device array (an explicit read: it waits for the queued work)."""
     return for_array(array).to_numpy(array)
 
 
-def move_array(array, device):
+def move_array(array: Array, device: Device) -> Array:
     """array on `device` (an nnx.device): itself when already there, else a copy on that device.
     NumPy arrays are copied to a device array; device arrays come back as a new NumPy array."""
     source = for_array(array)
@@ -75,7 +82,7 @@ def move_array(array, device):
     return get(device.type).from_numpy(host, index)
 
 
-def fill_array(array, value):
+def fill_array(array: Array, value: float) -> None:
     """array[...] = value for a NumPy or device array."""
     if type(array) is _ndarray:
         array.fill(value)
@@ -83,7 +90,7 @@ def fill_array(array, value):
         array[...] = value
 
 
-def write_host_values(array, values):
+def write_host_values(array: Array, values: np.ndarray) -> None:
     """array[...] = values, where values is a NumPy array drawn on the host (init, rand): copied to
     array's device first (an explicit upload)."""
     if type(array) is not _ndarray:
@@ -108,14 +115,14 @@ def _mixed_devices_error(devices):
                         f"{devices[0]} and {devices[1]}!")
 
 
-def raise_if_mixed_devices(arrays, error):
+def raise_if_mixed_devices(arrays: Iterable[Any], error: BaseException) -> None:
     """After `error` in an op over `arrays`: PyTorch's RuntimeError when they live on two devices."""
     devices = _devices_of(arrays)
     if len(devices) > 1:
         raise _mixed_devices_error(devices) from error
 
 
-def check_same_device(arrays):
+def check_same_device(arrays: Iterable[Any]) -> None:
     """RuntimeError (PyTorch's message) when the arrays among `arrays` live on two devices."""
     devices = _devices_of(arrays)
     if len(devices) > 1:
