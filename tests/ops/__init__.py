@@ -3,7 +3,7 @@
 the SIZES they use). Runners: test_native_kernels.py (nnx._C), test_cuda_kernels.py (nnx._cuda on a GPU or the
 emulator); the bad-input battery and the fuzzer (tests/reliability) mutate the same calls.
 
-Adding a family: write tests/ops/<family>.py with SPECS, AXES and SIZES, and add its name to FAMILIES."""
+Adding a family: write tests/ops/<family>.py with SPECS, AXES and SIZES; csrc/families.txt's line makes it run."""
 from __future__ import annotations
 
 import importlib
@@ -13,14 +13,34 @@ import numpy as np
 
 from ops.spec import Call, check
 
-# The families of the native core that nnx._C binds, in csrc/families.txt's order (test_native_kernels.py checks the
-# two agree). The CUDA-only families (device_array, elementwise, index) have their own tests in tests/kernels.
-FAMILIES = ("gemm", "reduce", "linear", "activations", "softmax", "losses", "dropout", "embedding", "optim",
-            "normalization", "max_pool2d")
+FAMILIES_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "csrc", "families.txt")
+
+
+def native_families(path: str = FAMILIES_FILE) -> list | None:
+    """The families csrc/families.txt binds on the CPU, or None where the file does not exist."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as file:
+        rows = [line.split("#")[0].split() for line in file]
+    return [row[0] for row in rows if row and "cpu" in row[1:]]
+
+
+def _spec_modules() -> list:
+    """The family specs in this folder (a module with SPECS), for a test tree without csrc/ beside it."""
+    here = os.path.dirname(__file__)
+    names = sorted(name[:-3] for name in os.listdir(here) if name.endswith(".py") and not name.startswith("_"))
+    return [name for name in names if not name.startswith("test_")
+            and hasattr(importlib.import_module(f"ops.{name}"), "SPECS")]
+
+
+# The families of the native core that nnx._C binds, in csrc/families.txt's order: each needs its spec here (the
+# import below fails without it). The CUDA-only families (device_array, elementwise, index) have their own tests in
+# tests/kernels.
+FAMILIES = tuple(native_families() or _spec_modules())
+
 MODULES = {family: importlib.import_module(f"ops.{family}") for family in FAMILIES}
 BUILDERS = {kernel: builder for module in MODULES.values() for kernel, builder in module.SPECS.items()}
 FAMILY_OF = {kernel: family for family, module in MODULES.items() for kernel in module.SPECS}
-FAMILIES_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "csrc", "families.txt")
 
 
 def build(kernel: str, rng: np.random.Generator, dtype, dims, special=False, fixed: dict | None = None) -> Call:
@@ -39,15 +59,6 @@ def sizes(kernel: str) -> list:
 def axes(kernel: str) -> dict:
     """{parameter: values} the runners enumerate for `kernel` (every other parameter is drawn per run)."""
     return MODULES[FAMILY_OF[kernel]].AXES.get(kernel, {})
-
-
-def native_families(path: str = FAMILIES_FILE) -> list | None:
-    """The families csrc/families.txt binds on the CPU, or None where the file does not exist."""
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as file:
-        rows = [line.split("#")[0].split() for line in file]
-    return [row[0] for row in rows if row and "cpu" in row[1:]]
 
 
 __all__ = ["BUILDERS", "FAMILIES", "FAMILY_OF", "Call", "axes", "build", "check", "native_families", "sizes"]
