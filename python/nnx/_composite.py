@@ -4,6 +4,11 @@ nnx._composite_math, the shape and linear-algebra ones in nnx._composite_shape. 
 methods, PROPERTIES Tensor properties and IN_PLACE the in-place forms (attached by nnx._tensor_wiring); every name in
 FUNCTIONS is a function nnx.<name> (nnx._functions).
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._composite_math import (  # noqa: F401  (nnx.<name> for each, through FUNCTIONS)
@@ -96,9 +101,21 @@ from ._composite_shape import (  # noqa: F401  (nnx.<name> for each, through FUN
 )
 from .autograd import no_grad
 
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
 # Properties of torch.Tensor (real tensors: the conjugate transposes are the transposes).
-PROPERTIES = {"mT": property(lambda self: self.transpose(-2, -1)), "mH": property(lambda self: self.transpose(-2, -1)),
-              "H": property(lambda self: self.t())}
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """The last two dimensions transposed (for real tensors, also the conjugate transpose)."""
+    return self.transpose(-2, -1)
+
+
+def _conjugate_transpose(self: Tensor) -> Tensor:
+    """The 2-D tensor transposed (for real tensors, also the conjugate transpose)."""
+    return self.t()
+
+
+PROPERTIES = {"mT": property(_matrix_transpose), "mH": property(_matrix_transpose), "H": property(_conjugate_transpose)}
 
 
 # Tensor has these as methods too (as torch.Tensor does).
@@ -117,11 +134,11 @@ FUNCTIONS = METHODS + (
 
 
 # --- in-place variants: x.exp_() writes x.exp() into x --------------------------------------------------------------
-def in_place_variant(name):
+def in_place_variant(name: str) -> Callable[..., Tensor]:
     """Tensor.<name>_: the out-of-place method's result written into this tensor's storage, in its dtype.
     Not recorded by autograd: refused (PyTorch's leaf error, or nnx's graph error) for a tensor that requires
     grad while grad mode is on, as nnx's other unrecorded in-place ops."""
-    def method(self, *args, **kwargs):
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         self._check_inplace(f"{name}_")  # (also counts the write as a new version)
         with no_grad():
             result = getattr(self, name)(*args, **kwargs)

@@ -3,6 +3,10 @@
 nnx.<name> raises NotProvidedError (through nnx's module __getattr__); a Tensor method of this table is a
 stub that raises it when called. Both say what to write instead. tools/torch_coverage.py counts them.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 
 class NotProvidedError(NotImplementedError, AttributeError):
@@ -74,9 +78,9 @@ NOT_PROVIDED_METHODS = {
 }
 
 
-def method_stub(name, alternative):
+def method_stub(name: str, alternative: str) -> Callable[..., NoReturn]:
     """A Tensor method that raises NotProvidedError naming the alternative."""
-    def stub(self, *args, **kwargs):
+    def stub(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotProvidedError(f"Tensor.{name} is not provided by nnx: {alternative}")
     stub.__name__ = stub.__qualname__ = name
     stub.__doc__ = f"Not provided by nnx: {alternative}"
