@@ -1,5 +1,10 @@
 """The factory functions: nnx.tensor, from_numpy, zeros, ones, empty, full, the *_like forms, arange, randn, rand,
 and cat, stack, where (re-exported by nnx.tensor and nnx)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _tensor_args, native
@@ -17,6 +22,10 @@ from ._tensor_args import (
 from ._tensor_base import TensorBase, wrap
 from .native.devices import CPU, device_of_array, move_array, target_device
 
+if TYPE_CHECKING:
+    from ._tensor_base import DeviceLike, DTypeLike, Number, Size
+    from .tensor import Tensor
+
 _ndarray = np.ndarray
 
 # nnx.ops sits above the Tensor class (its Functions build Tensors): nnx._tensor_wiring hands it to this module when it
@@ -24,7 +33,9 @@ _ndarray = np.ndarray
 _ops = None
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False):
+def tensor(data: Any,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """A new Tensor holding a copy of `data` (lists, scalars, arrays, Tensors) on `device` (default: the
     CPU, or data's device for a Tensor); Python floats give float32, integers int64, and arrays keep
     their dtype, as torch.tensor does."""
@@ -43,7 +54,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     return result
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> Tensor:
     """A Tensor sharing memory with `array` (no copy)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"array must be a numpy.ndarray, got {type(array).__name__}")
@@ -65,19 +76,31 @@ def _factory(kind, make, size, dtype, device, requires_grad, *args):
     return result
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*size: Size,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor of zeros of the given size, as torch.zeros."""
     return _factory("zeros", np.zeros, size, dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size: Size,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor of ones of the given size, as torch.ones."""
     return _factory("ones", np.ones, size, dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size: Size,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """An uninitialised tensor of the given size, as torch.empty."""
     return _factory("empty", np.empty, size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size: Size, fill_value: Number | Tensor,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor of the given size filled with fill_value (its dtype unless dtype is given), as torch.full."""
     if isinstance(fill_value, TensorBase):
         fill_value = fill_value.item()
     if dtype is None:
@@ -90,28 +113,43 @@ def _like_device(input, device):
     return input.device if device is None and isinstance(input, TensorBase) else device
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False):
+def zeros_like(input: Tensor,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """Zeros of input's shape, dtype and device (each overridable), as torch.zeros_like."""
     return zeros(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
                  requires_grad=requires_grad)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False):
+def ones_like(input: Tensor,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """Ones of input's shape, dtype and device (each overridable), as torch.ones_like."""
     return ones(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
                 requires_grad=requires_grad)
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False):
+def empty_like(input: Tensor,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """An uninitialised tensor of input's shape, dtype and device (each overridable), as torch.empty_like."""
     return empty(input.shape, dtype=input.dtype if dtype is None else dtype, device=_like_device(input, device),
                  requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(input: Tensor, fill_value: Number | Tensor,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """fill_value in input's shape, dtype and device (each overridable), as torch.full_like."""
     return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 device=_like_device(input, device), requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start: Number, end: Number | None = None, step: Number = 1,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """Values from start to end (exclusive) by step, as torch.arange: int64 for integer arguments, else the
+    default float dtype."""
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -143,12 +181,16 @@ def _random_factory(draw, size, dtype, device, requires_grad):
     return result
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
+def randn(*size: Size,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """Standard normal values from nnx's seeded generator."""
     return _random_factory(lambda gen, shape: gen.standard_normal(shape), size, dtype, device, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
+def rand(*size: Size,
+        dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """Uniform values in [0, 1) from nnx's seeded generator."""
     return _random_factory(lambda gen, shape: gen.random(shape), size, dtype, device, requires_grad)
 
@@ -161,19 +203,20 @@ def _tensor_list(tensors, name):
     return [t if isinstance(t, TensorBase) else tensor(t) for t in tensors]
 
 
-def cat(tensors, dim=0):
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dimension."""
     tensors = _tensor_list(tensors, "cat")
     return _ops.Cat.apply(*tensors, axis=_normalize_dim(dim, tensors[0].ndim))
 
 
-def stack(tensors, dim=0):
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack along a new dimension."""
     tensors = _tensor_list(tensors, "stack")
     return _ops.Stack.apply(*tensors, axis=_normalize_dim(dim, tensors[0].ndim + 1))
 
 
-def where(condition, input=None, other=None):
+def where(condition: Tensor | np.ndarray, input: Tensor | Number | None = None,
+          other: Tensor | Number | None = None) -> Tensor | tuple[Tensor, ...]:
     """Elements of `input` where condition holds, else of `other`; where(condition) gives its indices."""
     condition = condition._data if isinstance(condition, TensorBase) else np.asarray(condition)
     if input is None and other is None:
