@@ -1,6 +1,8 @@
 """Adadelta: one fused native call (the parameters' backend's adadelta_step) updates a whole parameter group."""
+from __future__ import annotations
+
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .stepping import native_steps
 from .validation import check_not_differentiable, flag, fraction, non_negative
 
@@ -13,8 +15,9 @@ class Adadelta(Optimizer):
 
     _hyper_names = ("lr", "rho", "eps", "weight_decay", "maximize")
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
+                 foreach: bool | None = None, *, capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))

@@ -1,5 +1,7 @@
 """Adagrad: one fused native call (the parameters' backend's adagrad_step) updates a whole parameter group."""
-from .optimizer import Optimizer
+from __future__ import annotations
+
+from .optimizer import Optimizer, ParamsT
 from .stepping import plan_stepped
 from .validation import check_not_differentiable, flag, non_negative
 
@@ -13,8 +15,9 @@ class Adagrad(Optimizer):
 
     _hyper_names = ("lr", "lr_decay", "weight_decay", "eps", "maximize")
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None):
         # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         check_not_differentiable(differentiable)
         non_negative(initial_accumulator_value, "initial_accumulator_value")

@@ -1,6 +1,8 @@
 """Adam and AdamW: one fused native call (the parameters' backend's adam_step) updates a whole parameter group."""
+from __future__ import annotations
+
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .stepping import group_by_step, native_steps, subset
 from .validation import check_betas, flag, non_negative
 
@@ -14,8 +16,9 @@ class Adam(Optimizer):
 
     _hyper_names = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "amsgrad", "maximize")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False, foreach=None, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False, foreach: bool | None = None, fused: bool | None = None):
         # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
@@ -63,7 +66,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """torch.optim.AdamW: Adam with decoupled weight decay (theta -= lr * weight_decay * theta first)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, fused: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize, decoupled_weight_decay=True)

@@ -1,10 +1,14 @@
 """fastai's Lookahead wrapper and ranger (Lookahead over RAdam)."""
+from __future__ import annotations
+
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..tensor import Tensor, move_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .radam import RAdam
 from .validation import checked_real
 
@@ -31,19 +35,30 @@ class Lookahead(Optimizer):
         self._lock = threading.Lock()
 
     # The wrapped optimizer's tables, so that schedulers and callers see one optimizer.
-    param_groups = property(lambda self: self.optimizer.param_groups)
-    state = property(lambda self: self.optimizer.state)
-    defaults = property(lambda self: self.optimizer.defaults)
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The wrapped optimizer's parameter groups."""
+        return self.optimizer.param_groups
 
-    def add_param_group(self, param_group):
+    @property
+    def state(self) -> dict[Tensor, dict[str, Any]]:
+        """The wrapped optimizer's per-parameter state."""
+        return self.optimizer.state
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The wrapped optimizer's default hyperparameters."""
+        return self.optimizer.defaults
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         self.optimizer.add_param_group(param_group)
         if self.slow_weights is not None:
             self.slow_weights.append([_copy(p._data) for p in self.param_groups[-1]["params"]])
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """The wrapped optimizer's step, then every k steps the slow weights' update (fastai's order)."""
         loss = None
         if closure is not None:
@@ -66,7 +81,7 @@ class Lookahead(Optimizer):
                 slow[...] = pulled  # item assignment: in place on every device's arrays
                 fast[...] = pulled
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         saved = self.optimizer.state_dict()
         if self.slow_weights is not None:
             index = 0
@@ -77,7 +92,7 @@ class Lookahead(Optimizer):
         saved["lookahead"] = {"k": self.k, "alpha": self.alpha, "count": self.count}
         return saved
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not isinstance(state_dict, dict) or "state" not in state_dict:
             raise ValueError("state_dict must be a dict with 'state' and 'param_groups' entries")
         extra = state_dict.get("lookahead", {})
@@ -138,8 +153,9 @@ def _loaded_slow(value, param, index):
     return move_array(array, param.device).astype(param._data.dtype, copy=True)
 
 
-def ranger(params, lr=1e-3, betas=(0.95, 0.99), eps=1e-6, weight_decay=0.01, decoupled_weight_decay=True, *,
-           k=6, alpha=0.5, maximize=False) -> Lookahead:
+def ranger(params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.95, 0.99), eps: float = 1e-6,
+           weight_decay: float = 0.01, decoupled_weight_decay: bool = True, *, k: int = 6, alpha: float = 0.5,
+           maximize: bool = False) -> Lookahead:
     """fastai's ranger: Lookahead(RAdam) with fastai's defaults, in PyTorch's spelling. fastai's
     ranger(params, lr, mom=0.95, sqr_mom=0.99, eps=1e-6, wd=0.01, beta=0., decouple_wd=True) is
     ranger(params, lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd, decoupled_weight_decay=decouple_wd).

@@ -3,8 +3,12 @@
 A scheduler sets group['lr'] (and, for OneCycleLR, the momentum or beta1) of its optimizer's groups;
 the optimizer reads them on its next step. Call scheduler.step() after optimizer.step().
 """
+from __future__ import annotations
+
 import math
 import types
+from collections.abc import Callable
+from typing import Any, Literal, SupportsFloat
 
 from .optimizer import Optimizer
 
@@ -12,7 +16,7 @@ from .optimizer import Optimizer
 class LRScheduler:
     """Base class: last_epoch counts scheduler steps; base_lrs are the groups' initial lrs."""
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -30,25 +34,28 @@ class LRScheduler:
         self.step()
         self._is_initial = False
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """The learning rates of this step, one per parameter group (subclasses compute them)."""
         raise NotImplementedError
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The learning rates the last step() set, one per parameter group."""
         return self._last_lr
 
-    def step(self):
+    def step(self) -> None:
+        """Advance one step and set every group's lr to get_lr()'s value."""
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer (PyTorch's format)."""
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the attributes state_dict() returned."""
         self.__dict__.update(state_dict)
 
     def _current_lrs(self):
@@ -58,7 +65,8 @@ class LRScheduler:
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch); one function, or one per parameter group."""
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1):
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
@@ -69,17 +77,19 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """base_lr * lr_lambda(last_epoch) per group."""
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         # Functions cannot be saved; callable objects keep their attributes (PyTorch's behaviour).
         state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn))
                                for fn in self.lr_lambdas]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the attributes (and the lr_lambdas that were saved) state_dict() returned."""
         state_dict = dict(state_dict)
         saved_lambdas = state_dict.pop("lr_lambdas")
         self.__dict__.update(state_dict)
@@ -91,14 +101,15 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """Multiply the lr by gamma every step_size epochs."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if not isinstance(step_size, int) or step_size < 1:
             raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """The lrs decayed by gamma once every step_size steps."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -107,14 +118,15 @@ class StepLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr follows eta_min + (base_lr - eta_min)(1 + cos(pi epoch / T_max)) / 2 (PyTorch's recursive form)."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         if not T_max > 0:
             raise ValueError(f"T_max must be positive, got {T_max!r}")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """The lrs on the cosine from base_lr down to eta_min over T_max steps."""
         epoch, T_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -131,9 +143,11 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy: lr anneals initial -> max_lr -> min_lr while momentum (or beta1) goes
     max_momentum -> base_momentum -> max_momentum; stepped once per batch."""
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False, last_epoch: int = -1):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
@@ -172,7 +186,8 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """The lrs at this point of the cycle (and the groups' momentum set to match)."""
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
@@ -193,8 +208,9 @@ class OneCycleLR(LRScheduler):
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by factor when a metric has not improved for `patience` epochs: step(metric)."""
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer: Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
+                 cooldown: int = 0, min_lr: float | list[float] = 0, eps: float = 1e-8):
         _check_optimizer(optimizer)
         if factor >= 1.0:
             raise ValueError(f"factor should be < 1.0, got {factor}")
@@ -214,10 +230,12 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = self._current_lrs()
 
     @property
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
+        """Whether the scheduler is in its cooldown after a reduction."""
         return self.cooldown_counter > 0
 
-    def step(self, metrics):
+    def step(self, metrics: SupportsFloat) -> None:
+        """Record this epoch's metric; reduce the lrs when it has not improved for patience epochs."""
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current):

@@ -1,7 +1,9 @@
 """NAdam: one fused native call (the parameters' backend's nadam_step) updates a whole parameter group."""
+from __future__ import annotations
+
 from .. import _C
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .state import set_entry
 from .stepping import native_steps, stepped_update
 from .validation import check_betas, check_not_differentiable, flag, frozen_betas, non_negative
@@ -17,9 +19,10 @@ class NAdam(Optimizer):
 
     _hyper_names = ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize")
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -64,7 +67,7 @@ class NAdam(Optimizer):
         return stepped_update(bundle, param_arrays, grad_arrays, lists, check, call, keys=keys, after=after)
 
 
-def momentum_coefficient(beta1, step, momentum_decay):
+def momentum_coefficient(beta1: float, step: float, momentum_decay: float) -> float:
     """NAdam's mu_t, computed as torch.optim computes it."""
     return beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
 

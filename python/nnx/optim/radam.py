@@ -1,5 +1,7 @@
 """RAdam: one fused native call (the parameters' backend's radam_step) updates a whole parameter group."""
-from .optimizer import Optimizer
+from __future__ import annotations
+
+from .optimizer import Optimizer, ParamsT
 from .stepping import plan_stepped
 from .validation import check_betas, check_not_differentiable, flag, frozen_betas, non_negative
 
@@ -13,8 +15,9 @@ class RAdam(Optimizer):
 
     _hyper_names = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False):
         # foreach/capturable are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

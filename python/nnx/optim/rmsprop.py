@@ -1,6 +1,8 @@
 """RMSprop (optionally centered, with momentum): one fused native call per parameter group."""
+from __future__ import annotations
+
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .stepping import native_steps
 from .validation import flag, fraction, non_negative
 
@@ -11,8 +13,9 @@ class RMSprop(Optimizer):
 
     _hyper_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False, foreach=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None):
         # foreach is accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                         centered=centered, maximize=maximize)

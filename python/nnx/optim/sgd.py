@@ -1,6 +1,8 @@
 """SGD with momentum, dampening, Nesterov and weight decay: one fused native call per parameter group."""
+from __future__ import annotations
+
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsT
 from .stepping import native_steps, subset
 from .validation import flag, fraction, non_negative
 
@@ -12,8 +14,9 @@ class SGD(Optimizer):
 
     _hyper_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False, foreach=None, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, fused: bool | None = None):
         # foreach/fused are accepted for drop-in compatibility: nnx always runs one fused kernel per group.
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)

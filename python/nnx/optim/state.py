@@ -6,8 +6,12 @@ the lists the native step takes) is reused while nothing was edited: every edit 
 global edit count, so the usual step checks one integer; after an edit (or when the user put in plain dicts) the
 bundle compares its entries by identity and is rebuilt if they differ.
 """
+from __future__ import annotations
+
 import operator
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +28,7 @@ edits = [0]
 
 def _edited(method):
     """dict method `method`, counting an edit first."""
-    def edit(self, *args, **kwargs):
+    def edit(self, *args: Any, **kwargs: Any) -> Any:
         edits[0] += 1
         return method(self, *args, **kwargs)
     edit.__name__ = method.__name__
@@ -54,7 +58,7 @@ class StateTable(defaultdict):
     """opt.state: parameter -> its ParamState (created empty on first access, as PyTorch's defaultdict),
     edits counted (see edits)."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any):
         super().__init__(ParamState, *args)
 
     def __reduce__(self):  # pickled and copied as a StateTable, not as a defaultdict of its factory
@@ -77,7 +81,8 @@ class Bundle:
     __slots__ = ("table", "params", "ids", "names", "states", "values", "buffers", "fresh", "pending", "layouts",
                  "devices", "epoch", "tracked")
 
-    def __init__(self, table, params, ids, names, fills=None):
+    def __init__(self, table: dict[Tensor, dict[str, Any]], params: list[Tensor], ids: list[int], names: Sequence[str],
+                 fills: dict[str, float] | None = None):
         self.table, self.params, self.ids, self.names = table, params, ids, names
         self.pending = []  # (param, state dict, buffer name or None, buffer) for commit() to record
         self.states = [self._state(table, p) for p in params]
@@ -101,7 +106,7 @@ class Bundle:
         if any(list(map(LAYOUT, buffers)) != self.layouts for buffers in self.buffers.values()):
             self.layouts = None
 
-    def current(self, table):
+    def current(self, table: dict[Tensor, dict[str, Any]]) -> bool:
         """Whether the state table still holds this bundle's entries: the table itself, each parameter's
         state dict and each buffer (by identity). One integer comparison when nothing was edited."""
         if table is not self.table:
@@ -124,7 +129,7 @@ class Bundle:
             self.epoch = count
         return True
 
-    def check(self, param_arrays, grad_arrays):
+    def check(self, param_arrays: list[Any], grad_arrays: list[Any]) -> None:
         """The native call's refusal (its error and message), raised here before any group steps, of
         parameters, gradients or state buffers that changed layout (class, device, shape, strides, dtype)
         behind the setters' checks. Two list comparisons per step in the usual case (nothing changed)."""
@@ -157,11 +162,11 @@ class Bundle:
             self.pending.append((param, state, name, buffer))
         return buffer
 
-    def next_steps(self):
+    def next_steps(self) -> list[int]:
         """The step number each parameter is about to take (1 for a new one); committed by commit()."""
         return [state.get("step", 0) + 1 for state in self.states]
 
-    def commit(self, steps=None):
+    def commit(self, steps: list[int] | None = None) -> None:
         """After the native call returned: record the step numbers and the state created for this step."""
         # dict.__setitem__: the bundle's own writes are not edits (they would make it look stale).
         if steps is not None:
@@ -176,7 +181,7 @@ class Bundle:
 set_entry = dict.__setitem__
 
 
-def array_of(value):
+def array_of(value: Any) -> Any:
     """The array behind a state entry: a Tensor's data, or the array itself."""
     return value._data if isinstance(value, Tensor) else value
 

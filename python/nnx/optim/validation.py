@@ -9,7 +9,10 @@ sizes). Where refusal() runs it is the one that produces the error the user sees
 word for word, in the binding's order (tests/optim/test_optimizer_guards.py compares the two for every optimizer),
 so a user sees the same error whichever layer caught it.
 """
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +25,7 @@ _INF = math.inf
 _REAL_TYPES = (float, int, np.floating, np.integer)
 
 
-def non_negative(value, name):
+def non_negative(value: Any, name: str) -> float:
     """value as a finite float >= 0, or TypeError/ValueError naming it (lr, eps, weight_decay ...)."""
     kind = type(value)
     if (kind is float or kind is int) and 0.0 <= value < _INF:  # the usual case, in a few tens of ns
@@ -30,7 +33,7 @@ def non_negative(value, name):
     return checked_real(value, name, 0.0, _INF)
 
 
-def fraction(value, name, one_allowed=True):
+def fraction(value: Any, name: str, one_allowed: bool = True) -> float:
     """value as a float in [0, 1] (or [0, 1) without one_allowed), or TypeError/ValueError naming it."""
     kind = type(value)
     if (kind is float or kind is int) and 0.0 <= value < 1.0:
@@ -38,7 +41,7 @@ def fraction(value, name, one_allowed=True):
     return checked_real(value, name, 0.0, 1.0, one_allowed)
 
 
-def checked_real(value, name, minimum, maximum, maximum_allowed=False):
+def checked_real(value: Any, name: str, minimum: float, maximum: float, maximum_allowed: bool = False) -> float:
     """value as a float in [minimum, maximum) ([minimum, maximum] with maximum_allowed), finite; a
     TypeError (not a real number) or ValueError (NaN, inf, out of range) naming it otherwise."""
     value = as_real(value, name)
@@ -52,7 +55,7 @@ def checked_real(value, name, minimum, maximum, maximum_allowed=False):
     return value
 
 
-def as_real(value, name):
+def as_real(value: Any, name: str) -> float:
     """value as a float, or TypeError naming it: Python and NumPy reals only (no bool, str, None, array)."""
     if isinstance(value, _REAL_TYPES) and not isinstance(value, bool):
         return float(value)
@@ -60,7 +63,7 @@ def as_real(value, name):
     raise TypeError(f"{name} must be a number (a finite float), got {type(value).__name__} {shown}")
 
 
-def flag(value, name):
+def flag(value: Any, name: str) -> bool:
     """value as a bool: True, False, or the integers 0 and 1; TypeError naming it otherwise."""
     if value is True or value is False:
         return value
@@ -70,11 +73,12 @@ def flag(value, name):
 
 
 
-def check_not_differentiable(differentiable):
+def check_not_differentiable(differentiable: bool) -> None:
+    """Refuse differentiable=True: nnx optimizer steps are not recorded by autograd."""
     if differentiable:
         raise ValueError("differentiable=True is not supported: nnx optimizer steps are not recorded by autograd")
 
-def check_betas(betas):
+def check_betas(betas: Any) -> tuple[float, float]:
     """(beta1, beta2) as floats in [0, 1), or an error naming betas."""
     if type(betas) is tuple and len(betas) == 2:
         beta1, beta2 = betas
@@ -90,14 +94,14 @@ def check_betas(betas):
             raise ValueError(f"Invalid beta parameter at index {i}: {beta} (betas[{i}] must be in [0, 1))") from None
     return tuple(checked)
 
-def frozen_betas(values):
+def frozen_betas(values: tuple[Any, ...]) -> tuple[Any, ...]:
     """values with betas (the second entry) kept as a tuple: an in-place edit of a betas list is seen."""
     if type(values[1]) is list:
         return values[:1] + (tuple(values[1]),) + values[2:]
     return values
 
 
-def refusal(param_arrays, lists):
+def refusal(param_arrays: list[Any], lists: list[tuple[str, list[Any]]]) -> Exception | None:
     """The error the native *_step call raises for these arrays, by its checks and with its messages, or
     None when these checks find nothing (the native call still has the last word). lists: (name, arrays)
     pairs, one array per parameter each; the state buffers' names are the native argument's, plural."""
