@@ -5,16 +5,28 @@ Users and items may be any integer or string ids: they are categorified on the t
 index 0 ('#na#') stands for an id never seen in training. The models and loaders are defined in nnx.tabular
 (model.py, data.py), below the tabular Learner whose export and load_learner rebuild them.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from . import optim
 from .tabular.data import CollabDataLoaders
 from .tabular.learner import MSELossFlat, TabularLearner, model_spec, tabular_config
 from .tabular.model import EmbeddingDotBias, EmbeddingNN, get_emb_sz
 
+if TYPE_CHECKING:
+    from .optim import Optimizer
+    from .tensor import Tensor
+
 __all__ = ["EmbeddingDotBias", "EmbeddingNN", "CollabDataLoaders", "collab_learner"]
 
 
-def collab_learner(dls, n_factors=50, use_nn=False, emb_szs=None, layers=None, config=None, y_range=None,
-                   loss_func=None, opt_func=optim.AdamW, **kwargs):
+def collab_learner(dls: CollabDataLoaders, n_factors: int = 50, use_nn: bool = False,
+                   emb_szs: Mapping[Hashable, int] | None = None, layers: Sequence[int] | None = None,
+                   config: Mapping[str, Any] | None = None, y_range: tuple[float, float] | None = None,
+                   loss_func: Callable[[Tensor, Tensor], Tensor] | None = None,
+                   opt_func: Callable[..., Optimizer] = optim.AdamW, **kwargs: Any) -> TabularLearner:
     """fastai's collab_learner: EmbeddingDotBias with n_factors latent factors (or, with use_nn=True,
     an EmbeddingNN with layers=[n_factors] by default), MSELossFlat, in a TabularLearner whose
     predict(pairs) takes raw (user, item) ids. opt_func defaults to AdamW, fastai's decoupled weight

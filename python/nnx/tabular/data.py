@@ -2,11 +2,22 @@
 that fit the preprocessing on the training rows and apply it to the validation rows and to new data; and
 CollabDataLoaders of (user, item) pairs and ratings (re-exported by nnx.collab, here for the tabular export).
 """
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from .. import random as nnx_random
 from ..data import DataLoader, DataLoaders, TensorDataset
 from .preprocessing import TabularPreprocessor, n_rows, take_rows
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from pandas import DataFrame
+
+    from .preprocessing import Table
 
 __all__ = ["TabularDataLoader", "TabularDataLoaders", "split_rows", "CollabDataLoaders"]
 
@@ -15,7 +26,8 @@ class TabularDataLoader(DataLoader):
     """Batches ((x_cat, x_cont), y) of Tensors, or ((x_cat, x_cont),) without targets, so that a
     Learner's xb is the (x_cat, x_cont) pair a TabularModel takes."""
 
-    def __init__(self, x_cat, x_cont, y=None, batch_size=64, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, x_cat: ArrayLike, x_cont: ArrayLike, y: ArrayLike | None = None, batch_size: int = 64,
+                 shuffle: bool = False, drop_last: bool = False, seed: int | None = None):
         arrays = (x_cat, x_cont) if y is None else (x_cat, x_cont, y)
         super().__init__(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                          seed=seed)
@@ -26,7 +38,7 @@ class TabularDataLoader(DataLoader):
             yield ((batch[0], batch[1]), batch[2]) if self.has_targets else ((batch[0], batch[1]),)
 
 
-def split_rows(n_samples, valid_pct, seed=None):
+def split_rows(n_samples: int, valid_pct: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(train_index, valid_index): a random valid_pct of the rows for validation (fastai's RandomSplitter),
     drawn from `seed`, or from nnx's generator (nnx.manual_seed) when seed is None."""
     if not isinstance(valid_pct, (int, float)) or isinstance(valid_pct, bool) or not 0 <= valid_pct < 1:
@@ -51,13 +63,18 @@ class TabularDataLoaders(DataLoaders):
     """Training and validation loaders over preprocessed tabular data; `proc` is the fitted
     TabularPreprocessor, `test_dl(X)` applies it to new rows."""
 
-    def __init__(self, train, valid, proc, bs=64):
+    def __init__(self, train: TabularDataLoader, valid: TabularDataLoader | None, proc: TabularPreprocessor,
+                 bs: int = 64):
         super().__init__(train, valid)
         self.proc, self.bs = proc, bs
 
     @classmethod
-    def from_arrays(cls, X, y, X_valid=None, y_valid=None, bs=64, cat_names=None, cont_names=None,
-                    valid_idx=None, valid_pct=0.2, seed=None, y_kind=None, fill_missing=True, normalize=True):
+    def from_arrays(cls, X: Table, y: ArrayLike, X_valid: Table | None = None, y_valid: ArrayLike | None = None,
+                    bs: int = 64, cat_names: Sequence[Hashable] | None = None,
+                    cont_names: Sequence[Hashable] | None = None, valid_idx: ArrayLike | None = None,
+                    valid_pct: float = 0.2, seed: int | None = None,
+                    y_kind: Literal["regression", "classification"] | None = None, fill_missing: bool = True,
+                    normalize: bool = True) -> TabularDataLoaders:
         """Loaders from X (a dict of columns, a 2-D array or a DataFrame) and targets y.
 
         The validation rows are X_valid/y_valid when given, else the rows valid_idx, else a random
@@ -86,8 +103,11 @@ class TabularDataLoaders(DataLoaders):
         return cls(train, valid, proc, bs)
 
     @classmethod
-    def from_df(cls, df, cat_names=None, cont_names=None, y_names=None, valid_idx=None, valid_pct=0.2, seed=None,
-                bs=64, y_kind=None, fill_missing=True, normalize=True):
+    def from_df(cls, df: DataFrame, cat_names: Sequence[Hashable] | None = None,
+                cont_names: Sequence[Hashable] | None = None, y_names: Hashable | list[Hashable] | None = None,
+                valid_idx: ArrayLike | None = None, valid_pct: float = 0.2, seed: int | None = None, bs: int = 64,
+                y_kind: Literal["regression", "classification"] | None = None, fill_missing: bool = True,
+                normalize: bool = True) -> TabularDataLoaders:
         """fastai's TabularDataLoaders.from_df: the target is the column (or list of columns) y_names."""
         if y_names is None:
             raise ValueError("y_names must name the target column(s) of df")
@@ -100,32 +120,35 @@ class TabularDataLoaders(DataLoaders):
                                normalize=normalize)
 
     @classmethod
-    def for_inference(cls, proc, bs=64):
+    def for_inference(cls, proc: TabularPreprocessor, bs: int = 64) -> TabularDataLoaders:
         """Loaders with no rows (an exported Learner's): only test_dl and the preprocessing are used."""
         empty = TabularDataLoader(np.zeros((0, len(proc.cardinalities)), np.int64),
                                   np.zeros((0, len(proc.cont_names)), np.float32), batch_size=bs)
         return cls(empty, None, proc, bs)
 
     @property
-    def cat_names(self):
+    def cat_names(self) -> list[Hashable]:
+        """The categorical columns the model sees: cat_names, then the '_na' indicators."""
         return self.proc.all_cat_names
 
     @property
-    def cont_names(self):
+    def cont_names(self) -> list[Hashable]:
+        """The continuous columns."""
         return self.proc.cont_names
 
     @property
-    def classes(self):
+    def classes(self) -> dict[Hashable, list[Any]]:
+        """Per categorical column, '#na#' followed by its training categories."""
         return self.proc.classes
 
     @property
-    def c(self):
+    def c(self) -> int:
         """Number of model outputs the targets need: classes, or regression targets."""
         if self.proc.y_kind_ == "classification":
             return len(self.proc.y_classes)
         return int(np.prod(self.train.dataset.arrays[2].shape[1:])) if self.train.has_targets else 1
 
-    def test_dl(self, X, bs=None):
+    def test_dl(self, X: Table, bs: int | None = None) -> TabularDataLoader:
         """A loader over new rows X, preprocessed with the training statistics (no targets)."""
         return TabularDataLoader(*self.proc.transform(X), batch_size=bs or 2 * self.bs)
 
@@ -133,13 +156,14 @@ class TabularDataLoaders(DataLoaders):
 class CollabDataLoaders(DataLoaders):
     """Loaders of ((user, item) int64 (B, 2), rating float32 (B,)) batches; `proc` maps raw ids to rows."""
 
-    def __init__(self, train, valid, proc, bs=64):
+    def __init__(self, train: DataLoader, valid: DataLoader | None, proc: TabularPreprocessor, bs: int = 64):
         super().__init__(train, valid)
         self.proc, self.bs = proc, bs
 
     @classmethod
-    def from_arrays(cls, users, items, ratings, valid_pct=0.2, seed=None, bs=64, user_name="user",
-                    item_name="item"):
+    def from_arrays(cls, users: ArrayLike, items: ArrayLike, ratings: ArrayLike, valid_pct: float = 0.2,
+                    seed: int | None = None, bs: int = 64, user_name: Hashable = "user",
+                    item_name: Hashable = "item") -> CollabDataLoaders:
         """Loaders from three 1-D arrays of equal length; a random valid_pct of the ratings validate."""
         users, items, ratings = (np.asarray(a) for a in (users, items, ratings))
         for name, array in (("users", users), ("items", items), ("ratings", ratings)):
@@ -161,7 +185,9 @@ class CollabDataLoaders(DataLoaders):
         return cls(train, valid, proc, bs)
 
     @classmethod
-    def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None, bs=64):
+    def from_df(cls, ratings: DataFrame, valid_pct: float = 0.2, user_name: Hashable | None = None,
+                item_name: Hashable | None = None, rating_name: Hashable | None = None, seed: int | None = None,
+                bs: int = 64) -> CollabDataLoaders:
         """fastai's from_df: user, item and rating are the first three columns unless named."""
         columns = list(ratings.columns)
         user_name = columns[0] if user_name is None else user_name
@@ -172,15 +198,17 @@ class CollabDataLoaders(DataLoaders):
                                user_name=user_name, item_name=item_name)
 
     @classmethod
-    def for_inference(cls, proc, bs=64):
+    def for_inference(cls, proc: TabularPreprocessor, bs: int = 64) -> CollabDataLoaders:
+        """Loaders with no rows (an exported Learner's): only test_dl and the id mapping are used."""
         empty = DataLoader(np.zeros((0, 2), dtype=np.int64), batch_size=bs)
         return cls(empty, None, proc, bs)
 
     @property
-    def classes(self):
+    def classes(self) -> dict[Hashable, list[Any]]:
+        """Per column (user, item), '#na#' followed by the training ids."""
         return self.proc.classes
 
-    def test_dl(self, X, bs=None):
+    def test_dl(self, X: ArrayLike | Table, bs: int | None = None) -> DataLoader:
         """A loader over (user, item) pairs of raw ids: an (N, 2) array, or a dict/DataFrame with the
         user and item columns."""
         if not isinstance(X, dict) and not hasattr(X, "columns"):

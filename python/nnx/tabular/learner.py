@@ -1,8 +1,12 @@
 """tabular_learner and the Learner that tabular and collaborative-filtering models share: predict on raw
 rows through the fitted preprocessing, and export/load_learner for inference (model + preprocessing).
 """
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +17,11 @@ from ..learner.checkpoint import CheckpointError, read_npz
 from .data import CollabDataLoaders, TabularDataLoaders
 from .model import EmbeddingDotBias, EmbeddingNN, TabularModel, get_emb_sz
 from .preprocessing import TabularPreprocessor
+
+if TYPE_CHECKING:
+    from ..optim import Optimizer
+    from ..tensor import Tensor
+    from .preprocessing import Table
 
 __all__ = ["TabularLearner", "tabular_learner", "tabular_config", "load_learner", "MSELossFlat", "model_spec"]
 
@@ -26,7 +35,7 @@ class MSELossFlat:
     def __init__(self):
         self.mse = nn.MSELoss()
 
-    def __call__(self, pred, target):
+    def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
         if pred.numel() != target.numel():
             raise ValueError(f"pred has {pred.numel()} values but target has {target.numel()}")
         return self.mse(pred.reshape(-1), target.reshape(-1))
@@ -35,7 +44,7 @@ class MSELossFlat:
         return "MSELossFlat()"
 
 
-def tabular_config(**kwargs):
+def tabular_config(**kwargs: Any) -> dict[str, Any]:
     """fastai's tabular_config: keyword arguments for TabularModel (ps, embed_p, y_range, use_bn,
     bn_final, bn_cont, act_cls, lin_first)."""
     allowed = {"ps", "embed_p", "y_range", "use_bn", "bn_final", "bn_cont", "act_cls", "lin_first"}
@@ -49,7 +58,7 @@ class TabularLearner(Learner):
     """A Learner whose dls carry a fitted preprocessor: predict(X) takes raw rows (a dict of columns,
     a DataFrame or an array, like the training X) and returns decoded predictions."""
 
-    def predict(self, X, batch_size=256):
+    def predict(self, X: Table, batch_size: int = 256) -> np.ndarray | Tensor:
         """Class labels for a classification target, values for regression ((N,) for one target)."""
         preds, _ = self.get_preds(dl=self.dls.test_dl(X, bs=batch_size))
         proc = self.dls.proc
@@ -57,7 +66,7 @@ class TabularLearner(Learner):
             return proc.decode_y(preds.argmax(axis=-1))
         return preds.reshape(len(preds)) if preds.ndim == 2 and preds.shape[1] == 1 else preds
 
-    def export(self, path):
+    def export(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write what inference needs — the model's architecture and weights and the fitted
         preprocessing — to one .npz file (no pickle), atomically. Read it back with load_learner."""
         spec = getattr(self, "model_spec", None)
@@ -82,7 +91,7 @@ def _plain_number(value):
     raise TypeError(f"cannot export a model argument of type {type(value).__name__}: {value!r}")
 
 
-def model_spec(name, **kwargs):
+def model_spec(name: str, **kwargs: Any) -> dict[str, Any]:
     """A JSON-able description of a model's constructor call (act_cls by its nnx.nn name)."""
     act_cls = kwargs.get("act_cls")
     if act_cls is not None:
@@ -97,8 +106,11 @@ def _loss_for(proc):
     return nn.CrossEntropyLoss() if proc.y_kind_ == "classification" else MSELossFlat()
 
 
-def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_range=None, loss_func=None,
-                    opt_func=optim.AdamW, **kwargs):
+def tabular_learner(dls: TabularDataLoaders, layers: Sequence[int] | None = None,
+                    emb_szs: Mapping[Hashable, int] | None = None, config: Mapping[str, Any] | None = None,
+                    n_out: int | None = None, y_range: tuple[float, float] | None = None,
+                    loss_func: Callable[[Tensor, Tensor], Tensor] | None = None,
+                    opt_func: Callable[..., Optimizer] = optim.AdamW, **kwargs: Any) -> TabularLearner:
     """fastai's tabular_learner: a TabularModel sized from dls (embedding sizes by emb_sz_rule unless
     emb_szs maps column names to sizes), with layers=[200, 100] by default, in a TabularLearner.
     The loss is CrossEntropyLoss for a classification target and MSELossFlat for regression.
@@ -120,7 +132,7 @@ def tabular_learner(dls, layers=None, emb_szs=None, config=None, n_out=None, y_r
     return learn
 
 
-def load_learner(path, **kwargs):
+def load_learner(path: str | os.PathLike[str], **kwargs: Any) -> TabularLearner:
     """A TabularLearner rebuilt from export(): same architecture, weights and preprocessing, ready to
     predict on raw rows (its dls hold no data). kwargs go to the Learner (e.g. verbose=False).
     The file is read as untrusted (checkpoint.read_npz: no pickle, bounded decompression); anything malformed

@@ -3,22 +3,33 @@ LinBnDrop, SigmoidRange), with fastai's module structure so its state-dict keys 
 collaborative-filtering models over (user, item) columns (EmbeddingDotBias, EmbeddingNN, re-exported by nnx.collab),
 here so that the tabular export can rebuild them without importing nnx.collab.
 """
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor, cat
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .preprocessing import TabularPreprocessor
+
 __all__ = ["TabularModel", "Embedding", "LinBnDrop", "SigmoidRange", "emb_sz_rule", "get_emb_sz", "EmbeddingDotBias",
            "EmbeddingNN"]
 
 
-def emb_sz_rule(n_cat):
+def emb_sz_rule(n_cat: int) -> int:
     """fastai's rule of thumb for an embedding size given a number of categories."""
     return min(600, round(1.6 * n_cat**0.56))
 
 
-def get_emb_sz(source, sz_dict=None):
+def get_emb_sz(source: TabularPreprocessor | Sequence[int],
+               sz_dict: Mapping[Hashable, int] | None = None) -> list[tuple[int, int]]:
     """[(n_categories, embedding_size)] per categorical column.
 
     source: a fitted TabularPreprocessor (or anything with `cardinalities` and `all_cat_names`), or a
@@ -51,7 +62,7 @@ def _as_tensor(x, dtype=None, device=None):
 class Embedding(nn.Embedding):
     """nn.Embedding initialised like fastai's: N(0, std) truncated at two standard deviations."""
 
-    def __init__(self, num_embeddings, embedding_dim, std=0.01):
+    def __init__(self, num_embeddings: int, embedding_dim: int, std: float = 0.01):
         super().__init__(num_embeddings, embedding_dim)
         with no_grad():
             weight = self.weight.data.numpy()
@@ -62,14 +73,14 @@ class Embedding(nn.Embedding):
 class SigmoidRange(nn.Module):
     """sigmoid(x) scaled to the open interval (low, high)."""
 
-    def __init__(self, low, high):
+    def __init__(self, low: float, high: float):
         super().__init__()
         self.low, self.high = _check_range(low, high)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid() * (self.high - self.low) + self.low
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"low={self.low}, high={self.high}"
 
 
@@ -87,7 +98,8 @@ class LinBnDrop(nn.Sequential):
     """fastai's block: Linear (no bias when batch norm follows), activation, BatchNorm1d, Dropout
     (lin_first=True, the order TabularModel uses); or BatchNorm1d, Dropout, Linear, activation."""
 
-    def __init__(self, n_in, n_out, bn=True, p=0.0, act=None, lin_first=False):
+    def __init__(self, n_in: int, n_out: int, bn: bool = True, p: float = 0.0, act: nn.Module | None = None,
+                 lin_first: bool = False):
         norm_and_drop = [nn.BatchNorm1d(n_out if lin_first else n_in)] if bn else []
         if p != 0:
             norm_and_drop.append(nn.Dropout(p))
@@ -113,8 +125,10 @@ class TabularModel(nn.Module):
     (x_cat, x_cont) tuple is accepted too, which is what a Learner passes as its `xb`.
     """
 
-    def __init__(self, emb_szs, n_cont, out_sz, layers, ps=None, embed_p=0.0, y_range=None, use_bn=True,
-                 bn_final=False, bn_cont=True, act_cls=nn.ReLU, lin_first=True):
+    def __init__(self, emb_szs: Sequence[tuple[int, int]], n_cont: int, out_sz: int, layers: Sequence[int],
+                 ps: float | Sequence[float] | None = None, embed_p: float = 0.0,
+                 y_range: tuple[float, float] | None = None, use_bn: bool = True, bn_final: bool = False,
+                 bn_cont: bool = True, act_cls: type[nn.Module] | nn.Module = nn.ReLU, lin_first: bool = True):
         super().__init__()
         emb_szs, layers = [tuple(e) for e in emb_szs], list(layers)
         _check_arguments(emb_szs, n_cont, out_sz, layers)
@@ -135,7 +149,7 @@ class TabularModel(nn.Module):
             blocks.append(SigmoidRange(*y_range))
         self.layers = nn.Sequential(*blocks)
 
-    def forward(self, x_cat, x_cont=None):
+    def forward(self, x_cat: Tensor | ArrayLike | tuple[Any, Any], x_cont: Tensor | ArrayLike | None = None) -> Tensor:
         if x_cont is None and isinstance(x_cat, (tuple, list)):
             if len(x_cat) != 2:
                 raise ValueError(f"TabularModel takes (x_cat, x_cont), got a sequence of {len(x_cat)} items")
@@ -203,7 +217,7 @@ class EmbeddingDotBias(nn.Module):
     """rating = u_weight[user] . i_weight[item] + u_bias[user] + i_bias[item], through sigmoid scaled to
     y_range when given. forward(x) takes x int64 (N, 2) of (user, item) indices and returns (N,)."""
 
-    def __init__(self, n_factors, n_users, n_items, y_range=None):
+    def __init__(self, n_factors: int, n_users: int, n_items: int, y_range: tuple[float, float] | None = None):
         super().__init__()
         for name, value in (("n_factors", n_factors), ("n_users", n_users), ("n_items", n_items)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -214,7 +228,8 @@ class EmbeddingDotBias(nn.Module):
         self.classes = self.user = self.item = None
 
     @classmethod
-    def from_classes(cls, n_factors, classes, user=None, item=None, y_range=None):
+    def from_classes(cls, n_factors: int, classes: Mapping[Hashable, Sequence[Any]], user: Hashable | None = None,
+                     item: Hashable | None = None, y_range: tuple[float, float] | None = None) -> EmbeddingDotBias:
         """Sizes from `classes` ({column: ['#na#', ids...]}); weight()/bias() then take raw ids."""
         names = list(classes)
         user = names[0] if user is None else user
@@ -223,7 +238,7 @@ class EmbeddingDotBias(nn.Module):
         model.classes, model.user, model.item = classes, user, item
         return model
 
-    def forward(self, x):
+    def forward(self, x: Tensor | ArrayLike) -> Tensor:
         x = _check_pairs(x, self.u_weight.weight.device)
         users, items = x[:, 0], x[:, 1]
         dot = (self.u_weight(users) * self.i_weight(items)).sum(1)
@@ -249,12 +264,12 @@ class EmbeddingDotBias(nn.Module):
             raise KeyError(f"{'items' if is_item else 'users'} {missing[:5]} are not in the training data")
         return np.array([position[v] for v in wanted], dtype=np.int64)
 
-    def bias(self, ids, is_item=True):
+    def bias(self, ids: ArrayLike, is_item: bool = True) -> np.ndarray:
         """The learned bias of each item (or user, is_item=False), as a NumPy array (N,)."""
         layer = self.i_bias if is_item else self.u_bias
         return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item), 0].copy()
 
-    def weight(self, ids, is_item=True):
+    def weight(self, ids: ArrayLike, is_item: bool = True) -> np.ndarray:
         """The learned latent factors of each item (or user), as a NumPy array (N, n_factors)."""
         layer = self.i_weight if is_item else self.u_weight
         return layer.weight.detach().cpu().numpy()[self._get_idx(ids, is_item)].copy()
@@ -263,10 +278,10 @@ class EmbeddingDotBias(nn.Module):
 class EmbeddingNN(TabularModel):
     """A TabularModel over the (user, item) embeddings only: concatenated, then MLP layers to one output."""
 
-    def __init__(self, emb_szs, layers, **kwargs):
+    def __init__(self, emb_szs: Sequence[tuple[int, int]], layers: Sequence[int], **kwargs: Any):
         super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, **kwargs)
 
-    def forward(self, x_cat, x_cont=None):
+    def forward(self, x_cat: Tensor | ArrayLike, x_cont: None = None) -> Tensor:
         return super().forward(_check_pairs(x_cat, self._device()), None)
 
 

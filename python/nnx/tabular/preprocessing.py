@@ -3,11 +3,22 @@ training rows and replayed at predict time. Works on NumPy arrays, dicts of colu
 
 pandas is optional: it is never imported here; a DataFrame is recognised only when pandas is already loaded.
 """
+from __future__ import annotations
+
 import json
 import numbers
 import sys
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from pandas import DataFrame
+
+    # What the tabular API takes as X: a DataFrame, a dict of columns or a 2-D array.
+    Table = Union[DataFrame, Mapping[Hashable, ArrayLike], ArrayLike]
 
 __all__ = ["TabularPreprocessor", "cont_cat_split", "take_rows", "n_rows"]
 
@@ -55,7 +66,7 @@ def _get_column(X, name):
     return X[:, name]
 
 
-def n_rows(X):
+def n_rows(X: Table) -> int:
     """Number of rows of a DataFrame, a dict of columns or a 2-D array."""
     if _is_dataframe(X):
         return len(X)
@@ -71,7 +82,7 @@ def n_rows(X):
     return _as_2d_array(X).shape[0]
 
 
-def take_rows(X, index):
+def take_rows(X: Table, index: ArrayLike) -> Table:
     """The rows `index` (an integer array) of a DataFrame, a dict of columns or a 2-D array."""
     if _is_dataframe(X):
         return X.iloc[index]
@@ -80,7 +91,7 @@ def take_rows(X, index):
     return _as_2d_array(X)[index]
 
 
-def cont_cat_split(X, max_card=20):
+def cont_cat_split(X: Table, max_card: int = 20) -> tuple[list[Hashable], list[Hashable]]:
     """fastai's rule: float columns (and integer ones with more than max_card values) are continuous,
     everything else (strings, booleans, small integer codes, pandas categories) is categorical."""
     cat_names, cont_names = [], []
@@ -187,7 +198,9 @@ class TabularPreprocessor:
     (int64 codes into `y_classes`); pass y_kind='regression' or 'classification' to choose explicitly.
     """
 
-    def __init__(self, cat_names=None, cont_names=None, fill_missing=True, normalize=True, y_kind=None):
+    def __init__(self, cat_names: Sequence[Hashable] | None = None, cont_names: Sequence[Hashable] | None = None,
+                 fill_missing: bool = True, normalize: bool = True,
+                 y_kind: Literal["regression", "classification"] | None = None):
         if y_kind not in (None, "regression", "classification"):
             raise ValueError(f"y_kind must be None, 'regression' or 'classification', got {y_kind!r}")
         self.cat_names = None if cat_names is None else list(cat_names)
@@ -200,11 +213,14 @@ class TabularPreprocessor:
         return f"TabularPreprocessor(cat_names={self.cat_names!r}, cont_names={self.cont_names!r})"
 
     @property
-    def is_fitted(self):
+    def is_fitted(self) -> bool:
+        """Whether fit() has run."""
         return hasattr(self, "vocab_")
 
     # --- fitting ---------------------------------------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X: Table, y: ArrayLike | None = None) -> TabularPreprocessor:
+        """Learn the vocabularies, medians and normalisation statistics from the training rows X (and the
+        target's kind and classes from y); returns self."""
         if self.cat_names is None and self.cont_names is None:
             self.cat_names, self.cont_names = cont_cat_split(X)
         self.cat_names = list(self.cat_names or [])
@@ -267,23 +283,23 @@ class TabularPreprocessor:
 
     # --- transforming ----------------------------------------------------------------------------
     @property
-    def all_cat_names(self):
+    def all_cat_names(self) -> list[Hashable]:
         """The categorical columns the model sees, in order: cat_names then the '_na' indicators."""
         return self.cat_names + [f"{name}_na" for name in self.na_names_]
 
     @property
-    def cardinalities(self):
+    def cardinalities(self) -> list[int]:
         """Number of embedding rows per categorical column (vocabulary + the '#na#' row)."""
         return [len(self.vocab_[name]) + 1 for name in self.cat_names] + [3] * len(self.na_names_)
 
     @property
-    def classes(self):
+    def classes(self) -> dict[Hashable, list[Any]]:
         """fastai's `to.classes`: per categorical column, '#na#' followed by the training categories."""
         classes = {name: [NA_LABEL] + self.vocab_[name].tolist() for name in self.cat_names}
         classes.update({f"{name}_na": [NA_LABEL, False, True] for name in self.na_names_})
         return classes
 
-    def transform(self, X):
+    def transform(self, X: Table) -> tuple[np.ndarray, np.ndarray]:
         """(x_cat int64 (N, n_cat), x_cont float32 (N, n_cont)) with the fitted statistics."""
         if not self.is_fitted:
             raise RuntimeError("TabularPreprocessor is not fitted yet: call fit(X) first")
@@ -303,10 +319,11 @@ class TabularPreprocessor:
         x_cat = np.stack(codes, 1) if codes else np.zeros((n_samples, 0), dtype=np.int64)
         return x_cat, x_cont
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: Table, y: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """fit(X, y), then transform(X)."""
         return self.fit(X, y).transform(X)
 
-    def transform_y(self, y):
+    def transform_y(self, y: ArrayLike) -> np.ndarray:
         """Regression: float32 (N, n_targets). Classification: int64 codes; an unknown label raises."""
         if self.y_kind_ is None:
             raise RuntimeError("the preprocessor was fitted without y")
@@ -321,12 +338,13 @@ class TabularPreprocessor:
             raise ValueError("y holds labels that were not in the training targets (or missing labels)")
         return codes
 
-    def decode_y(self, codes):
+    def decode_y(self, codes: ArrayLike) -> np.ndarray:
         """Class indices -> the original labels."""
         return self.y_classes[np.asarray(codes)]
 
     # --- saving: plain arrays only, so np.savez/np.load work with allow_pickle=False ----------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain arrays (np.savez saves it and np.load reads it without pickle)."""
         if not self.is_fitted:
             raise RuntimeError("TabularPreprocessor is not fitted yet: call fit(X) first")
         config = dict(cat_names=self.cat_names, cont_names=self.cont_names, na_names=self.na_names_,
@@ -340,7 +358,8 @@ class TabularPreprocessor:
         return state
 
     @classmethod
-    def from_state_dict(cls, state):
+    def from_state_dict(cls, state: Mapping[str, np.ndarray]) -> TabularPreprocessor:
+        """A fitted preprocessor rebuilt from state_dict()."""
         config = json.loads(str(state["config"]))
         proc = cls(config["cat_names"], config["cont_names"], config["fill_missing"], config["normalize"],
                    config["y_kind"])
