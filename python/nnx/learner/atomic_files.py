@@ -1,15 +1,19 @@
 """Files written atomically: a path holds either its old content or the whole new one, never a part, and the
 temporaries of writers that died mid-write are removed by the next save or load of that path. Learner checkpoints,
 tabular exports and nnx.save write through write_atomically."""
+from __future__ import annotations
+
 import errno
 import os
 import re
 import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 __all__ = ["write_atomically", "resolve_target", "remove_stale_temporaries"]
 
 
-def write_atomically(path, write_fn):
+def write_atomically(path: str | os.PathLike[str], write_fn: Callable[[BinaryIO], object]) -> None:
     """Write a file so that `path` holds either its old content or the whole new one, never a part:
     write_fn(file) fills a temporary file beside the target (missing folders are created), which is
     fsync'd, given the mode (and, for root, the owner) of the file it replaces (0o644 for a new one) and
@@ -40,7 +44,7 @@ def write_atomically(path, write_fn):
         raise
 
 
-def resolve_target(path):
+def resolve_target(path: str | os.PathLike[str]) -> str:
     """The absolute path a write to `path` lands on: symlinks (chains of them, dangling ones) followed as
     open() follows them, so that the rename replaces the target and not the link."""
     return os.path.realpath(os.path.abspath(os.fspath(path)))
@@ -77,7 +81,7 @@ def _copy_mode_and_owner(path, temporary):
     os.chmod(temporary, info.st_mode & 0o777)
 
 
-def remove_stale_temporaries(path):
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
     """Remove the temporary files of `path` (.<name>.<pid>.<random>.tmp, beside it) whose writer is dead,
     e.g. SIGKILLed in the middle of a save; called by every save and load of `path`. A file whose writer
     is alive (another process saving now, or this one: a save in another thread) is left alone, as is

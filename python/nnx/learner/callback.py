@@ -6,7 +6,13 @@ Learner calls them in ascending `order`. A callback can read and change anything
 (model, opt, xb, yb, pred, loss, epoch, iter, training, ...) and can raise a Cancel*Exception to
 skip the rest of a stage: `after_cancel_<stage>` then fires, then `after_<stage>` as usual.
 """
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .learner import Learner
 
 __all__ = [
     "EVENTS", "Callback", "TrainEvalCallback",
@@ -80,16 +86,17 @@ class Callback:
     order = 0
     run_train = True
     run_valid = True
-    learn = None
+    learn: Learner | None = None  # set by Learner.add_cb
 
     @property
-    def name(self):
+    def name(self) -> str:
+        """The attribute the Learner exposes this callback as: the class name in snake_case, without 'Callback'."""
         class_name = type(self).__name__
         if class_name.endswith("Callback") and class_name != "Callback":
             class_name = class_name[: -len("Callback")]
         return _snake_case(class_name)
 
-    def __call__(self, event):
+    def __call__(self, event: str) -> None:
         method = getattr(self, event, None)
         if method is None:
             return
@@ -109,23 +116,27 @@ class TrainEvalCallback(Callback):
     order = -10
     run_valid = False
 
-    def before_fit(self):
+    def before_fit(self) -> None:
+        """Set the epoch, train_iter and pct_train counters where the fit starts."""
         learn = self.learn
         learn.epoch = learn.start_epoch
         learn.train_iter = learn.start_epoch * len(learn.dls.train)
         learn.pct_train = learn.start_epoch / learn.n_epoch
 
-    def before_train(self):
+    def before_train(self) -> None:
+        """Put the model in training mode and update pct_train."""
         learn = self.learn
         learn.pct_train = learn.epoch / learn.n_epoch
         learn.model.train()
         learn.training = True
 
-    def after_batch(self):
+    def after_batch(self) -> None:
+        """Advance pct_train and train_iter by one training batch."""
         learn = self.learn
         learn.pct_train += 1.0 / (learn.n_iter * learn.n_epoch)
         learn.train_iter += 1
 
-    def before_validate(self):
+    def before_validate(self) -> None:
+        """Put the model in evaluation mode."""
         self.learn.model.eval()
         self.learn.training = False

@@ -21,17 +21,24 @@ so a decompression bomb fails after reading its declared bytes. Anything malform
 Writing (write_atomically, atomic_files.py) follows symlinks to their target and refuses, as open() would, a target this
 process may not write.
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import math
 import os
 import zipfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import random as nnx_random
 from ..tensor import Tensor
 from .atomic_files import remove_stale_temporaries, resolve_target, write_atomically
+
+if TYPE_CHECKING:
+    from .learner import Learner
 
 __all__ = ["CheckpointError", "save", "load", "capture", "restore", "write_atomically", "read_npz"]
 
@@ -45,7 +52,7 @@ class CheckpointError(ValueError):
 
 # ---- capturing and restoring a Learner's state (in memory) ----
 
-def capture(learn, with_opt=True):
+def capture(learn: Learner, with_opt: bool = True) -> tuple[Any, dict[str, np.ndarray]]:
     """(content, arrays): the Learner's state as JSON-able content plus copied arrays."""
     arrays = {}
     state = {
@@ -58,7 +65,8 @@ def capture(learn, with_opt=True):
     return _encode(state, arrays), arrays
 
 
-def restore(learn, saved, with_opt=True, with_rng=True):
+def restore(learn: Learner, saved: tuple[Any, dict[str, np.ndarray]], with_opt: bool = True,
+            with_rng: bool = True) -> None:
     """Put back what capture() took. Checks everything it can first; if restoring still fails half-way,
     the Learner's previous state is put back before the error propagates."""
     content, arrays = saved
@@ -181,7 +189,7 @@ def _set_loader_rng_state(dl, rng_state):
 
 # ---- files ----
 
-def save(learn, path, with_opt=True):
+def save(learn: Learner, path: str | os.PathLike[str], with_opt: bool = True) -> None:
     """Write a checkpoint atomically (write_atomically)."""
     content, arrays = capture(learn, with_opt=with_opt)
     header = {"format": FORMAT, "version": VERSION, "sha256": _digest(content, arrays), "content": content}
@@ -194,7 +202,7 @@ def _write_members(file, members):
     np.savez(file, **members)
 
 
-def load(learn, path, with_opt=True, with_rng=True):
+def load(learn: Learner, path: str | os.PathLike[str], with_opt: bool = True, with_rng: bool = True) -> None:
     """Read and verify the whole checkpoint, then restore it into `learn`. What is read is bounded by the
     size of learn's own state (state_budget): a file declaring more is refused before anything is allocated."""
     remove_stale_temporaries(resolve_target(path))
@@ -250,7 +258,8 @@ _CHUNK = 1 << 20  # members are decompressed at most this many bytes at a time
 _ALLOWED_KINDS = "biufcSUV"  # numbers, booleans, bytes and str; never objects ('O')
 
 
-def read_npz(path, max_bytes=None, what="nnx file", required=()):
+def read_npz(path: str | os.PathLike[str], max_bytes: int | None = None, what: str = "nnx file",
+             required: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """{name: array} of an .npz archive (np.savez's format), read without trusting it: no pickle; only stored
     or deflated members; each member's .npy header is read first, its declared size (shape x itemsize) must
     match the zip entry's and the declared total must stay within max_bytes (None: DEFAULT_MAX_BYTES) before

@@ -50,12 +50,15 @@ class DeferredLossCallback(Callback):
         self.queued = False  # whether this batch's loss went to unread_losses
 
     def before_train(self) -> None:
+        """Start a new list of the training phase's losses."""
         self.reset()
 
     def before_batch(self) -> None:
+        """Forget the previous batch's loss."""
         self.queued = False
 
     def after_loss(self) -> None:
+        """Queue a training batch's loss while it is still on the device."""
         learn = self.learn
         unread = learn.unread_loss if learn.yb is not None else None  # (no targets: no loss this batch)
         if unread is not None:
@@ -90,9 +93,11 @@ class NonFiniteLossCallback(Callback):
         self.buffers_before_batch: list[tuple[Any, str, Tensor, Any]] | None = None
 
     def before_fit(self) -> None:
+        """Forget the previous fit's error and buffer snapshots."""
         self.error, self.buffer_slots, self.buffers_before_batch = None, None, None
 
     def before_batch(self) -> None:
+        """Copy the model's buffers before a guarded training batch (its forward pass may update them)."""
         learn = self.learn
         if not (learn.stop_on_nonfinite_loss and learn.yb is not None):
             self.buffers_before_batch = None
@@ -102,6 +107,7 @@ class NonFiniteLossCallback(Callback):
         self.buffers_before_batch = _snapshot_buffers(self.buffer_slots)
 
     def before_backward(self) -> None:
+        """Raise NonFiniteLossError, buffers restored, when the training loss is NaN or infinite."""
         learn = self.learn
         if learn.stop_on_nonfinite_loss and not math.isfinite(learn.loss):
             learn.opt.zero_grad()
@@ -113,6 +119,7 @@ class NonFiniteLossCallback(Callback):
             raise CancelFitException()
 
     def after_fit(self) -> None:
+        """Drop the buffer snapshots."""
         self.buffer_slots = self.buffers_before_batch = None
 
 
@@ -128,6 +135,8 @@ class CtrlCCallback(Callback):
         self.stop_requested = False
 
     def before_fit(self) -> None:
+        """Install the Ctrl-C handler that asks the loop to stop after the current batch (main thread, default
+        handler only)."""
         self.stop_requested = False
         if threading.current_thread() is not threading.main_thread() or \
                 signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -144,11 +153,13 @@ class CtrlCCallback(Callback):
             print("\nCtrl-C: stopping after the current batch (press Ctrl-C again to stop at once)")
 
     def after_batch(self) -> None:
+        """End the fit (CancelFitException) when Ctrl-C was pressed during the batch."""
         if self.stop_requested:  # Ctrl-C arrived during this batch, which has now finished
             self.learn.interrupted = True
             raise CancelFitException()
 
     def after_fit(self) -> None:
+        """Say where training stopped when Ctrl-C interrupted it (the handler itself is put back by fit_cleanup)."""
         learn = self.learn
         if learn.interrupted and learn.verbose:
             print(f"Training interrupted (epoch {learn.epoch}, batch {learn.iter}): the model and the recorder hold "

@@ -4,15 +4,22 @@
 'wd' is group['weight_decay']. A value is one number for every group, one per group, or a slice
 spread over the groups (fastai's discriminative learning rates).
 """
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..optim import Optimizer
 
 __all__ = ["set_hyper", "check_hyper", "get_hyper", "spread_over_groups", "even_mults"]
 
 
-def even_mults(start, stop, n):
+def even_mults(start: float, stop: float, n: int) -> np.ndarray:
     """n values from start to stop in equal multiplicative steps (a geometric progression)."""
     if n == 1:
         return np.array([stop], dtype=np.float64)
@@ -20,7 +27,8 @@ def even_mults(start, stop, n):
     return np.array([start * step**i for i in range(n)], dtype=np.float64)
 
 
-def spread_over_groups(value, n_groups, name="lr"):
+def spread_over_groups(value: float | slice | Sequence[float] | np.ndarray, n_groups: int,
+                       name: str = "lr") -> list[float]:
     """One float per group: slice(lo, hi) geometric from lo to hi, slice(hi) gives hi/10 to all but the last."""
     if isinstance(value, slice):
         if value.stop is None or value.step is not None:
@@ -41,14 +49,16 @@ def spread_over_groups(value, n_groups, name="lr"):
     return values
 
 
-def set_hyper(opt, name, value):
+def set_hyper(opt: Optimizer, name: Literal["lr", "mom", "wd"],
+              value: float | slice | Sequence[float] | np.ndarray) -> None:
     """Set hyper-parameter `name` ('lr', 'mom' or 'wd') on every parameter group of `opt`."""
     values = check_hyper(opt, name, value)
     for group, group_value in zip(opt.param_groups, values):
         _set_in_group(group, name, group_value)
 
 
-def check_hyper(opt, name, value):
+def check_hyper(opt: Optimizer, name: Literal["lr", "mom", "wd"],
+                value: float | slice | Sequence[float] | np.ndarray) -> list[float]:
     """The per-group values set_hyper would write, each checked first (so no group changes when one is bad)."""
     groups = opt.param_groups
     values = spread_over_groups(value, len(groups), name)
@@ -65,7 +75,7 @@ def _check_value(group, name, value):
         raise ValueError(f"mom (Adam's beta1) must be in [0, 1), got {value}")
 
 
-def get_hyper(opt, name, group_index=-1):
+def get_hyper(opt: Optimizer, name: Literal["lr", "mom", "wd"], group_index: int = -1) -> float | None:
     """The value of `name` in one group (the last by default); None when the optimizer has no such setting."""
     group = opt.param_groups[group_index]
     if name == "lr":

@@ -14,8 +14,12 @@ batch's loss before its step (turn the guard off, stop_on_nonfinite_loss = False
 batch); learn.loss and learn.smooth_loss are read when asked for, and the Recorder reads an epoch's losses,
 predictions and targets together.
 """
+from __future__ import annotations
+
 import contextlib
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -42,9 +46,21 @@ from .hypers import check_hyper, set_hyper
 from .param_groups import GroupFreezer, build_optimizer, trainable_params
 from .progress import ProgressCallback, without_progress
 from .recorder import Recorder
-from .schedule import ParamScheduler, one_cycle_scheds, run_lr_find
+from .schedule import ParamScheduler, SuggestedLRs, one_cycle_scheds, run_lr_find
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ..data import DataLoader, DataLoaders
+    from ..device import device as Device
+    from ..metrics import Metric
+    from ..nn import Module, Parameter
+    from ..tensor import Tensor
 
 __all__ = ["Learner", "NonFiniteLossError", "trainable_params"]
+
+# What cbs= takes: a callback, a Callback class (instantiated by the Learner), a list of them, or None.
+Callbacks = Union[Callback, type[Callback], Sequence[Union[Callback, type[Callback]]], None]
 
 
 class Learner:
@@ -83,9 +99,15 @@ class Learner:
 
     stop_on_nonfinite_loss = True
 
-    def __init__(self, dls, model, loss_func=None, opt_func=optim.Adam, lr=1e-3, splitter=trainable_params,
-                 cbs=None, metrics=None, path=None, model_dir="models", wd=None, wd_bn_bias=True, train_bn=True,
-                 moms=(0.95, 0.85, 0.95), verbose=True, device=None):
+    def __init__(self, dls: DataLoaders | tuple[DataLoader, DataLoader | None], model: Module,
+                 loss_func: Callable[..., Tensor] | None = None, opt_func: Callable[..., optim.Optimizer] = optim.Adam,
+                 lr: float | slice = 1e-3, splitter: Callable[[Module], list[list[Parameter]]] = trainable_params,
+                 cbs: Callbacks = None,
+                 metrics: Metric | Callable[..., Any] | Sequence[Metric | Callable[..., Any]] | None = None,
+                 path: str | os.PathLike[str] | None = None, model_dir: str | os.PathLike[str] = "models",
+                 wd: float | None = None, wd_bn_bias: bool = True, train_bn: bool = True,
+                 moms: tuple[float, float, float] = (0.95, 0.85, 0.95), verbose: bool = True,
+                 device: str | Device | None = None):
         dls, model, loss_func = checked_arguments(dls, model, loss_func, opt_func, wd_bn_bias)
         self.model, self.dls, self.loss_func, self.opt_func = model, dls, loss_func, opt_func
         self.lr, self.wd, self.moms, self.verbose = lr, wd, tuple(moms), verbose
@@ -117,7 +139,7 @@ class Learner:
 
     # ---- callbacks ----
 
-    def add_cb(self, cb):
+    def add_cb(self, cb: Callback | type[Callback]) -> Learner:
         """Attach a callback (an instance, or a Callback class to instantiate); also as learn.<cb.name>."""
         if isinstance(cb, type):
             cb = cb()
@@ -132,12 +154,14 @@ class Learner:
         self.cbs.sort(key=lambda c: c.order)  # stable: equal orders keep the order they were added in
         return self
 
-    def add_cbs(self, cbs):
+    def add_cbs(self, cbs: Iterable[Callback | type[Callback]]) -> Learner:
+        """Attach each callback of cbs (add_cb)."""
         for cb in cbs:
             self.add_cb(cb)
         return self
 
-    def remove_cb(self, cb):
+    def remove_cb(self, cb: Callback) -> Learner:
+        """Detach a callback (and its learn.<cb.name> attribute)."""
         if cb in self.cbs:
             self.cbs.remove(cb)
             if getattr(self, cb.name, None) is cb:
@@ -146,7 +170,7 @@ class Learner:
         return self
 
     @contextlib.contextmanager
-    def added_cbs(self, cbs):
+    def added_cbs(self, cbs: Callbacks) -> Iterator[None]:
         """Callbacks attached for the duration of a `with` block (e.g. one fit)."""
         cbs = [cb() if isinstance(cb, type) else cb for cb in (cbs or [])]
         self.add_cbs(cbs)
@@ -171,7 +195,7 @@ class Learner:
     # ---- the device ----
 
     @property
-    def device(self):
+    def device(self) -> Device | None:
         """Where the model trains (an nnx.device): the Learner's device argument, else dls.device, else the
         model's device; None for a model without parameters on CPU loaders."""
         if self._device is not None:
@@ -182,7 +206,7 @@ class Learner:
         return placement.model_device(self.model)
 
     @device.setter
-    def device(self, device):
+    def device(self, device: str | Device | None) -> None:
         self._device = None if device is None else _target_device(device)
         self._place_on_device()
 
@@ -196,7 +220,7 @@ class Learner:
 
     # ---- the optimizer and its parameter groups ----
 
-    def create_opt(self):
+    def create_opt(self) -> optim.Optimizer:
         """Build the optimizer over splitter(model)'s groups, keeping any freeze in place."""
         self._freezer.release()
         self.opt = build_optimizer(self.opt_func, [list(group) for group in self.splitter(self.model)], self.lr)
@@ -206,7 +230,7 @@ class Learner:
         self._apply_freeze()
         return self.opt
 
-    def freeze_to(self, n):
+    def freeze_to(self, n: int) -> None:
         """Train only the parameter groups from index n on (negative n counts from the end)."""
         if self.opt is None:
             self.create_opt()
@@ -216,11 +240,11 @@ class Learner:
         self.frozen_idx = n if n >= 0 else n_groups + n
         self._apply_freeze()
 
-    def freeze(self):
+    def freeze(self) -> None:
         """Train only the last parameter group (the head), as for transfer learning."""
         self.freeze_to(-1)
 
-    def unfreeze(self):
+    def unfreeze(self) -> None:
         """Train every parameter group."""
         self.freeze_to(0)
 
@@ -230,7 +254,8 @@ class Learner:
 
     # ---- the training loop ----
 
-    def fit(self, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):
+    def fit(self, n_epoch: int, lr: float | slice | None = None, wd: float | None = None, cbs: Callbacks = None,
+            reset_opt: bool = False, start_epoch: int = 0) -> None:
         """Train for n_epoch epochs at a constant lr (a float, or a slice for discriminative rates).
 
         start_epoch > 0 resumes a fit of n_epoch epochs from that epoch (after learn.load of a
@@ -317,7 +342,7 @@ class Learner:
     # ---- the batch loss: a float on the CPU; on a GPU read only when someone asks ----
 
     @property
-    def loss(self):
+    def loss(self) -> float:
         """The batch's loss as a float (fastai's learn.loss, detached). On a GPU it is read from the device the
         first time it is asked for in a batch (which waits for the GPU): the loop itself never asks."""
         value = self._loss_value
@@ -326,11 +351,11 @@ class Learner:
         return value
 
     @loss.setter
-    def loss(self, value):
+    def loss(self, value: float) -> None:
         self._loss_value, self._loss_array = value, None
 
     @property
-    def smooth_loss(self):
+    def smooth_loss(self) -> float:
         """fastai's learn.smooth_loss: the Recorder's smoothed training loss after the batches run so far (nan
         before any). On a GPU, reading it reads the batch losses still on the device (one transfer)."""
         recorder = getattr(self, "recorder", None)
@@ -339,11 +364,11 @@ class Learner:
         return self._smooth_loss
 
     @smooth_loss.setter
-    def smooth_loss(self, value):
+    def smooth_loss(self, value: float) -> None:
         self._smooth_loss = value
 
     @property
-    def unread_loss(self):
+    def unread_loss(self) -> Any | None:
         """The batch's loss as a one-element GPU array while nobody has read it as a float, else None (on the
         CPU the loss is a float at once). DeferredLossCallback and the Recorder keep it unread."""
         return self._loss_array if self._loss_value is None else None
@@ -366,8 +391,10 @@ class Learner:
 
     # ---- schedules built on ParamScheduler ----
 
-    def fit_one_cycle(self, n_epoch, lr_max=None, div=25.0, div_final=1e5, pct_start=0.25, wd=None,
-                      moms=None, cbs=None, reset_opt=False, start_epoch=0):
+    def fit_one_cycle(self, n_epoch: int, lr_max: float | slice | None = None, div: float = 25.0,
+                      div_final: float = 1e5, pct_start: float = 0.25, wd: float | None = None,
+                      moms: tuple[float, float, float] | None = None, cbs: Callbacks = None, reset_opt: bool = False,
+                      start_epoch: int = 0) -> None:
         """fastai's 1cycle policy: before every batch, at position p = batches done / total, lr follows
         cosine lr_max/div -> lr_max over the first pct_start, then cosine -> lr_max/div_final; the
         momentum (Adam's beta1) follows moms[0] -> moms[1] -> moms[2]. lr_max may be a slice."""
@@ -382,7 +409,8 @@ class Learner:
         self.fit(n_epoch, cbs=[ParamScheduler(scheds)] + as_list(cbs), reset_opt=reset_opt, wd=wd,
                  start_epoch=start_epoch)
 
-    def fine_tune(self, epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5.0, **kwargs):
+    def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
+                  pct_start: float = 0.3, div: float = 5.0, **kwargs: Any) -> None:
         """Transfer learning: train the head (frozen body) for freeze_epochs, then everything for
         epochs with discriminative rates slice(base_lr/2/lr_mult, base_lr/2)."""
         self.freeze()
@@ -391,20 +419,21 @@ class Learner:
         self.unfreeze()
         self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div, **kwargs)
 
-    def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100,
+                stop_div: bool = True) -> SuggestedLRs:
         """Train with an exponentially growing lr for num_it batches (or until the loss diverges),
         restore the model, optimizer and random state, and return SuggestedLRs(valley, slide,
         minimum, steep). learn.recorder.plot_lr_find() plots the run with its suggestions."""
         return run_lr_find(self, start_lr, end_lr, num_it, stop_div)
 
-    def no_bar(self):
+    def no_bar(self) -> contextlib.AbstractContextManager[None]:
         """fastai's `with learn.no_bar(): learn.fit(...)`: a fit without the progress display (no bar, no
         table); Learner(..., verbose=False) silences every fit."""
         return without_progress(self)
 
     # ---- validation ----
 
-    def validate(self, ds_idx=1, dl=None, cbs=None):
+    def validate(self, ds_idx: int = 1, dl: DataLoader | None = None, cbs: Callbacks = None) -> list[float]:
         """fastai's validate: [valid_loss, *metrics] over dl (default: dls.valid for ds_idx=1, dls.train
         for ds_idx=0), computed by the fit's validation phase (same events, eval mode, no_grad).
         Weights, optimizer, the Recorder's per-epoch values and every random state are left as they were."""
@@ -447,7 +476,8 @@ class Learner:
 
     # ---- inference (inference.py) ----
 
-    def get_preds(self, dl=None, act=None):
+    def get_preds(self, dl: DataLoader | Iterable[Any] | None = None,
+                  act: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, targets) as NumPy arrays over dl (the validation DataLoader by default), in host
         memory whatever the training device (fastai's get_preds also returns CPU tensors).
 
@@ -461,21 +491,21 @@ class Learner:
         self._place_on_device()
         return inference.get_preds(self.model, dl, activation, self._to_batch_device)
 
-    def predict(self, X, batch_size=256):
+    def predict(self, X: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """Decoded predictions for the NumPy array X: class indices for cross-entropy, 0/1 for
         BCE-with-logits (probability > 0.5), the model's outputs otherwise."""
         return inference.predict(self, X, batch_size)
 
     # ---- persistence ----
 
-    def save(self, file, with_opt=True):
+    def save(self, file: str | os.PathLike[str], with_opt: bool = True) -> str | os.PathLike[str]:
         """Write model, optimizer state (with_opt) and random-generator states to one file, atomically; a
         relative name goes under path/model_dir when the Learner was given a path (fastai's). Returns the file."""
         file = self._checkpoint_file(file)
         checkpoint.save(self, file, with_opt=with_opt)
         return file
 
-    def load(self, file, with_opt=True):
+    def load(self, file: str | os.PathLike[str], with_opt: bool = True) -> Learner:
         """Restore what save() wrote. The whole file is verified first: a truncated, corrupt or foreign
         file raises nnx.learner.CheckpointError and leaves the Learner untouched."""
         checkpoint.load(self, self._checkpoint_file(file), with_opt=with_opt)

@@ -6,16 +6,23 @@ still printed, one line per epoch, but not the bar, so no carriage-return debris
 Learner(..., verbose=False) prints nothing, and `with learn.no_bar():` silences one fit. The bar reads the loss
 only when it redraws (at most ten times a second): on a GPU each read waits for the device.
 """
+from __future__ import annotations
+
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from .callback import Callback
+
+if TYPE_CHECKING:
+    from .learner import Learner
 
 __all__ = ["ProgressCallback", "format_time", "without_progress"]
 
 
-def format_time(seconds):
+def format_time(seconds: float) -> str:
     """mm:ss, or h:mm:ss from an hour on."""
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -44,12 +51,13 @@ class ProgressCallback(Callback):
 
     order = 60
 
-    def __init__(self, file=None, interactive=None, use_tqdm=None):
+    def __init__(self, file: TextIO | None = None, interactive: bool | None = None, use_tqdm: bool | None = None):
         self.file, self.interactive, self.use_tqdm = file, interactive, use_tqdm
         self.bar = None
         self.active = self.show_bar = False
 
-    def before_fit(self):
+    def before_fit(self) -> None:
+        """Decide where and whether to show the bar, and print the table's header."""
         self._close_bar()
         self.out = self.file if self.file is not None else sys.stdout
         self.active = bool(self.learn.verbose)
@@ -59,33 +67,40 @@ class ProgressCallback(Callback):
             self.widths = [max(len(name), 10) for name in names]
             self._write_row(names)
 
-    def before_train(self):
+    def before_train(self) -> None:
+        """Open the training phase's bar."""
         self._open_bar("train")
 
-    def before_validate(self):
+    def before_validate(self) -> None:
+        """Open the validation phase's bar."""
         self._open_bar("valid")
 
-    def after_batch(self):
+    def after_batch(self) -> None:
+        """Advance the bar (the loss is read only when it redraws)."""
         if self.bar is not None:
             learn = self.learn
             # Training shows the smoothed loss, validation the running mean so far (what valid_loss will be),
             # as fastai; the Recorder (order 50) has already added this batch.
             self.bar.update(lambda: learn.smooth_loss if learn.training else learn.recorder.loss.value)
 
-    def after_train(self):
+    def after_train(self) -> None:
+        """Close the training phase's bar."""
         self._close_bar()
 
-    def after_validate(self):
+    def after_validate(self) -> None:
+        """Close the validation phase's bar."""
         self._close_bar()
 
-    def after_epoch(self):
+    def after_epoch(self) -> None:
+        """Print the epoch's row of the table."""
         self._close_bar()
         if self.active:
             log = self.learn.recorder.log
             cells = [str(log[0])] + [_format_value(v) for v in log[1:-1]] + [format_time(log[-1])]
             self._write_row(cells)
 
-    def after_fit(self):
+    def after_fit(self) -> None:
+        """Close any bar left open."""
         self._close_bar()
 
     def _open_bar(self, phase):
@@ -178,10 +193,14 @@ class _PlainBar:
             self.file.flush()
 
 
-@contextlib.contextmanager
-def without_progress(learn):
+def without_progress(learn: Learner) -> contextlib.AbstractContextManager[None]:
     """learn without its progress display for the duration of a `with` block (lr_find is a mock training,
     validate shows nothing, fastai's no_bar)."""
+    return _without_progress(learn)
+
+
+@contextlib.contextmanager
+def _without_progress(learn: Learner) -> Iterator[None]:
     progress = [cb for cb in learn.cbs if isinstance(cb, ProgressCallback)]
     for cb in progress:
         learn.remove_cb(cb)

@@ -9,8 +9,12 @@ On a GPU nothing is read per batch (each read would make the host wait for the G
 validation losses, predictions and targets stay on the device and are read together at the end of each
 phase, or sooner when someone asks (learn.smooth_loss, a metric's value); the numbers are the same.
 """
+from __future__ import annotations
+
 import math
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +23,9 @@ from ..metrics import Metric, to_numpy
 from .callback import Callback
 from .guards import DeferredLossCallback
 from .hypers import get_hyper
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Recorder", "AvgLoss", "AvgSmoothLoss"]
 
@@ -29,11 +36,11 @@ class AvgLoss(Metric):
 
     name = "loss"
 
-    def reset(self):
+    def reset(self) -> None:
         self.total, self.count = 0.0, 0
         self._unread, self._unread_sizes = DeviceScalars(), []
 
-    def accumulate(self, loss, batch_size):
+    def accumulate(self, loss: float | Any, batch_size: int) -> None:
         if type(loss) is float or not is_device_array(loss):
             if self._unread_sizes:
                 self._add_unread()
@@ -50,7 +57,7 @@ class AvgLoss(Metric):
             self._unread_sizes = []
 
     @property
-    def value(self):
+    def value(self) -> float:
         self._add_unread()
         return self.total / self.count if self.count else float("nan")
 
@@ -60,19 +67,19 @@ class AvgSmoothLoss(Metric):
 
     name = "smooth_loss"
 
-    def __init__(self, beta=0.98):
+    def __init__(self, beta: float = 0.98):
         self.beta = beta
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.average, self.count = 0.0, 0
 
-    def accumulate(self, loss):
+    def accumulate(self, loss: float) -> None:
         self.count += 1
         self.average = self.beta * self.average + (1 - self.beta) * loss
 
     @property
-    def value(self):
+    def value(self) -> float:
         return self.average / (1 - self.beta**self.count) if self.count else float("nan")
 
 
@@ -81,7 +88,7 @@ class Recorder(Callback):
 
     order = 50
 
-    def __init__(self, beta=0.98):
+    def __init__(self, beta: float = 0.98):
         self.loss = AvgLoss()
         self.smooth_loss = AvgSmoothLoss(beta)
         self.lrs, self.moms, self.losses, self.iters, self.values, self.hps = [], [], [], [], [], {}
@@ -90,16 +97,19 @@ class Recorder(Callback):
         self._predictions, self._targets = DeviceBatches(), DeviceBatches()
 
     @property
-    def metric_names(self):
+    def metric_names(self) -> list[str]:
+        """The epoch table's columns: epoch, train_loss, valid_loss, the metrics' names, time."""
         return ["epoch", "train_loss", "valid_loss", *(m.name for m in self.learn.metrics), "time"]
 
-    def before_fit(self):
+    def before_fit(self) -> None:
+        """Clear the history of an earlier fit."""
         self.lrs, self.moms, self.losses, self.iters, self.values, self.hps = [], [], [], [], [], {}
         self.smooth_loss.reset()
         self._unrecorded = self._consumed = 0
         self.learn.smooth_loss = float("nan")
 
-    def before_epoch(self):
+    def before_epoch(self) -> None:
+        """Start the epoch's timer and reset the validation loss and metrics."""
         self.epoch_start = time.perf_counter()
         self.log = [self.learn.epoch]
         self.train_value = float("nan")
@@ -109,10 +119,13 @@ class Recorder(Callback):
             metric.reset()
         self._predictions, self._targets = DeviceBatches(), DeviceBatches()
 
-    def before_train(self):
+    def before_train(self) -> None:
+        """Start counting this phase's losses still on the device."""
         self._unrecorded = self._consumed = 0  # (DeferredLossCallback starts a new list of device losses)
 
-    def after_batch(self):
+    def after_batch(self) -> None:
+        """Record a training batch's lr, momentum and smoothed loss; add a validation batch to the loss and
+        metrics."""
         learn = self.learn
         if learn.yb is None:
             return
@@ -133,7 +146,7 @@ class Recorder(Callback):
         if learn.metrics:
             self._accumulate_metrics(learn.pred, learn.yb)
 
-    def catch_up(self):
+    def catch_up(self) -> float:
         """Record the batches whose losses are still on a GPU, reading them (one transfer for all); returns the
         smoothed loss. learn.smooth_loss calls this."""
         if self._unrecorded:
@@ -170,16 +183,20 @@ class Recorder(Callback):
                 for metric in self.learn.metrics:
                     metric.accumulate(pred, targ)
 
-    def after_train(self):
+    def after_train(self) -> None:
+        """Read the phase's remaining device losses: the epoch's train_loss."""
         self.train_value = self.catch_up()
 
-    def after_validate(self):
+    def after_validate(self) -> None:
+        """Give the metrics the validation batches still on the device."""
         self._read_metrics()
 
-    def after_fit(self):
+    def after_fit(self) -> None:
+        """Record the batches of a fit cancelled during training."""
         self.catch_up()  # a fit cancelled during training: the batches it ran are recorded
 
-    def after_epoch(self):
+    def after_epoch(self) -> None:
+        """Append the epoch's [train_loss, valid_loss, *metrics] to values and its row to log."""
         learn = self.learn
         self._read_metrics()
         validated = learn.dls.valid is not None and self.loss.count > 0
@@ -192,7 +209,7 @@ class Recorder(Callback):
 
     # ---- plots (matplotlib is optional: imported only here) ----
 
-    def plot_loss(self, skip_start=5, with_valid=True):
+    def plot_loss(self, skip_start: int = 5, with_valid: bool = True) -> Figure:
         """Smoothed training loss per batch, and the validation loss at the end of each epoch."""
         plt = _pyplot()
         fig, ax = plt.subplots()
@@ -206,7 +223,7 @@ class Recorder(Callback):
         ax.legend()
         return fig
 
-    def plot_sched(self):
+    def plot_sched(self) -> Figure:
         """The learning rate and momentum of the last parameter group, per batch."""
         plt = _pyplot()
         fig, (ax_lr, ax_mom) = plt.subplots(1, 2, figsize=(10, 4))
@@ -218,7 +235,8 @@ class Recorder(Callback):
         ax_mom.set_ylabel("mom")
         return fig
 
-    def plot_lr_find(self, skip_end=5, suggestions=None):
+    def plot_lr_find(self, skip_end: int = 5,
+                     suggestions: Mapping[str, tuple[float, tuple[float, float]]] | None = None) -> Figure:
         """Smoothed loss against learning rate (log scale) after learn.lr_find(), with its suggestions
         ({name: (suggested lr, (lr, loss) of the point to mark)}, by default those lr_find made), each marked
         at its own learning rate and labelled with it. Returns the matplotlib Figure: in a script, save it
@@ -241,7 +259,7 @@ class Recorder(Callback):
 
     # ---- fastai v1 (course-v3) names ----
 
-    def plot(self, skip_start=10, skip_end=5, suggestion=False):
+    def plot(self, skip_start: int = 10, skip_end: int = 5, suggestion: bool = False) -> Figure:
         """fastai v1's recorder.plot(): the lr_find plot (plot_lr_find), without the first skip_start and last
         skip_end points; suggestion=True marks lr_find's suggestions. Returns the Figure."""
         fig = self.plot_lr_find(skip_end=skip_end, suggestions=None if suggestion else {})
@@ -251,7 +269,7 @@ class Recorder(Callback):
         fig.axes[0].autoscale_view()
         return fig
 
-    def plot_lr(self, show_moms=False):
+    def plot_lr(self, show_moms: bool = False) -> Figure:
         """fastai v1's recorder.plot_lr(): the learning rate per batch (and the momentum with show_moms)."""
         if show_moms:
             return self.plot_sched()
@@ -262,11 +280,11 @@ class Recorder(Callback):
         ax.set_ylabel("lr")
         return fig
 
-    def plot_losses(self, skip_start=0):
+    def plot_losses(self, skip_start: int = 0) -> Figure:
         """fastai v1's recorder.plot_losses(): training and validation losses (plot_loss)."""
         return self.plot_loss(skip_start=skip_start)
 
-    def plot_metrics(self):
+    def plot_metrics(self) -> Figure:
         """fastai v1's recorder.plot_metrics(): each metric's value at the end of every epoch, against the batch
         count, one panel per metric."""
         names = [metric.name for metric in self.learn.metrics]

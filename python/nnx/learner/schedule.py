@@ -4,8 +4,12 @@ before every batch, and the learning-rate finder (fastai's callback/schedule.py 
 A schedule is f(pos) with pos in [0, 1] the fraction of training done. `start` and `end` may be
 arrays (one value per parameter group), which is how discriminative learning rates are scheduled.
 """
+from __future__ import annotations
+
 import collections
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
@@ -14,6 +18,9 @@ from .callback import Callback, CancelFitException, CancelValidException
 from .hypers import get_hyper, set_hyper
 from .progress import without_progress
 
+if TYPE_CHECKING:
+    from .learner import Learner
+
 __all__ = [
     "sched_lin", "sched_cos", "sched_no", "sched_exp",
     "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
@@ -21,23 +28,29 @@ __all__ = [
     "valley", "slide", "minimum", "steep", "suggest_lrs", "run_lr_find",
 ]
 
+# A hyper-parameter's value: one float, or one per parameter group (discriminative rates).
+Hyper = Union[float, np.ndarray]
+HyperLike = Union[float, Sequence[float], np.ndarray]
+# A schedule: the value at pos, the fraction of training done (in [0, 1]).
+ScheduleFunc = Callable[[float], Hyper]
 
-def sched_lin(start, end, pos):
+
+def sched_lin(start: Hyper, end: Hyper, pos: float) -> Hyper:
     """Linear from start (pos=0) to end (pos=1)."""
     return start + pos * (end - start)
 
 
-def sched_cos(start, end, pos):
+def sched_cos(start: Hyper, end: Hyper, pos: float) -> Hyper:
     """Half a cosine from start to end: f(p) = s + (1 + cos(pi (1 - p))) (e - s) / 2."""
     return start + (1 + math.cos(math.pi * (1 - pos))) * (end - start) / 2
 
 
-def sched_no(start, end, pos):
+def sched_no(start: Hyper, end: Hyper, pos: float) -> Hyper:
     """Constant start."""
     return start
 
 
-def sched_exp(start, end, pos):
+def sched_exp(start: Hyper, end: Hyper, pos: float) -> Hyper:
     """Exponential (geometric) from start to end: start * (end / start) ** pos."""
     return start * (end / start) ** pos
 
@@ -64,27 +77,27 @@ def _as_value(value):
     return value
 
 
-def SchedLin(start, end):  # noqa: N802 - fastai's name
+def SchedLin(start: HyperLike, end: HyperLike) -> Schedule:  # noqa: N802 - fastai's name
     """Linear schedule from start to end."""
     return Schedule(sched_lin, start, end)
 
 
-def SchedCos(start, end):  # noqa: N802
+def SchedCos(start: HyperLike, end: HyperLike) -> Schedule:  # noqa: N802
     """Cosine schedule from start to end."""
     return Schedule(sched_cos, start, end)
 
 
-def SchedNo(start, end):  # noqa: N802
+def SchedNo(start: HyperLike, end: HyperLike) -> Schedule:  # noqa: N802
     """Constant schedule at start."""
     return Schedule(sched_no, start, end)
 
 
-def SchedExp(start, end):  # noqa: N802
+def SchedExp(start: HyperLike, end: HyperLike) -> Schedule:  # noqa: N802
     """Exponential schedule from start to end."""
     return Schedule(sched_exp, start, end)
 
 
-def SchedPoly(start, end, power):  # noqa: N802
+def SchedPoly(start: HyperLike, end: HyperLike, power: float) -> ScheduleFunc:  # noqa: N802
     """Polynomial schedule: start + (end - start) * pos ** power."""
     start, end = _as_value(start), _as_value(end)
 
@@ -94,7 +107,8 @@ def SchedPoly(start, end, power):  # noqa: N802
     return poly
 
 
-def combine_scheds(pcts, scheds):
+def combine_scheds(pcts: Sequence[float],
+                   scheds: Sequence[ScheduleFunc]) -> ScheduleFunc:
     """One schedule that runs scheds[i] over the fraction pcts[i] of training, in turn (pcts sum to 1)."""
     if len(pcts) != len(scheds) or not pcts:
         raise ValueError(f"pcts and scheds must have the same non-zero length, got {len(pcts)} and {len(scheds)}")
@@ -112,12 +126,15 @@ def combine_scheds(pcts, scheds):
     return combined
 
 
-def combined_cos(pct, start, middle, end):
+def combined_cos(pct: float, start: HyperLike, middle: HyperLike,
+                 end: HyperLike) -> ScheduleFunc:
     """Cosine from start to middle over the first pct of training, then cosine from middle to end."""
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
 
-def one_cycle_scheds(lr_max, div=25.0, div_final=1e5, pct_start=0.25, moms=(0.95, 0.85, 0.95)):
+def one_cycle_scheds(lr_max: HyperLike, div: float = 25.0, div_final: float = 1e5,
+                     pct_start: float = 0.25,
+                     moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> dict[str, ScheduleFunc]:
     """The 1cycle policy: lr warms up lr_max/div -> lr_max, then anneals to lr_max/div_final; the
     momentum moves the other way, moms[0] -> moms[1] -> moms[2]. lr_max may be one value per group."""
     if not 0.0 <= pct_start <= 1.0:
@@ -138,24 +155,28 @@ class ParamScheduler(Callback):
     order = 60
     run_valid = False
 
-    def __init__(self, scheds):
+    def __init__(self, scheds: Mapping[str, ScheduleFunc]):
         self.scheds = dict(scheds)
 
-    def before_fit(self):
+    def before_fit(self) -> None:
+        """Start a new record of the values used (hps)."""
         self.hps = {name: [] for name in self.scheds}
 
-    def before_batch(self):
+    def before_batch(self) -> None:
+        """Set each scheduled hyper-parameter to its schedule's value at learn.pct_train."""
         self._apply(self.learn.pct_train)
 
     def _apply(self, pos):
         for name, schedule in self.scheds.items():
             set_hyper(self.learn.opt, name, schedule(pos))
 
-    def after_batch(self):
+    def after_batch(self) -> None:
+        """Record the values this batch used."""
         for name in self.scheds:
             self.hps[name].append(get_hyper(self.learn.opt, name))
 
-    def after_fit(self):
+    def after_fit(self) -> None:
+        """Hand the recorded values to learn.recorder.hps."""
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.hps = self.hps
@@ -165,21 +186,24 @@ class LRFinder(ParamScheduler):
     """Trains with a learning rate growing exponentially from start_lr to end_lr over num_it batches,
     stopping early when the smoothed loss exceeds 4x its best; the Learner restores the model after."""
 
-    def __init__(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100, stop_div: bool = True):
         if not (0 < start_lr < end_lr):
             raise ValueError(f"lr_find needs 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
         super().__init__({"lr": SchedExp(start_lr, end_lr)})
         self.num_it = max(int(num_it), 6)
         self.stop_div = stop_div
 
-    def before_fit(self):
+    def before_fit(self) -> None:
+        """Start the record, with no best loss yet."""
         super().before_fit()
         self.best_loss = float("inf")
 
-    def before_batch(self):
+    def before_batch(self) -> None:
+        """Set the lr for this batch: exponential in train_iter / num_it."""
         self._apply(self.learn.train_iter / self.num_it)
 
-    def after_batch(self):
+    def after_batch(self) -> None:
+        """Stop after num_it batches, or (stop_div) when the smoothed loss exceeds 4x its best."""
         super().after_batch()
         smooth_loss = self.learn.smooth_loss
         if smooth_loss < self.best_loss:
@@ -190,7 +214,8 @@ class LRFinder(ParamScheduler):
         if self.learn.train_iter >= self.num_it:
             raise CancelFitException()
 
-    def before_validate(self):
+    def before_validate(self) -> None:
+        """Skip validation: lr_find only trains."""
         raise CancelValidException()
 
 
@@ -199,7 +224,8 @@ class LRFinder(ParamScheduler):
 SuggestedLRs = collections.namedtuple("SuggestedLRs", ["valley", "slide", "minimum", "steep"])
 
 
-def valley(lrs, losses):
+def valley(lrs: Sequence[float] | np.ndarray,
+           losses: Sequence[float] | np.ndarray) -> tuple[float, tuple[float, float]]:
     """Inside the longest run of decreasing losses (a longest decreasing subsequence), the lr a third
     plus a sixth of the way along it. Returns (suggestion, (lr, loss) to plot)."""
     n = len(losses)
@@ -217,7 +243,8 @@ def valley(lrs, losses):
     return float(lrs[index]), (float(lrs[index]), float(losses[index]))
 
 
-def slide(lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0):
+def slide(lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray, lr_diff: int = 15,
+          thresh: float = 0.005, adjust_value: float = 1.0) -> tuple[float, tuple[float, float]]:
     """Slides a window of lr_diff points leftwards from the end until the loss gradient at both ends
     agrees within thresh; suggests the lr at the window's left end."""
     losses = np.asarray(losses, dtype=np.float64)
@@ -233,7 +260,8 @@ def slide(lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0):
     return suggestion, (suggestion, _loss_at(suggestion, lrs, losses))
 
 
-def minimum(lrs, losses):
+def minimum(lrs: Sequence[float] | np.ndarray,
+            losses: Sequence[float] | np.ndarray) -> tuple[float, tuple[float, float]]:
     """One tenth of the lr at the lowest loss; the point to plot is the suggestion itself, on the curve
     (marking the minimum would label it with an lr ten times smaller than where it stands)."""
     index = int(np.argmin(losses))
@@ -246,7 +274,7 @@ def _loss_at(lr, lrs, losses):
     return float(np.interp(np.log10(lr), np.log10(np.asarray(lrs, dtype=np.float64)), losses))
 
 
-def steep(lrs, losses):
+def steep(lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray) -> tuple[float, tuple[float, float]]:
     """The lr where the loss falls fastest per unit of log(lr)."""
     lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
     slopes = (losses[1:] - losses[:-1]) / (np.log(lrs[1:]) - np.log(lrs[:-1]))
@@ -254,7 +282,8 @@ def steep(lrs, losses):
     return float(lrs[index]), (float(lrs[index]), float(losses[index]))
 
 
-def suggest_lrs(lrs, losses, num_it):
+def suggest_lrs(lrs: Sequence[float] | np.ndarray, losses: Sequence[float] | np.ndarray,
+                num_it: int) -> tuple[SuggestedLRs, list[tuple[float, float]]]:
     """fastai's four suggestions from recorded (lrs, smoothed losses), skipping the first tenth and the
     last 5 points, and anything from the first non-finite loss on. Returns (SuggestedLRs, plot points)."""
     lrs = np.asarray(lrs, dtype=np.float64)[num_it // 10: -5]
@@ -270,7 +299,8 @@ def suggest_lrs(lrs, losses, num_it):
     return SuggestedLRs(*(lr for lr, _ in results)), [point for _, point in results]
 
 
-def run_lr_find(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+def run_lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100,
+                stop_div: bool = True) -> SuggestedLRs:
     """Learner.lr_find: a fit with LRFinder (no progress display, the loss guard off: divergence is what it looks
     for), then model, optimizer and random state restored; returns SuggestedLRs and keeps the points to mark in
     learn.recorder.lr_find_points."""
