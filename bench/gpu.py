@@ -88,8 +88,8 @@ def main():
     if args.dry_run:
         install_fake_cuda()
     import nnx
-    from nnx import nn, optim
     import nnx.nn.functional as F
+    from nnx import nn, optim
 
     # Nothing to measure without a CUDA device (nnx's first: it needs no torch): skipped, not failed.
     if not nnx.cuda.is_available():
@@ -172,7 +172,7 @@ def main():
     t_nnx = median_seconds(adam.step, sync_nnx, repeat)
     source = nnx.tensor(rng.standard_normal(count, dtype=np.float32), device="cuda")
     with nnx.no_grad():
-        t_copy = median_seconds(lambda: source.clone(), sync_nnx, repeat)
+        t_copy = median_seconds(source.clone, sync_nnx, repeat)
     copy_gbs = 2 * 4 * count / t_copy / 1e9
     adam_gbs = 7 * 4 * count / t_nnx / 1e9
     t_torch = None

@@ -9,11 +9,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import public_api
+from common import (
+    Timing,
+    machine_description,
+    measure,
+    measure_side_by_side,
+    optional_import,
+    print_table,
+    ratio,
+    verdict,
+    write_json,
+)
 
 import nnx  # noqa: F401
-import public_api
-from common import (Timing, machine_description, measure, measure_side_by_side, optional_import, print_table,
-                    ratio, verdict, write_json)
 from nnx import _C
 
 torch = optional_import("torch")

@@ -22,8 +22,16 @@ import subprocess
 import sys
 import time
 
-from common import (ROOF_COPY_GBS, environment_without_openblas_overrides, machine_description, openblas_kernels,
-                    print_table, roofs, verdict, write_json)
+from common import (
+    ROOF_COPY_GBS,
+    environment_without_openblas_overrides,
+    machine_description,
+    openblas_kernels,
+    print_table,
+    roofs,
+    verdict,
+    write_json,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GEMM_SIZES = (256, 384, 512, 640, 768, 1024, 1536, 2048)
@@ -219,7 +227,8 @@ def report(quick, rounds=None):
         print_table("F.cross_entropy(x, y).backward(), 4096 x 1000 float32 (x a fresh leaf: a 16 MB copy each call)",
                     ["case", "nnx ms", "torch ms", "speedup", "target", "met", "nnx GB/s", "of copy bw"],
                     [["cross-entropy fwd+bwd", times["nnx"] * 1e3, times["torch"] * 1e3, speedup, f">= {CE_TARGET}",
-                      verdict(speedup, CE_TARGET), moved / times["nnx"] / 1e9, moved / times["nnx"] / 1e9 / ROOF_COPY_GBS]])
+                      verdict(speedup, CE_TARGET), moved / times["nnx"] / 1e9,
+                      moved / times["nnx"] / 1e9 / ROOF_COPY_GBS]])
         results["ce"] = times
     else:
         print("\ncross-entropy row skipped: PyTorch is not installed (pip install torch)")

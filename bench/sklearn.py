@@ -29,9 +29,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE] + [HERE]
 
 import numpy as np  # noqa: E402
-
-from common import (environment_without_openblas_overrides, machine_description, openblas_kernels,  # noqa: E402
-                    print_table, ratio, verdict, write_json)
+from common import (  # noqa: E402
+    environment_without_openblas_overrides,
+    machine_description,
+    openblas_kernels,
+    print_table,
+    ratio,
+    verdict,
+    write_json,
+)
 
 TARGET_SPEEDUP = 2.5  # float32 X
 TARGET_NOT_SLOWER = 1.0  # float64 X
@@ -141,9 +147,8 @@ def main(argv=None):
     if args.worker:
         return run_worker(*args.worker, args.quick)
 
-    import sklearn
-
     import nnx
+    import sklearn
 
     for line in machine_description(nnx._C.get_num_threads()):
         print(line)

@@ -171,7 +171,8 @@ def main():
     n_samples = 10_000 if args.quick else 60_000
     tiny_steps = 500 if args.quick else 3000
     X, y = synthetic_data(n_samples, 784, 10)
-    print(f"threads: {threads}, load average {os.getloadavg()[0]:.1f}; epoch: {n_samples}x784 float32, MLP 784-512-256-10, Adam, batch 128; "
+    print(f"threads: {threads}, load average {os.getloadavg()[0]:.1f}; "
+          f"epoch: {n_samples}x784 float32, MLP 784-512-256-10, Adam, batch 128; "
           f"tiny step: 64-32-10, batch 32; median of {runs} run(s)")
 
     with_torch = torch is not None

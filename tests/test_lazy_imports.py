@@ -67,4 +67,4 @@ def test_import_nnx_loads_no_heavy_subpackage(after_bare_import):
 def test_unknown_attribute_is_an_attribute_error():
     assert not hasattr(nnx, "no_such_subpackage")
     with pytest.raises(AttributeError, match="no_such_subpackage"):
-        nnx.no_such_subpackage
+        nnx.no_such_subpackage  # noqa: B018  (the attribute access is the test)

@@ -14,7 +14,6 @@ from nnx.learner.recorder import AvgLoss, AvgSmoothLoss
 from nnx.metrics import AccumMetric, AvgMetric
 from nnx.tabular import LinBnDrop, MSELossFlat, TabularDataLoaders
 
-
 # ---- Tensor comparisons, in-place detach, *_as reshapes, unflatten ------------------------------------------
 
 @pytest.mark.parametrize("name,expected", [("eq", np.equal), ("ne", np.not_equal), ("gt", np.greater),
@@ -81,7 +80,7 @@ def test_reset_parameters_redraws_or_restores(make):
     module = make()
     fresh = {k: v.numpy().copy() for k, v in module.state_dict().items()}
     for p in module.parameters():
-        p.data.numpy()[...] = 123.0  # noqa: the module's own storage
+        p.data.numpy()[...] = 123.0  # (the module's own storage)
     module.reset_parameters()
     for name, p in module.named_parameters():
         values = p.numpy()

@@ -241,7 +241,8 @@ def record_ops(rng):
                 shapes = [(rows, inner), (outer, inner), (outer,)][: 3 if bias else 2]
                 arrays = [rng.uniform(-1, 1, size=s).astype(dtype).astype(np.float64) for s in shapes]
                 add("linear", activation, dtype,
-                    lambda *t, act=_activation(activation): act(torch.nn.functional.linear(*t)), arrays, bias=bias)
+                    lambda *t, act=_activation(activation): act(torch.nn.functional.linear(*t)),  # noqa: B008 (binds now)
+                    arrays, bias=bias)
         for loss in LOSSES:
             for reduction in ("mean", "sum", "none"):
                 for smoothing in ((0.0, 0.1) if loss == "cross_entropy" else (0.0,)):
@@ -257,7 +258,7 @@ def record_ops(rng):
                         options = dict(reduction=reduction)
                         torch_target = torch.tensor(target)
                     add("loss", loss, dtype,
-                        lambda t, f=getattr(torch.nn.functional, loss), y=torch_target, o=options: f(t, y, **o),
+                        lambda t, f=getattr(torch.nn.functional, loss), y=torch_target, o=options: f(t, y, **o),  # noqa: B008
                         [logits], target=target.tolist(), options=options)
     return dict(cases=cases)
 
@@ -330,7 +331,8 @@ def record_namespace(rng):
         weights = rng.standard_normal(tuple(out.shape))
         (out * torch.tensor(weights)).sum().backward()
         cases.append(dict(name=name, args=args, kwargs=kwargs, values=values.tolist(), weights=weights.tolist(),
-                          out=out.detach().numpy().tolist(), out_shape=list(out.shape), grad=leaf.grad.numpy().tolist()))
+                          out=out.detach().numpy().tolist(), out_shape=list(out.shape),
+                          grad=leaf.grad.numpy().tolist()))
     return dict(cases=cases)
 
 

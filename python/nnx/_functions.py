@@ -129,7 +129,7 @@ def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple
     return tuple(grids)
 
 
-# --- creation ----------------------------------------------------------------------------------------------------------
+# --- creation ---------------------------------------------------------------------------------------------------------
 def is_tensor(obj: object) -> bool:
     """True if obj is an nnx Tensor."""
     return isinstance(obj, Tensor)
@@ -140,7 +140,8 @@ def as_tensor(data: Any, dtype: DTypeLike | None = None, device: DeviceLike | No
     itself, a NumPy array of a dtype nnx holds is shared (as torch.as_tensor); anything else is copied."""
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device)
-    if isinstance(data, np.ndarray) and (dtype is None or _check_dtype(dtype) == data.dtype) and device in (None, "cpu"):
+    if (isinstance(data, np.ndarray) and (dtype is None or _check_dtype(dtype) == data.dtype)
+            and device in (None, "cpu")):
         return Tensor(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -171,7 +172,7 @@ def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, device: De
                   requires_grad=requires_grad)
 
 
-# --- random (nnx's seeded generator: nnx.manual_seed fixes every value) ------------------------------------------------
+# --- random (nnx's seeded generator: nnx.manual_seed fixes every value) -----------------------------------------------
 def randint(low: int = 0, high: int | None = None, size: int | Sequence[int] | None = None, *,
             dtype: DTypeLike | None = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high): randint(high, size) or randint(low, high, size)."""
@@ -225,7 +226,7 @@ def normal(mean: Tensor | float, std: Tensor | float, size: int | Sequence[int] 
     return _tensor.randn(shape, dtype=like.dtype, device=like.device) * std + mean
 
 
-# --- grad modes and the default dtype -----------------------------------------------------------------------------------
+# --- grad modes and the default dtype ---------------------------------------------------------------------------------
 class inference_mode(_autograd._GradMode):
     """torch.inference_mode: nnx has no separate inference tensors, so this is no_grad (mode=False: grad on)."""
 
@@ -260,7 +261,7 @@ def _default_float() -> np.dtype:
     return _tensor_args.default_float()
 
 
-# --- names nnx deliberately lacks ------------------------------------------------------------------------------------------
+# --- names nnx deliberately lacks -------------------------------------------------------------------------------------
 def raise_if_not_provided(name: str) -> None:
     """NotProvidedError (an AttributeError, so hasattr() stays False) naming the alternative, for a PyTorch
     name nnx deliberately lacks; nothing for other names. Called by nnx's module __getattr__."""

@@ -56,7 +56,8 @@ NOT_PROVIDED_METHODS = {
     "share_memory_": "pass NumPy arrays to worker processes (nnx.utils.data.DataLoader does this for you)",
     "pin_memory": "not needed: nnx copies host arrays to the GPU directly",
     "register_hook": "autograd hooks are not provided: read .grad after backward()",
-    "retain_grad": "nnx keeps .grad on leaves only: compute the intermediate as a leaf (y = y.detach().requires_grad_())",
+    "retain_grad": ("nnx keeps .grad on leaves only: compute the intermediate as a leaf "
+                    "(y = y.detach().requires_grad_())"),
     "apply_": "compute on tensor.numpy() and copy back with tensor.copy_()",
     "map_": "compute on tensor.numpy() and copy back with tensor.copy_()",
     "svd": _NUMPY_LINALG, "det": _NUMPY_LINALG, "inverse": _NUMPY_LINALG, "pinverse": _NUMPY_LINALG,

@@ -214,7 +214,7 @@ def test_operators_match_torch(rng):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
     x = nnx.tensor(values, requires_grad=True)
     tx = torch.tensor(values, requires_grad=True)
-    for lib, leaf in ((nnx, x), (torch, tx)):
+    for _lib, leaf in ((nnx, x), (torch, tx)):
         y = leaf * 2
         y *= leaf
         y -= 1

@@ -202,7 +202,7 @@ def test_not_provided_names_raise_naming_the_alternative():
             getattr(nnx, name)
         assert not hasattr(nnx, name)  # NotProvidedError is an AttributeError: hasattr stays honest
     x = nnx.zeros(2)
-    for name, alternative in NOT_PROVIDED_METHODS.items():
+    for name, _alternative in NOT_PROVIDED_METHODS.items():
         method = getattr(nnx.Tensor, name)
         if not getattr(method, "not_provided", False):
             continue

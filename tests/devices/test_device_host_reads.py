@@ -11,7 +11,7 @@ import nnx
 from nnx import nn
 from nnx.data import DataLoaders
 from nnx.datasets import load_digits_split
-from nnx.learner import NonFiniteLossError, TerminateOnNaNCallback
+from nnx.learner import NonFiniteLossError
 from nnx.metrics import F1Score, accuracy
 from nnx.sklearn import MLPClassifier, MLPRegressor
 
@@ -111,6 +111,7 @@ def test_the_progress_display_on_a_gpu(fake_cuda_module, digits, use_tqdm):
     if use_tqdm:
         pytest.importorskip("tqdm")
     import io
+
     from nnx.learner import ProgressCallback
     buffer = io.StringIO()
     learn = make_learner(digits, "cuda", 32)
@@ -133,7 +134,7 @@ def test_an_estimator_epoch_reads_the_device_a_few_times(fake_cuda_module, digit
     for batch_size in (16, 64):
         for epochs in (1, 4):
             model = estimator(batch_size=batch_size, max_iter=epochs, device="cuda", **settings)
-            reads[batch_size, epochs] = waits(fake_cuda_module, lambda: model.fit(X_train, y))
+            reads[batch_size, epochs] = waits(fake_cuda_module, lambda: model.fit(X_train, y))  # noqa: B023 (called here)
     # the moves to the device and back cost the same for every fit; each epoch adds a handful of reads
     per_epoch = {batch_size: (reads[batch_size, 4] - reads[batch_size, 1]) / 3 for batch_size in (16, 64)}
     assert per_epoch[16] == per_epoch[64] <= MAX_READS_PER_EPOCH, reads

@@ -111,7 +111,7 @@ def test_optimizer_state_dict_moves_between_devices(device):
     cpu_model.load_state_dict(model.state_dict())
     cpu_optimizer = make(cpu_model.parameters())
     cpu_optimizer.load_state_dict(saved)  # state saved on the device loads onto the CPU parameters
-    for param, state in cpu_optimizer.state.items():
+    for _param, state in cpu_optimizer.state.items():
         assert state["step"] == 4 and state["exp_avg"].device == nnx.device("cpu")
     device_model = optimizer_model().to(device)
     device_optimizer = make(device_model.parameters())

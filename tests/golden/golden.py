@@ -9,7 +9,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(name: str) -> dict:
     """The recorded file tests/golden/<name>.json (inputs, PyTorch's outputs, the PyTorch version)."""
     with open(os.path.join(HERE, f"{name}.json")) as file:

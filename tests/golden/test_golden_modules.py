@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from golden import array, load
 
 import nnx
 import nnx.nn.functional as F
+from golden import array, load
 from nnx import nn
 
 RECORDED = load("modules")

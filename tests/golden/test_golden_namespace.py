@@ -3,9 +3,9 @@ cumprod, norm, tril/triu, flip, roll, diag, trace, std, var, amax ...): values a
 recorded inputs (tools/record_golden.py), replayed through nnx without PyTorch."""
 import numpy as np
 import pytest
-from golden import array, load
 
 import nnx
+from golden import array, load
 
 CASES = load("namespace")["cases"]
 

@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from golden import array, load
 
 import nnx
 import nnx.nn.functional as F
+from golden import array, load
 
 CASES = load("ops")["cases"]
 LAYOUTS = ["C", "F", "strided", "reversed"]

@@ -2,9 +2,9 @@
 of SGD/Adam/AdamW/RMSprop over their options with a parameter-dependent gradient, so one wrong step shows."""
 import numpy as np
 import pytest
-from golden import load
 
 import nnx
+from golden import load
 from nnx import optim
 
 RECORDED = load("optimizers")

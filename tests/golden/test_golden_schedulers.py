@@ -4,8 +4,8 @@ linear, two and three phases, warm-up ending exactly on a step, asymmetric momen
 ReduceLROnPlateau (min/max, rel/abs, cooldown, eps)."""
 import numpy as np
 import pytest
-from golden import load
 
+from golden import load
 from nnx import nn, optim
 from nnx.optim import lr_scheduler
 
@@ -54,7 +54,8 @@ def test_recordings_cover_every_branch():
     options = [c["options"] for c in SCHEDULERS if c["scheduler"] == "OneCycleLR"]
     assert any(o.get("three_phase") and o.get("anneal_strategy") == "linear" for o in options)
     assert any(o.get("three_phase") and o.get("anneal_strategy", "cos") == "cos" for o in options)
-    assert any(o.get("pct_start", 0.3) * o.get("total_steps", 0) == int(o.get("pct_start", 0.3) * o.get("total_steps", 0))
+    assert any(o.get("pct_start", 0.3) * o.get("total_steps", 0)
+               == int(o.get("pct_start", 0.3) * o.get("total_steps", 0))
                and o.get("total_steps") for o in options)  # warm-up ends exactly on a step
     assert any(not o.get("cycle_momentum", True) for o in options)
     cosine = [c for c in SCHEDULERS if c["scheduler"] == "CosineAnnealingLR"]

@@ -3,8 +3,8 @@ copies, and two "sides" (HOST: _C on NumPy arrays, DEVICE: _cuda on DeviceArrays
 run on both and must give the same result, or raise the same exception with the same message."""
 import numpy as np
 import pytest
-from helpers import poisoned
 
+from helpers import poisoned
 from nnx.native import _C
 from nnx.native import _cuda as cuda  # None when the build had no nvcc
 

@@ -4,8 +4,8 @@ import gc
 
 import numpy as np
 import pytest
-from helpers import poisoned
 
+from helpers import poisoned
 from nnx import native
 
 cuda = native._cuda
@@ -25,7 +25,8 @@ def random_values(rng, shape, dtype):
         return np.asarray(rng.random(shape) < 0.5)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        return rng.integers(max(info.min, -1000), min(info.max, 1000), size=shape, endpoint=True).astype(dtype).reshape(shape)
+        values = rng.integers(max(info.min, -1000), min(info.max, 1000), size=shape, endpoint=True)
+        return values.astype(dtype).reshape(shape)
     return np.asarray(rng.uniform(-2, 2, size=shape).astype(dtype))
 
 
@@ -75,7 +76,8 @@ def test_from_host_refuses_non_arrays(obj):
 
 @needs_module
 def test_from_host_refuses_unsupported_dtype_and_layout():
-    with pytest.raises(TypeError, match="array must have dtype bool, uint8, int32, int64, float32, float64, got float16"):
+    with pytest.raises(TypeError,
+                       match="array must have dtype bool, uint8, int32, int64, float32, float64, got float16"):
         cuda.DeviceArray.from_host(np.ones(3, np.float16))
     with pytest.raises(ValueError, match="array must be C-contiguous"):
         cuda.DeviceArray.from_host(np.ones((3, 4), np.float32).T)
@@ -89,7 +91,8 @@ def test_empty_validates_its_arguments_before_touching_the_device():
         cuda.DeviceArray.empty(3, np.float32)
     with pytest.raises(TypeError, match="shape must be a sequence of ints"):
         cuda.DeviceArray.empty((2.5,), np.float32)
-    with pytest.raises(TypeError, match="dtype must be one of bool, uint8, int32, int64, float32, float64, got complex128"):
+    with pytest.raises(TypeError,
+                       match="dtype must be one of bool, uint8, int32, int64, float32, float64, got complex128"):
         cuda.DeviceArray.empty((2,), np.complex128)
     with pytest.raises(TypeError, match="dtype must be a NumPy dtype"):
         cuda.DeviceArray.empty((2,), "not a dtype")

@@ -3,10 +3,19 @@ offset) must give bit-identical uniforms, masks and outputs on both devices; plu
 (the same errors and messages as _C)."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, poisoned_device, requires_gpu,
-                                requires_module, to_device, to_host)
-from helpers import EDGE_SIZES, FLOAT_DTYPES, poisoned, random_array
+from cuda_kernel_checks import (
+    DEVICE,
+    HOST,
+    assert_same_error,
+    cuda,
+    poisoned_device,
+    requires_gpu,
+    requires_module,
+    to_device,
+    to_host,
+)
 
+from helpers import EDGE_SIZES, FLOAT_DTYPES, poisoned, random_array
 from nnx.native import _C
 
 pytestmark = pytest.mark.cuda
@@ -98,7 +107,8 @@ def forward(s, x=None, out=None, mask=None, p=0.5, seed=1, offset=0):
 
 
 def backward(s, grad_out=None, mask=None, grad_in=None, p=0.5):
-    s.module.dropout_backward(s.array(f32(3)) if grad_out is None else grad_out, s.array(u8(3)) if mask is None else mask,
+    s.module.dropout_backward(s.array(f32(3)) if grad_out is None else grad_out,
+                              s.array(u8(3)) if mask is None else mask,
                               s.array(f32(3)) if grad_in is None else grad_in, p)
 
 
@@ -155,6 +165,6 @@ def test_numpy_arrays_are_refused():
 
 def test_bad_calls_fail_on_the_host():
     """The table above is only meaningful if every call really is refused by _C."""
-    for case, call in BAD_CALLS.items():
+    for _case, call in BAD_CALLS.items():
         with pytest.raises((TypeError, ValueError)):
             call(HOST)

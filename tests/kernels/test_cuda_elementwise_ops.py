@@ -62,7 +62,8 @@ def test_unary_special_values():
         out = poisoned_device(x.shape, np.bool_ if op in PREDICATES else np.float64)
         cuda.unary(op, device(x), out)
         expected = unary_reference(op, x)
-        np.testing.assert_allclose(host(out).astype(np.float64), expected.astype(np.float64), rtol=1e-14, equal_nan=True)
+        np.testing.assert_allclose(host(out).astype(np.float64), expected.astype(np.float64), rtol=1e-14,
+                                   equal_nan=True)
         if op in ("sign", "rint", "floor", "ceil", "trunc"):
             np.testing.assert_array_equal(np.signbit(host(out)), np.signbit(expected))  # signed zeros too
 

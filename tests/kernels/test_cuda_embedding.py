@@ -3,10 +3,19 @@ the device-side index checks (a bad index raises IndexError at the next synchron
 bindings' validation (the same errors and messages as _C)."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, poisoned_device, requires_gpu,
-                                requires_module, to_device, to_host)
-from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
+from cuda_kernel_checks import (
+    DEVICE,
+    HOST,
+    assert_same_error,
+    cuda,
+    poisoned_device,
+    requires_gpu,
+    requires_module,
+    to_device,
+    to_host,
+)
 
+from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 from nnx.native import _C
 
 pytestmark = pytest.mark.cuda

@@ -1,8 +1,8 @@
 """CUDA gathers, scatters and nonzero against NumPy; GPU cases skip without a GPU."""
 import numpy as np
 import pytest
-from helpers import poisoned
 
+from helpers import poisoned
 from nnx import native
 
 cuda = native._cuda

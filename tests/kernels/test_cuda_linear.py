@@ -2,10 +2,18 @@
 kernels (nnx._C, float64) on the same inputs, plus the bindings' validation: the same errors as _C."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, assert_same_error, cuda, poisoned_device, requires_gpu, requires_module,
-                                to_device, to_host)
-from helpers import FLOAT_DTYPES, assert_close, random_array
+from cuda_kernel_checks import (
+    DEVICE,
+    assert_same_error,
+    cuda,
+    poisoned_device,
+    requires_gpu,
+    requires_module,
+    to_device,
+    to_host,
+)
 
+from helpers import FLOAT_DTYPES, assert_close, random_array
 from nnx.native import _C
 
 pytestmark = pytest.mark.cuda

@@ -3,7 +3,8 @@ same inputs: odd sizes, many rows (several row slices in the column passes), lon
 optional weight/bias/outputs, N == 0; plus the bindings' validation (the same errors and messages as _C)."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, requires_gpu, requires_module, to_host)
+from cuda_kernel_checks import DEVICE, HOST, assert_same_error, cuda, requires_gpu, requires_module, to_host
+
 from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
 pytestmark = pytest.mark.cuda

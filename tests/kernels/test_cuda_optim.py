@@ -4,10 +4,9 @@ on the same groups and gradients over several steps: groups of many small tensor
 table) with a big one, empty tensors, unaligned views (the scalar path); plus the bindings' validation."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, HOST, assert_same_error, cuda, requires_gpu, requires_module, to_device,
-                                to_host)
-from helpers import FLOAT_DTYPES, random_array
+from cuda_kernel_checks import DEVICE, HOST, assert_same_error, cuda, requires_gpu, requires_module, to_device, to_host
 
+from helpers import FLOAT_DTYPES, random_array
 from nnx.native import _C
 
 pytestmark = pytest.mark.cuda

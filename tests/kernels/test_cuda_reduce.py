@@ -3,8 +3,8 @@ import ctypes
 
 import numpy as np
 import pytest
-from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 
+from helpers import FLOAT_DTYPES, assert_close, poisoned, random_array
 from nnx import native
 
 cuda = native._cuda

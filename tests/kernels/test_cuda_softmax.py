@@ -2,10 +2,18 @@
 rows that take the warp-per-row and the block-per-row kernels, plus the bindings' validation."""
 import numpy as np
 import pytest
-from cuda_kernel_checks import (DEVICE, assert_same_error, cuda, poisoned_device, requires_gpu, requires_module,
-                                to_device, to_host)
-from helpers import FLOAT_DTYPES, assert_close, random_array
+from cuda_kernel_checks import (
+    DEVICE,
+    assert_same_error,
+    cuda,
+    poisoned_device,
+    requires_gpu,
+    requires_module,
+    to_device,
+    to_host,
+)
 
+from helpers import FLOAT_DTYPES, assert_close, random_array
 from nnx.native import _C
 
 pytestmark = pytest.mark.cuda

@@ -45,7 +45,8 @@ def test_reduction_dtypes(rng, dtype):
     same(a.sum(dtype=np.float64), data.sum(dtype=np.float64), exact=False)
     expected_cumsum = np.cumsum(data, axis=1)
     # float prefix sums accumulate in double on the device (NumPy's in float32): last-bit differences
-    same(np.cumsum(a, axis=1), expected_cumsum if expected_cumsum.dtype != np.uint64 else expected_cumsum.astype(np.int64),
+    same(np.cumsum(a, axis=1),
+         expected_cumsum if expected_cumsum.dtype != np.uint64 else expected_cumsum.astype(np.int64),
          exact=dtype != np.float32)
 
 

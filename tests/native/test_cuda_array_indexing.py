@@ -73,7 +73,8 @@ def test_reshape_of_strided_arrays_copies_only_when_numpy_does(rng):
 
 @pytest.mark.parametrize("make", [
     lambda x: np.transpose(x, (2, 0, 1)), lambda x: np.moveaxis(x, 0, -1), lambda x: np.swapaxes(x, 0, 2),
-    lambda x: np.expand_dims(x, (0, 2)), lambda x: np.squeeze(x[:, :1], 1), lambda x: np.broadcast_to(x[:, :1], (3, 4, 2)),
+    lambda x: np.expand_dims(x, (0, 2)), lambda x: np.squeeze(x[:, :1], 1),
+    lambda x: np.broadcast_to(x[:, :1], (3, 4, 2)),
     lambda x: np.flip(x, 1), lambda x: x.T, lambda x: x.mT, lambda x: x.squeeze(), lambda x: np.atleast_2d(x[0, 0])])
 def test_view_functions(rng, make):
     data = random(rng, (3, 4, 2))
@@ -83,7 +84,8 @@ def test_view_functions(rng, make):
 def test_base_is_none_for_fresh_arrays_and_the_owner_for_views(rng):
     data = random(rng, (3, 4, 2))
     a = dev(data)
-    fresh = [a, a + 1, a.copy(), a.astype(np.float64), a[[0, 2]], a[a > 0], np.zeros_like(a), cuda.empty((2,), np.int64),
+    fresh = [a, a + 1, a.copy(), a.astype(np.float64), a[[0, 2]], a[a > 0], np.zeros_like(a),
+             cuda.empty((2,), np.int64),
              np.concatenate([a, a]), a.sum(0), a.T.copy()]
     assert all(array.base is None for array in fresh)
     views = [a[1:], a[0, :, 1], a.T, a.reshape(-1), a.reshape(3, 4, 2), np.broadcast_to(a[:, :1], (3, 4, 2)),

@@ -26,7 +26,7 @@ def assert_close(result, expected, tolerance=1e-5):
     np.testing.assert_allclose(values, expected, rtol=tolerance, atol=tolerance)
 
 
-# --- the registry ------------------------------------------------------------------------------------------------------
+# --- the registry -----------------------------------------------------------------------------------------------------
 def test_import_nnx_does_not_import_the_cuda_backend():
     code = "import sys, nnx, nnx.native; print('nnx.native.cuda' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -66,7 +66,8 @@ def test_parse_device_with_cuda(cuda_native):
         native.parse_device(True)
 
 
-@pytest.mark.parametrize("module, reason", [(None, "nnx was built without the CUDA module"), ("no-device", "no CUDA device")])
+@pytest.mark.parametrize("module, reason",
+                         [(None, "nnx was built without the CUDA module"), ("no-device", "no CUDA device")])
 def test_cuda_unavailable_is_a_clear_runtime_error(module, reason):
     class NoDevice:
         @staticmethod
@@ -76,14 +77,15 @@ def test_cuda_unavailable_is_a_clear_runtime_error(module, reason):
     previous = cuda.use_native_module(NoDevice() if module == "no-device" else None)
     try:
         assert not native.cuda_available()
-        with pytest.raises(RuntimeError, match=f"model_device='cuda' is not available .*CUDA is not available: {reason}"):
+        with pytest.raises(RuntimeError,
+                           match=f"model_device='cuda' is not available .*CUDA is not available: {reason}"):
             native.parse_device("cuda", "model_device")
         assert native.parse_device("cpu") == ("cpu", 0)
     finally:
         cuda.use_native_module(previous)
 
 
-# --- creation and transfer (the same names on both backends) -------------------------------------------------------------
+# --- creation and transfer (the same names on both backends) ----------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64])
 def test_transfer_round_trip(rng, cuda_native, dtype):
     data = (rng.random((5, 7)) * 10).astype(dtype)
@@ -112,7 +114,7 @@ def test_creation_functions_match_cpu(cuda_native):
     assert cpu.device_type == "cpu" and cuda.device_type == "cuda" and cuda.array_type is CudaArray
 
 
-# --- the op table: the CUDA entry gives the CPU entry's result on the same inputs ---------------------------------------------
+# --- the op table: the CUDA entry gives the CPU entry's result on the same inputs -------------------------------------
 def _both(function_name, *args, **kwargs):
     cpu_result = getattr(cpu, function_name)(*args, **kwargs)
     cuda_result = getattr(cuda, function_name)(*(on_cuda(a) for a in args),
@@ -230,7 +232,7 @@ def test_optimizer_steps_update_every_parameter_in_place(rng, cuda_native):
             assert_close(result, expected)
 
 
-# --- the NumPy stand-in keeps the real module's contract ---------------------------------------------------------------------
+# --- the NumPy stand-in keeps the real module's contract --------------------------------------------------------------
 def test_fake_refuses_host_arrays_and_writes_only_outputs(fake_cuda_module):
     fake = fake_cuda_module
     x = fake.DeviceArray.from_host(np.arange(6, dtype=np.float32).reshape(2, 3))

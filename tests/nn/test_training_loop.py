@@ -42,7 +42,7 @@ def test_plain_training_loop_learns_digits(optimizer_name):
     epochs = 25
     scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
     losses = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for xb, yb in loader:
             loss = loss_fn(model(xb), yb)
             optimizer.zero_grad()

@@ -47,7 +47,7 @@ def test_bad_array_argument_is_refused_by_name(kernel, slot, mutation):
     message = str(error.value)
     names = [s.split("[")[0] for s, _, _ in array_slots(call)] + list(call.roles)
     assert slot in message or any(message.startswith(name) or f"{name} " in message for name in names), message
-    for before, (_, after, role) in zip(outputs_before, [s for s in array_slots(call) if s[2] in ("out", "opt_out")]):
+    for before, (_, after, _role) in zip(outputs_before, [s for s in array_slots(call) if s[2] in ("out", "opt_out")]):
         if isinstance(after, np.ndarray) and after.shape == before.shape and after.dtype == before.dtype \
                 and after.flags.writeable and not mutation == "alias":
             np.testing.assert_array_equal(after, before, err_msg="an output was written before the error")

@@ -1,7 +1,6 @@
 """Reproducibility: one seed gives bit-identical weights after training (initialisation, shuffling and
 dropout included) at a given thread count, in this process or a fresh one; 1 and 2 kernel threads agree
 to float tolerance, and dropout masks do not depend on the thread count at all."""
-import hashlib
 import os
 import subprocess
 import sys
@@ -11,9 +10,7 @@ import numpy as np
 import pytest
 
 import nnx
-from nnx import _C, nn
-from nnx.data import DataLoader
-from nnx.learner import Learner
+from nnx import _C
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn import neural_network  # noqa: E402
-
 from nnx import sklearn as nnx_sklearn  # noqa: E402
+from sklearn import neural_network  # noqa: E402
 
 
 def _fit_both(kind, X, y, fit_kwargs=None, **params):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn import datasets, neural_network  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import nnx.sklearn  # noqa: E402
+from sklearn import datasets, neural_network  # noqa: E402
 
 SEEDS = (0, 1, 2)
 # float32 against scikit-learn's float64: the same initial weights and batches, so the scores agree to within

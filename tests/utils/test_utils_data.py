@@ -12,9 +12,23 @@ import pytest
 
 import nnx
 import nnx.utils.data
-from nnx.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
-                            SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                            default_collate, default_convert, get_worker_info, random_split)
+from nnx.utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    default_convert,
+    get_worker_info,
+    random_split,
+)
 
 WORKER_TIMEOUT = 30  # seconds: a hang fails the test instead of blocking the suite
 
@@ -188,7 +202,7 @@ def test_the_mnist_example_loop_runs(rng):
     train_loader = DataLoader(TensorDataset(nnx.tensor(X), nnx.tensor(y)), batch_size=5, shuffle=True)
     device = nnx.device("cpu")
     seen = []
-    for batch_idx, (data, target) in enumerate(train_loader):
+    for batch_idx, (data, target) in enumerate(train_loader):  # noqa: B007 (read after the loop)
         data, target = data.to(device), target.to(device)
         assert data.shape[1:] == (4,) and data.dtype == nnx.float32 and target.dtype == nnx.int64
         seen.extend(target.tolist())
@@ -423,7 +437,7 @@ def test_timeout_raises_and_stops_the_workers():
 
 def test_dropping_the_iterator_mid_epoch_stops_the_workers():
     loader = DataLoader(Squares(), batch_size=1, num_workers=2, timeout=WORKER_TIMEOUT)
-    for batch in loader:
+    for batch in loader:  # noqa: B007 (the loop's reference is what is dropped below)
         break
     del batch
     assert no_children_left()

@@ -227,7 +227,8 @@ def build(out_dir, jobs):
         raise SystemExit(f"{len(failures)} file(s) failed to compile")
     module = os.path.join(out_dir, "nnx", "_cuda" + sysconfig.get_config_var("EXT_SUFFIX"))
     objects = [t[2] for t in tasks]
-    subprocess.run(["nice", "-n", "10", "g++", "-shared", "-o", module] + SANITIZE_FLAGS + objects + ["-ldl", "-lpthread"], check=True)
+    subprocess.run(["nice", "-n", "10", "g++", "-shared", "-o", module] + SANITIZE_FLAGS + objects
+                   + ["-ldl", "-lpthread"], check=True)
     cublas = os.path.join(out_dir, "libcublas.so.13")
     subprocess.run(["nice", "-n", "10", "gcc", "-shared", "-fPIC", "-O2", "-std=c11", "-o", cublas,
                     os.path.join(EMU, "fake_cublas.c")], check=True)

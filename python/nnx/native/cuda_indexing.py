@@ -193,7 +193,8 @@ class _AdvancedPlan:
         """Ellipsis expanded, bool masks replaced by their nonzero coordinates, ints and arrays tagged."""
         if sum(part is Ellipsis for part in parts) > 1:
             raise IndexError("an index can only have a single ellipsis ('...')")
-        consumed = sum(part.ndim if _is_mask(part) else 1 for part in parts if part is not None and part is not Ellipsis)
+        consumed = sum(part.ndim if _is_mask(part) else 1 for part in parts
+                       if part is not None and part is not Ellipsis)
         if consumed > array.ndim:
             raise IndexError(f"too many indices for array: array is {array.ndim}-dimensional, but {consumed} "
                              "were indexed")
@@ -242,7 +243,8 @@ def _linear_index(values, trusted, dims, axes, device):
     multipliers = [math.prod(dims[k + 1:]) for k in range(len(dims))]
     if not any(isinstance(v, CudaArrayBase) for v in normalized):
         linear = sum(np.asarray(v, dtype=np.int64) * m for v, m in zip(normalized, multipliers))
-        return from_host(np.ascontiguousarray(np.broadcast_to(linear, shape), dtype=np.int64).reshape(-1), device), shape
+        flat = np.ascontiguousarray(np.broadcast_to(linear, shape), dtype=np.int64).reshape(-1)
+        return from_host(flat, device), shape
     linear = None
     for value, multiplier in zip(normalized, multipliers):
         if isinstance(value, np.ndarray):

@@ -267,7 +267,7 @@ _COMPOSITES = {
 }
 
 
-# --- reductions --------------------------------------------------------------------------------------------------------
+# --- reductions -------------------------------------------------------------------------------------------------------
 _UFUNC_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min", "logical_and": "all",
                      "logical_or": "any"}
 
@@ -402,7 +402,7 @@ def nonzero(x: CudaArrayBase) -> tuple[CudaArrayBase, ...]:
     return tuple(coordinates[:, k] for k in range(x.ndim))
 
 
-# --- matmul (gemm for floats; a broadcast multiply-and-sum for integers) -------------------------------------------------
+# --- matmul (gemm for floats; a broadcast multiply-and-sum for integers) ----------------------------------------------
 _MATMUL_SIGNATURE = "with gufunc signature (n?,k),(k,m?)->(n?,m?)"
 
 

@@ -106,7 +106,7 @@ def _atleast_2d(*arrays):
     return result[0] if len(result) == 1 else tuple(result)
 
 
-# --- joining and splitting ---------------------------------------------------------------------------------------------
+# --- joining and splitting --------------------------------------------------------------------------------------------
 def _device_arrays(name, arrays):
     arrays = list(arrays)
     if not arrays:
@@ -207,7 +207,7 @@ def _repeat(a, repeats, axis=None):
     return reshape_fresh(contiguous_copy(spread), repeated_shape)
 
 
-# --- gathers and scatters along an axis ----------------------------------------------------------------------------------
+# --- gathers and scatters along an axis -------------------------------------------------------------------------------
 def _index_operand(indices, device):
     if isinstance(indices, CudaArrayBase):
         return indices if indices.dtype == INT64 else cast(indices, INT64)
@@ -271,7 +271,7 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
     return impl._into(a[(slice(None),) * axis + (index,)], out)
 
 
-# --- *_like, copies, memory ------------------------------------------------------------------------------------------------
+# --- *_like, copies, memory -------------------------------------------------------------------------------------------
 def _like_shape(a, shape):
     return a.shape if shape is None else shape_tuple(shape)
 
@@ -321,7 +321,7 @@ def _may_share_memory(a, b, max_work=None):
     return may_share_memory(a, b)
 
 
-# --- creation through like= ---------------------------------------------------------------------------------------------------
+# --- creation through like= -------------------------------------------------------------------------------------------
 def _creation_dtype(dtype, default=np.float64):
     return device_dtype(default if dtype is None else dtype)
 

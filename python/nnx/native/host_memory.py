@@ -20,8 +20,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["POOLED_MIN_BYTES", "cached_bytes", "copy", "empty", "empty_cache", "empty_like", "max_cached_bytes", "set_max_cached_bytes",
-           "owns_memory"]
+__all__ = ["POOLED_MIN_BYTES", "cached_bytes", "copy", "empty", "empty_cache", "empty_like", "max_cached_bytes",
+           "owns_memory", "set_max_cached_bytes"]
 
 POOLED_MIN_BYTES = 1 << 20
 _PAGE = 4096

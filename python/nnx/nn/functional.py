@@ -7,8 +7,14 @@ from ..ops.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, t
 from ..ops.dropout import dropout
 from ..ops.embedding import embedding, one_hot
 from ..ops.linear import fused_linear, linear
-from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
-                          nll_loss)
+from ..ops.losses import (
+                          binary_cross_entropy,
+                          binary_cross_entropy_with_logits,
+                          cross_entropy,
+                          l1_loss,
+                          mse_loss,
+                          nll_loss,
+)
 from ..ops.max_pool2d import max_pool2d
 from ..ops.normalization import batch_norm, layer_norm
 from ..ops.softmax import log_softmax, softmax

@@ -21,9 +21,26 @@ from ._common import _reduced_count as _reduced_count
 from ._common import _restore_reduced_axes as _restore_reduced_axes
 from ._common import _shape as _shape
 from .activations import Activation
-from .elementwise import (Abs, Add, Cast, Clamp, Clone, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, Sqrt, Sub,
-                          ToDevice, Where)
 from .elementwise import _FLOAT64 as _FLOAT64
+from .elementwise import (
+                          Abs,
+                          Add,
+                          Cast,
+                          Clamp,
+                          Clone,
+                          Div,
+                          Exp,
+                          Log,
+                          Maximum,
+                          Minimum,
+                          Mul,
+                          Neg,
+                          Pow,
+                          Sqrt,
+                          Sub,
+                          ToDevice,
+                          Where,
+)
 from .elementwise import _device_of_array as _device_of_array
 from .elementwise import _float_result as _float_result
 from .elementwise import _is_float64_array as _is_float64_array

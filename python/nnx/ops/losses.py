@@ -12,10 +12,17 @@ import numpy as np
 from .. import native
 from ..autograd import Function, is_one
 from ..tensor import Tensor
-from ._checks import (_REDUCTIONS, as_dtype, as_int64_indices, as_target, check_float, check_reduction,
-                      host_data_on_device_of)
-from .softmax import Softmax
+from ._checks import (
+    _REDUCTIONS,
+    as_dtype,
+    as_int64_indices,
+    as_target,
+    check_float,
+    check_reduction,
+    host_data_on_device_of,
+)
 from ._common import Array
+from .softmax import Softmax
 
 
 # --- cross-entropy and nll over class indices ----------------------------------------------------------------

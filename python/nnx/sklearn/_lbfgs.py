@@ -6,12 +6,18 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 import nnx
-
 from nnx.tensor import move_array, write_host_values
 
 from . import _warnings
-from ._network import (as_tensor, dense_rows, host_array, network_device, parameter_array, squared_weight_norm,
-                       weight_parameters)
+from ._network import (
+    as_tensor,
+    dense_rows,
+    host_array,
+    network_device,
+    parameter_array,
+    squared_weight_norm,
+    weight_parameters,
+)
 
 
 class _FullBatchLoss:

@@ -12,8 +12,16 @@ from nnx.deferred import DeviceScalars
 from nnx.tensor import move_array
 
 from . import _warnings
-from ._network import (as_tensor, dense_rows, host_state, network_state, load_network_state, raw_outputs,
-                       squared_weight_norm, squared_weight_norms)
+from ._network import (
+    as_tensor,
+    dense_rows,
+    host_state,
+    load_network_state,
+    network_state,
+    raw_outputs,
+    squared_weight_norm,
+    squared_weight_norms,
+)
 from ._progress import Progress
 from ._solvers import StochasticSolver
 
@@ -232,7 +240,7 @@ class _EpochLoop:
                 accumulated += batch_loss * (batch_slice.stop - batch_slice.start)
             self.progress.batch_end()
         if unread is not None:
-            for (constant, weight_sum, n_norms, n_batch), loss, norms in unread.read():
+            for (constant, weight_sum, _n_norms, n_batch), loss, norms in unread.read():
                 penalty = 0.5 * self.alpha * _sum_from_zero(norms) / weight_sum if self.alpha else 0.0
                 accumulated += (self.est._objective.reported(loss, constant) + penalty) * n_batch
         return accumulated

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ...ops._checks import _REDUCTIONS, legacy_reduction
 from ...tensor import Tensor
 from .. import functional as F
-from ...ops._checks import _REDUCTIONS, legacy_reduction
 from ..module import Module
 
 
