@@ -122,6 +122,7 @@ def test_course_v3_recorder_plots():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from nnx.metrics import accuracy
     learn = Learner(data(), model(), nn.CrossEntropyLoss(), metrics=[accuracy], verbose=False)
     learn.lr_find(num_it=20)

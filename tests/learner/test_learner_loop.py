@@ -3,14 +3,31 @@ import io
 
 import numpy as np
 import pytest
-from learner_setup import (BATCH, N_VALID, TRAIN_BATCHES, EventLog, assert_params_equal, make_data, make_learner,
-                           param_arrays)
+from learner_setup import (
+    BATCH,
+    N_VALID,
+    TRAIN_BATCHES,
+    EventLog,
+    assert_params_equal,
+    make_data,
+    make_learner,
+    param_arrays,
+)
 
 import nnx
 from nnx import metrics, nn
-from nnx.learner import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
-                         CancelFitException, CancelStepException, CancelTrainException, CancelValidException,
-                         Learner, ProgressCallback)
+from nnx.learner import (
+    Callback,
+    CancelBackwardException,
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelStepException,
+    CancelTrainException,
+    CancelValidException,
+    Learner,
+    ProgressCallback,
+)
 
 VALID_BATCHES = 2  # 64 samples in batches of 50
 
@@ -81,7 +98,7 @@ def test_cancel_batch_skips_backward_and_step():
     learn = make_learner()
     before = param_arrays(learn.model)
     log = EventLog()
-    learn.fit(1, cbs=[Raiser("after_loss", CancelBatchException, lambda l: l.training), log])
+    learn.fit(1, cbs=[Raiser("after_loss", CancelBatchException, lambda learn: learn.training), log])
     assert_params_equal(param_arrays(learn.model), before)
     train_part = log.events[log.events.index("before_train"):log.events.index("after_train")]
     assert train_part.count("after_cancel_batch") == TRAIN_BATCHES
@@ -112,7 +129,7 @@ def test_cancel_step_keeps_the_weights_and_cancel_backward_leaves_no_gradient():
 def test_cancel_epoch_skips_the_rest_of_that_epoch_only():
     learn = make_learner()
     log = EventLog()
-    learn.fit(3, cbs=[Raiser("before_train", CancelEpochException, lambda l: l.epoch == 1), log])
+    learn.fit(3, cbs=[Raiser("before_train", CancelEpochException, lambda learn: learn.epoch == 1), log])
     assert log.events.count("after_cancel_epoch") == 1
     assert log.events.count("after_epoch") == 3
     assert log.events.count("before_validate") == 2
@@ -122,7 +139,8 @@ def test_cancel_epoch_skips_the_rest_of_that_epoch_only():
 def test_cancel_train_and_cancel_validate():
     learn = make_learner()
     log = EventLog()
-    learn.fit(1, cbs=[Raiser("after_batch", CancelTrainException, lambda l: l.training and l.iter == 2), log])
+    learn.fit(1, cbs=[Raiser("after_batch", CancelTrainException, lambda learn: learn.training and learn.iter == 2),
+                      log])
     assert log.events.count("before_step") == 3 and log.events.count("before_validate") == 1
     learn.fit(1, cbs=[Raiser("before_validate", CancelValidException)])
     assert np.isnan(learn.recorder.values[-1][1])  # no validation loss
@@ -131,7 +149,7 @@ def test_cancel_train_and_cancel_validate():
 def test_cancel_fit_stops_everything_but_runs_after_fit():
     learn = make_learner()
     log = EventLog()
-    learn.fit(5, cbs=[Raiser("after_batch", CancelFitException, lambda l: l.train_iter == 3), log])
+    learn.fit(5, cbs=[Raiser("after_batch", CancelFitException, lambda learn: learn.train_iter == 3), log])
     assert log.events.count("before_step") == 3
     assert log.events[-2:] == ["after_cancel_fit", "after_fit"]
     assert learn.training is False

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from learner_setup import TRAIN_BATCHES, assert_params_equal, make_learner, param_arrays, three_groups
+from learner_setup import TRAIN_BATCHES, assert_params_equal, make_learner, three_groups
 
 from nnx import optim
 from nnx.learner import Callback

@@ -33,8 +33,8 @@ SCRIPT = textwrap.dedent("""
 
 def run_piped(verbose):
     """Runs SCRIPT with stdout a pipe (as under nohup, CI or `> log`): (stdout, the recorder's values)."""
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(verbose=verbose)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(verbose=verbose)], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
 

@@ -6,8 +6,14 @@ import pytest
 from learner_setup import TRAIN_BATCHES, assert_params_equal, make_learner, param_arrays
 
 from nnx import metrics, nn
-from nnx.learner import (Callback, CSVLogger, EarlyStoppingCallback, GradientClip, SaveModelCallback,
-                         TerminateOnNaNCallback)
+from nnx.learner import (
+    Callback,
+    CSVLogger,
+    EarlyStoppingCallback,
+    GradientClip,
+    SaveModelCallback,
+    TerminateOnNaNCallback,
+)
 
 
 class Scripted(metrics.Metric):

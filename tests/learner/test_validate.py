@@ -2,12 +2,11 @@
 with weights, optimizer, Recorder values and random states left untouched."""
 import numpy as np
 import pytest
+from learner_setup import EventLog, make_data, make_learner
 
 from nnx.data import DataLoader
 from nnx.learner import Callback, CancelValidException, checkpoint
 from nnx.metrics import accuracy, error_rate
-
-from learner_setup import EventLog, make_data, make_learner
 
 
 def full_state(learn):

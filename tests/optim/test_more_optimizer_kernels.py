@@ -72,7 +72,8 @@ def test_kernel_refuses_bad_arrays(function):
     with pytest.raises(TypeError, match=r"grads\[0\]"):
         getattr(_C, function)(params, [np.zeros(3, np.float64)], **states, **extra)
     with pytest.raises(ValueError, match=lists[0]):
-        getattr(_C, function)(params, [np.zeros(3, np.float32)], **dict(states, **{lists[0]: [np.zeros(4, np.float32)]}),
+        getattr(_C, function)(params, [np.zeros(3, np.float32)],
+                              **dict(states, **{lists[0]: [np.zeros(4, np.float32)]}),
                               **extra)
     with pytest.raises(ValueError, match="must not share memory"):
         getattr(_C, function)(params, [np.zeros(3, np.float32)], **dict(states, **{lists[0]: params}), **extra)

@@ -62,7 +62,8 @@ def test_against_torch(rng, case):
 def test_defaults_are_pytorchs():
     p = [nnx.tensor(np.zeros(2), requires_grad=True)]
     expected = {
-        optim.Adagrad: dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=False),
+        optim.Adagrad: dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                            maximize=False),
         optim.Adadelta: dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False),
         optim.Adamax: dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False),
         optim.NAdam: dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
@@ -222,7 +223,8 @@ def test_resumes_from_a_torch_state_dict(rng, case):
                 optimizer.load_state_dict({
                     "param_groups": [{k: v for k, v in g.items() if k in optimizer.defaults or k == "params"}
                                      for g in saved["param_groups"]],
-                    "state": {i: {name: value.numpy() for name, value in s.items()} for i, s in saved["state"].items()}})
+                    "state": {i: {name: value.numpy() for name, value in s.items()}
+                              for i, s in saved["state"].items()}})
             for p, g in zip(torch_params, step_grads):
                 p.grad = torch.tensor(g.copy())
             torch_optimizer.step()
