@@ -47,7 +47,9 @@ def layer_norm_reference(x, weight, bias, eps=1e-5):
     """(out, mean, rstd) over each row."""
     x = as64(x)
     with np.errstate(all="ignore"):
-        mean = x.mean(axis=1)
+        # A row holding inf or NaN has mean NaN, as PyTorch's (its shifted one-pass sums give inf - inf): NumPy's
+        # mean of [-inf] would be -inf.
+        mean = np.where(np.isfinite(x).all(axis=1), x.mean(axis=1), np.nan)
         rstd = 1 / np.sqrt(x.var(axis=1) + eps)
         out = (x - mean[:, None]) * rstd[:, None] * (1 if weight is None else as64(weight))
     return out + (0 if bias is None else as64(bias)), mean, rstd
