@@ -47,9 +47,9 @@ def layer_norm_reference(x, weight, bias, eps=1e-5):
     """(out, mean, rstd) over each row."""
     x = as64(x)
     with np.errstate(all="ignore"):
-        # A row holding inf or NaN has mean NaN, as PyTorch's (its shifted one-pass sums give inf - inf): NumPy's
-        # mean of [-inf] would be -inf.
-        mean = np.where(np.isfinite(x).all(axis=1), x.mean(axis=1), np.nan)
+        # The kernel sums d = x - x[0] (a shifted one-pass mean): a row whose first value is inf has mean
+        # inf - inf = NaN (as PyTorch's for [-inf]; NumPy's mean of [-inf] is -inf); any other row, NumPy's mean.
+        mean = np.where(np.isfinite(x[:, 0]) if x.shape[1] else True, x.mean(axis=1), np.nan)
         rstd = 1 / np.sqrt(x.var(axis=1) + eps)
         out = (x - mean[:, None]) * rstd[:, None] * (1 if weight is None else as64(weight))
     return out + (0 if bias is None else as64(bias)), mean, rstd
