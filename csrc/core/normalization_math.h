@@ -15,11 +15,17 @@ namespace nnx {
 
 // Chan et al.'s pairwise update: (mean, m2) over the first `seen` rows absorbs a part of `rows` rows with
 // (part_mean, part_m2); m2 is the sum of squared deviations. Order-fixed, so results do not depend on threads.
+// A part holding inf or NaN has a non-finite mean (and a NaN m2): the union's mean is then mean + part_mean, as a
+// plain sum gives it (NumPy, PyTorch): inf stays inf, inf and -inf give NaN. The update's delta would turn
+// [-inf | 1] into -inf + inf = NaN.
 NNX_HD void merge_statistics(double& mean, double& m2, double part_mean, double part_m2, double seen, double rows) {
   const double total = seen + rows;
   const double delta = part_mean - mean;
-  mean += delta * (rows / total);
   m2 += part_m2 + delta * delta * (seen * rows / total);
+  if (std::isfinite(mean) && std::isfinite(part_mean))
+    mean += delta * (rows / total);
+  else
+    mean += part_mean;
 }
 
 // PyTorch's running statistic: (1 - momentum) * running + momentum * batch value.

@@ -104,6 +104,17 @@ class TestBatchNorm:
         np.testing.assert_array_equal(result["running_var"], arrays["running_var"])
         assert_sides_match("batch_norm_forward", arrays, BATCH_FORWARD_OUTPUTS, np.float32, training=training)
 
+    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+    def test_forward_columns_holding_inf_or_nan(self, rng, dtype):
+        """The row slices' statistics merge as the CPU's chunks do: -inf, inf, NaN means where NumPy has them."""
+        arrays = batch_norm_arrays(rng, 40_003, 5, dtype)
+        x = arrays["x"]
+        x[3, 0], x[-2, 1], x[1, 2], x[-1, 2], x[20_000, 3] = -np.inf, np.inf, np.inf, -np.inf, np.nan
+        result = run(DEVICE, "batch_norm_forward", arrays, BATCH_FORWARD_OUTPUTS, training=True)
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(result["save_mean"][:4], x[:, :4].astype(np.float64).mean(0).astype(dtype))
+        assert_sides_match("batch_norm_forward", arrays, BATCH_FORWARD_OUTPUTS, dtype, scale=4, training=True)
+
     def test_one_row_in_eval(self, rng):
         arrays = batch_norm_arrays(rng, 1, 5, np.float32)
         assert_sides_match("batch_norm_forward", arrays, BATCH_FORWARD_OUTPUTS, np.float32, training=False)

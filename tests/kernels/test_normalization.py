@@ -117,6 +117,32 @@ def test_batch_norm_float32_statistics_accumulate_in_double(rng):
     np.testing.assert_allclose(save_invstd, invstd, rtol=1e-5)
 
 
+def column_specials(rng, N, dtype):
+    """x(N, 5) whose columns hold, among finite values: -inf in the first row chunk, inf in a later one, inf and
+    -inf in different chunks, a NaN, nothing special (several row chunks, so the chunks' statistics are merged)."""
+    x = random_array(rng, (N, 5), dtype)
+    x[3, 0] = -np.inf
+    x[N - 2, 1] = np.inf
+    x[1, 2], x[N - 1, 2] = np.inf, -np.inf
+    x[N // 2, 3] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_batch_norm_statistics_of_columns_holding_inf_or_nan(rng, dtype):
+    """The mean is NumPy's (and PyTorch's): -inf, inf, NaN for inf - inf, NaN; the variance NaN; other columns
+    untouched. Merging chunk statistics used to turn [-inf, finite] into -inf + inf = NaN."""
+    x = column_specials(rng, 700, dtype)
+    running_mean, running_var = running_stats(rng, 5, dtype)
+    out, save_mean, save_invstd = run_batch_norm(x, None, None, running_mean, running_var, True)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(save_mean[:4], as64(x[:, :4]).mean(axis=0).astype(dtype))
+    assert np.isnan(save_invstd[:4]).all() and np.isnan(out[:, :4]).all()
+    _, mean, invstd, _, _ = batch_norm_reference(x[:, 4:], None, None, None, None, True)
+    assert_close(save_mean[4:], mean, dtype=dtype)
+    assert_close(save_invstd[4:], invstd, dtype=dtype)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_batch_norm_empty_batch_keeps_running_stats(rng, dtype):
     running_mean, running_var = running_stats(rng, 4, dtype)
