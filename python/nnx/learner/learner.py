@@ -28,7 +28,7 @@ from ..autograd import no_grad
 from ..deferred import is_device_array
 from ..metrics import as_metric
 from ..tensor import _target_device
-from . import checkpoint, inference, placement
+from . import checkpoint, inference, placement, validation
 from .arguments import as_list, checked_arguments
 from .callback import (
     Callback,
@@ -437,42 +437,7 @@ class Learner:
         """fastai's validate: [valid_loss, *metrics] over dl (default: dls.valid for ds_idx=1, dls.train
         for ds_idx=0), computed by the fit's validation phase (same events, eval mode, no_grad).
         Weights, optimizer, the Recorder's per-epoch values and every random state are left as they were."""
-        if not isinstance(ds_idx, (int, np.integer)) or isinstance(ds_idx, bool) or ds_idx not in (0, 1):
-            raise ValueError(f"ds_idx must be 0 (training set) or 1 (validation set), got {ds_idx!r}")
-        if dl is None:
-            dl = self._loader_for(ds_idx)
-        if len(dl) == 0:
-            raise ValueError("validate: the DataLoader yields no batches")
-        recorder = getattr(self, "recorder", None)
-        if not isinstance(recorder, Recorder):
-            raise RuntimeError("validate reads its results from learn.recorder, which was removed")
-        self._place_on_device()
-        saved_rng = checkpoint.capture_random_state(self, extra_loaders=[dl])
-        saved_loop = {name: getattr(self, name) for name in _LOOP_STATE}
-        was_training = self.model.training
-        try:
-            with self.added_cbs(as_list(cbs)), without_progress(self), no_grad():
-                # The Recorder resets these in before_epoch (before_validate may be cancelled); no epoch here.
-                for metric in [recorder.loss, *self.metrics]:
-                    metric.reset()
-                self.dl = dl
-                self._with_events(self._all_batches, "validate", CancelValidException)
-        finally:
-            self.model.train(was_training)
-            for name, value in saved_loop.items():
-                setattr(self, name, value)
-            checkpoint.restore_random_state(self, saved_rng, extra_loaders=[dl])
-        if recorder.loss.count == 0:
-            raise ValueError("validate: no batch with targets was evaluated (the DataLoader yields no targets, "
-                             "or a callback cancelled the validation)")
-        return [recorder.loss.value, *(metric.value for metric in self.metrics)]
-
-    def _loader_for(self, ds_idx):
-        dl = self.dls.train if ds_idx == 0 else self.dls.valid
-        if dl is None:
-            raise ValueError(f"validate: the Learner has no {'training' if ds_idx == 0 else 'validation'} set "
-                             f"(ds_idx={ds_idx}); pass a DataLoader as dl")
-        return dl
+        return validation.validate(self, ds_idx, dl, as_list(cbs))
 
     # ---- inference (inference.py) ----
 
@@ -521,6 +486,3 @@ class Learner:
         return (f"Learner(model={type(self.model).__name__}, opt_func={opt_name}, "
                 f"lr={self.lr}, metrics={[m.name for m in self.metrics]}, cbs={[type(c).__name__ for c in self.cbs]})")
 
-
-# What one pass of the loop overwrites; validate() puts it back so that a later fit or callback sees no trace.
-_LOOP_STATE = ("training", "dl", "xb", "yb", "pred", "loss_grad", "_loss_value", "_loss_array", "iter", "n_iter")

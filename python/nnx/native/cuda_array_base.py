@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import loader as _loader
+from .strides import contiguous_strides, is_contiguous, reshape_strides
 
 if TYPE_CHECKING:
     from .._dtypes import DTypeLike
@@ -156,7 +157,7 @@ class CudaArrayBase:
     def flags(self) -> _Flags:
         """c_contiguous, f_contiguous and writeable, like ndarray.flags."""
         handle = self._handle
-        f_contiguous = _is_contiguous(handle.shape[::-1], handle.strides[::-1])
+        f_contiguous = is_contiguous(handle.shape[::-1], handle.strides[::-1])
         return _Flags(handle.is_contiguous, f_contiguous, self._writeable)
 
     @property
@@ -440,17 +441,6 @@ def broadcast_to(array: CudaArrayBase, shape: int | Iterable[int]) -> CudaArrayB
     return view_like(array, lambda dummy: np.broadcast_to(dummy, shape))
 
 
-def _is_contiguous(shape, strides):
-    expected = 1
-    for n, s in zip(reversed(tuple(shape)), reversed(tuple(strides))):
-        if n == 0:
-            return True  # an empty array is contiguous whatever its strides (as DeviceArray.is_contiguous)
-        if n != 1 and s != expected:
-            return False
-        expected *= n
-    return True
-
-
 def reshape(array: CudaArrayBase, shape: int | Iterable[int]) -> CudaArrayBase:
     """A view when the strides allow one (NumPy's rule), else a reshaped contiguous copy."""
     handle = array._handle
@@ -458,49 +448,10 @@ def reshape(array: CudaArrayBase, shape: int | Iterable[int]) -> CudaArrayBase:
     if all(n >= 0 for n in shape) and math.prod(shape) == math.prod(old_shape):
         new_shape = tuple(shape)
     else:  # NumPy resolves -1 and words the errors, on a contiguous dummy (no data, never copied)
-        new_shape = as_strided(np.zeros(1, np.uint8), old_shape, _contiguous_strides(old_shape)).reshape(shape).shape
+        new_shape = as_strided(np.zeros(1, np.uint8), old_shape, contiguous_strides(old_shape)).reshape(shape).shape
     if new_shape == old_shape:
         return view_of(array, handle, array._writeable)  # a new view object, as NumPy's reshape gives
-    strides = _reshape_strides(old_shape, tuple(handle.strides), new_shape)
+    strides = reshape_strides(old_shape, tuple(handle.strides), new_shape)
     if strides is None:
         return contiguous_copy(array).reshape(new_shape)
     return view_of(array, handle.view(new_shape, strides, handle.offset), array._writeable)
-
-
-def _contiguous_strides(shape):
-    out, step = [], 1
-    for n in reversed(tuple(shape)):
-        out.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(out))
-
-
-def _reshape_strides(shape, strides, new_shape):
-    """Strides (in elements) that view `shape`/`strides` as new_shape without copying, or None (NumPy's
-    _attempt_nocopy_reshape: each group of old axes that maps onto a group of new axes must be contiguous)."""
-    if math.prod(new_shape) == 0 or _is_contiguous(shape, strides):
-        return _contiguous_strides(new_shape)
-    old = [(n, s) for n, s in zip(shape, strides) if n != 1]
-    new = list(new_shape)
-    new_strides = [0] * len(new)
-    oi, ni = 0, 0
-    while oi < len(old) and ni < len(new):
-        old_end, new_end = oi + 1, ni + 1
-        old_size, new_size = old[oi][0], new[ni]
-        while old_size != new_size:
-            if new_size < old_size:
-                new_size *= new[new_end]
-                new_end += 1
-            else:
-                old_size *= old[old_end][0]
-                old_end += 1
-        for k in range(oi, old_end - 1):  # the old group must be contiguous in itself
-            if old[k][1] != old[k + 1][0] * old[k + 1][1]:
-                return None
-        new_strides[new_end - 1] = old[old_end - 1][1]
-        for k in range(new_end - 1, ni, -1):
-            new_strides[k - 1] = new_strides[k] * new[k]
-        oi, ni = old_end, new_end
-    for k in range(ni, len(new)):  # trailing size-1 axes
-        new_strides[k] = 1
-    return tuple(new_strides)
