@@ -1,13 +1,9 @@
-// Bindings of softmax / log_softmax over the last axis (csrc/cpu/softmax.h, csrc/cuda/softmax.h): checks, then the
+// Bindings of softmax / log_softmax over the last axis (csrc/core/softmax.h): checks, then the
 // kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
 #include <string>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/softmax.h"
-#else
-#include "cpu/softmax.h"
-#endif
+#include "core/softmax.h"
 
 namespace nnx::bind {
 namespace {

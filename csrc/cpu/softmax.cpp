@@ -1,7 +1,7 @@
 // Softmax cross-entropy is not here: it is a loss (cpu/losses.cpp, fused softmax + loss + gradient per row).
 // softmax / log_softmax kernels: vectorised passes per row (max, exp, sum, scale), rows split
 // over threads above the OpenMP threshold. Float sums accumulate in double.
-#include "cpu/softmax.h"
+#include "core/softmax.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Softmax cross-entropy is not here: it is a loss (cuda/losses.cu, fused softmax + loss + gradient per row).
 // softmax / log_softmax kernels: one warp per row for rows up to kWarpRowLimit, one block per longer row.
 // Each row: max, sum of exps (accumulated in double, like the CPU), then one pass that writes the row.
-#include "cuda/softmax.h"
+#include "core/softmax.h"
 
 #include "core/activations_math.h"
 #include "cuda/common.cuh"

@@ -31,10 +31,11 @@ GRID_CAP = os.environ.get("NNX_EMU_GRID_CAP", "")
 if GRID_CAP:
     DEFAULT_OUT += f"-cap{GRID_CAP}"
 
+# NNX_DEVICE=cuda in both: the kernels' namespace that csrc/core/<family>.h declares in (as CMakeLists.txt defines it).
 KERNEL_FLAGS = ["-x", "c++", "-std=c++17", "-O1", "-g", "-fPIC", "-ffp-contract=off", "-fvisibility=hidden",
                 "-Wno-unused-variable", "-I", os.path.join(EMU, "include"), "-I", CSRC,
-                "-include", "cuda_runtime.h"] + SANITIZE_FLAGS
-BIND_FLAGS = ["-std=c++17", "-O1", "-fPIC", "-fvisibility=hidden", "-I", CSRC] + SANITIZE_FLAGS
+                "-include", "cuda_runtime.h", "-DNNX_DEVICE=cuda"] + SANITIZE_FLAGS
+BIND_FLAGS = ["-std=c++17", "-O1", "-fPIC", "-fvisibility=hidden", "-I", CSRC, "-DNNX_DEVICE=cuda"] + SANITIZE_FLAGS
 
 
 # --- the launch rewriter ------------------------------------------------------------------------------------
