@@ -1,7 +1,8 @@
-"""Optimizer-step family (sgd_step, adam_step, rmsprop_step over a parameter group): the float64 update rules of
-DESIGN.md ("Exact update rules") and the kernels' call specs; then the rules as optimizer classes (Sgd, Adam,
-Rmsprop: options, state, one _C step, its float64 reference, torch's twin) that tests/optim/test_optim_kernels.py and
-the CUDA float64 tests run over many steps and option combinations."""
+"""Optimizer-step family (sgd_step, adam_step, rmsprop_step, adagrad_step, adadelta_step, adamax_step, nadam_step,
+radam_step over a parameter group): the kernels' call specs, whose expected values come from the float64 update rules
+of ops/optim_references.py (one function per rule); then SGD, Adam and RMSprop as optimizer classes (options, state,
+one _C step, its float64 reference, torch's twin) that tests/optim/test_optim_kernels.py and the CUDA float64 tests
+run over many steps and option combinations."""
 import itertools
 import math
 
@@ -9,7 +10,24 @@ import numpy as np
 
 from helpers import TOLERANCES, assert_close, random_array
 from nnx import _C
+from ops.optim_references import (
+    adadelta_reference,
+    adagrad_reference,
+    adam_reference,
+    adamax_reference,
+    nadam_mu,
+    nadam_reference,
+    radam_reference,
+    rmsprop_reference,
+    sgd_reference,
+)
 from ops.spec import Call, Draw, upstream_special, values
+
+# the values each range-checked scalar is refused with: lr, eps, weight_decay, ... must be finite and >= 0,
+# betas in [0, 1), step >= 1
+NONNEGATIVE = [-1.0, math.nan, math.inf]
+BETA = [1.0, -0.1, math.nan]
+STEP = [0, -1]
 
 
 def _group(rng, dtype, dims, special, count=None):
@@ -20,6 +38,29 @@ def _group(rng, dtype, dims, special, count=None):
     return params, grads
 
 
+def _positive(rng, params, dtype, scale=0.1):
+    """A second-moment state per parameter (sums and averages of squares are >= 0)."""
+    return [np.abs(values(rng, p.shape, dtype)) * scale for p in params]
+
+
+def _f64(arrays, i):
+    return None if arrays is None else arrays[i].astype(np.float64)
+
+
+def _references(rule, lists, params, grads, *options, **keywords):
+    """The rule applied to every parameter of the group (the state lists `lists` entry by entry, then `options`),
+    as the Call's expected values keyed 'params[i]', '<state list>[i]' (a state the options leave unused, None, is
+    not expected)."""
+    names = {"param": "params"}  # the rule's result keys: the parameter, then its states in the order of `lists`
+    expected = {}
+    for i in range(len(params)):
+        result = rule(_f64(params, i), _f64(grads, i), *(_f64(state, i) for state in lists.values()), *options,
+                      **keywords)
+        names.update(zip([key for key in result if key != "param"], lists))
+        expected.update({f"{names[key]}[{i}]": value for key, value in result.items() if value is not None})
+    return expected
+
+
 def sgd_step(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
     params, grads = _group(rng, dtype, dims, special)
@@ -27,98 +68,156 @@ def sgd_step(rng, dtype, dims, special, fixed=None):
     weight_decay, nesterov = float(rng.choice([0.0, 0.01])), bool(momentum and not dampening and rng.integers(2))
     maximize, first_step = bool(rng.integers(2)), bool(rng.integers(2))
     buffers = [values(rng, p.shape, dtype) for p in params] if momentum else None
-    expected = {}
-    for i, (p, g) in enumerate(zip(params, grads)):
-        p64, g64 = p.astype(np.float64), (-1 if maximize else 1) * g.astype(np.float64)
-        with np.errstate(all="ignore"):
-            g64 = g64 + weight_decay * p64
-            if momentum:
-                b = g64 if first_step else momentum * buffers[i].astype(np.float64) + (1 - dampening) * g64
-                expected[f"momentum_buffers[{i}]"] = b
-                g64 = g64 + momentum * b if nesterov else b
-            expected[f"params[{i}]"] = p64 - lr * g64
+    expected = _references(sgd_reference, {"momentum_buffers": buffers}, params, grads, lr, momentum, dampening,
+                           weight_decay, nesterov, maximize, first_step)
     return Call("sgd_step", ["params", "grads", "momentum_buffers", "lr", "momentum", "dampening", "weight_decay",
                              "nesterov", "maximize", "first_step"],
                 [params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step],
                 {"params": "out", "grads": "in", "momentum_buffers": "out" if momentum else "opt_out"}, expected,
-                invalid_scalars={"lr": [-1.0, math.nan, math.inf], "momentum": [-0.5, math.nan],
+                invalid_scalars={"lr": NONNEGATIVE, "momentum": [-0.5, math.nan], "dampening": [math.nan, math.inf],
                                  "weight_decay": [-1.0, math.nan]})
 
 
 def adam_step(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
     params, grads = _group(rng, dtype, dims, special)
-    exp_avgs = [np.abs(values(rng, p.shape, dtype)) * 0.1 for p in params]
-    exp_avg_sqs = [np.abs(values(rng, p.shape, dtype)) * 0.1 for p in params]
+    exp_avgs, exp_avg_sqs = _positive(rng, params, dtype), _positive(rng, params, dtype)
     amsgrad, decoupled = draw("amsgrad", [False, True]), draw("decoupled_weight_decay", [False, True])
-    max_sqs = [np.abs(values(rng, p.shape, dtype)) * 0.1 for p in params] if amsgrad else None
+    max_sqs = _positive(rng, params, dtype) if amsgrad else None
     step, lr, beta1, beta2, eps = int(rng.integers(1, 50)), 1e-2, 0.9, 0.999, 1e-8
     weight_decay, maximize = float(rng.choice([0.0, 0.01])), bool(rng.integers(2))
-    expected = {}
-    for i, (p, g) in enumerate(zip(params, grads)):
-        p64, g64 = p.astype(np.float64), (-1 if maximize else 1) * g.astype(np.float64)
-        with np.errstate(all="ignore"):
-            if weight_decay and decoupled:
-                p64 = p64 * (1 - lr * weight_decay)
-            elif weight_decay:
-                g64 = g64 + weight_decay * p64
-            m = beta1 * exp_avgs[i] + (1 - beta1) * g64
-            v = beta2 * exp_avg_sqs[i] + (1 - beta2) * g64 * g64
-            v_used = np.maximum(max_sqs[i], v) if amsgrad else v
-            if amsgrad:
-                expected[f"max_exp_avg_sqs[{i}]"] = v_used
-            denom = np.sqrt(v_used / (1 - beta2**step)) + eps
-            expected[f"params[{i}]"] = p64 - lr * (m / (1 - beta1**step)) / denom
-            expected[f"exp_avgs[{i}]"], expected[f"exp_avg_sqs[{i}]"] = m, v
+    expected = _references(adam_reference, {"exp_avgs": exp_avgs, "exp_avg_sqs": exp_avg_sqs,
+                                            "max_exp_avg_sqs": max_sqs}, params, grads, step, lr, beta1, beta2, eps,
+                           weight_decay, decoupled, amsgrad, maximize)
     return Call("adam_step", ["params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs", "step", "lr", "beta1",
                               "beta2", "eps", "weight_decay", "decoupled_weight_decay", "amsgrad", "maximize"],
                 [params, grads, exp_avgs, exp_avg_sqs, max_sqs, step, lr, beta1, beta2, eps, weight_decay, decoupled,
                  amsgrad, maximize],
                 {"params": "out", "grads": "in", "exp_avgs": "out", "exp_avg_sqs": "out",
                  "max_exp_avg_sqs": "out" if amsgrad else "opt_out"}, expected,
-                invalid_scalars={"step": [0, -1], "lr": [-1.0, math.nan], "beta1": [1.0, -0.1, math.nan],
-                                 "beta2": [1.0, math.nan], "eps": [-1.0, math.nan]})
+                invalid_scalars={"step": STEP, "lr": [-1.0, math.nan], "beta1": BETA, "beta2": [1.0, math.nan],
+                                 "eps": [-1.0, math.nan], "weight_decay": NONNEGATIVE})
 
 
 def rmsprop_step(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
     params, grads = _group(rng, dtype, dims, special)
-    square_avgs = [np.abs(values(rng, p.shape, dtype)) * 0.1 for p in params]
+    square_avgs = _positive(rng, params, dtype)
     centered, momentum = draw("centered", [False, True]), draw("momentum", [0.0, 0.9])
     grad_avgs = [values(rng, p.shape, dtype) * 0.01 for p in params] if centered else None
     buffers = [values(rng, p.shape, dtype) * 0.1 for p in params] if momentum else None
     lr, alpha, eps, weight_decay, maximize = 1e-2, 0.99, 1e-8, float(rng.choice([0.0, 0.01])), bool(rng.integers(2))
-    expected = {}
-    for i, (p, g) in enumerate(zip(params, grads)):
-        p64, g64 = p.astype(np.float64), (-1 if maximize else 1) * g.astype(np.float64)
-        with np.errstate(all="ignore"):
-            g64 = g64 + weight_decay * p64
-            v = alpha * square_avgs[i] + (1 - alpha) * g64 * g64
-            expected[f"square_avgs[{i}]"] = v
-            avg = v
-            if centered:
-                mean = alpha * grad_avgs[i] + (1 - alpha) * g64
-                expected[f"grad_avgs[{i}]"] = mean
-                avg = v - mean * mean
-            denom = np.sqrt(avg) + eps
-            if momentum:
-                b = momentum * buffers[i] + g64 / denom
-                expected[f"momentum_buffers[{i}]"] = b
-                expected[f"params[{i}]"] = p64 - lr * b
-            else:
-                expected[f"params[{i}]"] = p64 - lr * g64 / denom
+    expected = _references(rmsprop_reference, {"square_avgs": square_avgs, "grad_avgs": grad_avgs,
+                                               "momentum_buffers": buffers}, params, grads, lr, alpha, eps,
+                           weight_decay, momentum, centered, maximize)
     return Call("rmsprop_step", ["params", "grads", "square_avgs", "grad_avgs", "momentum_buffers", "lr", "alpha",
                                  "eps", "weight_decay", "momentum", "centered", "maximize"],
                 [params, grads, square_avgs, grad_avgs, buffers, lr, alpha, eps, weight_decay, momentum, centered,
                  maximize],
                 {"params": "out", "grads": "in", "square_avgs": "out", "grad_avgs": "out" if centered else "opt_out",
                  "momentum_buffers": "out" if momentum else "opt_out"}, expected,
-                invalid_scalars={"lr": [-1.0, math.nan], "alpha": [-0.5, math.nan], "eps": [-1.0, math.nan]})
+                invalid_scalars={"lr": [-1.0, math.nan], "alpha": [-0.5, 1.5, math.nan], "eps": [-1.0, math.nan],
+                                 "weight_decay": NONNEGATIVE, "momentum": NONNEGATIVE})
 
 
-SPECS = {"sgd_step": sgd_step, "adam_step": adam_step, "rmsprop_step": rmsprop_step}
+def adagrad_step(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    params, grads = _group(rng, dtype, dims, special)
+    state_sums = _positive(rng, params, dtype)
+    step, lr, lr_decay = draw("step", [1, 2, 10]), draw("lr", [0.1, 0.01]), draw("lr_decay", [0.0, 0.05])
+    weight_decay, eps, maximize = draw("weight_decay", [0.0, 0.01]), draw("eps", [1e-10, 1e-3]), draw(
+        "maximize", [False, True])
+    names = ["params", "grads", "state_sums", "step", "lr", "lr_decay", "weight_decay", "eps", "maximize"]
+    options = [step, lr, lr_decay, weight_decay, eps, maximize]
+    return Call("adagrad_step", names, [params, grads, state_sums, *options],
+                {"params": "out", "grads": "in", "state_sums": "out"},
+                _references(adagrad_reference, {"state_sums": state_sums}, params, grads, *options),
+                invalid_scalars={"step": STEP, "lr": NONNEGATIVE, "lr_decay": NONNEGATIVE,
+                                 "weight_decay": NONNEGATIVE, "eps": NONNEGATIVE})
+
+
+def adadelta_step(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    params, grads = _group(rng, dtype, dims, special)
+    square_avgs, acc_deltas = _positive(rng, params, dtype), _positive(rng, params, dtype, scale=0.01)
+    lr, rho, eps = draw("lr", [1.0, 0.5]), draw("rho", [0.9, 0.3, 1.0]), draw("eps", [1e-6, 1e-3])
+    weight_decay, maximize = draw("weight_decay", [0.0, 0.01]), draw("maximize", [False, True])
+    names = ["params", "grads", "square_avgs", "acc_deltas", "lr", "rho", "eps", "weight_decay", "maximize"]
+    options = [lr, rho, eps, weight_decay, maximize]
+    return Call("adadelta_step", names, [params, grads, square_avgs, acc_deltas, *options],
+                {"params": "out", "grads": "in", "square_avgs": "out", "acc_deltas": "out"},
+                _references(adadelta_reference, {"square_avgs": square_avgs, "acc_deltas": acc_deltas}, params,
+                            grads, *options),
+                invalid_scalars={"lr": NONNEGATIVE, "rho": [-0.1, 1.5, math.nan], "eps": NONNEGATIVE,
+                                 "weight_decay": NONNEGATIVE})
+
+
+def adamax_step(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    params, grads = _group(rng, dtype, dims, special)
+    exp_avgs, exp_infs = [values(rng, p.shape, dtype) * 0.1 for p in params], _positive(rng, params, dtype)
+    step, lr = draw("step", [1, 2, 10]), draw("lr", [2e-3, 0.1])
+    # beta1 = 0.3: the lerp weight 1 - beta1 >= 0.5 interpolates from the other end
+    beta1, beta2, eps = draw("beta1", [0.9, 0.3]), draw("beta2", [0.999, 0.5]), draw("eps", [1e-8, 1e-3])
+    weight_decay, maximize = draw("weight_decay", [0.0, 0.01]), draw("maximize", [False, True])
+    names = ["params", "grads", "exp_avgs", "exp_infs", "step", "lr", "beta1", "beta2", "eps", "weight_decay",
+             "maximize"]
+    options = [step, lr, beta1, beta2, eps, weight_decay, maximize]
+    return Call("adamax_step", names, [params, grads, exp_avgs, exp_infs, *options],
+                {"params": "out", "grads": "in", "exp_avgs": "out", "exp_infs": "out"},
+                _references(adamax_reference, {"exp_avgs": exp_avgs, "exp_infs": exp_infs}, params, grads, *options),
+                invalid_scalars={"step": STEP, "lr": NONNEGATIVE, "beta1": BETA, "beta2": BETA, "eps": NONNEGATIVE,
+                                 "weight_decay": NONNEGATIVE})
+
+
+def nadam_step(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    params, grads = _group(rng, dtype, dims, special)
+    exp_avgs, exp_avg_sqs = [values(rng, p.shape, dtype) * 0.1 for p in params], _positive(rng, params, dtype)
+    step, lr = draw("step", [1, 2, 10, 40]), draw("lr", [2e-3, 0.05])
+    beta1, beta2, eps = draw("beta1", [0.9, 0.3]), draw("beta2", [0.999, 0.9]), draw("eps", [1e-8, 1e-3])
+    weight_decay, momentum_decay = draw("weight_decay", [0.0, 0.01]), draw("momentum_decay", [4e-3, 0.1])
+    decoupled, maximize = draw("decoupled_weight_decay", [False, True]), draw("maximize", [False, True])
+    # the product of mu_1 ... mu_step, as the optimizer accumulates it
+    mu_product = math.prod(nadam_mu(t, beta1, momentum_decay) for t in range(1, step + 1))
+    names = ["params", "grads", "exp_avgs", "exp_avg_sqs", "step", "mu_product", "lr", "beta1", "beta2", "eps",
+             "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"]
+    options = [step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize]
+    return Call("nadam_step", names, [params, grads, exp_avgs, exp_avg_sqs, *options],
+                {"params": "out", "grads": "in", "exp_avgs": "out", "exp_avg_sqs": "out"},
+                _references(nadam_reference, {"exp_avgs": exp_avgs, "exp_avg_sqs": exp_avg_sqs}, params, grads,
+                            *options),
+                invalid_scalars={"step": STEP, "mu_product": [math.nan, math.inf, -math.inf], "lr": NONNEGATIVE,
+                                 "beta1": BETA, "beta2": BETA, "eps": NONNEGATIVE, "weight_decay": NONNEGATIVE,
+                                 "momentum_decay": NONNEGATIVE})
+
+
+def radam_step(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    params, grads = _group(rng, dtype, dims, special)
+    exp_avgs, exp_avg_sqs = [values(rng, p.shape, dtype) * 0.1 for p in params], _positive(rng, params, dtype)
+    # with either beta2, step 1 takes the plain momentum update and step 10 the rectified one
+    step, lr = draw("step", [1, 10, 2, 40]), draw("lr", [1e-3, 0.05])
+    beta1, beta2, eps = draw("beta1", [0.9, 0.3]), draw("beta2", [0.999, 0.9]), draw("eps", [1e-8, 1e-3])
+    weight_decay, decoupled = draw("weight_decay", [0.0, 0.01]), draw("decoupled_weight_decay", [False, True])
+    maximize = draw("maximize", [False, True])
+    names = ["params", "grads", "exp_avgs", "exp_avg_sqs", "step", "lr", "beta1", "beta2", "eps", "weight_decay",
+             "decoupled_weight_decay", "maximize"]
+    options = [step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize]
+    return Call("radam_step", names, [params, grads, exp_avgs, exp_avg_sqs, *options],
+                {"params": "out", "grads": "in", "exp_avgs": "out", "exp_avg_sqs": "out"},
+                _references(radam_reference, {"exp_avgs": exp_avgs, "exp_avg_sqs": exp_avg_sqs}, params, grads,
+                            *options),
+                invalid_scalars={"step": STEP, "lr": NONNEGATIVE, "beta1": BETA, "beta2": BETA, "eps": NONNEGATIVE,
+                                 "weight_decay": NONNEGATIVE})
+
+
+SPECS = {"sgd_step": sgd_step, "adam_step": adam_step, "rmsprop_step": rmsprop_step, "adagrad_step": adagrad_step,
+         "adadelta_step": adadelta_step, "adamax_step": adamax_step, "nadam_step": nadam_step,
+         "radam_step": radam_step}
+# the options that change which state lists are written; and RAdam's two branches (plain momentum, rectified)
 AXES = {"sgd_step": {"momentum": (0.0, 0.9)}, "adam_step": {"amsgrad": (False, True)},
-        "rmsprop_step": {"centered": (False, True), "momentum": (0.0, 0.9)}}
+        "rmsprop_step": {"centered": (False, True), "momentum": (0.0, 0.9)}, "radam_step": {"step": (1, 10)}}
 # each parameter of the group takes one or two of the sizes, from its own position on
 SIZES = [(1, 1, 1, 1), (3, 17, 5, 2), (40_003, 2, 7, 1)]
 
@@ -149,55 +248,6 @@ ADAM_OPTIONS = combos(weight_decay=[0.0, 0.05], decoupled_weight_decay=[False, T
 ADAM_OPTIONS += [dict(beta1=0.3, beta2=0.5, eps=0.1, amsgrad=True)]
 RMSPROP_OPTIONS = combos(centered=[False, True], momentum=[0.0, 0.9], weight_decay=[0.0, 0.05], maximize=[False, True])
 RMSPROP_OPTIONS += [dict(alpha=0.4, eps=0.1, centered=True)]
-
-
-# ---- float64 references: one step of each rule, written as in DESIGN.md ---------------------------
-
-def sgd_reference(p, g, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
-                  first_step=False):
-    g = -g if maximize else g
-    if weight_decay:
-        g = g + weight_decay * p
-    if momentum:
-        buf = g if first_step else momentum * buf + (1 - dampening) * g
-        g = g + momentum * buf if nesterov else buf
-    return dict(param=p - lr * g, momentum_buffer=buf)
-
-
-def adam_reference(p, g, m, v, v_max, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                   decoupled_weight_decay=False, amsgrad=False, maximize=False):
-    g = -g if maximize else g
-    if weight_decay and decoupled_weight_decay:
-        p = p - lr * weight_decay * p
-    elif weight_decay:
-        g = g + weight_decay * p
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    second_moment = v
-    if amsgrad:
-        v_max = np.maximum(v_max, v)
-        second_moment = v_max
-    m_hat = m / (1 - beta1**step)
-    v_hat = second_moment / (1 - beta2**step)
-    return dict(param=p - lr * m_hat / (np.sqrt(v_hat) + eps), exp_avg=m, exp_avg_sq=v, max_exp_avg_sq=v_max)
-
-
-def rmsprop_reference(p, g, square_avg, grad_avg, buf, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                      centered=False, maximize=False):
-    g = -g if maximize else g
-    if weight_decay:
-        g = g + weight_decay * p
-    square_avg = alpha * square_avg + (1 - alpha) * g * g
-    variance = square_avg
-    if centered:
-        grad_avg = alpha * grad_avg + (1 - alpha) * g
-        variance = variance - grad_avg**2
-    if momentum:
-        buf = momentum * buf + g / (np.sqrt(variance) + eps)
-        p = p - lr * buf
-    else:
-        p = p - lr * g / (np.sqrt(variance) + eps)
-    return dict(param=p, square_avg=square_avg, grad_avg=grad_avg, momentum_buffer=buf)
 
 
 # ---- one optimizer per kernel: its state lists, its kernel call and its reference -----------------

@@ -33,9 +33,7 @@ def test_every_bound_kernel_has_a_spec():
     """A new kernel of nnx._C needs a spec in tests/ops/<family>.py (the host-only thread controls and the Philox
     generator, which dropout's check uses, excepted)."""
     bound = {name for name in dir(_C) if not name.startswith("_")}
-    unchecked = {"get_num_threads", "set_num_threads", "philox_uniform",
-                 # checked against their update rules in tests/optim/test_optim_kernels.py
-                 "adadelta_step", "adagrad_step", "adamax_step", "nadam_step", "radam_step"}
+    unchecked = {"get_num_threads", "set_num_threads", "philox_uniform"}
     assert bound - unchecked - set(ops.BUILDERS) == set()
     assert set(ops.BUILDERS) <= bound
 

@@ -1,37 +1,48 @@
-"""The float64 NumPy references of Adagrad, Adadelta, Adamax, NAdam and RAdam, written from torch.optim's documented
-algorithms, the option cases the tests run them with, and the helpers that run a trajectory on nnx and on a
-reference (shared by test_more_optimizers.py, test_more_optimizer_kernels.py and test_lookahead.py)."""
+"""Adagrad, Adadelta, Adamax, NAdam and RAdam as stateful float64 references over many steps (their update rules are
+tests/ops/optim_references.py's, the ones the kernels' call specs use), the option cases the tests run them with,
+and the helpers that run a trajectory on nnx and on a reference (shared by test_more_optimizers.py,
+test_more_optimizer_kernels.py and test_lookahead.py)."""
 import numpy as np
 
 import nnx
 from helpers import random_array
 from nnx import optim
+from ops.optim_references import (
+    adadelta_reference,
+    adagrad_reference,
+    adamax_reference,
+    nadam_mu,
+    nadam_reference,
+    radam_reference,
+)
 
 SHAPES = [(1,), (17,), (5, 3), (33_001,)]  # one element, odd sizes, above the OpenMP threshold
 STEPS = 20
 
 
-# --- float64 NumPy references, written from torch.optim's documented algorithms ---------------------------------------
+# --- float64 NumPy references: the rules of tests/ops/optim_references.py, with the state they keep -------------------
 class Reference:
-    """One optimizer's rule over a list of parameters; update(i, theta, g) returns the new theta."""
+    """One optimizer's rule over a list of parameters, with torch.optim's options (betas as a pair);
+    update(i, theta, g) returns the new theta and keeps parameter i's state (the step count, the rule's states)."""
 
     def __init__(self, **options):
         self.__dict__.update(self.defaults, **options)
         self.state = {}
 
-    def grad(self, theta, g):
-        g = -g if self.maximize else g
-        return g + self.weight_decay * theta if self.weight_decay and not self.decoupled() else g
-
-    def decoupled(self):
-        return getattr(self, "decoupled_weight_decay", False)
-
     def update(self, i, theta, g):
         state = self.state.setdefault(i, {"step": 0})
         state["step"] += 1
-        if self.decoupled():
-            theta = theta * (1 - self.lr * self.weight_decay)
-        return self.rule(state, state["step"], theta, self.grad(theta, g))
+        return self.rule(state, state["step"], theta, g)
+
+    def betas_options(self, *names):
+        """The options `names` as the rule takes them: beta1, beta2 in place of betas."""
+        options = {name: getattr(self, name) for name in names}
+        return dict(options, beta1=self.betas[0], beta2=self.betas[1])
+
+
+def _zeros(s, theta, *names):
+    for name in names:
+        s.setdefault(name, np.zeros_like(theta))
 
 
 class ReferenceAdagrad(Reference):
@@ -39,31 +50,32 @@ class ReferenceAdagrad(Reference):
 
     def rule(self, s, t, theta, g):
         s.setdefault("sum", np.full_like(theta, self.initial_accumulator_value))
-        clr = self.lr / (1 + (t - 1) * self.lr_decay)
-        s["sum"] = s["sum"] + g * g
-        return theta - clr * g / (np.sqrt(s["sum"]) + self.eps)
+        result = adagrad_reference(theta, g, s["sum"], t, self.lr, self.lr_decay, self.weight_decay, self.eps,
+                                   self.maximize)
+        s["sum"] = result["state_sum"]
+        return result["param"]
 
 
 class ReferenceAdadelta(Reference):
     defaults = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False)
 
     def rule(self, s, t, theta, g):
-        v, u = s.setdefault("square_avg", np.zeros_like(theta)), s.setdefault("acc_delta", np.zeros_like(theta))
-        v = self.rho * v + (1 - self.rho) * g * g
-        delta = np.sqrt(u + self.eps) / np.sqrt(v + self.eps) * g
-        s["square_avg"], s["acc_delta"] = v, self.rho * u + (1 - self.rho) * delta * delta
-        return theta - self.lr * delta
+        _zeros(s, theta, "square_avg", "acc_delta")
+        result = adadelta_reference(theta, g, s["square_avg"], s["acc_delta"], self.lr, self.rho, self.eps,
+                                    self.weight_decay, self.maximize)
+        s["square_avg"], s["acc_delta"] = result["square_avg"], result["acc_delta"]
+        return result["param"]
 
 
 class ReferenceAdamax(Reference):
     defaults = dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False)
 
     def rule(self, s, t, theta, g):
-        b1, b2 = self.betas
-        m = b1 * s.get("exp_avg", 0) + (1 - b1) * g
-        u = np.maximum(b2 * s.get("exp_inf", np.zeros_like(theta)), np.abs(g) + self.eps)
-        s["exp_avg"], s["exp_inf"] = m, u
-        return theta - self.lr / (1 - b1 ** t) * m / u
+        _zeros(s, theta, "exp_avg", "exp_inf")
+        result = adamax_reference(theta, g, s["exp_avg"], s["exp_inf"], t,
+                                  **self.betas_options("lr", "eps", "weight_decay", "maximize"))
+        s["exp_avg"], s["exp_inf"] = result["exp_avg"], result["exp_inf"]
+        return result["param"]
 
 
 class ReferenceNAdam(Reference):
@@ -71,16 +83,13 @@ class ReferenceNAdam(Reference):
                     decoupled_weight_decay=False, maximize=False)
 
     def rule(self, s, t, theta, g):
-        b1, b2 = self.betas
-        mu = b1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
-        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        s["mu_product"] = s.get("mu_product", 1.0) * mu
-        m = b1 * s.get("exp_avg", 0) + (1 - b1) * g
-        v = b2 * s.get("exp_avg_sq", 0) + (1 - b2) * g * g
-        s["exp_avg"], s["exp_avg_sq"] = m, v
-        denom = np.sqrt(v / (1 - b2 ** t)) + self.eps
-        theta = theta - self.lr * (1 - mu) / (1 - s["mu_product"]) * g / denom
-        return theta - self.lr * mu_next / (1 - s["mu_product"] * mu_next) * m / denom
+        _zeros(s, theta, "exp_avg", "exp_avg_sq")
+        s["mu_product"] = s.get("mu_product", 1.0) * nadam_mu(t, self.betas[0], self.momentum_decay)
+        result = nadam_reference(theta, g, s["exp_avg"], s["exp_avg_sq"], t, s["mu_product"],
+                                 **self.betas_options("lr", "eps", "weight_decay", "momentum_decay",
+                                                      "decoupled_weight_decay", "maximize"))
+        s["exp_avg"], s["exp_avg_sq"] = result["exp_avg"], result["exp_avg_sq"]
+        return result["param"]
 
 
 class ReferenceRAdam(Reference):
@@ -88,18 +97,12 @@ class ReferenceRAdam(Reference):
                     maximize=False)
 
     def rule(self, s, t, theta, g):
-        b1, b2 = self.betas
-        m = b1 * s.get("exp_avg", 0) + (1 - b1) * g
-        v = b2 * s.get("exp_avg_sq", 0) + (1 - b2) * g * g
-        s["exp_avg"], s["exp_avg_sq"] = m, v
-        m_hat = m / (1 - b1 ** t)
-        rho_inf = 2 / (1 - b2) - 1
-        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
-        if rho_t <= 5:
-            return theta - self.lr * m_hat
-        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        adaptive = np.sqrt(1 - b2 ** t) / (np.sqrt(v) + self.eps)
-        return theta - self.lr * m_hat * adaptive * rect
+        _zeros(s, theta, "exp_avg", "exp_avg_sq")
+        result = radam_reference(theta, g, s["exp_avg"], s["exp_avg_sq"], t,
+                                 **self.betas_options("lr", "eps", "weight_decay", "decoupled_weight_decay",
+                                                      "maximize"))
+        s["exp_avg"], s["exp_avg_sq"] = result["exp_avg"], result["exp_avg_sq"]
+        return result["param"]
 
 
 CASES = [
