@@ -7,6 +7,7 @@ import pytest
 
 import nnx
 from nnx import optim
+from ops.optim_references import adam_reference, rmsprop_reference, sgd_reference
 
 SHAPES = [(1,), (17,), (5, 3), (40_003,)]  # one element, odd sizes, above the OpenMP threshold
 STEPS = 50
@@ -14,63 +15,56 @@ STEPS = 50
 
 # --- NumPy float64 references of the update rules ----------------------------------------------------
 class ReferenceSGD:
+    """SGD's rule (tests/ops/optim_references.py) over many steps, keeping each parameter's momentum buffer."""
+
     def __init__(self, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False):
-        self.__dict__.update(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                             nesterov=nesterov, maximize=maximize)
+        self.options = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                            nesterov=nesterov, maximize=maximize)
         self.buffers = {}
 
     def update(self, i, theta, g):
-        g = -g if self.maximize else g
-        if self.weight_decay:
-            g = g + self.weight_decay * theta
-        if self.momentum:
-            b = g.copy() if i not in self.buffers else self.momentum * self.buffers[i] + (1 - self.dampening) * g
-            self.buffers[i] = b
-            g = g + self.momentum * b if self.nesterov else b
-        return theta - self.lr * g
+        result = sgd_reference(theta, g, self.buffers.get(i), first_step=i not in self.buffers, **self.options)
+        if self.options["momentum"]:
+            self.buffers[i] = result["momentum_buffer"]
+        return result["param"]
 
 
 class ReferenceAdam:
+    """Adam's rule (AdamW's with decoupled=True) over many steps, keeping each parameter's moments and step."""
+
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
                  decoupled=False):
-        self.__dict__.update(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                             maximize=maximize, decoupled=decoupled)
-        self.m, self.v, self.v_max, self.t = {}, {}, {}, {}
+        self.options = dict(lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay,
+                            amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled)
+        self.state = {}
 
     def update(self, i, theta, g):
-        beta1, beta2 = self.betas
-        g = -g if self.maximize else g
-        if self.decoupled:
-            theta = theta - self.lr * self.weight_decay * theta
-        elif self.weight_decay:
-            g = g + self.weight_decay * theta
-        t = self.t[i] = self.t.get(i, 0) + 1
-        m = self.m[i] = beta1 * self.m.get(i, 0.0) + (1 - beta1) * g
-        v = self.v[i] = beta2 * self.v.get(i, 0.0) + (1 - beta2) * g * g
-        if self.amsgrad:
-            v = self.v_max[i] = np.maximum(self.v_max.get(i, 0.0), v)
-        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-        return theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        zeros = np.zeros_like(theta)
+        state = self.state.setdefault(i, dict(step=0, exp_avg=zeros, exp_avg_sq=zeros, max_exp_avg_sq=zeros))
+        state["step"] += 1
+        result = adam_reference(theta, g, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"],
+                                state["step"], **self.options)
+        state.update(exp_avg=result["exp_avg"], exp_avg_sq=result["exp_avg_sq"],
+                     max_exp_avg_sq=result["max_exp_avg_sq"])
+        return result["param"]
 
 
 class ReferenceRMSprop:
+    """RMSprop's rule over many steps, keeping each parameter's averages and momentum buffer."""
+
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, maximize=False):
-        self.__dict__.update(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                             centered=centered, maximize=maximize)
-        self.v, self.g_avg, self.b = {}, {}, {}
+        self.options = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                            centered=centered, maximize=maximize)
+        self.state = {}
 
     def update(self, i, theta, g):
-        g = -g if self.maximize else g
-        if self.weight_decay:
-            g = g + self.weight_decay * theta
-        v = self.v[i] = self.alpha * self.v.get(i, 0.0) + (1 - self.alpha) * g * g
-        if self.centered:
-            g_avg = self.g_avg[i] = self.alpha * self.g_avg.get(i, 0.0) + (1 - self.alpha) * g
-            v = v - g_avg * g_avg
-        if self.momentum:
-            b = self.b[i] = self.momentum * self.b.get(i, 0.0) + g / (np.sqrt(v) + self.eps)
-            return theta - self.lr * b
-        return theta - self.lr * g / (np.sqrt(v) + self.eps)
+        zeros = np.zeros_like(theta)
+        state = self.state.setdefault(i, dict(square_avg=zeros, grad_avg=zeros, momentum_buffer=zeros))
+        result = rmsprop_reference(theta, g, state["square_avg"], state["grad_avg"], state["momentum_buffer"],
+                                   **self.options)
+        state.update(square_avg=result["square_avg"], grad_avg=result["grad_avg"],
+                     momentum_buffer=result["momentum_buffer"])
+        return result["param"]
 
 
 def reference_adamw(weight_decay=1e-2, **options):

@@ -9,19 +9,19 @@ import pytest
 
 import nnx
 from nnx import optim
+from ops.optim_references import adam_reference
 
 LR, BETAS, EPS = 0.1, (0.9, 0.999), 1e-8
 
 
-def adam_reference(theta, grads, m=None, v=None, t0=0):
-    """DESIGN.md's Adam in float64 over the gradients `grads`, from moments m, v at step t0; returns theta, m, v."""
+def adam_trajectory(theta, grads, m=None, v=None, t0=0):
+    """DESIGN.md's Adam (tests/ops/optim_references.py) in float64 over the gradients `grads`, from moments m, v at
+    step t0; returns theta, m, v."""
     m = np.zeros_like(theta) if m is None else m.copy()
     v = np.zeros_like(theta) if v is None else v.copy()
-    b1, b2 = BETAS
     for k, g in enumerate(grads, start=t0 + 1):
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        theta = theta - LR * (m / (1 - b1 ** k)) / (np.sqrt(v / (1 - b2 ** k)) + EPS)
+        result = adam_reference(theta, g, m, v, None, k, LR, beta1=BETAS[0], beta2=BETAS[1], eps=EPS)
+        theta, m, v = result["param"], result["exp_avg"], result["exp_avg_sq"]
     return theta, m, v
 
 
@@ -44,8 +44,8 @@ def test_clear_restarts_moments_and_step_count(rng):
     opt.state.clear()
     assert opt.state_dict()["state"] == {}
     run(opt, p, grads[3:])
-    after_three, _, _ = adam_reference(theta, grads[:3])
-    expected, m, _ = adam_reference(after_three, grads[3:])  # moments and step count start again from zero
+    after_three, _, _ = adam_trajectory(theta, grads[:3])
+    expected, m, _ = adam_trajectory(after_three, grads[3:])  # moments and step count start again from zero
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
     state = opt.state_dict()["state"]
     assert list(state) == [0] and state[0]["step"] == 3
@@ -57,7 +57,7 @@ def test_deleting_a_parameters_entry_restarts_it(rng):
     run(opt, p, grads[:2])
     del opt.state[p]
     run(opt, p, grads[2:])
-    expected, _, _ = adam_reference(adam_reference(theta, grads[:2])[0], grads[2:])
+    expected, _, _ = adam_trajectory(adam_trajectory(theta, grads[:2])[0], grads[2:])
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
     assert opt.state[p]["step"] == 4
 
@@ -66,11 +66,11 @@ def test_deleting_a_parameters_entry_restarts_it(rng):
 def test_replaced_exp_avg_is_used(rng, as_array):
     theta, grads, p, opt = setup(rng)
     run(opt, p, grads[:2])
-    _, _, v = adam_reference(theta, grads[:2])
+    _, _, v = adam_trajectory(theta, grads[:2])
     new_m = rng.standard_normal(theta.shape)
     opt.state[p]["exp_avg"] = new_m.copy() if as_array else nnx.tensor(new_m.copy())
     run(opt, p, grads[2:])
-    expected, _, _ = adam_reference(adam_reference(theta, grads[:2])[0], grads[2:], m=new_m, v=v, t0=2)
+    expected, _, _ = adam_trajectory(adam_trajectory(theta, grads[:2])[0], grads[2:], m=new_m, v=v, t0=2)
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
 
 
@@ -84,9 +84,9 @@ def test_replaced_entry_dict_is_used_and_kept(rng):
     new_m = rng.standard_normal(5)
     entry["exp_avg"] = nnx.tensor(new_m.copy())  # an edit through the user's own dict
     run(opt, p, grads[3:])
-    after_one = adam_reference(theta, grads[:1])[0]
-    middle, _, v = adam_reference(after_one, grads[1:3])
-    expected, _, _ = adam_reference(middle, grads[3:], m=new_m, v=v, t0=2)
+    after_one = adam_trajectory(theta, grads[:1])[0]
+    middle, _, v = adam_trajectory(after_one, grads[1:3])
+    expected, _, _ = adam_trajectory(middle, grads[3:], m=new_m, v=v, t0=2)
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
     assert entry["step"] == 5
 
@@ -101,9 +101,9 @@ def test_load_state_dict_takes_effect(rng):
     run(opt, p, grads[2:4])
     opt.load_state_dict(saved)
     run(opt, p, grads[4:])
-    after_four = adam_reference(theta, grads[:4])[0]
-    _, m, v = adam_reference(theta, grads[:2])
-    expected, _, _ = adam_reference(after_four, grads[4:], m=m, v=v, t0=2)
+    after_four = adam_trajectory(theta, grads[:4])[0]
+    _, m, v = adam_trajectory(theta, grads[:2])
+    expected, _, _ = adam_trajectory(after_four, grads[4:], m=m, v=v, t0=2)
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
 
 
