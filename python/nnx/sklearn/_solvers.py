@@ -73,6 +73,13 @@ class StochasticSolver:
 
     def step(self, batch_weight_sum, cycle_position=None):
         """Apply the gradients of one batch whose sample weights sum to batch_weight_sum (its size unweighted)."""
+        self.prepare_step(batch_weight_sum, cycle_position)
+        self.optimizer.step()
+
+    def prepare_step(self, batch_weight_sum, cycle_position=None):
+        """Everything step does before the optimizer's update: count the step, set the groups' hyperparameters
+        for it (learning rate, L2 term, Adam's epsilon, one-cycle's momentum) and apply the decoupled weight
+        decay. The direct step (_direct.py) then runs the update's native calls itself."""
         self.steps += 1
         lr = self.learning_rate
         if self.one_cycle:
@@ -87,7 +94,6 @@ class StochasticSolver:
         if self.decoupled_weight_decay > 0:  # AdamW-style: shrink the weights before the gradient step
             for weight in self.weight_arrays:
                 weight *= 1.0 - lr * self.decoupled_weight_decay
-        self.optimizer.step()
 
     def _set_momentum(self, momentum):
         for group in (self.weight_group, self.other_group):

@@ -12,6 +12,7 @@ from nnx.deferred import DeviceScalars
 from nnx.tensor import move_array
 
 from . import _warnings
+from ._direct import direct_step_for
 from ._network import (
     as_tensor,
     dense_rows,
@@ -44,9 +45,13 @@ class TrainingData:
     def __len__(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
 
+    def rows_of(self, positions):
+        """The rows of X at the given positions (a slice or an index array)."""
+        return positions if self.rows is None else self.rows[positions]
+
     def batch(self, positions):
         """(X, targets, weights, constants) of the given positions (a slice or an index array)."""
-        rows = positions if self.rows is None else self.rows[positions]
+        rows = self.rows_of(positions)
         weights = None if self.sample_weight is None else self.sample_weight[rows]
         constants = None if self.constants is None else self.constants[rows]
         if self.device is None:
@@ -203,6 +208,8 @@ class _EpochLoop:
         self.alpha = float(est.alpha)
         self.cycle_steps = est.max_iter * len(self.slices)
         self.progress = Progress(est.verbose, len(self.slices))
+        max_rows = max(batch.stop - batch.start for batch in self.slices)
+        self.direct = direct_step_for(est, data, self.solver, max_rows)
 
     def run(self, incremental):
         est = self.est
@@ -248,6 +255,13 @@ class _EpochLoop:
     def _train_one_batch(self, positions, unread=None):
         """The batch's reported loss (L2 term included), or None when it went to `unread` (on a GPU)."""
         est, solver = self.est, self.solver
+        if self.direct is not None:  # (no sample weights, no per-sample constants, host memory)
+            rows = self.data.rows_of(positions)
+            X_batch, targets = self.direct.rows(self.data.X, rows), self.data.targets[rows]
+            n_batch = X_batch.shape[0]
+            penalty = 0.5 * self.alpha * squared_weight_norm(solver.weight_arrays) / n_batch if self.alpha else 0.0
+            value = self.direct.step(X_batch, targets, float(n_batch), solver.steps / self.cycle_steps)
+            return est._objective.reported(value) + penalty
         X_batch, targets, weights, constants = self.data.batch(positions)
         n_batch = X_batch.shape[0]
         weight_sum, weight_tensor = float(n_batch), None
