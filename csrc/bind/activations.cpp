@@ -1,16 +1,11 @@
-// Bindings of the elementwise activations (csrc/cpu/activations.h, csrc/cuda/activations.h): checks, then the
+// Bindings of the elementwise activations (csrc/core/activations.h): checks, then the
 // kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
 #include <cmath>
 #include <string>
 #include <string_view>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/activations.h"
-#else
-#include "cpu/activations.h"
-#endif
-#include "core/activations_math.h"
+#include "core/activations.h"
 
 namespace nnx::bind {
 

@@ -1,14 +1,10 @@
-// Bindings of dropout and the Philox uniform stream (csrc/cpu/dropout.h, csrc/cuda/dropout.h): validation (dtypes,
+// Bindings of dropout and the Philox uniform stream (csrc/core/dropout.h): validation (dtypes,
 // shapes, aliasing, p in [0, 1], seed and offset as unsigned 64-bit integers), then the kernel with the GIL
 // released. Compiled once per device (csrc/bind/device.h).
 #include <string>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/dropout.h"
-#else
-#include "cpu/dropout.h"
-#endif
+#include "core/dropout.h"
 
 namespace nnx::bind {
 

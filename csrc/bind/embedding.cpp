@@ -1,4 +1,4 @@
-// Bindings of the embedding kernels (csrc/cpu/embedding.h, csrc/cuda/embedding.h): validation (dtypes, shapes,
+// Bindings of the embedding kernels (csrc/core/embedding.h): validation (dtypes, shapes,
 // aliasing, index range), then the kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
 // The kernels check every index they read as well: on the CPU they return the first bad one (IndexError right after the
 // kernel); on a GPU the index values are on the device, so only the kernels check them and a bad one
@@ -6,11 +6,7 @@
 #include <string>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/embedding.h"
-#else
-#include "cpu/embedding.h"
-#endif
+#include "core/embedding.h"
 
 namespace nnx::bind {
 

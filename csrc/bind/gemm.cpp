@@ -1,13 +1,12 @@
-// Bindings of GEMM (csrc/cpu/gemm.h: BLAS, csrc/cuda/gemm.h: cuBLAS): checks, then the call with the GIL released;
+// Bindings of GEMM (csrc/core/gemm.h: BLAS on the CPU, cuBLAS on CUDA): checks, then the call with the GIL released;
 // on CUDA also the TF32 switch and where cuBLAS was found. Compiled once per device (csrc/bind/device.h).
 #include <string>
 #include <vector>
 
 #include "bind/device.h"
+#include "core/gemm.h"
 #ifdef NNX_BIND_CUDA
-#include "cuda/gemm.h"
-#else
-#include "cpu/gemm.h"
+#include "cuda/cublas.h"
 #endif
 
 namespace nnx::bind {

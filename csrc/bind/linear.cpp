@@ -1,16 +1,11 @@
-// Bindings of the fused linear layer (csrc/cpu/linear.h, csrc/cuda/linear.h): validation (shapes, dtypes,
+// Bindings of the fused linear layer (csrc/core/linear.h): validation (shapes, dtypes,
 // aliasing), then the kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
 #include <cmath>
 #include <string>
 #include <string_view>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/linear.h"
-#else
-#include "cpu/linear.h"
-#endif
-#include "core/activations_math.h"
+#include "core/linear.h"
 
 namespace nnx::bind {
 

@@ -1,4 +1,4 @@
-// Bindings of the loss kernels (csrc/cpu/losses.h, csrc/cuda/losses.h): fused softmax cross-entropy, mse, l1 and
+// Bindings of the loss kernels (csrc/core/losses.h): fused softmax cross-entropy, mse, l1 and
 // bce-with-logits. Validation (dtypes, shapes, aliasing, reduction names, class-index ranges), then the kernel with
 // the GIL released. Compiled once per device (csrc/bind/device.h). The cross-entropy kernels check every target
 // they read as well. One difference, forced by the device: on a GPU the class indices live in device memory, so
@@ -6,11 +6,7 @@
 #include <string>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/losses.h"
-#else
-#include "cpu/losses.h"
-#endif
+#include "core/losses.h"
 
 namespace nnx::bind {
 

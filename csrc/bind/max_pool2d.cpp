@@ -1,15 +1,11 @@
-// Bindings of 2-D max pooling (csrc/cpu/max_pool2d.h, csrc/cuda/max_pool2d.h): checks of the pooling parameters
+// Bindings of 2-D max pooling (csrc/core/max_pool2d.h): checks of the pooling parameters
 // (PyTorch's rules) and of every array against the output size they give, then the kernel with the GIL released.
 // Compiled once per device (csrc/bind/device.h). Inputs are NCHW (the Python layer views a CHW input as N = 1).
 #include <string>
 #include <utility>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/max_pool2d.h"
-#else
-#include "cpu/max_pool2d.h"
-#endif
+#include "core/max_pool2d.h"
 
 namespace nnx::bind {
 namespace {

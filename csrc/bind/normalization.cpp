@@ -1,15 +1,11 @@
-// Bindings of batch_norm and layer_norm, forward and backward (csrc/cpu/normalization.h, csrc/cuda/normalization.h):
+// Bindings of batch_norm and layer_norm, forward and backward (csrc/core/normalization.h):
 // validation (dtypes, shapes, aliasing, PyTorch's "more than 1 value per channel" rule), then the kernel with the
 // GIL released. Compiled once per device (csrc/bind/device.h).
 #include <cmath>
 #include <string>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/normalization.h"
-#else
-#include "cpu/normalization.h"
-#endif
+#include "core/normalization.h"
 
 namespace nnx::bind {
 

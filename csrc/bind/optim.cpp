@@ -1,4 +1,4 @@
-// Bindings of the fused optimizer steps (csrc/cpu/optim.h, csrc/cuda/optim.h): validate a whole parameter group
+// Bindings of the fused optimizer steps (csrc/core/optim.h): validate a whole parameter group
 // (lists of arrays and the hyperparameters), collect raw pointers, then one kernel call for the whole group (on
 // CUDA a multi-tensor launch). Compiled once per device (csrc/bind/device.h).
 #include <algorithm>
@@ -10,11 +10,7 @@
 #include <vector>
 
 #include "bind/device.h"
-#ifdef NNX_BIND_CUDA
-#include "cuda/optim.h"
-#else
-#include "cpu/optim.h"
-#endif
+#include "core/optim.h"
 
 namespace nnx::bind {
 

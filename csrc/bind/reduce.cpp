@@ -1,14 +1,14 @@
-// Bindings of the reductions (csrc/cpu/reduce.h, csrc/cuda/reduce.h): column_sum (bias gradients) and row_argmax
-// (predictions) on both devices; on CUDA also the generic reduce/cumsum over (outer, length, inner) views, which the
-// CPU leaves to NumPy. Checks, then the kernel with the GIL released. Compiled once per device (csrc/bind/device.h).
+// Bindings of the reductions: column_sum (bias gradients) and row_argmax (predictions) on both devices
+// (csrc/core/reduce.h); on CUDA also the generic reduce/cumsum over (outer, length, inner) views, which the CPU
+// leaves to NumPy (csrc/cuda/reduce_axis.h). Checks, then the kernel with the GIL released. Compiled once per
+// device (csrc/bind/device.h).
 #include <string>
 #include <utility>
 
 #include "bind/device.h"
+#include "core/reduce.h"
 #ifdef NNX_BIND_CUDA
-#include "cuda/reduce.h"
-#else
-#include "cpu/reduce.h"
+#include "cuda/reduce_axis.h"
 #endif
 
 namespace nnx::bind {
@@ -95,12 +95,7 @@ void bind_reduce(py::module_& m) {
           using T = decltype(zero);
           const T* input = cptr<T>(x);
           T* result = ptr<T>(out);
-          Device::launch(x, [&] {
-            if constexpr (Device::cuda)  // the CUDA launchers take (x, out, rows, cols)
-              dev::column_sum(input, result, N, M, accumulate);
-            else
-              dev::column_sum(input, N, M, result, accumulate);
-          });
+          Device::launch(x, [&] { dev::column_sum(input, N, M, result, accumulate); });
         });
       },
       py::arg("x"), py::arg("out"), py::arg("accumulate") = false,
@@ -123,12 +118,7 @@ void bind_reduce(py::module_& m) {
           using T = decltype(zero);
           const T* input = cptr<T>(x);
           int64_t* result = ptr<int64_t>(out);
-          Device::launch(x, [&] {
-            if constexpr (Device::cuda)
-              dev::row_argmax(input, result, N, M);
-            else
-              dev::row_argmax(input, N, M, result);
-          });
+          Device::launch(x, [&] { dev::row_argmax(input, N, M, result); });
         });
       },
       py::arg("x"), py::arg("out"),

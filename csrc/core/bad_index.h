@@ -39,4 +39,14 @@ class FirstBadIndex {
   BadIndex first_;
 };
 
+// What a kernel that reads index values returns, so that core/<family>.h declares it once for both devices. CPU:
+// the first bad index it met (above). CUDA: nothing; the index values live on the device, so the kernel records a
+// bad one in the device's bad-index flag (IndexError at the next synchronisation).
+namespace cpu {
+using BadIndexReport = BadIndex;
+}
+namespace cuda {
+using BadIndexReport = void;
+}
+
 }  // namespace nnx

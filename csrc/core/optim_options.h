@@ -1,6 +1,6 @@
 // The options of each fused optimizer step (what torch.optim passes per parameter group) and the per-call
 // scalars of the newer steps, computed in double on the host: shared by the CPU and CUDA kernels and the bindings.
-// Kept apart from core/optim_math.h so that these host computations compile exactly as before in every
+// Kept apart from core/optim.h so that these host computations compile exactly as before in every
 // translation unit (cpu/optim.cpp compiles its formulas, and only those, without contraction).
 #pragma once
 #include <cmath>

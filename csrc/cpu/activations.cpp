@@ -1,8 +1,9 @@
 // Elementwise activation kernels: one vectorised loop per activation (see with_activation), split
 // over threads above the OpenMP threshold.
-#include "cpu/activations.h"
+#include "core/activations.h"
 
 #include "core/parallel.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 

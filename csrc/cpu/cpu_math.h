@@ -1,10 +1,10 @@
 // CpuMath, the CPU's math policy: vectorisable approximations of exp, tanh, erfc and log1p, plugged
-// into the formulas shared with the CUDA kernels (core/activations_math.h). Used by the elementwise
+// into the formulas shared with the CUDA kernels (core/activations.h). Used by the elementwise
 // kernels (activations.cpp) and the fused linear epilogue (linear.cpp), so both compute the same numbers.
 #pragma once
 #include <cmath>
 
-#include "core/activations_math.h"
+#include "core/activations.h"
 #include "core/vecmath.h"
 
 namespace nnx::cpu {

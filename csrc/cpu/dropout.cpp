@@ -1,6 +1,6 @@
 // Dropout kernels: Philox blocks are generated a batch at a time in a simd loop (the 32x32->64-bit
 // multiplies vectorise), then the batch's words are turned into masks, outputs or uniforms.
-#include "cpu/dropout.h"
+#include "core/dropout.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 // indices but adds only into its own rows, so no two threads write one row and every row sums its
 // contributions in index order (duplicates accumulate deterministically, without atomics). Both check
 // every index they read (core/bad_index.h): a bad one is never used as an address.
-#include "cpu/embedding.h"
+#include "core/embedding.h"
 
 #include <algorithm>
 #include <cstring>

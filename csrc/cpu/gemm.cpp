@@ -4,7 +4,7 @@
 // thread pools (OpenBLAS's pthreads and libgomp's) on the same cores fight: each spins while waiting
 // for work, and a training loop that alternates GEMMs with OpenMP elementwise kernels measured 70x
 // slower (9.3 s against 0.13 s for the digits demo on 2 cores). One pool removes that.
-#include "cpu/gemm.h"
+#include "core/gemm.h"
 
 #include <cblas.h>
 

@@ -1,12 +1,13 @@
 // Fused linear layer over BLAS: the GEMM writes x @ weight^T into out, then one pass over out adds the
 // bias and applies the activation (and fills preact), so the output crosses memory once more, not three times.
-#include "cpu/linear.h"
+#include "core/linear.h"
 
 #include <algorithm>
 
+#include "core/gemm.h"
 #include "core/parallel.h"
-#include "cpu/gemm.h"
-#include "cpu/reduce.h"
+#include "core/reduce.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 namespace {

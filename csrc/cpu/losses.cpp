@@ -3,7 +3,7 @@
 // L1 while it is read three times); sums over rows or elements run in an order fixed by the sizes
 // alone, so a loss is bitwise identical whatever the thread count.
 
-#include "cpu/losses.h"
+#include "core/losses.h"
 
 #include <algorithm>
 #include <cmath>
@@ -72,7 +72,7 @@ double sum_below(const T* x, int64_t C, T shift) {
   return sum;
 }
 
-// The row's gradient (core/losses_math.h) over the exps that `grad` holds on entry.
+// The row's gradient (core/losses.h) over the exps that `grad` holds on entry.
 template <class T>
 void write_row_gradient(T* grad, int64_t C, int64_t target, double inv_sum, double scale, double smoothing) {
   const CrossEntropyGradient<T> gradient(inv_sum, scale, smoothing, C);
@@ -182,7 +182,7 @@ void elementwise_loss_backward(const T* grad_loss, int64_t n, T* grad_input, Red
 
 }  // namespace
 
-// ---- mse, l1, binary cross-entropy on logits (formulas in core/losses_math.h) ------------------------
+// ---- mse, l1, binary cross-entropy on logits (formulas in core/losses.h) ------------------------
 
 template <class T>
 void mse_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction) {

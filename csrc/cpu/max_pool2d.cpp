@@ -1,6 +1,6 @@
 // max_pool2d kernels: one (n, c) plane per task, planes split over threads above the OpenMP threshold; the window
-// arithmetic is core/max_pool2d_math.h's, shared with the CUDA kernels.
-#include "cpu/max_pool2d.h"
+// arithmetic is core/max_pool2d.h's, shared with the CUDA kernels.
+#include "core/max_pool2d.h"
 
 #include <algorithm>
 

@@ -1,13 +1,12 @@
 // batch_norm and layer_norm kernels. Batch norm walks column blocks row by row (each thread owns whole
 // columns, so sums are private and the order of every sum is fixed); layer norm splits rows over threads,
 // and its weight/bias gradients are a separate column pass for the same reason. The formulas are
-// core/normalization_math.h's, shared with cuda/normalization.cu.
-#include "cpu/normalization.h"
+// core/normalization.h's, shared with cuda/normalization.cu.
+#include "core/normalization.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/normalization_math.h"
 #include "core/parallel.h"
 
 namespace nnx::cpu {

@@ -2,12 +2,12 @@
 // NAdam, RAdam): each element is read and written once per step
 // (from memory; the second pass over a block hits L1). Options that touch extra state (momentum
 // buffers, amsgrad, centered) are template parameters; the others are loop-invariant selects. Both
-// keep the inner loops vectorized. The per-element formulas are core/optim_math.h's, shared with cuda/optim.cu.
-#include "cpu/optim.h"
+// keep the inner loops vectorized. The per-element formulas are core/optim.h's, shared with cuda/optim.cu.
+#include "core/optim_options.h"  // before the pragma: its host computations compile as everywhere else
 
 // Rounding follows torch.optim's single-tensor code op by op, so the compiler must not fuse a multiply
 // and an add on its own (GCC does by default); HostArithmetic::fmadd fuses exactly where PyTorch's CPU build
-// does. The pragma comes before core/optim_math.h, so that the formulas compile under it too.
+// does. The pragma comes before core/optim.h, so that the formulas compile under it too.
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
@@ -17,7 +17,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/optim_math.h"
+#include "core/optim.h"
 #include "core/parallel.h"
 
 #if defined(__SSE2__)
@@ -44,7 +44,7 @@ void for_each_slice(const int64_t* sizes, int64_t count, Update&& update) {
   });
 }
 
-// core/optim_math.h's arithmetic on the CPU: plain operators (this file is compiled without contraction), and
+// core/optim.h's arithmetic on the CPU: plain operators (this file is compiled without contraction), and
 // a * b + c rounded once where the hardware has FMA, like PyTorch's vec::fmadd.
 struct HostArithmetic {
   template <class T>
@@ -197,7 +197,7 @@ void rmsprop_group(T* const* params, const T* const* grads, T* const* square_avg
 
 // ---- Adagrad, Adadelta, Adamax, NAdam, RAdam -----------------------------------------------------
 // One element at a time (the square roots inline: the build passes -fno-math-errno, so the loops still
-// vectorize). Each Step functor (core/optim_math.h) updates p and its state from g; the group walk is shared.
+// vectorize). Each Step functor (core/optim.h) updates p and its state from g; the group walk is shared.
 
 // Calls step(p, g, a) or step(p, g, a, b) for every element of the group (b: the second state list, if any).
 template <class T, class Step>

@@ -1,5 +1,5 @@
 // Column sums and row argmax, parallel over the axis that keeps each thread's writes private.
-#include "cpu/reduce.h"
+#include "core/reduce.h"
 
 #include <cmath>
 #include <vector>

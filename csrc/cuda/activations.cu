@@ -1,6 +1,6 @@
 // Elementwise activation kernels: one grid-stride kernel per activation and direction, instantiated
 // from the shared formulas (ActivationFormulas<LibmMath>), so CPU and GPU compute the same expressions.
-#include "cuda/activations.h"
+#include "core/activations.h"
 
 #include "cuda/common.cuh"
 

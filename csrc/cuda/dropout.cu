@@ -1,6 +1,6 @@
 // Dropout kernels on the GPU: one thread per Philox block (4 consecutive elements), grid-stride over the
 // blocks, so the word an element gets is the CPU's (cpu/dropout.cpp) whatever the launch shape.
-#include "cuda/dropout.h"
+#include "core/dropout.h"
 
 #include <cmath>
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/activations_math.h"
+#include "core/activations.h"
 #include "core/hd.h"
 #include "cuda/elementwise.h"
 

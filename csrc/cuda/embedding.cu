@@ -2,7 +2,7 @@
 // consecutive threads touch consecutive columns of one row (coalesced). Each row's index is checked
 // against [0, V) before it is used as an address; with D == 0 the kernels still run one (empty) column
 // per row, so a bad index is reported as the CPU reports it.
-#include "cuda/embedding.h"
+#include "core/embedding.h"
 
 #include "cuda/common.cuh"
 

@@ -1,7 +1,8 @@
 // GEMM through cuBLAS, loaded with dlopen on first use: cuBLAS is not part of the toolkit the module is
 // built with (it comes from the nvidia-cublas wheel or a CUDA install), so it is never a link dependency.
 // The handful of cuBLAS entry points are declared here with their documented, stable C ABI.
-#include "cuda/gemm.h"
+#include "core/gemm.h"
+#include "cuda/cublas.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>

@@ -1,11 +1,11 @@
 // Fused linear layer over cuBLAS: the GEMM writes x @ weight^T into out, then one kernel adds the bias,
 // stores preact and applies the activation in a single pass over out (formulas shared with the CPU).
-#include "cuda/linear.h"
+#include "core/linear.h"
 
-#include "cuda/activations.h"
+#include "core/activations.h"
+#include "core/gemm.h"
+#include "core/reduce.h"
 #include "cuda/common.cuh"
-#include "cuda/gemm.h"
-#include "cuda/reduce.h"
 
 namespace nnx::cuda {
 namespace {
@@ -51,7 +51,7 @@ void linear_backward(T* grad_preact, T* grad_x, T* grad_weight, T* grad_bias, co
     activation_backward<T>(grad_preact, grad_out, saved, saved, N * M, activation, params);
   if (grad_x) gemm<T>(false, false, N, K, M, T(1), grad_preact, weight, T(0), grad_x);
   if (grad_weight) gemm<T>(true, false, M, K, N, T(1), grad_preact, x, accumulate ? T(1) : T(0), grad_weight);
-  if (grad_bias) column_sum<T>(grad_preact, grad_bias, N, M, accumulate);
+  if (grad_bias) column_sum<T>(grad_preact, N, M, grad_bias, accumulate);
 }
 
 template void linear_forward<float>(float*, float*, const float*, const float*, const float*, int64_t, int64_t,

@@ -1,9 +1,9 @@
 // Softmax cross-entropy lives here (cross_entropy_forward), not in cuda/softmax.cu: it is bound with the losses.
-// Loss kernels on the GPU, with core/losses_math.h's formulas (shared with cpu/losses.cpp). Cross-entropy: one
+// Loss kernels on the GPU, with core/losses.h's formulas (shared with cpu/losses.cpp). Cross-entropy: one
 // warp (or block, for long rows) per row computes the row's max, logsumexp, loss and gradient in one visit; the
 // mean/sum over rows and the elementwise losses' totals go through per-row or per-block partials summed by one
 // block in a fixed order (repeatable to the bit). Valid-target counts are integer atomics (exact in any order).
-#include "cuda/losses.h"
+#include "core/losses.h"
 
 #include <algorithm>
 #include <memory>
@@ -74,7 +74,7 @@ unsigned long long* count_valid_targets(const int64_t* target, int64_t N, int64_
   return counter;
 }
 
-// The row's target if it can index the row (core/losses_math.h); an out-of-range target other than
+// The row's target if it can index the row (core/losses.h); an out-of-range target other than
 // ignore_index is reported (by one thread of the group) and the row is treated as ignored.
 template <int kRowThreads>
 __device__ bool row_is_used(int64_t target, int64_t C, int64_t ignore_index, int64_t* bad_index) {
@@ -88,7 +88,7 @@ __device__ void zero_row(T* row, int64_t C) {
   for (int64_t j = RowGroup<kRowThreads>::lane(); j < C; j += kRowThreads) row[j] = T(0);
 }
 
-// The row's gradient (core/losses_math.h) over the exps that `grad` holds on entry, each written by the
+// The row's gradient (core/losses.h) over the exps that `grad` holds on entry, each written by the
 // thread that rewrites it here.
 template <int kRowThreads, class T>
 __device__ void write_row_gradient(T* grad, int64_t C, int64_t target, double inv_sum, double scale,
@@ -149,7 +149,7 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
   }
 }
 
-// ---- elementwise losses: loss(i) and grad(i) (dloss_i/dinput_i), core/losses_math.h's formulas ------------
+// ---- elementwise losses: loss(i) and grad(i) (dloss_i/dinput_i), core/losses.h's formulas ------------
 
 template <class T>
 struct MseElement {

@@ -1,6 +1,6 @@
 // max_pool2d kernels on the GPU: grid-stride loops, one thread per output element (forward) or per input element
-// (backward, a gather: no atomics). The window arithmetic is core/max_pool2d_math.h's, shared with the CPU.
-#include "cuda/max_pool2d.h"
+// (backward, a gather: no atomics). The window arithmetic is core/max_pool2d.h's, shared with the CPU.
+#include "core/max_pool2d.h"
 
 #include "cuda/common.cuh"
 

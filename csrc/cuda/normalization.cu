@@ -1,16 +1,15 @@
-// batch_norm and layer_norm on the GPU, with cpu/normalization.cpp's formulas (core/normalization_math.h: double
+// batch_norm and layer_norm on the GPU, with cpu/normalization.cpp's formulas (core/normalization.h: double
 // sums, the same roundings to T). Per-column sums over rows (batch norm's statistics and gradients, layer
 // norm's weight/bias gradients) are two passes: blocks of 32 columns x a slice of the rows write partials,
 // then one thread per column combines the slices in order. Per-row work (layer norm) gives each row a warp,
 // or a whole block for long rows (row_group.cuh). The splits depend only on the sizes, so every result is
 // deterministic.
-#include "cuda/normalization.h"
+#include "core/normalization.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
 
-#include "core/normalization_math.h"
 #include "cuda/common.cuh"
 #include "cuda/device_array.h"
 #include "cuda/row_group.cuh"

@@ -11,18 +11,17 @@
 // tensor by binary search in the table). A full tile of a 16-byte-aligned tensor uses vector loads
 // (4 consecutive elements per thread); other tiles use scalar loads (elements kBlock apart, coalesced).
 //
-// Arithmetic: the per-element updates are core/optim_math.h's, shared with cpu/optim.cpp, over explicitly
+// Arithmetic: the per-element updates are core/optim.h's, shared with cpu/optim.cpp, over explicitly
 // rounded intrinsics (__fmul_rn, ...) so that nvcc cannot contract a multiply and an add on its own, and a
 // fused multiply-add exactly where the CPU's fmadd fuses. The scalars (bias corrections, step size) are
 // computed on the host in double, as on the CPU, then rounded to T. So the two devices agree to the last
 // bit when the CPU build has FMA (-march=native on any recent x86), and to float rounding otherwise.
-#include "cuda/optim.h"
+#include "core/optim.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "core/optim_math.h"
 #include "cuda/common.cuh"
 
 namespace nnx::cuda {
@@ -35,7 +34,7 @@ constexpr int kValuesPerThread = 4;
 constexpr int64_t kTile = static_cast<int64_t>(kBlock) * kValuesPerThread;
 constexpr int kGradList = 1;      // the only list the kernels read without writing back
 
-// ---- core/optim_math.h's arithmetic: correctly rounded, never contracted ---------------------------
+// ---- core/optim.h's arithmetic: correctly rounded, never contracted ---------------------------
 struct DeviceArithmetic {
   static __device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b); }
   static __device__ __forceinline__ double mul(double a, double b) { return __dmul_rn(a, b); }

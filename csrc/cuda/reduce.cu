@@ -1,6 +1,7 @@
 // Reductions on the GPU: one tree-reduction kernel for every ReduceOp (a functor says how to load,
 // combine and store), prefix sums, and the column_sum/row_argmax the training step uses.
-#include "cuda/reduce.h"
+#include "core/reduce.h"
+#include "cuda/reduce_axis.h"
 
 #include <cub/block/block_scan.cuh>
 
@@ -368,20 +369,20 @@ void cumsum(DType x_dtype, const void* x, void* out, int64_t outer, int64_t leng
 }
 
 template <class T>
-void column_sum(const T* x, T* out, int64_t rows, int64_t cols, bool accumulate) {
+void column_sum(const T* x, int64_t rows, int64_t cols, T* out, bool accumulate) {
   SumOp<T> op;
   op.accumulate = accumulate;
   run_reduce<T>(op, x, out, 1, rows, cols);
 }
 
 template <class T>
-void row_argmax(const T* x, int64_t* out, int64_t rows, int64_t cols) {
+void row_argmax(const T* x, int64_t rows, int64_t cols, int64_t* out) {
   run_reduce<T>(ArgExtremeOp<T, true>{}, x, out, rows, cols, 1);
 }
 
-template void column_sum<float>(const float*, float*, int64_t, int64_t, bool);
-template void column_sum<double>(const double*, double*, int64_t, int64_t, bool);
-template void row_argmax<float>(const float*, int64_t*, int64_t, int64_t);
-template void row_argmax<double>(const double*, int64_t*, int64_t, int64_t);
+template void column_sum<float>(const float*, int64_t, int64_t, float*, bool);
+template void column_sum<double>(const double*, int64_t, int64_t, double*, bool);
+template void row_argmax<float>(const float*, int64_t, int64_t, int64_t*);
+template void row_argmax<double>(const double*, int64_t, int64_t, int64_t*);
 
 }  // namespace nnx::cuda

@@ -3,7 +3,7 @@
 // Each row: max, sum of exps (accumulated in double, like the CPU), then one pass that writes the row.
 #include "core/softmax.h"
 
-#include "core/activations_math.h"
+#include "core/activations.h"
 #include "cuda/common.cuh"
 #include "cuda/row_group.cuh"
 

@@ -56,7 +56,7 @@ def pool_parameters(kernel_size: IntPair, stride: IntPair | None, padding: IntPa
 
 
 def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling_output_shape (csrc/core/max_pool2d_math.h's pool_output_size)."""
+    """PyTorch's pooling_output_shape (csrc/core/max_pool2d.h's pool_output_size)."""
     out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (out - 1) * stride >= size + pad:
         out -= 1  # the last window must start inside the input or the left padding

@@ -1,8 +1,12 @@
-// max_pool2d's window arithmetic, shared by the CPU (cpu/max_pool2d.cpp) and CUDA (cuda/max_pool2d.cu) kernels so
-// that both devices pick the same element of every window (PyTorch's rules, NaN and ties included).
+// 2-D max pooling over NCHW planes, forward (max and argmax) and backward, for float and double. First the window
+// arithmetic, shared by the CPU (cpu/max_pool2d.cpp) and CUDA (cuda/max_pool2d.cu) kernels so that both devices
+// pick the same element of every window (PyTorch's rules, NaN and ties included); then the kernels' declarations,
+// once for the device a translation unit is compiled for (nnx::NNX_DEVICE: core/device_namespace.h).
+// Host-compiler clean. CUDA: launchers queue on current_stream().
 #pragma once
 #include <cstdint>
 
+#include "core/device_namespace.h"
 #include "core/hd.h"
 
 namespace nnx {
@@ -78,3 +82,20 @@ NNX_HD T max_pool2d_input_grad(const T* grad_out, const int64_t* argmax, const P
 }
 
 }  // namespace nnx
+
+namespace nnx::NNX_DEVICE {
+
+// out(planes, OH, OW) = the max of each window of x(planes, H, W) (sizes in g; planes = N * C), and
+// argmax(planes, OH, OW) int64 = its flat index h * W + w within the plane (PyTorch's indices; NaN wins).
+// out and argmax must not overlap x. CPU: planes are split over threads. CUDA: one thread per output element.
+template <class T>
+void max_pool2d_forward(T* out, int64_t* argmax, const T* x, int64_t planes, const Pool2dGeometry& g);
+
+// grad_in(planes, H, W) = grad_out(planes, OH, OW) summed into the elements argmax points at (overlapping windows
+// add up); every element of grad_in is written. Gathered per input element: deterministic (CUDA: one thread per
+// input element gathers the outputs that picked it, no atomics, and the same sums as the CPU's).
+template <class T>
+void max_pool2d_backward(T* grad_in, const T* grad_out, const int64_t* argmax, int64_t planes,
+                         const Pool2dGeometry& g);
+
+}  // namespace nnx::NNX_DEVICE

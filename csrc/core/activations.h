@@ -1,12 +1,18 @@
-// Value and derivative of every activation, written once for the CPU kernels (g++) and the CUDA kernels
-// (nvcc): the elementary functions come from a policy class `Math` (the CPU's vectorisable approximations
-// in cpu/cpu_math.h, or core/hd.h's LibmMath on the device), the formulas around them are shared.
+// The activations (relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus): their value and derivative,
+// written once for the CPU kernels (g++) and the CUDA kernels (nvcc): the elementary functions come from a policy
+// class `Math` (the CPU's vectorisable approximations in cpu/cpu_math.h, or core/hd.h's LibmMath on the device), the
+// formulas around them are shared. Then the elementwise kernels' declarations, forward and backward, for float and
+// double, once for the device a translation unit is compiled for (nnx::NNX_DEVICE: core/device_namespace.h).
+// Host-compiler clean. CPU: the per-element math is cpu/cpu_math.h's. CUDA: the formulas are the CPU's, with the
+// device's libm for exp/tanh/erfc/log1p; launchers queue on current_stream() and never synchronise.
 #pragma once
 #include <cmath>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
+#include "core/device_namespace.h"
 #include "core/hd.h"
 
 namespace nnx {
@@ -202,3 +208,18 @@ struct ActivationFormulas {
 };
 
 }  // namespace nnx
+
+namespace nnx::NNX_DEVICE {
+
+// out(n) = act(x(n)). out may be x itself (in place); any other overlap is not allowed.
+template <class T>
+void activation_forward(T* out, const T* x, int64_t n, Activation kind, const ActivationParams<T>& params);
+
+// grad_in(n) = grad_out(n) * act'(x). The derivative reads the forward's output `out` for relu,
+// leaky_relu, sigmoid and tanh, and its input `x` for the others (the unused one may be null).
+// grad_in may be grad_out itself.
+template <class T>
+void activation_backward(T* grad_in, const T* grad_out, const T* x, const T* out, int64_t n, Activation kind,
+                         const ActivationParams<T>& params);
+
+}  // namespace nnx::NNX_DEVICE

@@ -2,10 +2,16 @@
 // the reduction, cross-entropy's per-row pieces (target classes, mean scale, row loss, gradient) and the
 // per-element loss and gradient of mse, l1 and bce-with-logits. The kernels keep only their loops: how a row
 // or the elements are split over threads and summed (each device in an order fixed by the sizes alone).
+// Then the kernels' declarations (fused softmax + cross-entropy, optionally writing its gradient in the same pass;
+// mse, l1, bce-with-logits; float and double; PyTorch semantics throughout), once for the device a translation unit
+// is compiled for (nnx::NNX_DEVICE: core/device_namespace.h). Host-compiler clean. CUDA: launchers queue on
+// current_stream(); sums over rows or elements run in an order fixed by the sizes alone (bitwise repeatable).
 #pragma once
 #include <cmath>
 #include <cstdint>
 
+#include "core/bad_index.h"
+#include "core/device_namespace.h"
 #include "core/hd.h"
 
 namespace nnx {
@@ -107,3 +113,45 @@ NNX_HD T bce_with_logits_element_grad(T x, T t, T p) {
 }
 
 }  // namespace nnx
+
+namespace nnx::NNX_DEVICE {
+
+using nnx::Reduction;  // one enum for both devices and the bindings (above)
+
+// Cross-entropy over class indices with PyTorch's label smoothing:
+//   row loss = logsumexp - (1 - smoothing) * x[target] - (smoothing / C) * sum(x),  0 for ignored rows.
+// logits(N,C), target(N) in [0, C) or == ignore_index, logsumexp(N) out. loss: 1 value for mean/sum, N values
+// for none. mean divides by the number of non-ignored rows (0/0 gives NaN like PyTorch). grad_logits(N,C), may
+// be null: receives dloss/dlogits for an upstream gradient of 1, computed in the same pass over each row.
+// A target outside both is not used: its row is computed as ignored, and it is reported (core/bad_index.h's
+// BadIndexReport). CPU: the first such target is returned (the binding raises). CUDA: the binding cannot read
+// device targets, so the kernel records it with report_bad_index (IndexError at the next synchronisation).
+template <class T>
+BadIndexReport cross_entropy_forward(const T* logits, const int64_t* target, int64_t N, int64_t C, T* loss,
+                                     T* logsumexp, T* grad_logits, Reduction reduction, int64_t ignore_index,
+                                     double label_smoothing);
+
+// Elementwise losses over n elements of input/target (any shape, flattened).
+// loss: 1 value for mean/sum, n values for none; grad_loss likewise (CUDA: read on the device).
+template <class T>
+void mse_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction);
+template <class T>
+void mse_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                       Reduction reduction);
+
+template <class T>
+void l1_loss_forward(const T* input, const T* target, int64_t n, T* loss, Reduction reduction);
+template <class T>
+void l1_loss_backward(const T* grad_loss, const T* input, const T* target, int64_t n, T* grad_input,
+                      Reduction reduction);
+
+// loss = (1 - t) x + w * softplus(-x) with w = 1 + (pos_weight - 1) t; pos_weight(C) broadcasts over
+// the last axis (element i uses pos_weight[i % C]); null pos_weight means w = 1.
+template <class T>
+void bce_with_logits_forward(const T* input, const T* target, const T* pos_weight, int64_t n, int64_t C, T* loss,
+                             Reduction reduction);
+template <class T>
+void bce_with_logits_backward(const T* grad_loss, const T* input, const T* target, const T* pos_weight, int64_t n,
+                              int64_t C, T* grad_input, Reduction reduction);
+
+}  // namespace nnx::NNX_DEVICE

@@ -1,6 +1,6 @@
-// Reductions on the GPU: the generic reduce/cumsum over the middle axis of an (outer, length, inner)
-// view that nnx.backend's CUDA arrays build NumPy's reductions on, plus the training step's column sums
-// (bias gradients) and row argmax (predictions). Host-compiler clean.
+// CUDA-only part of the reduce family (column_sum and row_argmax, on both devices, are core/reduce.h): the generic
+// reduce/cumsum over the middle axis of an (outer, length, inner) view that nnx.backend's CUDA arrays build NumPy's
+// reductions on; the CPU leaves those to NumPy. Host-compiler clean: the binding includes this.
 #pragma once
 #include <cstdint>
 
@@ -26,13 +26,5 @@ void reduce(ReduceOp op, DType x_dtype, const void* x, void* out, int64_t outer,
 // Inclusive prefix sums along the middle axis; out has x's dtype, which is not bool (the caller casts
 // bool to int64 first, as numpy.cumsum does). Floats accumulate in double, integers in int64.
 void cumsum(DType x_dtype, const void* x, void* out, int64_t outer, int64_t length, int64_t inner);
-
-// out(cols) = x(rows, cols).sum(0), plus out when accumulate; accumulates in double (bias gradients).
-template <class T>
-void column_sum(const T* x, T* out, int64_t rows, int64_t cols, bool accumulate);
-
-// out(rows) int64 = x(rows, cols).argmax(1), the first NaN of a row counting as its largest; cols >= 1.
-template <class T>
-void row_argmax(const T* x, int64_t* out, int64_t rows, int64_t cols);
 
 }  // namespace nnx::cuda
