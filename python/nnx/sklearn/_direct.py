@@ -45,7 +45,8 @@ def direct_step_for(est, data, solver, max_rows):
         return None
     network = est._network
     layers = _layer_activations(network)
-    if layers is None or any(type(p._data) is not np.ndarray for p in network.parameters()):
+    if layers is None or any(type(p._data) is not np.ndarray or not p._data.flags.c_contiguous
+                             for p in network.parameters()):
         return None
     if est.solver not in ("adam", "sgd") or not (hasattr(data.X, "toarray") or data.X.flags.c_contiguous):
         return None
@@ -58,20 +59,20 @@ class DirectStep:
 
     def __init__(self, objective, layers, solver, max_rows):
         self.objective, self.solver = objective, solver
-        self.weights = [linear.weight._data for linear, _ in layers]
-        self.biases = [linear.bias._data for linear, _ in layers]
-        self.activations = [name for _, name in layers]
-        dtype = self.weights[0].dtype
-        # Each layer's output (its activation's, which is what the backward reads), and the gradient flowing into
-        # each layer's input except the first (X needs none); rows [:n] of them serve a batch of n rows.
-        self.outputs = [np.empty((max_rows, w.shape[0]), dtype) for w in self.weights]
-        self.input_grads = [None] + [np.empty((max_rows, w.shape[1]), dtype) for w in self.weights[1:]]
-        self.weight_grads = [np.empty_like(w) for w in self.weights]
-        self.bias_grads = [np.empty_like(b) for b in self.biases]
-        self.X_rows = np.empty((max_rows, self.weights[0].shape[1]), dtype)
-        self.score_grads = np.empty((max_rows, self.weights[-1].shape[0]), dtype)
+        self.layers = [(linear.weight._data, linear.bias._data, name) for linear, name in layers]
+        weights = [weight for weight, _, _ in self.layers]
+        dtype = weights[0].dtype
+        # Each layer's output (its activation's, which is what the backward reads), the gradient flowing into
+        # each layer's input except the first (X needs none) and into the scores; rows [:n] serve n rows.
+        self._outputs = [np.empty((max_rows, w.shape[0]), dtype) for w in weights]
+        self._input_grads = [np.empty((max_rows, w.shape[1]), dtype) for w in weights[1:]]
+        self._score_grads = np.empty((max_rows, weights[-1].shape[0]), dtype)
+        self._logsumexp = np.empty((max_rows,), dtype)
+        self._X_rows = np.empty((max_rows, weights[0].shape[1]), dtype)
+        self._plans = {}  # batch rows -> views of the buffers (two sizes per fit: the batch size and the last one)
+        self.weight_grads = [np.empty_like(w) for w in weights]
+        self.bias_grads = [np.empty_like(b) for _, b, _ in self.layers]
         self.loss = np.empty((), dtype)
-        self.logsumexp = np.empty((max_rows,), dtype)
         self.loss_scale = _loss_scale(objective)
         self.grad_loss = np.full((), self.loss_scale, dtype)  # the upstream gradient of a scaled pointwise loss
         self.update = _SolverUpdate(solver, [linear.weight for linear, _ in layers],
@@ -82,36 +83,47 @@ class DirectStep:
         (a fresh array per batch costs page faults once it is large: 128 x 784 float32 is 400 kB)."""
         if isinstance(rows, slice) or hasattr(X, "toarray"):
             return dense_rows(X, rows)
-        out = self.X_rows[:len(rows)]
+        out = self._X_rows[:len(rows)]
         X.take(rows, axis=0, out=out, mode="clip")  # (valid positions; "clip" writes out directly, unbuffered)
         return out
 
+    def _plan(self, n):
+        """(forward [(weight, bias, activation, out)], backward [(weight, activation, out, grad_in, weight grad,
+        bias grad)] from the last layer, score gradient, logsumexp) over the buffers' first n rows."""
+        plan = self._plans.get(n)
+        if plan is None:
+            outs = [out[:n] for out in self._outputs]
+            grads_in = [None] + [grad[:n] for grad in self._input_grads]
+            forward = [(w, b, act, out) for (w, b, act), out in zip(self.layers, outs)]
+            backward = [(w, act, out, grad_in, gw, gb) for (w, _, act), out, grad_in, gw, gb
+                        in zip(self.layers, outs, grads_in, self.weight_grads, self.bias_grads)][::-1]
+            plan = self._plans[n] = (forward, backward, self._score_grads[:n], self._logsumexp[:n])
+        return plan
+
     def step(self, X_batch, targets, batch_weight_sum, cycle_position):
-        n = X_batch.shape[0]
-        inputs = [X_batch]
-        for weight, bias, activation, output in zip(self.weights, self.biases, self.activations, self.outputs):
-            out = output[:n]
-            _C.linear_forward(inputs[-1], weight, bias, out, activation, _NEGATIVE_SLOPE, None)
-            inputs.append(out)
-        value = self._loss(inputs[-1], targets, self.score_grads[:n])
+        forward, backward, grad, logsumexp = self._plan(X_batch.shape[0])
+        linear_forward, linear_backward = _C.linear_forward, _C.linear_backward
+        x = X_batch
+        for weight, bias, activation, out in forward:
+            linear_forward(x, weight, bias, out, activation, _NEGATIVE_SLOPE, None)
+            x = out
+        value = self._loss(x, targets, grad, logsumexp)
         # (the reported loss's L2 term reads the weights before the update: the caller computed it already)
-        grad = self.score_grads[:n]
-        for i in range(len(self.weights) - 1, -1, -1):
-            grad_x = None if i == 0 else self.input_grads[i][:n]
+        for i, (weight, activation, out, grad_x, weight_grad, bias_grad) in enumerate(backward):
+            x = X_batch if grad_x is None else backward[i + 1][2]  # the layer's input: the previous one's output
             # grad_preact is grad itself (the kernel's allowed exact alias): the gradient buffers are ours to reuse
-            _C.linear_backward(grad, inputs[i], self.weights[i], inputs[i + 1], grad, grad_x, self.weight_grads[i],
-                               self.bias_grads[i], self.activations[i], _NEGATIVE_SLOPE, False)
+            linear_backward(grad, x, weight, out, grad, grad_x, weight_grad, bias_grad, activation, _NEGATIVE_SLOPE,
+                            False)
             grad = grad_x
         self.update(batch_weight_sum, cycle_position)
         return value
 
-    def _loss(self, scores, targets, grad_scores):
+    def _loss(self, scores, targets, grad_scores, logsumexp):
         """The objective's value, dloss/dscores written into grad_scores: the kernels (and scale) batch_objective
         differentiates, without sample weights."""
         kind = self.objective.out_activation
         if kind == "softmax":
-            _C.cross_entropy_forward(scores, targets, self.loss, self.logsumexp[:scores.shape[0]], grad_scores,
-                                     "mean", -100, 0.0)
+            _C.cross_entropy_forward(scores, targets, self.loss, logsumexp, grad_scores, "mean", -100, 0.0)
             return self.loss.item()
         name = "bce_with_logits" if kind == "logistic" else "mse_loss"
         getattr(_C, name + "_forward")(scores, targets, self.loss, "mean")
