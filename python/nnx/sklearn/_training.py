@@ -1,6 +1,7 @@
 """The estimators' training loop for the stochastic solvers: scikit-learn's _fit_stochastic (same epochs,
 batches, shuffling stream, loss bookkeeping, tol / n_iter_no_change stopping, early stopping with the best
-weights restored) over an nnx network, lean enough that Python is a small part of each step."""
+weights restored) over an nnx network, lean enough that Python is a small part of each step. The step itself goes
+straight to the native kernels in the usual case (_direct.py), through autograd and nnx.optim otherwise."""
 import time
 
 import numpy as np
