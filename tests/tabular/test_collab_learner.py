@@ -89,6 +89,19 @@ def test_embedding_nn_learner_and_export(rng, tmp_path):
     np.testing.assert_array_equal(loaded.model.bias(items[:3]), dot.model.bias(items[:3]))
 
 
+def test_training_loader_drops_a_last_batch_of_one_row(rng):
+    """fastai's training loader drops the last partial batch: 129 training ratings in batches of 64 would leave
+    one row, which EmbeddingNN's BatchNorm refuses in training."""
+    users, items = rng.integers(0, 10, 161), rng.integers(0, 8, 161)
+    dls = CollabDataLoaders.from_arrays(users, items, rng.uniform(1, 5, 161), valid_pct=0.2, bs=64, seed=0)
+    assert len(dls.train.dataset) == 129 and dls.train.drop_last and len(dls.train) == 2
+    learn = collab_learner(dls, use_nn=True, layers=[8], verbose=False)
+    learn.fit(1, 1e-2)
+    assert np.isfinite(learn.recorder.losses).all()
+    tiny = CollabDataLoaders.from_arrays(users[:40], items[:40], np.ones(40), bs=64, seed=0)
+    assert not tiny.train.drop_last  # fewer rows than one batch: keep them
+
+
 def test_from_df(rng):
     pd = pytest.importorskip("pandas")
     users, items, ratings, _ = low_rank_ratings(rng, density=0.1)

@@ -180,7 +180,9 @@ class CollabDataLoaders(DataLoaders):
         def loader(index, **options):
             x_cat, _ = proc.transform(take_rows(columns, index))
             return DataLoader(x_cat, proc.transform_y(ratings[index])[:, 0], **options)
-        train = loader(train_index, batch_size=bs, shuffle=True, seed=seed)
+        # fastai's training loader drops the last partial batch (as the tabular one above): a batch of one row
+        # would stop a model with BatchNorm (EmbeddingNN's) with 'Expected more than 1 value per channel'.
+        train = loader(train_index, batch_size=bs, shuffle=True, drop_last=len(train_index) > bs, seed=seed)
         valid = loader(valid_index, batch_size=2 * bs) if len(valid_index) else None
         return cls(train, valid, proc, bs)
 
