@@ -101,16 +101,23 @@ def gradient(theta, noise):
 
 
 def run_nnx(optimizer, params, noises, steps):
+    """Steps optimizer `steps` times on gradient(p, noise); returns the gradients it was given, step by step."""
+    given = []
     for t in range(steps):
-        for p, noise in zip(params, noises[t]):
-            p.grad = nnx.Tensor._wrap(gradient(p.numpy(), noise.astype(p.numpy().dtype)))
+        grads = [gradient(p.numpy(), noise.astype(p.numpy().dtype)) for p, noise in zip(params, noises[t])]
+        for p, g in zip(params, grads):
+            p.grad = nnx.Tensor._wrap(g)
         optimizer.step()
+        given.append(grads)
+    return given
 
 
-def run_reference(reference, thetas, noises, steps):
+def run_reference(reference, thetas, noises, steps, grads=None):
+    """The reference's trajectory: on gradient(theta, noise) of its own thetas, or on the given gradients."""
     thetas = [theta.astype(np.float64) for theta in thetas]
     for t in range(steps):
-        thetas = [reference.update(i, theta, gradient(theta, noises[t][i])) for i, theta in enumerate(thetas)]
+        thetas = [reference.update(i, theta, gradient(theta, noises[t][i]) if grads is None
+                                   else grads[t][i].astype(np.float64)) for i, theta in enumerate(thetas)]
     return thetas
 
 
@@ -124,15 +131,32 @@ def test_trajectory_matches_update_rules(rng, dtype, optimizer_class, reference_
     params = make_params(rng, dtype)
     start = [p.numpy().copy() for p in params]
     noises = make_noises(rng)
-    run_nnx(optimizer_class(params, **options), params, noises, STEPS)
-    expected = run_reference(reference_class(**options), start, noises, STEPS)
-    # float32: rounding amplified where Adam-like rules divide by a tiny sqrt(v) reaches ~2e-4 in rare elements
-    # after STEPS steps (1 of 40003 at NNX_TEST_SEED=1372641733): 1% of one lr=0.02 step. The float64 run pins the
-    # formulas to 1e-10.
-    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
+    given = run_nnx(optimizer_class(params, **options), params, noises, STEPS)
+    if dtype == np.float64:
+        # The reference on its own gradients (a wrong step changes every later one), to the last bits.
+        expected = run_reference(reference_class(**options), start, noises, STEPS)
+        for p, theta in zip(params, expected):
+            assert p.numpy().dtype == dtype
+            np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10, atol=1e-12)
+        return
+    # float32 on its own gradients would drift apart chaotically: where a rule divides by a tiny sqrt(v), a gradient
+    # near 0 rounds to the other sign and the two runs step apart by ~lr (1.5e-3 in 1 of 40003 elements at
+    # NNX_TEST_SEED=2747040548). Fed nnx's gradients, the reference differs by each step's rounding (<= 3e-6 over 50
+    # seeds), except where weight decay's g + wd * p still cancels to near 0 (9e-5 in 1 of 40003 at seed 117): such
+    # rare elements may be off by up to lr. tests/ops' optim specs pin each float32 call to the rules exactly.
+    expected = run_reference(reference_class(**options), start, noises, STEPS, grads=given)
     for p, theta in zip(params, expected):
         assert p.numpy().dtype == dtype
-        np.testing.assert_allclose(p.numpy(), theta, **tolerance)
+        assert_close_but_rare_outliers(p.numpy(), theta, rtol=2e-5, atol=2e-5, outlier_atol=options["lr"])
+
+
+def assert_close_but_rare_outliers(actual, expected, rtol, atol, outlier_atol, max_outlier_fraction=1e-4):
+    """assert_allclose(rtol, atol) on all but max_outlier_fraction of the elements (none in an array of fewer than
+    1 / max_outlier_fraction), which may differ by up to outlier_atol."""
+    outside = np.abs(actual - expected) > atol + rtol * np.abs(expected)
+    allowed = int(max_outlier_fraction * actual.size)
+    assert outside.sum() <= allowed, f"{outside.sum()} of {actual.size} elements outside rtol={rtol}, atol={atol}"
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=outlier_atol)
 
 
 @pytest.mark.parametrize("optimizer_class,reference_class,options", CASES, ids=CASE_IDS)
