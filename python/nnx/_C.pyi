@@ -228,3 +228,17 @@ def max_pool2d_backward(grad_out: _Array, argmax: _Array, grad_in: _Array, kerne
                         ceil_mode: bool = False) -> None:
     """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) summed into the elements argmax points at (overlapping windows add
     up; an argmax outside the plane adds nothing). Gathered per input element: deterministic. Overwrites grad_in."""
+
+# --- conv2d.cpp: 2-D convolution over NCHW (im2col + BLAS) ----------------------------------------------------
+def conv2d_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array, stride: tuple[int, int],
+                   padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1) -> None:
+    """out(N,O,OH,OW) = conv2d(x(N,C,H,W), weight(O,C/groups,KH,KW)) + bias(O,) as torch's conv2d (cross-
+    correlation, zero padding); bias may be None and is added in the output pass. padding is (top, bottom, left,
+    right), stride and dilation (h, w); OH and OW must be >= 1. Overwrites out."""
+
+def conv2d_backward(grad_out: _Array, x: _Array, weight: _Array, grad_x: _Array | None, grad_weight: _Array | None,
+                    grad_bias: _Array | None, stride: tuple[int, int], padding: tuple[int, int, int, int],
+                    dilation: tuple[int, int], groups: int = 1) -> None:
+    """Backward of conv2d_forward: grad_x(N,C,H,W) (col2im as a gather per input element), grad_weight
+    (O,C/groups,KH,KW) (the batch summed in a fixed order: independent of the thread count) and grad_bias(O,);
+    each may be None and is otherwise overwritten."""

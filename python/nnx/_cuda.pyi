@@ -276,6 +276,14 @@ def max_pool2d_forward(x: DeviceArray, out: DeviceArray, argmax: DeviceArray, ke
 def max_pool2d_backward(grad_out: DeviceArray, argmax: DeviceArray, grad_in: DeviceArray,
                         kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
                         dilation: tuple[int, int], ceil_mode: bool = False) -> None: ...
+# conv2d.cu: an im2col kernel and cuBLAS per image and group; the backward's col2im is a gather and grad_weight
+# sums the images in order (no atomics: deterministic).
+def conv2d_forward(x: DeviceArray, weight: DeviceArray, bias: DeviceArray | None, out: DeviceArray,
+                   stride: tuple[int, int], padding: tuple[int, int, int, int], dilation: tuple[int, int],
+                   groups: int = 1) -> None: ...
+def conv2d_backward(grad_out: DeviceArray, x: DeviceArray, weight: DeviceArray, grad_x: DeviceArray | None,
+                    grad_weight: DeviceArray | None, grad_bias: DeviceArray | None, stride: tuple[int, int],
+                    padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1) -> None: ...
 
 # --- gemm.cu: TF32 switch and the cuBLAS the module loads --------------------------------------------------
 def set_allow_tf32(allow: bool) -> None:

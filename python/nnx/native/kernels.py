@@ -26,7 +26,7 @@ WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activati
             "softmax_backward", "cross_entropy_forward", "pointwise_loss_forward", "pointwise_loss_backward",
             "dropout_forward", "dropout_backward", "embedding_forward", "embedding_backward", "batch_norm_forward",
             "batch_norm_backward", "layer_norm_forward", "layer_norm_backward", "max_pool2d_forward",
-            "max_pool2d_backward") + OPTIMIZER_STEPS
+            "max_pool2d_backward", "conv2d_forward", "conv2d_backward") + OPTIMIZER_STEPS
 
 _UINT8 = np.dtype(np.uint8)  # dropout masks
 _INT64 = np.dtype(np.int64)  # max_pool2d's argmax
@@ -213,6 +213,25 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
         kernels.max_pool2d_backward(grad_out, argmax, grad_in, kernel_size, stride, padding, dilation, ceil_mode)
         return grad_in
+
+    # --- conv2d (NCHW; padding (top, bottom, left, right), the rest (h, w) pairs, checked by ops.conv2d) ------------
+    def conv2d_forward(x, weight, bias, output_size, stride, padding, dilation, groups):
+        """out of shape (N, O) + output_size: conv2d(x, weight) + bias (bias may be None)."""
+        x = contiguous(x)
+        out = empty((x.shape[0], weight.shape[0]) + tuple(output_size), x.dtype, like=x)
+        kernels.conv2d_forward(x, contiguous(weight), optional_contiguous(bias), out, stride, padding, dilation,
+                               groups)
+        return out
+
+    def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups, need_x, need_weight, need_bias):
+        """(grad_x, grad_weight, grad_bias), None where not needed."""
+        x, weight = contiguous(x), contiguous(weight)
+        grad_x = empty_like(x) if need_x else None
+        grad_weight = empty_like(weight) if need_weight else None
+        grad_bias = empty((weight.shape[0],), weight.dtype, like=weight) if need_bias else None
+        kernels.conv2d_backward(contiguous(grad_out), x, weight, grad_x, grad_weight, grad_bias, stride, padding,
+                                dilation, groups)
+        return grad_x, grad_weight, grad_bias
 
     wrappers = locals()
     table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS}

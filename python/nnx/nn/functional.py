@@ -4,6 +4,7 @@ Each function lives with its op family in nnx.ops.<family> (its argument checks,
 native kernels, its backward beside its forward); this module only gathers them under PyTorch's names.
 """
 from ..ops.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
+from ..ops.conv2d import conv1d, conv2d
 from ..ops.dropout import dropout
 from ..ops.embedding import embedding, one_hot
 from ..ops.linear import fused_linear, linear
@@ -23,4 +24,5 @@ __all__ = [
     "linear", "fused_linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "softplus", "softmax",
     "log_softmax", "dropout", "embedding", "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "binary_cross_entropy_with_logits", "binary_cross_entropy", "layer_norm", "batch_norm", "max_pool2d",
+    "conv2d", "conv1d",
 ]

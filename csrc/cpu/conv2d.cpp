@@ -1,0 +1,156 @@
+// conv2d kernels over BLAS: im2col per image into a thread's own buffer, then the GEMM family's gemm per group
+// (single-threaded BLAS inside nnx's OpenMP pool: core/parallel.h, cpu/gemm.cpp). The index arithmetic is
+// core/conv2d.h's, shared with the CUDA kernels.
+#include "core/conv2d.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/gemm.h"
+#include "core/parallel.h"
+
+namespace nnx::cpu {
+namespace {
+
+// Chunks the batch is summed in for grad_weight: a function of N only, so the order of the sum (and the result)
+// does not depend on the thread count; enough chunks to keep 2-16 threads busy.
+constexpr int64_t kWeightChunks = 16;
+
+// Images per chunk of parallel work so that a chunk holds about kParallelGrain multiply-adds (usually 1).
+inline int64_t image_grain(int64_t image_work) {
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(image_work, 1));
+}
+
+// A 1x1 kernel with stride 1 and no padding reads the image itself as its column matrix.
+inline bool columns_are_input(const Conv2dGeometry& g) {
+  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 && g.OH == g.H && g.OW == g.W;
+}
+
+// cols(C*KH*KW, OH*OW) of one image (C, H, W): conv2d_column_value row by row, a row segment at a time.
+template <class T>
+void im2col(T* cols, const T* image, const Conv2dGeometry& g) {
+  const int64_t P = g.OH * g.OW;
+  for (int64_t row = 0; row < g.C * g.KH * g.KW; ++row) {
+    const int64_t kw = row % g.KW, kh = (row / g.KW) % g.KH, c = row / (g.KW * g.KH);
+    T* out = cols + row * P;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h = oh * g.SH - g.PH + kh * g.DH;
+      T* out_row = out + oh * g.OW;
+      if (h < 0 || h >= g.H) {
+        std::fill(out_row, out_row + g.OW, T(0));
+        continue;
+      }
+      const T* in_row = image + (c * g.H + h) * g.W;
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w = ow * g.SW - g.PW + kw * g.DW;
+        out_row[ow] = w >= 0 && w < g.W ? in_row[w] : T(0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g) {
+  const int64_t P = g.OH * g.OW, Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW;
+  if (N == 0 || P == 0 || g.O == 0) return;
+  const bool direct = columns_are_input(g);
+  parallel_for(N, image_grain(g.O * P * K), [&](int64_t begin, int64_t end) {
+    std::vector<T> buffer(direct ? 0 : static_cast<size_t>(g.C * g.KH * g.KW * P));
+    for (int64_t n = begin; n < end; ++n) {
+      const T* image = x + n * g.C * g.H * g.W;
+      if (!direct) im2col(buffer.data(), image, g);
+      const T* cols = direct ? image : buffer.data();
+      T* out_n = out + n * g.O * P;
+      for (int64_t o = 0; o < g.O; ++o) std::fill(out_n + o * P, out_n + (o + 1) * P, bias ? bias[o] : T(0));
+      for (int64_t group = 0; group < g.G; ++group)
+        gemm<T>(false, false, Og, P, K, T(1), weight + group * Og * K, cols + group * K * P, T(1),
+                out_n + group * Og * P);
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
+                     int64_t N, const Conv2dGeometry& g) {
+  const int64_t P = g.OH * g.OW, Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW;
+  const int64_t plane = g.H * g.W, rows = g.C * g.KH * g.KW;
+  const bool direct = columns_are_input(g);
+  if (grad_bias) {
+    parallel_for(g.O, image_grain(N * P), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        T sum = T(0);
+        for (int64_t n = 0; n < N; ++n) {
+          const T* row = grad_out + (n * g.O + o) * P;
+          for (int64_t p = 0; p < P; ++p) sum += row[p];
+        }
+        grad_bias[o] = sum;
+      }
+    });
+  }
+  if (grad_x && N > 0) {
+    parallel_for(N, image_grain(g.O * P * K), [&](int64_t begin, int64_t end) {
+      std::vector<T> cols(static_cast<size_t>(rows * P));
+      for (int64_t n = begin; n < end; ++n) {
+        const T* grad_n = grad_out + n * g.O * P;
+        T* grad_image = grad_x + n * g.C * plane;
+        // With a direct (1x1) kernel the column gradient is the input gradient itself.
+        T* target = direct ? grad_image : cols.data();
+        for (int64_t group = 0; group < g.G; ++group)
+          gemm<T>(true, false, K, P, Og, T(1), weight + group * Og * K, grad_n + group * Og * P, T(0),
+                  target + group * K * P);
+        if (direct) continue;
+        for (int64_t c = 0; c < g.C; ++c)
+          for (int64_t h = 0; h < g.H; ++h)
+            for (int64_t w = 0; w < g.W; ++w)
+              grad_image[(c * g.H + h) * g.W + w] = conv2d_input_grad(cols.data(), g, c, h, w);
+      }
+    });
+  }
+  if (grad_weight) {
+    const int64_t weight_size = g.O * K;
+    if (N == 0) {
+      std::fill(grad_weight, grad_weight + weight_size, T(0));
+      return;
+    }
+    const int64_t chunks = std::min(N, kWeightChunks);
+    // Chunk 0 writes grad_weight itself; the others their own partial sums, added in chunk order below.
+    std::vector<T> partials(static_cast<size_t>((chunks - 1) * weight_size));
+    parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
+      std::vector<T> buffer(direct ? 0 : static_cast<size_t>(rows * P));
+      for (int64_t chunk = begin; chunk < end; ++chunk) {
+        T* sum = chunk == 0 ? grad_weight : partials.data() + (chunk - 1) * weight_size;
+        const int64_t first = chunk * N / chunks, last = (chunk + 1) * N / chunks;
+        for (int64_t n = first; n < last; ++n) {
+          const T* image = x + n * g.C * plane;
+          if (!direct) im2col(buffer.data(), image, g);
+          const T* cols = direct ? image : buffer.data();
+          const T* grad_n = grad_out + n * g.O * P;
+          for (int64_t group = 0; group < g.G; ++group)
+            gemm<T>(false, true, Og, K, P, T(1), grad_n + group * Og * P, cols + group * K * P,
+                    n == first ? T(0) : T(1), sum + group * Og * K);
+        }
+      }
+    });
+    if (chunks > 1) {
+      parallel_for(weight_size, kParallelGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t chunk = 1; chunk < chunks; ++chunk) {
+          const T* part = partials.data() + (chunk - 1) * weight_size;
+          for (int64_t i = begin; i < end; ++i) grad_weight[i] += part[i];
+        }
+      });
+    }
+  }
+}
+
+template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t,
+                                    const Conv2dGeometry&);
+template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
+                                     const Conv2dGeometry&);
+template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
+                                     const Conv2dGeometry&);
+template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
+                                      int64_t, const Conv2dGeometry&);
+
+}  // namespace nnx::cpu

@@ -1,0 +1,126 @@
+"""Convolution layers: Conv2d and Conv1d (nnx.ops.conv2d's functionals with PyTorch's arguments, attributes,
+initialisation and repr)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+from .linear import _float_dtype
+
+if TYPE_CHECKING:
+    from ...tensor import Tensor
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _tuple(value: Any, count: int, argument: str) -> tuple[int, ...]:
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) not in (1, count) or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                           for v in items):
+        raise TypeError(f"{argument} must be an int or a tuple of {count} ints, got {value!r}")
+    return tuple(int(items[0]) for _ in range(count)) if len(items) == 1 else tuple(int(v) for v in items)
+
+
+class _ConvNd(Module):
+    """The parameters, checks, initialisation and repr Conv1d and Conv2d share (PyTorch's _ConvNd)."""
+
+    def __init__(self, rank: int, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
+                 dilation: Any, groups: int, bias: bool, padding_mode: str, device: Any, dtype: Any) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0:
+            raise ValueError(f"groups must be a positive integer, got {groups!r}")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        kernel, steps = _tuple(kernel_size, rank, "kernel_size"), _tuple(stride, rank, "stride")
+        dilations = _tuple(dilation, rank, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of ('valid', 'same')")
+            if padding == "same" and any(s != 1 for s in steps):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            pads: Any = padding
+        else:
+            pads = _tuple(padding, rank, "padding")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode={padding_mode!r}")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported by nnx yet (only 'zeros')")
+        dtype = _float_dtype(dtype)
+        self.in_channels, self.out_channels, self.kernel_size = int(in_channels), int(out_channels), kernel
+        self.stride, self.padding, self.dilation = steps, pads, dilations
+        self.transposed, self.output_padding = False, (0,) * rank
+        self.groups, self.padding_mode = int(groups), padding_mode
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups) + kernel, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty((self.out_channels,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+        if device is not None:  # initialised on the host (same values as on the CPU), then moved
+            self.to(device)
+
+    def reset_parameters(self) -> None:
+        """Draw weight and bias again from PyTorch's default initialisation: weight kaiming_uniform_(a=sqrt(5)),
+        bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * len(self.padding):
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * len(self.dilation):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) or (C_in, H, W) input, as torch.nn.Conv2d: weight (out_channels,
+    in_channels / groups, kH, kW) and bias (out_channels,), initialised as PyTorch's. kernel_size, stride, padding
+    and dilation are ints or pairs; padding may also be 'valid' or 'same' (stride 1). Only padding_mode='zeros' is
+    supported: 'reflect', 'replicate' and 'circular' raise NotImplementedError naming the mode."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) or (C_in, L) input, as torch.nn.Conv1d (weight (out_channels,
+    in_channels / groups, kW)); runs as Conv2d's kernels with H = 1. Only padding_mode='zeros' is supported:
+    'reflect', 'replicate' and 'circular' raise NotImplementedError naming the mode."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
