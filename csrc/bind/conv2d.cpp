@@ -4,6 +4,7 @@
 // explicit, possibly asymmetric, padding).
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <utility>
@@ -68,6 +69,48 @@ void require_gemm_sizes(const Conv2dGeometry& g) {
   require_blas_int<Dev>(g.C * g.KH * g.KW, "weight");
   require_blas_int<Dev>(g.OH * g.OW, "x");
   require_blas_int<Dev>(g.O, "weight");
+}
+
+// The geometry of the convolution that conv_transpose2d of x (N, C_in, H, W) with weight (C_in, C_out/groups, KH,
+// KW) transposes (core/conv2d.h): its input is the transposed output (N, C_out, OH_t, OW_t), OH_t = (H - 1) * stride
+// - 2 * padding + dilation * (KH - 1) + output_padding + 1, and its output the transposed input. PyTorch's checks.
+template <class A>
+Conv2dGeometry transpose_geometry(const A& x, const char* x_name, const A& weight, Pair stride, Pair padding,
+                                  Pair output_padding, Pair dilation, int64_t groups) {
+  require_ndim(x, x_name, 4);
+  require_ndim(weight, "weight", 4);
+  require_positive(stride, "stride");
+  require_positive(dilation, "dilation");
+  if (padding.first < 0 || padding.second < 0)
+    throw py::value_error("padding must be >= 0, got " + pair_string(padding));
+  if (output_padding.first < 0 || output_padding.second < 0 ||
+      output_padding.first >= std::max(stride.first, dilation.first) ||
+      output_padding.second >= std::max(stride.second, dilation.second))
+    throw py::value_error("output_padding must be >= 0 and smaller than either stride or dilation, got " +
+                          pair_string(output_padding) + " with stride " + pair_string(stride) + " and dilation " +
+                          pair_string(dilation));
+  if (groups <= 0) throw py::value_error("groups must be > 0, got " + std::to_string(groups));
+  Conv2dGeometry g{};
+  g.O = extent(x, 1), g.OH = extent(x, 2), g.OW = extent(x, 3);
+  g.KH = extent(weight, 2), g.KW = extent(weight, 3);
+  g.G = groups;
+  if (g.O % groups != 0)
+    throw py::value_error(std::string(x_name) + " has " + std::to_string(g.O) +
+                          " channels, which is not divisible by groups=" + std::to_string(groups));
+  g.C = extent(weight, 1) * groups;
+  require_shape(weight, "weight", {g.O, g.C / groups, g.KH, g.KW});
+  if (g.KH <= 0 || g.KW <= 0 || g.C <= 0)
+    throw py::value_error("weight must have a kernel of at least 1x1 and output channels, got shape " +
+                          shape_string(weight));
+  g.SH = stride.first, g.SW = stride.second, g.DH = dilation.first, g.DW = dilation.second;
+  g.PH = padding.first, g.PW = padding.second;
+  g.H = (g.OH - 1) * g.SH - 2 * g.PH + g.DH * (g.KH - 1) + output_padding.first + 1;
+  g.W = (g.OW - 1) * g.SW - 2 * g.PW + g.DW * (g.KW - 1) + output_padding.second + 1;
+  if (g.OH < 1 || g.OW < 1 || g.H < 1 || g.W < 1)
+    throw py::value_error(std::string(x_name) + " of shape " + shape_string(x) + " and weight of shape " +
+                          shape_string(weight) + " give an output size of (" + std::to_string(g.H) + ", " +
+                          std::to_string(g.W) + "), which is too small");
+  return g;
 }
 
 }  // namespace
@@ -140,6 +183,75 @@ void bind_conv2d(py::module_& m) {
       py::arg("grad_bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups") = 1,
       "Backward of conv2d_forward: grad_x(N,C,H,W), grad_weight(O,C/groups,KH,KW) and grad_bias(O,), each may be "
       "None and is otherwise overwritten; deterministic (col2im is a gather, the batch is summed in a fixed order).");
+  m.def(
+      "conv_transpose2d_forward",
+      [](py::handle x_obj, py::handle weight_obj, py::handle bias_obj, py::handle out_obj, Pair stride, Pair padding,
+         Pair output_padding, Pair dilation, int64_t groups) {
+        Array x = Device::input(x_obj, "x");
+        const Float dtype = require_float(x, "x");
+        Array weight = Device::input(weight_obj, "weight");
+        require_dtype_like(weight, "weight", x, "x");
+        require_same_device(weight, "weight", x, "x");
+        const Conv2dGeometry g =
+            transpose_geometry(x, "x", weight, stride, padding, output_padding, dilation, groups);
+        const int64_t N = extent(x, 0);
+        const auto bias = optional_like<Device>(bias_obj, "bias", false, x, "x", {g.C});
+        Array out = Device::output(out_obj, "out");
+        require_dtype_like(out, "out", x, "x");
+        require_shape(out, "out", {N, g.C, g.H, g.W});
+        require_same_device(out, "out", x, "x");
+        require_disjoint_arrays<Device::Value>({Named{&out, "out"}},
+                                               {Named{&x, "x"}, Named{&weight, "weight"}, Named{get(bias), "bias"}});
+        require_gemm_sizes<Device>(g);
+        with_float(dtype, [&](auto zero) {
+          using T = decltype(zero);
+          const T *input = cptr<T>(x), *w = cptr<T>(weight), *b = cptr_or_null<T>(bias);
+          T* result = ptr<T>(out);
+          Device::launch(x, [&] { dev::conv_transpose2d_forward(result, input, w, b, N, g); });
+        });
+      },
+      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("stride"), py::arg("padding"),
+      py::arg("output_padding"), py::arg("dilation"), py::arg("groups") = 1,
+      "out(N,C_out,OH,OW) = conv_transpose2d(x(N,C_in,H,W), weight(C_in,C_out/groups,KH,KW)) + bias(C_out,), as "
+      "torch's conv_transpose2d: OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1. Runs as "
+      "conv2d's input gradient (GEMM + col2im gather), the bias added in the gather's pass.");
+  m.def(
+      "conv_transpose2d_backward",
+      [](py::handle grad_out_obj, py::handle x_obj, py::handle weight_obj, py::handle grad_x_obj,
+         py::handle grad_weight_obj, py::handle grad_bias_obj, Pair stride, Pair padding, Pair output_padding,
+         Pair dilation, int64_t groups) {
+        Array grad_out = Device::input(grad_out_obj, "grad_out");
+        const Float dtype = require_float(grad_out, "grad_out");
+        Array x = Device::input(x_obj, "x");
+        require_dtype_like(x, "x", grad_out, "grad_out");
+        require_same_device(x, "x", grad_out, "grad_out");
+        Array weight = Device::input(weight_obj, "weight");
+        require_dtype_like(weight, "weight", grad_out, "grad_out");
+        require_same_device(weight, "weight", grad_out, "grad_out");
+        const Conv2dGeometry g =
+            transpose_geometry(x, "x", weight, stride, padding, output_padding, dilation, groups);
+        const int64_t N = extent(x, 0);
+        require_shape(grad_out, "grad_out", {N, g.C, g.H, g.W});
+        auto grad_x = optional_like<Device>(grad_x_obj, "grad_x", true, grad_out, "grad_out", {N, g.O, g.OH, g.OW});
+        auto grad_weight = optional_like<Device>(grad_weight_obj, "grad_weight", true, grad_out, "grad_out",
+                                                 {g.O, g.C / g.G, g.KH, g.KW});
+        auto grad_bias = optional_like<Device>(grad_bias_obj, "grad_bias", true, grad_out, "grad_out", {g.C});
+        require_disjoint_arrays<Device::Value>(
+            {Named{get(grad_x), "grad_x"}, Named{get(grad_weight), "grad_weight"}, Named{get(grad_bias), "grad_bias"}},
+            {Named{&grad_out, "grad_out"}, Named{&x, "x"}, Named{&weight, "weight"}});
+        require_gemm_sizes<Device>(g);
+        with_float(dtype, [&](auto zero) {
+          using T = decltype(zero);
+          const T *g_out = cptr<T>(grad_out), *input = cptr<T>(x), *w = cptr<T>(weight);
+          T *gx = ptr_or_null<T>(grad_x), *gw = ptr_or_null<T>(grad_weight), *gb = ptr_or_null<T>(grad_bias);
+          Device::launch(grad_out, [&] { dev::conv_transpose2d_backward(gx, gw, gb, g_out, input, w, N, g); });
+        });
+      },
+      py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"), py::arg("grad_weight"),
+      py::arg("grad_bias"), py::arg("stride"), py::arg("padding"), py::arg("output_padding"), py::arg("dilation"),
+      py::arg("groups") = 1,
+      "Backward of conv_transpose2d_forward: grad_x(N,C_in,H,W) (conv2d's forward), grad_weight(C_in,C_out/groups,"
+      "KH,KW) and grad_bias(C_out,), each may be None and is otherwise overwritten; deterministic.");
 }
 
 }  // namespace nnx::bind

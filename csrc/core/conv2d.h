@@ -87,4 +87,27 @@ template <class T>
 void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
                      int64_t N, const Conv2dGeometry& g);
 
+// grad_bias(O) = the sum of grad_out(N, O, P) over the batch and the plane, per channel, in index order (conv2d's
+// grad_bias; conv_transpose2d's with its own channels and plane).
+template <class T>
+void conv2d_bias_grad(T* grad_bias, const T* grad_out, int64_t N, int64_t O, int64_t P);
+
+// Transposed convolution (PyTorch's conv_transpose2d): the adjoint of conv2d_forward. g is the geometry of the
+// convolution it transposes: conv2d of the transposed convolution's output (N, C, H, W) with weight (O, C/G, KH,
+// KW) -- PyTorch's transposed layout (in_channels, out_channels/groups, kH, kW) -- gives its input (N, O, OH, OW).
+// So its forward is conv2d's input gradient (weight^T @ x into columns, then the col2im gather, deterministic) with
+// bias(C) (may be null) added in the gather's pass: out(N, C, H, W) = conv2d's grad_x(x, weight) + bias.
+// OH and OW are the input's size (given, not derived: an output_padding >= stride is legal with dilation).
+template <class T>
+void conv_transpose2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N,
+                              const Conv2dGeometry& g);
+
+// The gradients of conv_transpose2d_forward, each skipped when null and otherwise overwritten, from conv2d's
+// kernels: grad_x(N, O, OH, OW) = conv2d_forward(grad_out, weight) (no bias); grad_weight(O, C/G, KH, KW) =
+// conv2d's grad_weight with x as the output gradient and grad_out as the input (the batch summed in conv2d's
+// fixed order); grad_bias(C) = conv2d_bias_grad over grad_out. Deterministic, no atomics.
+template <class T>
+void conv_transpose2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
+                               const T* weight, int64_t N, const Conv2dGeometry& g);
+
 }  // namespace nnx::NNX_DEVICE

@@ -49,6 +49,40 @@ void im2col(T* cols, const T* image, const Conv2dGeometry& g) {
   }
 }
 
+// grad_x(N, C, H, W) = conv2d's input gradient of grad_out(N, O, OH, OW), plus bias[c] (may be null) added after
+// the gather: weight^T @ grad_out per image and group into the thread's columns, then the col2im gather per input
+// element. conv2d's backward and conv_transpose2d's forward.
+template <class T>
+void input_gradient(T* grad_x, const T* grad_out, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g) {
+  const int64_t P = g.OH * g.OW, Og = g.O / g.G, K = (g.C / g.G) * g.KH * g.KW, plane = g.H * g.W;
+  if (N == 0 || g.C * plane == 0) return;
+  const bool direct = columns_are_input(g);
+  parallel_for(N, image_grain(g.O * P * K), [&](int64_t begin, int64_t end) {
+    std::vector<T> cols(direct ? 0 : static_cast<size_t>(g.C * g.KH * g.KW * P));
+    for (int64_t n = begin; n < end; ++n) {
+      const T* grad_n = grad_out + n * g.O * P;
+      T* grad_image = grad_x + n * g.C * plane;
+      // With a direct (1x1) kernel the column gradient is the input gradient itself.
+      T* target = direct ? grad_image : cols.data();
+      for (int64_t group = 0; group < g.G; ++group)
+        gemm<T>(true, false, K, P, Og, T(1), weight + group * Og * K, grad_n + group * Og * P, T(0),
+                target + group * K * P);
+      if (direct) {
+        if (bias)
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int64_t i = 0; i < plane; ++i) grad_image[c * plane + i] += bias[c];
+        continue;
+      }
+      for (int64_t c = 0; c < g.C; ++c) {
+        const T add = bias ? bias[c] : T(0);
+        for (int64_t h = 0; h < g.H; ++h)
+          for (int64_t w = 0; w < g.W; ++w)
+            grad_image[(c * g.H + h) * g.W + w] = conv2d_input_grad(cols.data(), g, c, h, w) + add;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -77,37 +111,8 @@ void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out,
   const int64_t P = g.OH * g.OW, Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW;
   const int64_t plane = g.H * g.W, rows = g.C * g.KH * g.KW;
   const bool direct = columns_are_input(g);
-  if (grad_bias) {
-    parallel_for(g.O, image_grain(N * P), [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) {
-        T sum = T(0);
-        for (int64_t n = 0; n < N; ++n) {
-          const T* row = grad_out + (n * g.O + o) * P;
-          for (int64_t p = 0; p < P; ++p) sum += row[p];
-        }
-        grad_bias[o] = sum;
-      }
-    });
-  }
-  if (grad_x && N > 0) {
-    parallel_for(N, image_grain(g.O * P * K), [&](int64_t begin, int64_t end) {
-      std::vector<T> cols(static_cast<size_t>(rows * P));
-      for (int64_t n = begin; n < end; ++n) {
-        const T* grad_n = grad_out + n * g.O * P;
-        T* grad_image = grad_x + n * g.C * plane;
-        // With a direct (1x1) kernel the column gradient is the input gradient itself.
-        T* target = direct ? grad_image : cols.data();
-        for (int64_t group = 0; group < g.G; ++group)
-          gemm<T>(true, false, K, P, Og, T(1), weight + group * Og * K, grad_n + group * Og * P, T(0),
-                  target + group * K * P);
-        if (direct) continue;
-        for (int64_t c = 0; c < g.C; ++c)
-          for (int64_t h = 0; h < g.H; ++h)
-            for (int64_t w = 0; w < g.W; ++w)
-              grad_image[(c * g.H + h) * g.W + w] = conv2d_input_grad(cols.data(), g, c, h, w);
-      }
-    });
-  }
+  if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.O, P);
+  if (grad_x) input_gradient(grad_x, grad_out, weight, static_cast<const T*>(nullptr), N, g);
   if (grad_weight) {
     const int64_t weight_size = g.O * K;
     if (N == 0) {
@@ -144,6 +149,36 @@ void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out,
   }
 }
 
+template <class T>
+void conv2d_bias_grad(T* grad_bias, const T* grad_out, int64_t N, int64_t O, int64_t P) {
+  parallel_for(O, image_grain(N * P), [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      T sum = T(0);
+      for (int64_t n = 0; n < N; ++n) {
+        const T* row = grad_out + (n * O + o) * P;
+        for (int64_t p = 0; p < P; ++p) sum += row[p];
+      }
+      grad_bias[o] = sum;
+    }
+  });
+}
+
+template <class T>
+void conv_transpose2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N,
+                              const Conv2dGeometry& g) {
+  input_gradient(out, x, weight, bias, N, g);
+}
+
+template <class T>
+void conv_transpose2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
+                               const T* weight, int64_t N, const Conv2dGeometry& g) {
+  if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.C, g.H * g.W);
+  if (grad_x) conv2d_forward(grad_x, grad_out, weight, static_cast<const T*>(nullptr), N, g);
+  // conv2d's grad_weight with the roles swapped: x is the convolution's output gradient, grad_out its input.
+  if (grad_weight) conv2d_backward(static_cast<T*>(nullptr), grad_weight, static_cast<T*>(nullptr), x, grad_out,
+                                   weight, N, g);
+}
+
 template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t,
                                     const Conv2dGeometry&);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
@@ -152,5 +187,14 @@ template void conv2d_backward<float>(float*, float*, float*, const float*, const
                                      const Conv2dGeometry&);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
                                       int64_t, const Conv2dGeometry&);
+
+#define NNX_CONV_TRANSPOSE2D_INSTANCES(T)                                                                      \
+  template void conv2d_bias_grad<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void conv_transpose2d_forward<T>(T*, const T*, const T*, const T*, int64_t, const Conv2dGeometry&); \
+  template void conv_transpose2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,               \
+                                             const Conv2dGeometry&);
+NNX_CONV_TRANSPOSE2D_INSTANCES(float)
+NNX_CONV_TRANSPOSE2D_INSTANCES(double)
+#undef NNX_CONV_TRANSPOSE2D_INSTANCES
 
 }  // namespace nnx::cpu

@@ -28,13 +28,14 @@ __global__ void im2col_kernel(T* cols, const T* image, int64_t total, Conv2dGeom
     cols[i] = conv2d_column_value(image, g, i / P, i % P);
 }
 
+// bias (may be null) is added after the gather: conv_transpose2d's forward.
 template <class T>
-__global__ void col2im_kernel(T* grad_image, const T* cols, int64_t total, Conv2dGeometry g) {
+__global__ void col2im_kernel(T* grad_image, const T* cols, const T* bias, int64_t total, Conv2dGeometry g) {
   const int64_t plane = g.H * g.W;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-    const int64_t within = i % plane;
-    grad_image[i] = conv2d_input_grad(cols, g, i / plane, within / g.W, within % g.W);
+    const int64_t within = i % plane, c = i / plane;
+    grad_image[i] = conv2d_input_grad(cols, g, c, within / g.W, within % g.W) + (bias ? bias[c] : T(0));
   }
 }
 
@@ -71,6 +72,24 @@ void launch_im2col(T* cols, const T* image, const Conv2dGeometry& g) {
   check_launch("im2col_kernel");
 }
 
+// grad_x(N, C, H, W) = conv2d's input gradient of grad_out, plus bias[c] (may be null) after the gather: per image
+// weight^T @ grad_out into the columns (cuBLAS per group), then the col2im gather. conv2d's backward and
+// conv_transpose2d's forward.
+template <class T>
+void input_gradient(T* grad_x, const T* grad_out, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g) {
+  const int64_t P = g.OH * g.OW, Og = g.O / g.G, K = (g.C / g.G) * g.KH * g.KW, total = g.C * g.H * g.W;
+  if (N == 0 || total == 0) return;
+  const auto buffer = scratch(g.C * g.KH * g.KW * P * static_cast<int64_t>(sizeof(T)));
+  T* cols = static_cast<T*>(buffer->ptr());
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t group = 0; group < g.G; ++group)
+      gemm<T>(true, false, K, P, Og, T(1), weight + group * Og * K, grad_out + (n * g.O + group * Og) * P, T(0),
+              cols + group * K * P);
+    col2im_kernel<T><<<grid_for(total), kBlock, 0, current_stream()>>>(grad_x + n * total, cols, bias, total, g);
+    check_launch("col2im_kernel");
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -95,24 +114,12 @@ void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out,
                      int64_t N, const Conv2dGeometry& g) {
   const int64_t P = g.OH * g.OW, Og = g.O / g.G, K = (g.C / g.G) * g.KH * g.KW;
   const int64_t plane = g.H * g.W, rows = g.C * g.KH * g.KW;
-  if (grad_bias && g.O > 0) {
-    bias_grad_kernel<T><<<grid_for(g.O), kBlock, 0, current_stream()>>>(grad_bias, grad_out, N, g.O, P);
-    check_launch("bias_grad_kernel");
-  }
-  if ((!grad_x || N == 0) && !grad_weight) return;
+  if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.O, P);
+  if (grad_x) input_gradient(grad_x, grad_out, weight, static_cast<const T*>(nullptr), N, g);
+  if (!grad_weight) return;
   const auto buffer = scratch(rows * P * static_cast<int64_t>(sizeof(T)));
   T* cols = static_cast<T*>(buffer->ptr());
-  if (grad_x && g.C * plane > 0) {
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t group = 0; group < g.G; ++group)
-        gemm<T>(true, false, K, P, Og, T(1), weight + group * Og * K, grad_out + (n * g.O + group * Og) * P, T(0),
-                cols + group * K * P);
-      const int64_t total = g.C * plane;
-      col2im_kernel<T><<<grid_for(total), kBlock, 0, current_stream()>>>(grad_x + n * total, cols, total, g);
-      check_launch("col2im_kernel");
-    }
-  }
-  if (grad_weight && g.O * K > 0) {
+  if (g.O * K > 0) {
     if (N == 0) {
       zero_kernel<T><<<grid_for(g.O * K), kBlock, 0, current_stream()>>>(grad_weight, g.O * K);
       check_launch("zero_kernel");
@@ -127,6 +134,29 @@ void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out,
   }
 }
 
+template <class T>
+void conv2d_bias_grad(T* grad_bias, const T* grad_out, int64_t N, int64_t O, int64_t P) {
+  if (O == 0) return;
+  bias_grad_kernel<T><<<grid_for(O), kBlock, 0, current_stream()>>>(grad_bias, grad_out, N, O, P);
+  check_launch("bias_grad_kernel");
+}
+
+template <class T>
+void conv_transpose2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N,
+                              const Conv2dGeometry& g) {
+  input_gradient(out, x, weight, bias, N, g);
+}
+
+template <class T>
+void conv_transpose2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
+                               const T* weight, int64_t N, const Conv2dGeometry& g) {
+  if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.C, g.H * g.W);
+  if (grad_x) conv2d_forward(grad_x, grad_out, weight, static_cast<const T*>(nullptr), N, g);
+  // conv2d's grad_weight with the roles swapped: x is the convolution's output gradient, grad_out its input.
+  if (grad_weight) conv2d_backward(static_cast<T*>(nullptr), grad_weight, static_cast<T*>(nullptr), x, grad_out,
+                                   weight, N, g);
+}
+
 template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t,
                                     const Conv2dGeometry&);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
@@ -135,5 +165,14 @@ template void conv2d_backward<float>(float*, float*, float*, const float*, const
                                      const Conv2dGeometry&);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
                                       int64_t, const Conv2dGeometry&);
+
+#define NNX_CONV_TRANSPOSE2D_INSTANCES(T)                                                                      \
+  template void conv2d_bias_grad<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void conv_transpose2d_forward<T>(T*, const T*, const T*, const T*, int64_t, const Conv2dGeometry&); \
+  template void conv_transpose2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,               \
+                                             const Conv2dGeometry&);
+NNX_CONV_TRANSPOSE2D_INSTANCES(float)
+NNX_CONV_TRANSPOSE2D_INSTANCES(double)
+#undef NNX_CONV_TRANSPOSE2D_INSTANCES
 
 }  // namespace nnx::cuda

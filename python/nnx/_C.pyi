@@ -177,28 +177,31 @@ def radam_step(params: Sequence[_Array], grads: Sequence[_Array], exp_avgs: Sequ
                maximize: bool = False) -> None:
     """PyTorch RAdam: the rectified adaptive step once rho_t > 5, plain bias-corrected momentum before."""
 
-# --- normalization.cpp: batch_norm over (N, C) per column, layer_norm over (N, D) per row -----------------------
+# --- normalization.cpp: batch_norm per channel of (N, C) or (N, C, S), layer_norm over (N, D) per row ------------
 # Statistics accumulate in double (float input too). The saved buffers have the input's dtype. Results do
 # not depend on the thread count. weight/bias may be None (1 and 0); each gradient output may be None to skip it.
 def batch_norm_forward(x: _Array, weight: _Array | None, bias: _Array | None, running_mean: _Array | None,
                        running_var: _Array | None, out: _Array, save_mean: _Array, save_invstd: _Array,
-                       training: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> None:
-    """out(N,C) = (x(N,C) - mean) / sqrt(var + eps) * weight(C,) + bias(C,), per column.
+                       training: bool = True, momentum: float = 0.1, eps: float = 1e-5,
+                       activation: Literal["none", "relu"] = "none") -> None:
+    """out = act((x - mean) / sqrt(var + eps) * weight(C,) + bias(C,)) per channel c of x (N,C) (a column) or
+    (N,C,S) (NCHW as S = H * W), over the channel's M = N * S values; act: identity or relu (fused).
     training: mean and biased var of the batch; running_mean(C,) and running_var(C,), when given, are
     updated in place: r = (1 - momentum) * r + momentum * batch, with the unbiased variance
-    (var * N / (N - 1)). N == 1 raises ValueError ("Expected more than 1 value per channel when
-    training"); N == 0 writes save_mean = save_invstd = 0 and leaves the running statistics alone.
+    (var * M / (M - 1)). M == 1 raises ValueError ("Expected more than 1 value per channel when
+    training"); M == 0 writes save_mean = save_invstd = 0 and leaves the running statistics alone.
     eval (training=False): mean = running_mean, var = running_var, both required and left unchanged.
     save_mean(C,) and save_invstd(C,) = 1 / sqrt(var + eps) receive the statistics used, for the
     backward. Both running statistics are given or both are None; no output may overlap another argument."""
 
 def batch_norm_backward(grad_out: _Array, x: _Array, weight: _Array | None, save_mean: _Array,
                         save_invstd: _Array, grad_input: _Array | None, grad_weight: _Array | None,
-                        grad_bias: _Array | None, training: bool = True) -> None:
-    """Backward of batch_norm_forward from its save_mean(C,) and save_invstd(C,); g = grad_out(N,C),
-    xhat = (x - save_mean) * save_invstd:
-    grad_input(N,C) = (g - mean(g) - xhat * mean(g * xhat)) * save_invstd * weight when training (means
-    over the rows), g * save_invstd * weight in eval; grad_weight(C,) = sum(g * xhat); grad_bias(C,) =
+                        grad_bias: _Array | None, training: bool = True, relu_out: _Array | None = None) -> None:
+    """Backward of batch_norm_forward from its save_mean(C,) and save_invstd(C,); g = grad_out (x's shape,
+    (N,C) or (N,C,S)), masked to 0 where relu_out <= 0 when relu_out (the forward's output with relu) is
+    given; xhat = (x - save_mean) * save_invstd:
+    grad_input = (g - mean(g) - xhat * mean(g * xhat)) * save_invstd * weight when training (means
+    over the channel's values), g * save_invstd * weight in eval; grad_weight(C,) = sum(g * xhat); grad_bias(C,) =
     sum(g). Outputs are overwritten."""
 
 def layer_norm_forward(x: _Array, weight: _Array | None, bias: _Array | None, out: _Array, mean: _Array,
@@ -229,6 +232,37 @@ def max_pool2d_backward(grad_out: _Array, argmax: _Array, grad_in: _Array, kerne
     """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) summed into the elements argmax points at (overlapping windows add
     up; an argmax outside the plane adds nothing). Gathered per input element: deterministic. Overwrites grad_in."""
 
+# --- avg_pool2d.cpp: 2-D average pooling over NCHW --------------------------------------------------------------
+def avg_pool2d_forward(x: _Array, out: _Array, kernel_size: tuple[int, int], stride: tuple[int, int],
+                       padding: tuple[int, int], ceil_mode: bool = False, count_include_pad: bool = True,
+                       divisor_override: int = 0) -> None:
+    """out(N,C,OH,OW) = the average of each window of x(N,C,H,W) as torch's avg_pool2d: padding <= kernel_size // 2;
+    the divisor counts the padding a window covers (count_include_pad) but not ceil_mode's cells beyond it, or is
+    divisor_override (0: none). OH and OW are PyTorch's output size and must be >= 1. Overwrites out."""
+
+def avg_pool2d_backward(grad_out: _Array, grad_in: _Array, kernel_size: tuple[int, int], stride: tuple[int, int],
+                        padding: tuple[int, int], ceil_mode: bool = False, count_include_pad: bool = True,
+                        divisor_override: int = 0) -> None:
+    """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) / divisor summed over the windows holding each element. Gathered per
+    input element: deterministic. Overwrites grad_in."""
+
+# --- adaptive_pool2d.cpp: 2-D adaptive average and max pooling over NCHW -----------------------------------------
+def adaptive_avg_pool2d_forward(x: _Array, out: _Array) -> None:
+    """out(N,C,OH,OW) = the average of each adaptive window of x(N,C,H,W): rows [floor(i * H / OH),
+    ceil((i + 1) * H / OH)), columns alike (PyTorch's windows). OH and OW are out's (>= 0); H and W >= 1."""
+
+def adaptive_avg_pool2d_backward(grad_out: _Array, grad_in: _Array) -> None:
+    """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) / window size summed over the windows holding each element. Gathered
+    per input element: deterministic. Overwrites grad_in."""
+
+def adaptive_max_pool2d_forward(x: _Array, out: _Array, argmax: _Array) -> None:
+    """out(N,C,OH,OW) = the max of each adaptive window of x(N,C,H,W), argmax (int64, out's shape) = its flat index
+    h * W + w within the (n, c) plane (PyTorch's indices: the first maximum; a NaN wins, the last one)."""
+
+def adaptive_max_pool2d_backward(grad_out: _Array, argmax: _Array, grad_in: _Array) -> None:
+    """grad_in(N,C,H,W) = grad_out(N,C,OH,OW) summed into the elements argmax points at (an argmax outside the plane
+    adds nothing). Gathered per input element: deterministic. Overwrites grad_in."""
+
 # --- conv2d.cpp: 2-D convolution over NCHW (im2col + BLAS) ----------------------------------------------------
 def conv2d_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array, stride: tuple[int, int],
                    padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1) -> None:
@@ -242,3 +276,44 @@ def conv2d_backward(grad_out: _Array, x: _Array, weight: _Array, grad_x: _Array 
     """Backward of conv2d_forward: grad_x(N,C,H,W) (col2im as a gather per input element), grad_weight
     (O,C/groups,KH,KW) (the batch summed in a fixed order: independent of the thread count) and grad_bias(O,);
     each may be None and is otherwise overwritten."""
+
+def conv_transpose2d_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array, stride: tuple[int, int],
+                             padding: tuple[int, int], output_padding: tuple[int, int], dilation: tuple[int, int],
+                             groups: int = 1) -> None:
+    """out(N,C_out,OH,OW) = conv_transpose2d(x(N,C_in,H,W), weight(C_in,C_out/groups,KH,KW)) + bias(C_out,) as
+    torch's: OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1 (output_padding < stride or
+    dilation). conv2d's input gradient (GEMM + col2im gather), the bias added in the gather's pass."""
+
+def conv_transpose2d_backward(grad_out: _Array, x: _Array, weight: _Array, grad_x: _Array | None,
+                              grad_weight: _Array | None, grad_bias: _Array | None, stride: tuple[int, int],
+                              padding: tuple[int, int], output_padding: tuple[int, int], dilation: tuple[int, int],
+                              groups: int = 1) -> None:
+    """Backward of conv_transpose2d_forward: grad_x(N,C_in,H,W) (conv2d's forward), grad_weight(C_in,C_out/groups,
+    KH,KW) (conv2d's, the batch summed in a fixed order) and grad_bias(C_out,); each may be None, else overwritten."""
+
+# --- grid_sample.cpp: sampling NCHW input at a (N, OH, OW, 2) grid (torch's grid_sample, 4-D) ------------------
+def grid_sample_forward(input: _Array, grid: _Array, out: _Array, mode: int = 0, padding_mode: int = 0,
+                        align_corners: bool = False) -> None:
+    """out(N,C,OH,OW) = input(N,C,H,W) sampled at grid(N,OH,OW,2) = (x, y) in [-1, 1] (x along W), as torch's
+    grid_sample: mode 0 bilinear / 1 nearest (round half to even), padding_mode 0 zeros / 1 border / 2 reflection,
+    align_corners as torch's. H and W must be >= 1. Overwrites out."""
+
+def grid_sample_backward(grad_out: _Array, input: _Array, grid: _Array, grad_input: _Array | None,
+                         grad_grid: _Array | None, mode: int = 0, padding_mode: int = 0,
+                         align_corners: bool = False) -> None:
+    """Backward of grid_sample_forward: grad_input(N,C,H,W) (each thread owns whole (n, c) planes: deterministic)
+    and grad_grid(N,OH,OW,2) (zeros in the nearest mode); each may be None and is otherwise overwritten."""
+
+# --- pad.cpp: reflect, replicate and circular padding of the last three axes of (B, D, H, W) ----------------------
+_PadMode: TypeAlias = Literal["reflect", "replicate", "circular"]
+
+def pad_forward(x: _Array, out: _Array, padding: tuple[int, int, int, int, int, int], mode: _PadMode) -> None:
+    """out(B, D', H', W') = x(B, D, H, W) padded as torch's F.pad: padding = (w_before, w_after, h_before, h_after,
+    d_before, d_after), negative values crop (D' = D + d_before + d_after, ...). reflect mirrors without repeating the
+    edge (padding < the axis size), replicate repeats the edge, circular crops first and then wraps around the
+    cropped axis (padding <= its size). Overwrites out."""
+
+def pad_backward(grad_out: _Array, grad_in: _Array, padding: tuple[int, int, int, int, int, int],
+                 mode: _PadMode) -> None:
+    """Backward of pad_forward: grad_in(B, D, H, W) = the sum of grad_out over the output elements that read each
+    input element, gathered per input element in a fixed order, in double (deterministic). Overwrites grad_in."""

@@ -1,6 +1,7 @@
-"""conv2d family (conv2d_forward: conv2d(x, weight) + bias; conv2d_backward: grad_x, grad_weight, grad_bias): the
-float64 references, written from the definition (a loop over kernel offsets, NumPy slicing of the zero-padded
-input), and the call specs; F.conv2d/F.conv1d gradient-checked through the same reference."""
+"""conv2d family (conv2d_forward: conv2d(x, weight) + bias; conv2d_backward: grad_x, grad_weight, grad_bias;
+conv_transpose2d_forward/backward likewise): the float64 references, written from the definition (a loop over kernel
+offsets, NumPy slicing of the zero-padded input; the transposed one scatters into the full output), and the call
+specs; F.conv2d/F.conv1d/F.conv_transpose2d gradient-checked through the same references."""
 import numpy as np
 
 import nnx.nn.functional as F
@@ -135,9 +136,141 @@ def conv2d_backward(rng, dtype, dims, special, fixed=None):
                  "grad_bias": "opt_out"}, expected, invalid_scalars=_INVALID, scale=terms)
 
 
-SPECS = {"conv2d_forward": conv2d_forward, "conv2d_backward": conv2d_backward}
+# ---- conv_transpose2d: the reference scatters each input element's kernel-weighted copy into the full output ----
+# (kernel, stride, padding (h, w), output_padding (h, w), dilation, groups; "dw": groups = C_in): the 2x upsampling
+# 3x3 with output_padding, DCGAN's 4x4 stride 2, grouped asymmetric with output_padding on one axis, a 1x1 (the
+# direct GEMM path), output_padding below a dilation with stride 1, and a depthwise stride-3 2x2.
+TRANSPOSE_CONFIGS = [((3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
+                     ((4, 4), (2, 2), (1, 1), (0, 0), (1, 1), 1),
+                     ((3, 2), (1, 2), (0, 1), (0, 1), (1, 1), 2),
+                     ((1, 1), (1, 1), (0, 0), (0, 0), (1, 1), 1),
+                     ((3, 3), (1, 1), (2, 1), (1, 0), (2, 1), 3),
+                     ((2, 2), (3, 2), (0, 0), (2, 1), (1, 1), "dw")]
+
+
+def transpose_output_size(size, kernel, stride, padding, output_padding, dilation):
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def _transpose_slices(kh, kw, in_hw, stride, dilation):
+    """The full-output rows and columns input element (i, j) meets at kernel offset (kh, kw): i * stride + kh *
+    dilation (likewise for j)."""
+    return (slice(kh * dilation[0], kh * dilation[0] + stride[0] * (in_hw[0] - 1) + 1, stride[0]),
+            slice(kw * dilation[1], kw * dilation[1] + stride[1] * (in_hw[1] - 1) + 1, stride[1]))
+
+
+def reference_transpose_forward(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """conv_transpose2d in float64 from its definition: out_full[n, o, i*s + kh*d, j*s + kw*d] += x[n, c, i, j] *
+    weight[c, o, kh, kw] (o within c's group), then the padding cropped from both sides of each axis."""
+    x, weight = np.asarray(x, np.float64), np.asarray(weight, np.float64)
+    N, C, H, W = x.shape
+    _, Og, KH, KW = weight.shape
+    Cg = C // groups
+    out_hw = tuple(transpose_output_size(n, k, s, p, e, d) for n, k, s, p, e, d in
+                   zip((H, W), (KH, KW), stride, padding, output_padding, dilation))
+    full = np.zeros((N, Og * groups, out_hw[0] + 2 * padding[0], out_hw[1] + 2 * padding[1]))
+    with np.errstate(all="ignore"):
+        for g in range(groups):
+            for kh in range(KH):
+                for kw in range(KW):
+                    rows, cols = _transpose_slices(kh, kw, (H, W), stride, dilation)
+                    full[:, g * Og:(g + 1) * Og, rows, cols] += np.einsum(
+                        "nchw,co->nohw", x[:, g * Cg:(g + 1) * Cg], weight[g * Cg:(g + 1) * Cg, :, kh, kw])
+        out = full[:, :, padding[0]:padding[0] + out_hw[0], padding[1]:padding[1] + out_hw[1]]
+        if bias is not None:
+            out = out + np.asarray(bias, np.float64)[None, :, None, None]
+    return out
+
+
+def reference_transpose_backward(grad_out, x, weight, stride, padding, dilation, groups):
+    """{grad_x, grad_weight, grad_bias} of conv_transpose2d in float64: each scatter of the forward read back."""
+    grad_out, x = np.asarray(grad_out, np.float64), np.asarray(x, np.float64)
+    weight = np.asarray(weight, np.float64)
+    N, C, H, W = x.shape
+    _, Og, KH, KW = weight.shape
+    Cg = C // groups
+    full = np.pad(grad_out, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    grad_x, grad_weight = np.zeros_like(x), np.zeros_like(weight)
+    with np.errstate(all="ignore"):
+        for g in range(groups):
+            for kh in range(KH):
+                for kw in range(KW):
+                    rows, cols = _transpose_slices(kh, kw, (H, W), stride, dilation)
+                    patch = full[:, g * Og:(g + 1) * Og, rows, cols]
+                    grad_x[:, g * Cg:(g + 1) * Cg] += np.einsum("nohw,co->nchw", patch,
+                                                                weight[g * Cg:(g + 1) * Cg, :, kh, kw])
+                    grad_weight[g * Cg:(g + 1) * Cg, :, kh, kw] = np.einsum("nchw,nohw->co",
+                                                                            x[:, g * Cg:(g + 1) * Cg], patch)
+        grad_bias = grad_out.sum(axis=(0, 2, 3))
+    return {"grad_x": grad_x, "grad_weight": grad_weight, "grad_bias": grad_bias}
+
+
+def _transpose_shapes(dims, config):
+    """x (N, C_in, H, W) and weight (C_in, C_out/groups, KH, KW) from the drawn sizes (N, C_in/groups, H, W,
+    C_out/groups); H and W raised so that the output has at least one element."""
+    kernel, stride, padding, output_padding, dilation, groups = config
+    N, Cg, Og = dims[0], max(dims[1], 1), max(dims[4], 1)
+    if groups == "dw":
+        groups, Cg = max(dims[1], 1), 1
+    hw = []
+    for a in range(2):
+        size = max(dims[2 + a], 1)
+        while transpose_output_size(size, kernel[a], stride[a], padding[a], output_padding[a], dilation[a]) < 1:
+            size += 1
+        hw.append(size)
+    return (N, Cg * groups, *hw), (Cg * groups, Og, *kernel), groups
+
+
+_TRANSPOSE_INVALID = {"stride": [(0, 1), (1, -2)], "padding": [(-1, 0), (0, -3)], "output_padding": [(7, 0), (0, -1)],
+                      "dilation": [(0, 1), (1, -1)], "groups": [0, -1]}
+
+
+def conv_transpose2d_forward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    config = TRANSPOSE_CONFIGS[draw("config", range(len(TRANSPOSE_CONFIGS)))]
+    x_shape, w_shape, groups = _transpose_shapes(dims, config)
+    kernel, stride, padding, output_padding, dilation, _ = config
+    x, weight = values(rng, x_shape, dtype, special), values(rng, w_shape, dtype)
+    bias = values(rng, (w_shape[1] * groups,), dtype) if draw("with_bias", [True, False]) else None
+    out = reference_transpose_forward(x, weight, bias, stride, padding, output_padding, dilation, groups)
+    return Call("conv_transpose2d_forward", ["x", "weight", "bias", "out", "stride", "padding", "output_padding",
+                                             "dilation", "groups"],
+                [x, weight, bias, poison(out.shape, dtype), stride, padding, output_padding, dilation, groups],
+                {"x": "in", "weight": "in", "bias": "opt_in", "out": "out"}, {"out": out},
+                invalid_scalars=_TRANSPOSE_INVALID, scale=max(w_shape[0] // groups * kernel[0] * kernel[1], 1))
+
+
+def conv_transpose2d_backward(rng, dtype, dims, special, fixed=None):
+    draw = Draw(rng, fixed)
+    config = TRANSPOSE_CONFIGS[draw("config", range(len(TRANSPOSE_CONFIGS)))]
+    needs = _NEEDS[draw("needs", tuple(_NEEDS))]
+    x_shape, w_shape, groups = _transpose_shapes(dims, config)
+    kernel, stride, padding, output_padding, dilation, _ = config
+    x, weight = values(rng, x_shape, dtype), values(rng, w_shape, dtype)
+    out_shape = reference_transpose_forward(np.zeros(x_shape), np.zeros(w_shape), None, stride, padding,
+                                            output_padding, dilation, groups).shape
+    grad_out = values(rng, out_shape, dtype, upstream_special(special))
+    expected = {name: value for name, value in
+                reference_transpose_backward(grad_out, x, weight, stride, padding, dilation, groups).items()
+                if name in needs}
+    grads = {name: poison(shape, dtype) if name in needs else None
+             for name, shape in (("grad_x", x_shape), ("grad_weight", w_shape), ("grad_bias", (out_shape[1],)))}
+    terms = max(x_shape[0] * x_shape[2] * x_shape[3], out_shape[2] * out_shape[3], w_shape[1] * kernel[0] * kernel[1],
+                1)
+    return Call("conv_transpose2d_backward", ["grad_out", "x", "weight", "grad_x", "grad_weight", "grad_bias",
+                                              "stride", "padding", "output_padding", "dilation", "groups"],
+                [grad_out, x, weight, grads["grad_x"], grads["grad_weight"], grads["grad_bias"], stride, padding,
+                 output_padding, dilation, groups],
+                {"grad_out": "in", "x": "in", "weight": "in", "grad_x": "opt_out", "grad_weight": "opt_out",
+                 "grad_bias": "opt_out"}, expected, invalid_scalars=_TRANSPOSE_INVALID, scale=terms)
+
+
+SPECS = {"conv2d_forward": conv2d_forward, "conv2d_backward": conv2d_backward,
+         "conv_transpose2d_forward": conv_transpose2d_forward, "conv_transpose2d_backward": conv_transpose2d_backward}
 AXES = {"conv2d_forward": {"config": tuple(range(len(CONFIGS)))},
-        "conv2d_backward": {"config": tuple(range(len(CONFIGS))), "needs": tuple(_NEEDS)}}
+        "conv2d_backward": {"config": tuple(range(len(CONFIGS))), "needs": tuple(_NEEDS)},
+        "conv_transpose2d_forward": {"config": tuple(range(len(TRANSPOSE_CONFIGS)))},
+        "conv_transpose2d_backward": {"config": tuple(range(len(TRANSPOSE_CONFIGS))), "needs": tuple(_NEEDS)}}
 # (N, C/groups, H, W, O/groups): one element, odd sizes, a single row or column, more images than grad_weight's
 # 16 chunks, and a batch above the OpenMP threshold.
 SIZES = [(1, 1, 1, 1, 1), (2, 3, 7, 5, 2), (1, 2, 1, 9, 3), (3, 1, 10, 1, 1), (19, 2, 6, 5, 3), (8, 8, 9, 8, 8)]
@@ -176,6 +309,18 @@ def _conv1d_reference(x, weight, bias):
     return out[:, :, 0, :]
 
 
+def _transposed(stride, padding, output_padding, groups, dilation, batched):
+    def function(x, weight, bias):
+        return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    def reference(x, weight, bias):
+        out = reference_transpose_forward(x if batched else x[None], weight, bias, stride, padding, output_padding,
+                                          dilation, groups)
+        return out if batched else out[0]
+
+    return function, reference
+
+
 FUNCTIONAL = [
     Functional("conv2d-3x3-pad1", *_functional((1, 1), (1, 1), (1, 1), 1, True), ((2, 3, 5, 4), (4, 3, 3, 3), (4,))),
     Functional("conv2d-groups2-stride-dilation", *_functional((2, 1), (1, 2), (1, 2), 2, True),
@@ -184,4 +329,8 @@ FUNCTIONAL = [
                ((1, 2, 4, 5), (3, 2, 2, 3), (3,))),
     Functional("conv2d-depthwise-CHW", *_functional((2, 2), (1, 1), (1, 1), 3, False), ((3, 5, 6), (3, 1, 3, 3), (3,))),
     Functional("conv1d-same-dilated", _conv1d, _conv1d_reference, ((2, 2, 7), (3, 2, 3), (3,))),
+    Functional("conv_transpose2d-stride2-output-padding", *_transposed((2, 2), (1, 1), (1, 1), 1, (1, 1), True),
+               ((2, 3, 3, 4), (3, 2, 3, 3), (2,))),
+    Functional("conv_transpose2d-groups-dilation-CHW", *_transposed((1, 2), (1, 0), (1, 0), 2, (2, 1), False),
+               ((4, 3, 3), (4, 3, 3, 2), (6,))),
 ]

@@ -26,7 +26,13 @@ WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activati
             "softmax_backward", "cross_entropy_forward", "pointwise_loss_forward", "pointwise_loss_backward",
             "dropout_forward", "dropout_backward", "embedding_forward", "embedding_backward", "batch_norm_forward",
             "batch_norm_backward", "layer_norm_forward", "layer_norm_backward", "max_pool2d_forward",
-            "max_pool2d_backward", "conv2d_forward", "conv2d_backward") + OPTIMIZER_STEPS
+            "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+            "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_forward",
+            "adaptive_max_pool2d_backward",
+            "pad_forward", "pad_backward",
+            "conv2d_forward", "conv2d_backward",
+            "conv_transpose2d_forward", "conv_transpose2d_backward",
+            "grid_sample_forward", "grid_sample_backward") + OPTIMIZER_STEPS
 
 _UINT8 = np.dtype(np.uint8)  # dropout masks
 _INT64 = np.dtype(np.int64)  # max_pool2d's argmax
@@ -152,32 +158,37 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         kernels.embedding_backward(contiguous(grad_out), contiguous(indices), grad_weight, padding_idx)
         return grad_weight
 
-    # --- normalization (batch_norm over (N, C) per column, layer_norm over (N, D) per row) ----------------------------
-    def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
-        """(out, saved) for x (N, C); running_mean/running_var (or None) are updated in place when training."""
+    # --- normalization (batch_norm per channel of (N, C, *), layer_norm over (N, D) per row) ------------------------
+    def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps, activation="none"):
+        """(out, saved) for x (N, C, *) (the kernel sees (N, C) or (N, C, S)); running_mean/running_var (or None)
+        are updated in place when training; activation "relu" fuses a relu into the output pass."""
         x = contiguous(x)
+        shape = x.shape
+        if x.ndim > 3:
+            x = x.reshape(shape[0], shape[1], int(np.prod(shape[2:])))
         out = empty_like(x)
         channels = x.shape[1]
         save_mean, save_invstd = empty((channels,), x.dtype, like=x), empty((channels,), x.dtype, like=x)
         # The kernel writes the running statistics in place, so a strided one goes through a contiguous copy.
         stats = [None if s is None else contiguous(s) for s in (running_mean, running_var)]
         kernels.batch_norm_forward(x, optional_contiguous(weight), optional_contiguous(bias), *stats, out, save_mean,
-                                   save_invstd, training, momentum, eps)
+                                   save_invstd, training, momentum, eps, activation)
         for target, written in zip((running_mean, running_var), stats):
             if written is not target:
                 target[...] = written
-        return out, (x, save_mean, save_invstd)
+        return out.reshape(shape), (x, save_mean, save_invstd, out if activation == "relu" else None)
 
     def batch_norm_backward(grad_out, weight, saved, training, need_x, need_weight, need_bias):
         """(grad_x, grad_weight, grad_bias), None where not needed; saved comes from batch_norm_forward."""
-        x, save_mean, save_invstd = saved
+        x, save_mean, save_invstd, relu_out = saved
         channels = x.shape[1]
         grad_x = empty_like(x) if need_x else None
         grad_weight = empty((channels,), x.dtype, like=x) if need_weight else None
         grad_bias = empty((channels,), x.dtype, like=x) if need_bias else None
-        kernels.batch_norm_backward(contiguous(grad_out), x, optional_contiguous(weight), save_mean, save_invstd,
-                                    grad_x, grad_weight, grad_bias, training)
-        return grad_x, grad_weight, grad_bias
+        shape = grad_out.shape
+        kernels.batch_norm_backward(contiguous(grad_out).reshape(x.shape), x, optional_contiguous(weight), save_mean,
+                                    save_invstd, grad_x, grad_weight, grad_bias, training, relu_out)
+        return None if grad_x is None else grad_x.reshape(shape), grad_weight, grad_bias
 
     def layer_norm_forward(x, weight, bias, eps):
         """(out, saved) for x (N, D) normalised per row; weight and bias (D,) or None."""
@@ -214,6 +225,55 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         kernels.max_pool2d_backward(grad_out, argmax, grad_in, kernel_size, stride, padding, dilation, ceil_mode)
         return grad_in
 
+    # --- avg_pool2d (NCHW; parameters are (h, w) pairs, checked by ops.avg_pool2d; divisor_override 0: none) --------
+    def avg_pool2d_forward(x, output_size, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                           divisor_override):
+        """out of shape (N, C) + output_size: the average of each window."""
+        x = contiguous(x)
+        out = empty(x.shape[:2] + tuple(output_size), x.dtype, like=x)
+        kernels.avg_pool2d_forward(x, out, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                   divisor_override)
+        return out
+
+    def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override):
+        """grad_input of shape input_shape (N, C, H, W)."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.avg_pool2d_backward(grad_out, grad_in, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                    divisor_override)
+        return grad_in
+
+    # --- adaptive_pool2d (NCHW; the output size (OH, OW) checked by ops.adaptive_pool2d) ------------------------------
+    def adaptive_avg_pool2d_forward(x, output_size):
+        """out of shape (N, C) + output_size: the average of each adaptive window."""
+        x = contiguous(x)
+        out = empty(x.shape[:2] + tuple(output_size), x.dtype, like=x)
+        kernels.adaptive_avg_pool2d_forward(x, out)
+        return out
+
+    def adaptive_avg_pool2d_backward(grad_out, input_shape):
+        """grad_input of shape input_shape (N, C, H, W)."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.adaptive_avg_pool2d_backward(grad_out, grad_in)
+        return grad_in
+
+    def adaptive_max_pool2d_forward(x, output_size):
+        """(out, argmax) of shape (N, C) + output_size; argmax: int64 flat indices within each (n, c) plane."""
+        x = contiguous(x)
+        shape = x.shape[:2] + tuple(output_size)
+        out, argmax = empty(shape, x.dtype, like=x), empty(shape, _INT64, like=x)
+        kernels.adaptive_max_pool2d_forward(x, out, argmax)
+        return out, argmax
+
+    def adaptive_max_pool2d_backward(grad_out, argmax, input_shape):
+        """grad_input of shape input_shape (N, C, H, W); argmax: adaptive_max_pool2d_forward's."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.adaptive_max_pool2d_backward(grad_out, argmax, grad_in)
+        return grad_in
+
     # --- conv2d (NCHW; padding (top, bottom, left, right), the rest (h, w) pairs, checked by ops.conv2d) ------------
     def conv2d_forward(x, weight, bias, output_size, stride, padding, dilation, groups):
         """out of shape (N, O) + output_size: conv2d(x, weight) + bias (bias may be None)."""
@@ -232,6 +292,59 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         kernels.conv2d_backward(contiguous(grad_out), x, weight, grad_x, grad_weight, grad_bias, stride, padding,
                                 dilation, groups)
         return grad_x, grad_weight, grad_bias
+
+    # conv_transpose2d (weight (C_in, C_out/groups, KH, KW); padding, output_padding, stride, dilation (h, w) pairs)
+    def conv_transpose2d_forward(x, weight, bias, output_size, stride, padding, output_padding, dilation, groups):
+        """out of shape (N, C_out) + output_size: conv_transpose2d(x, weight) + bias (bias may be None)."""
+        x = contiguous(x)
+        out = empty((x.shape[0], weight.shape[1] * groups) + tuple(output_size), x.dtype, like=x)
+        kernels.conv_transpose2d_forward(x, contiguous(weight), optional_contiguous(bias), out, stride, padding,
+                                         output_padding, dilation, groups)
+        return out
+
+    def conv_transpose2d_backward(grad_out, x, weight, stride, padding, output_padding, dilation, groups, need_x,
+                                  need_weight, need_bias):
+        """(grad_x, grad_weight, grad_bias), None where not needed."""
+        x, weight = contiguous(x), contiguous(weight)
+        grad_x = empty_like(x) if need_x else None
+        grad_weight = empty_like(weight) if need_weight else None
+        grad_bias = empty((weight.shape[1] * groups,), weight.dtype, like=weight) if need_bias else None
+        kernels.conv_transpose2d_backward(contiguous(grad_out), x, weight, grad_x, grad_weight, grad_bias, stride,
+                                          padding, output_padding, dilation, groups)
+        return grad_x, grad_weight, grad_bias
+
+    # --- grid_sample (input NCHW, grid (N, OH, OW, 2); mode and padding_mode as torch's codes) ----------------------
+    def grid_sample_forward(input, grid, mode, padding_mode, align_corners):
+        """out (N, C, OH, OW): input sampled at grid."""
+        input, grid = contiguous(input), contiguous(grid)
+        out = empty(tuple(input.shape[:2]) + tuple(grid.shape[1:3]), input.dtype, like=input)
+        kernels.grid_sample_forward(input, grid, out, mode, padding_mode, align_corners)
+        return out
+
+    def grid_sample_backward(grad_out, input, grid, mode, padding_mode, align_corners, need_input, need_grid):
+        """(grad_input, grad_grid), None where not needed."""
+        input, grid = contiguous(input), contiguous(grid)
+        grad_input = empty_like(input) if need_input else None
+        grad_grid = empty_like(grid) if need_grid else None
+        kernels.grid_sample_backward(contiguous(grad_out), input, grid, grad_input, grad_grid, mode, padding_mode,
+                                     align_corners)
+        return grad_input, grad_grid
+
+    # --- pad (reflect/replicate/circular on the last three axes of (B, D, H, W); checked by ops.pad) -----------------
+    def pad_forward(x, padding, mode):
+        """x (B, D, H, W) padded by padding (six ints in torch's order, the last axis first; negative ones crop)."""
+        x = contiguous(x)
+        shape = (x.shape[0], x.shape[1] + padding[4] + padding[5], x.shape[2] + padding[2] + padding[3],
+                 x.shape[3] + padding[0] + padding[1])
+        out = empty(shape, x.dtype, like=x)
+        kernels.pad_forward(x, out, padding, mode)
+        return out
+
+    def pad_backward(grad_out, input_shape, padding, mode):
+        """grad_in of shape input_shape (B, D, H, W): grad_out gathered back onto the elements it was read from."""
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.pad_backward(contiguous(grad_out), grad_in, padding, mode)
+        return grad_in
 
     wrappers = locals()
     table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS}

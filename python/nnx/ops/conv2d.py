@@ -1,7 +1,8 @@
 """conv2d family: 2-D convolution (PyTorch's conv2d: cross-correlation over NCHW or CHW input, stride, zero padding
-as ints, pairs or 'valid'/'same', dilation, groups incl. depthwise, bias added in the kernel's output pass) and
-conv1d as a thin wrapper over it (H = 1). The kernels (im2col + GEMM) compute the three gradients
-deterministically; here are PyTorch's argument checks, the autograd Function and the functionals."""
+as ints, pairs or 'valid'/'same', dilation, groups incl. depthwise, bias added in the kernel's output pass),
+conv1d as a thin wrapper over it (H = 1), and conv_transpose2d (conv2d's input gradient as a forward, the bias added
+in its gather pass; its gradients are conv2d's forward and grad_weight). The kernels (im2col + GEMM) compute the
+three gradients deterministically; here are PyTorch's argument checks, the autograd Function and the functionals."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -181,3 +182,93 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     out = _conv2d(x, w, bias, (1, step), pad if isinstance(pad, str) else (0, pad), (1, spread), groups, function)
     out_shape = tuple(out.shape)
     return out.reshape(out_shape[:-2] + (out_shape[-1],))
+
+
+class ConvTranspose2dFunction(Function):
+    """conv_transpose2d over (N, C_in, H, W) arrays; stride, padding, output_padding and dilation are (h, w)."""
+
+    saved_inputs, saves_output = (0, 1), False
+
+    @staticmethod
+    def forward(ctx: Any, x: Array, weight: Array, bias: Array | None, stride: tuple[int, int],
+                padding: tuple[int, int], output_padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+                output_hw: tuple[int, int]) -> Array:
+        kernels = native.for_array(x)
+        if not kernels.is_native_float(x):
+            raise TypeError(f"conv_transpose2d(): input must have dtype float32 or float64, got {x.dtype}")
+        out = kernels.conv_transpose2d_forward(x, weight, bias, output_hw, stride, padding, output_padding,
+                                               dilation, groups)
+        if ctx.needs_input_grad:
+            ctx.x, ctx.weight, ctx.params = x, weight, (stride, padding, output_padding, dilation, groups)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Array) -> Any:
+        need_x, need_weight, need_bias = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
+        grads = native.for_array(grad).conv_transpose2d_backward(grad, ctx.x, ctx.weight, *ctx.params, need_x,
+                                                                 need_weight, need_bias)
+        return (*grads, None, None, None, None, None, None)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
+                     padding: IntPair = 0, output_padding: IntPair = 0, groups: int = 1,
+                     dilation: IntPair = 1) -> Tensor:
+    """2-D transposed convolution (the gradient of conv2d with respect to its input) of input (N, C_in, H, W) or
+    (C_in, H, W) with weight (C_in, C_out/groups, kH, kW), plus bias (C_out,), as
+    torch.nn.functional.conv_transpose2d: the output is (H - 1) * stride - 2 * padding + dilation * (kH - 1) +
+    output_padding + 1 high (likewise wide); output_padding must be smaller than stride or dilation."""
+    function = "conv_transpose2d"
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        check_tensor(input, "input", function)
+        check_tensor(weight, "weight", function)
+    if bias is not None:
+        check_tensor(bias, "bias", function)
+    check_float(input, "input", function)
+    check_float(weight, "weight", function)
+    x, w = input._data, weight._data
+    if w.dtype != x.dtype:
+        raise TypeError(f"{function}(): argument 'weight' must have the dtype of input ({x.dtype}), got {w.dtype}")
+    if x.ndim not in (3, 4) or 0 in x.shape[1 - (x.ndim == 3):]:
+        raise ValueError(f"{function}(): argument 'input' must be 3-D (C, H, W) or 4-D (N, C, H, W) with non-zero "
+                         f"sizes (N may be 0), got shape {tuple(x.shape)}")
+    if w.ndim != 4 or 0 in w.shape:
+        raise ValueError(f"{function}(): argument 'weight' must be 4-D (in_channels, out_channels/groups, kH, kW) "
+                         f"with non-zero sizes, got shape {tuple(w.shape)}")
+    groups = _check_groups(groups, function)
+    out_channels = w.shape[1] * groups
+    if bias is not None and (bias._data.shape != (out_channels,) or bias._data.dtype != x.dtype):
+        raise ValueError(f"{function}(): argument 'bias' must have shape ({out_channels},) and dtype {x.dtype}, got "
+                         f"shape {tuple(bias.shape)} and dtype {bias.dtype}")
+    if isinstance(padding, str):
+        raise TypeError(f"{function}(): argument 'padding' must be a single int, or a tuple of two ints, got "
+                        f"{padding!r} (padding strings are conv2d's only)")
+    strides = _ints(stride, "stride", function, 2)
+    pads = _ints(padding, "padding", function, 2)
+    extra = _ints(output_padding, "output_padding", function, 2)
+    dilations = _ints(dilation, "dilation", function, 2)
+    if min(strides) <= 0:
+        raise ValueError(f"{function}(): argument 'stride' must be > 0 (non-positive stride is not supported), got "
+                         f"{strides}")
+    if min(dilations) <= 0:
+        raise ValueError(f"{function}(): argument 'dilation' must be > 0, got {dilations}")
+    if min(pads) < 0:
+        raise ValueError(f"{function}(): argument 'padding' must be non-negative (negative padding is not supported), "
+                         f"got {pads}")
+    if min(extra) < 0 or any(e >= max(s, d) for e, s, d in zip(extra, strides, dilations)):
+        raise ValueError(f"{function}(): argument 'output_padding' must be non-negative and smaller than either "
+                         f"stride or dilation, got output_padding={extra}, stride={strides}, dilation={dilations}")
+    shape, w_shape = tuple(x.shape), tuple(w.shape)
+    if w_shape[0] % groups != 0:
+        raise ValueError(f"{function}(): Given groups={groups}, expected weight to be divisible by {groups} at "
+                         f"dimension 0, but got weight of size {list(w_shape)} instead")
+    if shape[-3] != w_shape[0]:
+        raise ValueError(f"{function}(): Given transposed=1, weight of size {list(w_shape)}, expected input"
+                         f"{list(shape)} to have {w_shape[0]} channels, but got {shape[-3]} channels instead")
+    output_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + e + 1 for size, s, p, d, k, e in
+                      zip(shape[-2:], strides, pads, dilations, w_shape[2:], extra))
+    if min(output_hw) < 1:
+        raise ValueError(f"{function}(): Given input size per channel: ({shape[-2]} x {shape[-1]}). Calculated "
+                         f"output size per channel: ({output_hw[0]} x {output_hw[1]}). Output size is too small")
+    batched = input if len(shape) == 4 else input.reshape((1,) + shape)
+    out = ConvTranspose2dFunction.apply(batched, weight, bias, strides, pads, extra, dilations, groups, output_hw)
+    return out if len(shape) == 4 else out.reshape(out.shape[1:])
