@@ -1,5 +1,6 @@
-// Normalisation layers: batch_norm over the rows of (N, C) per column, layer_norm over the columns of (N, D) per
-// row; forward and backward, float and double. Statistics accumulate in double.
+// Normalisation layers: batch_norm per channel of (N, C, S) (S = 1: the rows of (N, C) per column; S > 1: NCHW
+// with S = H * W), with an optional fused relu; layer_norm over the columns of (N, D) per row; forward and backward,
+// float and double. Statistics accumulate in double.
 // First the formulas, written once for the CPU kernels (cpu/normalization.cpp) and the CUDA kernels
 // (cuda/normalization.cu): merging partial statistics, the running-statistics update, the inverse standard
 // deviation, the per-column and per-row coefficients and the per-element outputs and gradients, each with the same
@@ -52,6 +53,19 @@ NNX_HD T norm_scale(double invstd, const T* weight, int64_t c) {
 template <class T>
 NNX_HD T batch_norm_output(T x, T mean, T scale, T shift) {
   return (x - mean) * scale + shift;
+}
+
+// The fused relu and its backward, as the activations family's (`x < 0 ? 0 : x` keeps NaN; the backward is a
+// select on the output, so an infinite gradient where the output is 0 gives 0).
+template <class T>
+NNX_HD T batch_norm_relu(T y) {
+  return y < T(0) ? T(0) : y;
+}
+
+// The upstream gradient of the normalised value: g itself, or g masked by the relu output (out != null).
+template <class T>
+NNX_HD T batch_norm_upstream(const T* grad_out, const T* out, int64_t e) {
+  return out != nullptr && out[e] <= T(0) ? T(0) : grad_out[e];
 }
 
 // Per-element terms of the backward's column sums: g and g * (x - mean), in double.
@@ -130,27 +144,34 @@ NNX_HD double layer_norm_xhat(T x, T mean, T rstd) {
 
 namespace nnx::NNX_DEVICE {
 
-// out(N,C) = (x(N,C) - mean) * invstd * weight(C) + bias(C), per column c.
-// training: mean and the biased variance come from the batch (N >= 1; N == 0 writes mean = invstd = 0
+// out(N,C,S) = (x(N,C,S) - mean) * invstd * weight(C) + bias(C) per channel c, over its M = N * S values
+// (S = 1: the columns of (N, C)); relu: then max(out, 0) in the same pass (NaN stays NaN).
+// training: mean and the biased variance come from the batch (M >= 1; M == 0 writes mean = invstd = 0
 // and leaves the running statistics alone, as PyTorch does); running_mean(C) and running_var(C), when
 // not null, are updated in place: running = (1 - momentum) * running + momentum * batch, with the
-// unbiased variance (var * N / (N - 1)).
+// unbiased variance (var * M / (M - 1)).
 // eval (!training): mean = running_mean, var = running_var (both required).
 // save_mean(C) and save_invstd(C) = 1 / sqrt(var + eps) receive what batch_norm_backward needs.
-// weight and bias may be null (1 and 0). No output may overlap another argument. Allocates nothing.
+// weight and bias may be null (1 and 0). No output may overlap another argument. Allocates nothing (CPU).
+// Statistics: exact two-pass mean and m2 over chunks of a size fixed by the shape, chunks merged in order
+// (merge_statistics), so nothing depends on the thread count or the launch.
+// CPU: S = 1 splits column blocks over threads; S > 1 splits channels (a channel is one thread's, its planes
+// read in image order). CUDA: partial statistics per (channel block or channel, slice of values), merged per
+// channel in slice order; no atomics.
 template <class T>
 void batch_norm_forward(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var, const T* x,
-                        const T* weight, const T* bias, int64_t N, int64_t C, bool training, double momentum,
-                        double eps);
+                        const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, bool training,
+                        double momentum, double eps, bool relu);
 
 // Backward of batch_norm_forward from its save_mean(C) and save_invstd(C), each output skipped when null:
-//   grad_input(N,C)  training: (g - mean(g) - xhat * mean(g * xhat)) * invstd * weight   (PyTorch's formula)
-//                    eval:     g * invstd * weight   (the running statistics are constants)
-//   grad_weight(C) = sum over rows of g * xhat,   grad_bias(C) = sum over rows of g,
-// with g = grad_out(N,C) and xhat = (x - save_mean) * save_invstd. weight may be null (1).
+//   grad_input(N,C,S)  training: (g - mean(g) - xhat * mean(g * xhat)) * invstd * weight   (PyTorch's formula)
+//                      eval:     g * invstd * weight   (the running statistics are constants)
+//   grad_weight(C) = sum over the channel's values of g * xhat,   grad_bias(C) = sum of g,
+// with g = grad_out(N,C,S), xhat = (x - save_mean) * save_invstd; out(N,C,S): the forward's output when it applied
+// relu (g is then 0 where out <= 0), null otherwise. weight may be null (1). Same splits as the forward.
 template <class T>
-void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
-                         const T* weight, const T* save_mean, const T* save_invstd, int64_t N, int64_t C,
+void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* out, const T* x,
+                         const T* weight, const T* save_mean, const T* save_invstd, int64_t N, int64_t C, int64_t S,
                          bool training);
 
 // out(N,D) = (x(N,D) - mean) * rstd * weight(D) + bias(D) per row, with the row's mean and biased

@@ -1,7 +1,8 @@
 // batch_norm and layer_norm on the GPU, with cpu/normalization.cpp's formulas (core/normalization.h: double
 // sums, the same roundings to T). Per-column sums over rows (batch norm's statistics and gradients, layer
 // norm's weight/bias gradients) are two passes: blocks of 32 columns x a slice of the rows write partials,
-// then one thread per column combines the slices in order. Per-row work (layer norm) gives each row a warp,
+// then one thread per column combines the slices in order. Batch norm over (N, C, S > 1) gives each (channel,
+// slice of its N * S values) a block instead, the same two passes. Per-row work (layer norm) gives each row a warp,
 // or a whole block for long rows (row_group.cuh). The splits depend only on the sizes, so every result is
 // deterministic.
 #include "core/normalization.h"
@@ -185,15 +186,16 @@ __global__ void batch_norm_finalize_kernel(T* save_mean, T* save_invstd, T* runn
   }
 }
 
-// out = (x - mean) * scale + bias, elementwise over (N, C).
+// out = (x - mean) * scale + bias (then relu), elementwise over (N, C, S).
 template <class T>
 __global__ void batch_norm_normalize_kernel(T* out, const T* x, const T* mean, const T* scale, const T* bias,
-                                            int64_t N, int64_t C) {
-  const int64_t total = N * C;
+                                            int64_t N, int64_t C, int64_t S, bool relu) {
+  const int64_t total = N * C * S;
   for (int64_t e = global_thread(); e < total; e += thread_count()) {
-    const int64_t c = e % C;
+    const int64_t c = (e / S) % C;
     const T shift = bias != nullptr ? bias[c] : T(0);
-    out[e] = batch_norm_output(x[e], mean[c], scale[c], shift);
+    const T y = batch_norm_output(x[e], mean[c], scale[c], shift);
+    out[e] = relu ? batch_norm_relu(y) : y;
   }
 }
 
@@ -204,16 +206,19 @@ __global__ void zero_two_kernel(T* a, T* b, int64_t n) {
 
 // ---- batch_norm backward --------------------------------------------------------------------------------
 
-// (g, g * (x - mean)) of element (r, c), in double.
+// (g, g * (x - mean)) of element (r, c) of (N, C) or of value r of channel c of (N, C, S), in double (g masked by
+// the relu output when out is not null).
 template <class T>
 struct BatchNormGradientTerms {
   const T* grad_out;
+  const T* out;
   const T* x;
   const T* mean;
-  int64_t C;
+  int64_t C, S;
   __device__ TwoSums operator()(int64_t r, int64_t c) const {
-    const T g = grad_out[r * C + c];
-    return {static_cast<double>(g), batch_norm_centered_gradient(g, x[r * C + c], mean[c])};
+    const int64_t e = S == 1 ? r * C + c : ((r / S) * C + c) * S + r % S;
+    const T g = batch_norm_upstream(grad_out, out, e);
+    return {static_cast<double>(g), batch_norm_centered_gradient(g, x[e], mean[c])};
   }
 };
 
@@ -238,15 +243,80 @@ __global__ void batch_norm_backward_finalize_kernel(T* grad_weight, T* grad_bias
   }
 }
 
-// grad_input = (g - mean_g - (x - mean) * projection) * scale, elementwise over (N, C).
+// grad_input = (g - mean_g - (x - mean) * projection) * scale, elementwise over (N, C, S).
 template <class T>
-__global__ void batch_norm_grad_input_kernel(T* grad_input, const T* grad_out, const T* x, const T* mean,
-                                             const T* mean_g, const T* projection, const T* scale, int64_t N,
-                                             int64_t C) {
-  const int64_t total = N * C;
+__global__ void batch_norm_grad_input_kernel(T* grad_input, const T* grad_out, const T* out, const T* x,
+                                             const T* mean, const T* mean_g, const T* projection, const T* scale,
+                                             int64_t N, int64_t C, int64_t S) {
+  const int64_t total = N * C * S;
   for (int64_t e = global_thread(); e < total; e += thread_count()) {
-    const int64_t c = e % C;
-    grad_input[e] = batch_norm_grad_input(grad_out[e], x[e], mean[c], mean_g[c], projection[c], scale[c]);
+    const int64_t c = (e / S) % C;
+    grad_input[e] = batch_norm_grad_input(batch_norm_upstream(grad_out, out, e), x[e], mean[c], mean_g[c],
+                                          projection[c], scale[c]);
+  }
+}
+
+// ---- batch_norm over (N, C, S > 1): a block per (channel, slice of its N * S values) --------------------------
+
+// Value r of channel c (images in order, then positions).
+__device__ inline int64_t channel_element(int64_t r, int64_t c, int64_t C, int64_t S) {
+  return ((r / S) * C + c) * S + r % S;
+}
+
+// Slices of a channel's M values: at least kMinValuesPerSlice each, about kTargetBlocks blocks over all channels.
+constexpr int64_t kMinValuesPerSlice = 4096;
+
+RowSlices slice_channel(int64_t M, int64_t C) {
+  const int64_t wanted = std::max<int64_t>(1, kTargetBlocks / std::max<int64_t>(C, 1));
+  const int64_t slices = std::max<int64_t>(1, std::min((M + kMinValuesPerSlice - 1) / kMinValuesPerSlice, wanted));
+  const int64_t per_slice = std::max<int64_t>(1, (M + slices - 1) / slices);
+  return RowSlices{std::max<int64_t>(1, (M + per_slice - 1) / per_slice), per_slice};
+}
+
+dim3 channel_pass_grid(int64_t C, const RowSlices& slices) {
+  return dim3(static_cast<unsigned>(C), static_cast<unsigned>(slices.slices));
+}
+
+using BlockGroup = RowGroup<kBlock>;
+
+// Exact two-pass mean and m2 of one slice (blockIdx.y) of channel blockIdx.x's values: partial_mean/m2(slices, C).
+template <class T>
+__global__ void batch_norm_channel_statistics_kernel(const T* x, int64_t C, int64_t S, int64_t M, RowSlices slices,
+                                                     double* partial_mean, double* partial_m2) {
+  const int64_t c = blockIdx.x, slice = blockIdx.y;
+  const int64_t begin = slices.first_row(slice), rows = slices.rows_in(slice, M), end = begin + rows;
+  double sum = 0.0;
+  for (int64_t r = begin + threadIdx.x; r < end; r += kBlock) sum += static_cast<double>(x[channel_element(r, c, C, S)]);
+  const double mean = BlockGroup::sum(sum) / static_cast<double>(rows);
+  double m2 = 0.0;
+  for (int64_t r = begin + threadIdx.x; r < end; r += kBlock) {
+    const double deviation = static_cast<double>(x[channel_element(r, c, C, S)]) - mean;
+    m2 += deviation * deviation;
+  }
+  m2 = BlockGroup::sum(m2);
+  if (threadIdx.x == 0) {
+    partial_mean[slice * C + c] = mean;
+    partial_m2[slice * C + c] = m2;
+  }
+}
+
+// Partial sums of terms(r, c) over one slice (blockIdx.y) of channel blockIdx.x's values.
+template <class Terms>
+__global__ void channel_partial_sums_kernel(Terms terms, int64_t C, int64_t M, RowSlices slices,
+                                            double* partial_first, double* partial_second) {
+  const int64_t c = blockIdx.x, slice = blockIdx.y;
+  const int64_t begin = slices.first_row(slice), end = begin + slices.rows_in(slice, M);
+  double first = 0.0, second = 0.0;
+  for (int64_t r = begin + threadIdx.x; r < end; r += kBlock) {
+    const TwoSums t = terms(r, c);
+    first += t.first;
+    second += t.second;
+  }
+  first = BlockGroup::sum(first);
+  second = BlockGroup::sum(second);
+  if (threadIdx.x == 0) {
+    partial_first[slice * C + c] = first;
+    partial_second[slice * C + c] = second;
   }
 }
 
@@ -339,59 +409,71 @@ __global__ void layer_norm_parameter_finalize_kernel(T* grad_weight, T* grad_bia
 // --- batch_norm -----------------------------------------------------------------------------------------------
 template <class T>
 void batch_norm_forward(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var, const T* x,
-                        const T* weight, const T* bias, int64_t N, int64_t C, bool training, double momentum,
-                        double eps) {
+                        const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, bool training,
+                        double momentum, double eps, bool relu) {
   if (C <= 0) return;
   cudaStream_t stream = current_stream();
-  if (training && N == 0) {  // nothing to normalise; PyTorch saves zeros and keeps the running statistics
+  const int64_t M = N * S;  // values per channel
+  if (training && M == 0) {  // nothing to normalise; PyTorch saves zeros and keeps the running statistics
     zero_two_kernel<T><<<grid_for(C), kBlock, 0, stream>>>(save_mean, save_invstd, C);
     check_launch("batch_norm_forward (zeros)");
     return;
   }
-  const RowSlices slices = slice_rows(N, C);
+  const RowSlices slices = S == 1 ? slice_rows(N, C) : slice_channel(M, C);
   ColumnScratch<T> scratch(training ? slices : RowSlices{0, 1}, C, 1);
   T* scale = scratch.column_array(0, C);
-  if (training) {
+  if (training && S == 1) {
     batch_norm_slice_statistics_kernel<T><<<column_pass_grid(C, slices), kColumnPassBlock, 0, stream>>>(
         x, N, C, slices, scratch.partial_first, scratch.partial_second);
     check_launch("batch_norm_slice_statistics_kernel");
+  } else if (training) {
+    batch_norm_channel_statistics_kernel<T><<<channel_pass_grid(C, slices), kBlock, 0, stream>>>(
+        x, C, S, M, slices, scratch.partial_first, scratch.partial_second);
+    check_launch("batch_norm_channel_statistics_kernel");
   }
   batch_norm_finalize_kernel<T><<<grid_for(C), kBlock, 0, stream>>>(save_mean, save_invstd, running_mean, running_var,
                                                                     scale, scratch.partial_first,
-                                                                    scratch.partial_second, weight, N, C, slices,
+                                                                    scratch.partial_second, weight, M, C, slices,
                                                                     training, momentum, eps);
   check_launch("batch_norm_finalize_kernel");
-  if (N == 0) return;
-  batch_norm_normalize_kernel<T><<<grid_for(N * C), kBlock, 0, stream>>>(out, x, save_mean, scale, bias, N, C);
+  if (N * C * S == 0) return;
+  batch_norm_normalize_kernel<T><<<grid_for(N * C * S), kBlock, 0, stream>>>(out, x, save_mean, scale, bias, N, C, S,
+                                                                             relu);
   check_launch("batch_norm_normalize_kernel");
 }
 
 template <class T>
-void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* x,
-                         const T* weight, const T* save_mean, const T* save_invstd, int64_t N, int64_t C,
+void batch_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* grad_out, const T* out, const T* x,
+                         const T* weight, const T* save_mean, const T* save_invstd, int64_t N, int64_t C, int64_t S,
                          bool training) {
   if (C <= 0) return;
   const bool need_sums = grad_weight != nullptr || grad_bias != nullptr || (training && grad_input != nullptr);
   if (!need_sums && grad_input == nullptr) return;
   cudaStream_t stream = current_stream();
-  const RowSlices slices = slice_rows(N, C);
+  const int64_t M = N * S;
+  const RowSlices slices = S == 1 ? slice_rows(N, C) : slice_channel(M, C);
   ColumnScratch<T> scratch(need_sums ? slices : RowSlices{0, 1}, C, grad_input != nullptr ? 3 : 0);
   if (need_sums) {
-    const BatchNormGradientTerms<T> terms{grad_out, x, save_mean, C};
-    column_partial_sums_kernel<<<column_pass_grid(C, slices), kColumnPassBlock, 0, stream>>>(
-        terms, N, C, slices, scratch.partial_first, scratch.partial_second);
-    check_launch("column_partial_sums_kernel (batch_norm_backward)");
+    const BatchNormGradientTerms<T> terms{grad_out, out, x, save_mean, C, S};
+    if (S == 1) {
+      column_partial_sums_kernel<<<column_pass_grid(C, slices), kColumnPassBlock, 0, stream>>>(
+          terms, N, C, slices, scratch.partial_first, scratch.partial_second);
+    } else {
+      channel_partial_sums_kernel<<<channel_pass_grid(C, slices), kBlock, 0, stream>>>(
+          terms, C, M, slices, scratch.partial_first, scratch.partial_second);
+    }
+    check_launch("partial sums (batch_norm_backward)");
   }
   T* mean_g = grad_input != nullptr ? scratch.column_array(0, C) : nullptr;
   T* projection = grad_input != nullptr ? scratch.column_array(1, C) : nullptr;
   T* scale = grad_input != nullptr ? scratch.column_array(2, C) : nullptr;
   batch_norm_backward_finalize_kernel<T><<<grid_for(C), kBlock, 0, stream>>>(
       grad_weight, grad_bias, mean_g, projection, scale, need_sums ? scratch.partial_first : nullptr,
-      need_sums ? scratch.partial_second : nullptr, weight, save_invstd, N, C, slices.slices, training);
+      need_sums ? scratch.partial_second : nullptr, weight, save_invstd, M, C, slices.slices, training);
   check_launch("batch_norm_backward_finalize_kernel");
-  if (grad_input == nullptr || N == 0) return;
-  batch_norm_grad_input_kernel<T><<<grid_for(N * C), kBlock, 0, stream>>>(grad_input, grad_out, x, save_mean, mean_g,
-                                                                          projection, scale, N, C);
+  if (grad_input == nullptr || N * C * S == 0) return;
+  batch_norm_grad_input_kernel<T><<<grid_for(N * C * S), kBlock, 0, stream>>>(grad_input, grad_out, out, x, save_mean,
+                                                                              mean_g, projection, scale, N, C, S);
   check_launch("batch_norm_grad_input_kernel");
 }
 
@@ -434,10 +516,10 @@ void layer_norm_backward(T* grad_input, T* grad_weight, T* grad_bias, const T* g
 }
 
 #define NNX_INSTANTIATE_NORMALIZATION(T)                                                                          \
-  template void batch_norm_forward<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, bool,    \
-                                      double, double);                                                           \
-  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,      \
-                                       int64_t, bool);                                                           \
+  template void batch_norm_forward<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
+                                      bool, double, double, bool);                                               \
+  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, const T*,     \
+                                       int64_t, int64_t, int64_t, bool);                                         \
   template void layer_norm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, double);        \
   template void layer_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,     \
                                        int64_t);

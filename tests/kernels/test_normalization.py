@@ -326,7 +326,7 @@ def backward_arguments(dtype=np.float32, N=4, D=3, stat_size=3, **changes):
 BATCH_NORM_BAD = [
     (dict(x=[[1.0, 2.0]]), TypeError, "x must be a numpy.ndarray"),
     (dict(x=np.ones((4, 3), np.int32)), TypeError, "x must have dtype float32 or float64"),
-    (dict(x=np.ones((4, 3, 2), np.float32)), ValueError, "x must be 2-D"),
+    (dict(x=np.ones((4, 3, 2, 1), np.float32)), ValueError, "x must be 2-D"),  # (N, C) or (N, C, S)
     (dict(x=np.ones((3, 4), np.float32).T), ValueError, "x must be C-contiguous"),
     (dict(weight=np.ones(3, np.float64)), TypeError, "weight must have the dtype of x"),
     (dict(bias=np.ones(4, np.float32)), ValueError, r"bias must have shape \(3,\)"),

@@ -1,7 +1,7 @@
 """normalization family: layer_norm and batch_norm.
 
-float32/float64 input goes to the native kernels (layer_norm as rows of the normalised size, batch_norm for
-(N, C) input); the NumPy Functions cover the rest (batch_norm of (N, C, L), other float dtypes). Both
+float32/float64 input goes to the native kernels (layer_norm as rows of the normalised size, batch_norm of
+(N, C, *) as (N, C) or (N, C, S), with an optional fused relu); the NumPy Functions cover other float dtypes. Both
 normalise x to xhat = (x - mean) * rstd over some axes and share one backward:
 dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over those axes (batch statistics).
 """
@@ -16,6 +16,7 @@ from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._checks import check_float, check_number
+from .activations import relu
 from ._common import Array
 
 
@@ -139,13 +140,14 @@ class BatchNormFunction(Function):
 
 
 class NativeBatchNormFunction(Function):
-    """batch_norm of (N, C) input through the backend's kernel (statistics per column)."""
+    """batch_norm of (N, C, *) input through the backend's kernel (statistics per channel), relu fused when asked."""
 
     @staticmethod
     def forward(ctx: Any, x: Array, weight: Array | None, bias: Array | None, running_mean: Array | None,
-                running_var: Array | None, training: bool, momentum: float, eps: float) -> Array:
+                running_var: Array | None, training: bool, momentum: float, eps: float,
+                activation: str = "none") -> Array:
         out, ctx.saved = native.for_array(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training,
-                                                                 momentum, eps)
+                                                                 momentum, eps, activation)
         ctx.weight, ctx.training = weight, training
         return out
 
@@ -153,7 +155,7 @@ class NativeBatchNormFunction(Function):
     def backward(ctx: Any, grad: Array) -> Any:
         grads = native.for_array(grad).batch_norm_backward(grad, ctx.weight, ctx.saved, ctx.training,
                                                             *ctx.needs_input_grad[:3])
-        return (*grads, None, None, None, None, None)
+        return (*grads, None, None, None, None, None, None)
 
 
 def _has_kernel(input, *params):
@@ -173,10 +175,17 @@ def _running_stat(stat, name, channels, dtype):
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5, *,
+               activation: str = "none") -> Tensor:
     """Batch normalisation of input (N, C, *) per channel. training: batch statistics, and running_mean /
-    running_var (when given) updated in place with `momentum` (unbiased variance); else the running ones."""
+    running_var (when given) updated in place with `momentum` (unbiased variance); else the running ones.
+
+    activation (keyword only, nnx's own): "relu" applies relu to the output in the same pass (and masks the
+    gradient by the output in the backward), as batch_norm followed by F.relu would; "none" (default) is PyTorch's
+    batch_norm."""
     check_float(input, "input", "batch_norm")
+    if activation not in ("none", "relu"):
+        raise ValueError(f"batch_norm(): activation must be 'none' or 'relu', got {activation!r}")
     if input.ndim < 2:
         raise ValueError(f"batch_norm(): input must have shape (N, C, *), got {input.shape}")
     channels = input.shape[1]
@@ -196,5 +205,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 raise ValueError(f"batch_norm(): {name} must have shape ({channels},), got {param.shape}")
     momentum = check_number(momentum, "momentum", "batch_norm")
     eps = check_number(eps, "eps", "batch_norm", minimum=0)
-    function = NativeBatchNormFunction if input.ndim == 2 and _has_kernel(input, weight, bias) else BatchNormFunction
-    return function.apply(input, weight, bias, mean, var, bool(training), momentum, eps)
+    if _has_kernel(input, weight, bias):
+        return NativeBatchNormFunction.apply(input, weight, bias, mean, var, bool(training), momentum, eps, activation)
+    out = BatchNormFunction.apply(input, weight, bias, mean, var, bool(training), momentum, eps)
+    return relu(out) if activation == "relu" else out

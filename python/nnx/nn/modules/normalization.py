@@ -1,6 +1,7 @@
-"""BatchNorm1d (batch statistics in training, running statistics in eval) and LayerNorm."""
+"""BatchNorm1d and BatchNorm2d (batch statistics in training, running statistics in eval) and LayerNorm."""
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -15,8 +16,8 @@ from ..parameter import Parameter
 from .linear import _check_size, _float_dtype
 
 
-class BatchNorm1d(Module):
-    """Normalises each feature over the batch (input (N, C) or (N, C, L)).
+class _BatchNorm(Module):
+    """BatchNorm1d and BatchNorm2d: each channel (dimension 1) normalised over the batch and any trailing dimensions.
 
     Training updates running_mean and running_var (unbiased) with `momentum`, or with a cumulative
     average when momentum is None; eval uses them. weight/bias (gamma/beta) exist when affine.
@@ -64,21 +65,27 @@ class BatchNorm1d(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
+    def _check_input_dim(self, input: Tensor) -> None:
+        raise NotImplementedError
+
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+        return self._normalize(input)
+
+    def _normalize(self, input: Tensor, activation: str = "none") -> Tensor:
+        """forward, with F.batch_norm's fused activation ("relu": this layer followed by ReLU in one pass)."""
+        self._check_input_dim(input)
         if input.shape[1] != self.num_features:
             raise ValueError(f"input has {input.shape[1]} features (dimension 1), "
-                             f"BatchNorm1d expects num_features={self.num_features}")
+                             f"{type(self).__name__} expects num_features={self.num_features}")
         use_batch_stats = self.training or self.running_mean is None
-        if use_batch_stats and input.shape[0] * (input.shape[2] if input.ndim == 3 else 1) <= 1:
+        if use_batch_stats and math.prod(input.shape) // input.shape[1] <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
         counting = self.training and self.track_running_stats
         factor = 0.0 if self.momentum is None else self.momentum
         if counting and self.momentum is None:  # cumulative moving average over the batches so far, this one included
             factor = 1.0 / (float(self.num_batches_tracked._data.item()) + 1.0)
         output = F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                              use_batch_stats, factor, self.eps)
+                              use_batch_stats, factor, self.eps, activation=activation)
         if counting:  # only once F.batch_norm has accepted the input (it refuses bad dtypes before any update)
             self.num_batches_tracked._data += 1
         return output
@@ -86,6 +93,30 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Normalises each feature over the batch (input (N, C) or (N, C, L)).
+
+    Training updates running_mean and running_var (unbiased) with `momentum`, or with a cumulative
+    average when momentum is None; eval uses them. weight/bias (gamma/beta) exist when affine.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Normalises each channel of NCHW input over the batch and the spatial positions.
+
+    Training updates running_mean and running_var (unbiased) with `momentum`, or with a cumulative
+    average when momentum is None; eval uses them. weight/bias (gamma/beta) exist when affine.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
 class LayerNorm(Module):
