@@ -303,3 +303,17 @@ def grid_sample_backward(grad_out: _Array, input: _Array, grid: _Array, grad_inp
                          align_corners: bool = False) -> None:
     """Backward of grid_sample_forward: grad_input(N,C,H,W) (each thread owns whole (n, c) planes: deterministic)
     and grad_grid(N,OH,OW,2) (zeros in the nearest mode); each may be None and is otherwise overwritten."""
+
+# --- pad.cpp: reflect, replicate and circular padding of the last three axes of (B, D, H, W) ----------------------
+_PadMode: TypeAlias = Literal["reflect", "replicate", "circular"]
+
+def pad_forward(x: _Array, out: _Array, padding: tuple[int, int, int, int, int, int], mode: _PadMode) -> None:
+    """out(B, D', H', W') = x(B, D, H, W) padded as torch's F.pad: padding = (w_before, w_after, h_before, h_after,
+    d_before, d_after), negative values crop (D' = D + d_before + d_after, ...). reflect mirrors without repeating the
+    edge (padding < the axis size), replicate repeats the edge, circular crops first and then wraps around the
+    cropped axis (padding <= its size). Overwrites out."""
+
+def pad_backward(grad_out: _Array, grad_in: _Array, padding: tuple[int, int, int, int, int, int],
+                 mode: _PadMode) -> None:
+    """Backward of pad_forward: grad_in(B, D, H, W) = the sum of grad_out over the output elements that read each
+    input element, gathered per input element in a fixed order, in double (deterministic). Overwrites grad_in."""

@@ -313,6 +313,13 @@ def grid_sample_backward(grad_out: DeviceArray, input: DeviceArray, grid: Device
                          grad_input: DeviceArray | None, grad_grid: DeviceArray | None, mode: int = 0,
                          padding_mode: int = 0, align_corners: bool = False) -> None: ...
 
+# pad.cu: one thread per output element (forward) or input element (backward, a gather: no atomics, the CPU's results
+# bit for bit).
+def pad_forward(x: DeviceArray, out: DeviceArray, padding: tuple[int, int, int, int, int, int],
+                mode: Literal["reflect", "replicate", "circular"]) -> None: ...
+def pad_backward(grad_out: DeviceArray, grad_in: DeviceArray, padding: tuple[int, int, int, int, int, int],
+                 mode: Literal["reflect", "replicate", "circular"]) -> None: ...
+
 # --- gemm.cu: TF32 switch and the cuBLAS the module loads --------------------------------------------------
 def set_allow_tf32(allow: bool) -> None:
     """Lets float32 GEMMs use TF32 tensor cores (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH), like PyTorch's

@@ -29,6 +29,7 @@ WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activati
             "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
             "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_forward",
             "adaptive_max_pool2d_backward",
+            "pad_forward", "pad_backward",
             "conv2d_forward", "conv2d_backward",
             "conv_transpose2d_forward", "conv_transpose2d_backward",
             "grid_sample_forward", "grid_sample_backward") + OPTIMIZER_STEPS
@@ -328,6 +329,22 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         kernels.grid_sample_backward(contiguous(grad_out), input, grid, grad_input, grad_grid, mode, padding_mode,
                                      align_corners)
         return grad_input, grad_grid
+
+    # --- pad (reflect/replicate/circular on the last three axes of (B, D, H, W); checked by ops.pad) -----------------
+    def pad_forward(x, padding, mode):
+        """x (B, D, H, W) padded by padding (six ints in torch's order, the last axis first; negative ones crop)."""
+        x = contiguous(x)
+        shape = (x.shape[0], x.shape[1] + padding[4] + padding[5], x.shape[2] + padding[2] + padding[3],
+                 x.shape[3] + padding[0] + padding[1])
+        out = empty(shape, x.dtype, like=x)
+        kernels.pad_forward(x, out, padding, mode)
+        return out
+
+    def pad_backward(grad_out, input_shape, padding, mode):
+        """grad_in of shape input_shape (B, D, H, W): grad_out gathered back onto the elements it was read from."""
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.pad_backward(contiguous(grad_out), grad_in, padding, mode)
+        return grad_in
 
     wrappers = locals()
     table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS}
