@@ -28,30 +28,32 @@ class Pool2dParameters(NamedTuple):
     ceil_mode: bool
 
 
-def _pair(value: Any, argument: str) -> tuple[int, int]:
-    """An int or a sequence of one or two ints as an (h, w) pair; TypeError naming the argument otherwise."""
+def _pair(value: Any, argument: str, function: str = "max_pool2d") -> tuple[int, int]:
+    """An int or a sequence of one or two ints as an (h, w) pair; TypeError naming the function and the argument
+    otherwise (the pooling families share these checks)."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if len(items) not in (1, 2) or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items):
-        raise TypeError(f"max_pool2d(): {argument} must either be a single int, or a tuple of two ints, got {value!r}")
+        raise TypeError(f"{function}(): {argument} must either be a single int, or a tuple of two ints, got {value!r}")
     return (int(items[0]), int(items[-1]))
 
 
 def pool_parameters(kernel_size: IntPair, stride: IntPair | None, padding: IntPair, dilation: IntPair,
-                    ceil_mode: bool) -> Pool2dParameters:
-    """The checked parameters (stride None or empty: kernel_size, as in PyTorch)."""
-    kernel = _pair(kernel_size, "kernel_size")
-    steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _pair(stride, "stride")
-    pads, dilations = _pair(padding, "padding"), _pair(dilation, "dilation")
+                    ceil_mode: bool, function: str = "max_pool2d") -> Pool2dParameters:
+    """The checked parameters (stride None or empty: kernel_size, as in PyTorch); errors name `function`."""
+    kernel = _pair(kernel_size, "kernel_size", function)
+    steps = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
+        _pair(stride, "stride", function)
+    pads, dilations = _pair(padding, "padding", function), _pair(dilation, "dilation", function)
     for argument, pair in (("kernel_size", kernel), ("stride", steps), ("dilation", dilations)):
         if min(pair) <= 0:
-            raise ValueError(f"max_pool2d(): {argument} must be greater than zero, got {pair}")
+            raise ValueError(f"{function}(): {argument} must be greater than zero, got {pair}")
     if min(pads) < 0:
-        raise ValueError(f"max_pool2d(): padding must be non-negative, got {pads}")
+        raise ValueError(f"{function}(): padding must be non-negative, got {pads}")
     if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
-        raise ValueError(f"max_pool2d(): padding should be at most half of kernel_size, got padding={pads} and "
+        raise ValueError(f"{function}(): padding should be at most half of kernel_size, got padding={pads} and "
                          f"kernel_size={kernel}")
     if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"max_pool2d(): ceil_mode must be a bool, got {type(ceil_mode).__name__}")
+        raise TypeError(f"{function}(): ceil_mode must be a bool, got {type(ceil_mode).__name__}")
     return Pool2dParameters(kernel, steps, pads, dilations, bool(ceil_mode))
 
 

@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool2d (nnx.ops.max_pool2d's functional form, with PyTorch's arguments and repr)."""
+"""Pooling layers: MaxPool2d and AvgPool2d (the functional forms of nnx.ops.max_pool2d and nnx.ops.avg_pool2d), with
+PyTorch's arguments, attributes and repr."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,3 +32,24 @@ class MaxPool2d(Module):
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """2-D average pooling over (N, C, H, W) or (C, H, W) input (F.avg_pool2d); no parameters or buffers."""
+
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size  # PyTorch's attribute shows the default too
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
