@@ -1,5 +1,5 @@
-"""Pooling layers: MaxPool2d and AvgPool2d (the functional forms of nnx.ops.max_pool2d and nnx.ops.avg_pool2d), with
-PyTorch's arguments, attributes and repr."""
+"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and AdaptiveMaxPool2d (the functional forms of
+nnx.ops.max_pool2d, avg_pool2d and adaptive_pool2d), with PyTorch's arguments, attributes and repr."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -53,3 +53,32 @@ class AvgPool2d(Module):
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
+
+class AdaptiveAvgPool2d(Module):
+    """2-D adaptive average pooling to output_size (an int, or a pair whose None entries keep the input's size) over
+    (N, C, H, W) or (C, H, W) input (F.adaptive_avg_pool2d); AdaptiveAvgPool2d(1) is a ResNet head's global pooling."""
+
+    def __init__(self, output_size: int | None | Sequence[int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """2-D adaptive max pooling to output_size (F.adaptive_max_pool2d); with return_indices, forward returns
+    (output, indices)."""
+
+    def __init__(self, output_size: int | None | Sequence[int | None], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
