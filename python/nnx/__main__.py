@@ -1,5 +1,6 @@
 """`python -m nnx`: train an MLP on the handwritten digits shipped with nnx, with fit_one_cycle, and
-print the test accuracy and the training time. A smoke test of the whole stack that needs no download."""
+print the test accuracy and the training time. A smoke test of the whole stack that needs no download.
+`python -m nnx vision` runs the convolutional demo instead (nnx/vision/demo.py)."""
 import argparse
 import sys
 import time
@@ -46,7 +47,11 @@ def build_model():
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["vision"]:
+        from .vision.demo import main as vision_main
+        return vision_main(argv[1:])
+    args = parse_args(argv)
     manual_seed(args.seed)
     X_train, X_test, y_train, y_test = load_digits_split()
     dls = DataLoaders.from_arrays(X_train, y_train, X_test, y_test, bs=args.batch_size)

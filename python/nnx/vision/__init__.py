@@ -1,0 +1,49 @@
+"""nnx.vision: image classification, fastai's way — torchvision's ResNets and fastai's XResNets (models), the
+building blocks and classifier head (layers), ImageDataLoaders (data), transfer learning with vision_learner
+(learner), ClassificationInterpretation (interpret), video clips (video), generated image sets (synthetic), and
+batch augmentation (augment). `python -m nnx vision` runs the demo (demo)."""
+from .data import ImageDataLoader, ImageDataLoaders, image_stats
+from .interpret import ClassificationInterpretation
+from .layers import AdaptiveConcatPool2d, ConvLayer, NormType, apply_init, create_head, init_cnn
+from .learner import (
+    cnn_learner,
+    create_body,
+    create_vision_model,
+    default_split,
+    has_pool_type,
+    imagenet_stats,
+    model_meta,
+    num_features_model,
+    vision_learner,
+)
+from .models import ResNet, XResNet, resnet18, resnet34, resnet50, simple_cnn, xresnet18, xresnet34, xresnet50
+from .video import FrameClassifier
+
+__all__ = ["ImageDataLoader", "ImageDataLoaders", "image_stats", "ClassificationInterpretation",
+           "AdaptiveConcatPool2d", "ConvLayer", "NormType", "apply_init", "create_head", "init_cnn", "create_body",
+           "create_vision_model", "cnn_learner", "default_split", "has_pool_type", "imagenet_stats", "model_meta",
+           "num_features_model", "vision_learner", "ResNet", "XResNet", "resnet18", "resnet34", "resnet50",
+           "simple_cnn", "xresnet18", "xresnet34", "xresnet50", "FrameClassifier"]
+
+# ---- augmentation (nnx.vision.augment) ----
+from .augment import (  # noqa: E402
+    AffineCoordTfm,
+    BatchAugment,
+    Brightness,
+    Contrast,
+    CropPad,
+    Dihedral,
+    Flip,
+    LightingTfm,
+    RandomResizedCropGPU,
+    RandTransform,
+    Rotate,
+    Warp,
+    Zoom,
+    aug_transforms,
+    augment_batch,
+)
+
+__all__ += ["RandTransform", "AffineCoordTfm", "LightingTfm", "Flip", "Dihedral", "Rotate", "Zoom", "Warp",
+            "RandomResizedCropGPU", "CropPad", "Brightness", "Contrast", "aug_transforms", "augment_batch",
+            "BatchAugment"]
