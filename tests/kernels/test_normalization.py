@@ -261,6 +261,25 @@ def test_results_do_not_depend_on_thread_count(rng, dtype, restore_threads):
             np.testing.assert_array_equal(first, other)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_channel_layout_results_do_not_depend_on_thread_count(rng, dtype, restore_threads):
+    """(N, C, S) input (channels over threads, chunks of whole images) with the fused relu."""
+    x, grad_out = random_array(rng, (20, 7, 450), dtype), random_array(rng, (20, 7, 450), dtype)
+    weight, bias = affine(rng, 7, dtype)
+    results = []
+    for threads in (1, 2, 3):
+        _C.set_num_threads(threads)
+        stats = [s.copy() for s in running_stats(np.random.default_rng(1), 7, dtype)]
+        out, save_mean, save_invstd = (poisoned(x.shape, dtype), poisoned((7,), dtype), poisoned((7,), dtype))
+        _C.batch_norm_forward(x, weight, bias, *stats, out, save_mean, save_invstd, True, MOMENTUM, EPS, "relu")
+        grads = [poisoned(x.shape, dtype), poisoned((7,), dtype), poisoned((7,), dtype)]
+        _C.batch_norm_backward(grad_out, x, weight, save_mean, save_invstd, *grads, True, out)
+        results.append([out, save_mean, save_invstd, *stats, *grads])
+    for first, *others in zip(*results):
+        for other in others:
+            np.testing.assert_array_equal(first, other)
+
+
 # ---- PyTorch ------------------------------------------------------------------------------------------------------
 
 @needs_torch

@@ -91,3 +91,42 @@ def test_bad_input(rng, call, error, message):
     x = nnx.tensor(rng.normal(size=(1, 2, 6)).astype(np.float32))
     with pytest.raises(error, match=message):
         call(x)
+
+
+@pytest.mark.parametrize("mode", sorted(LAYERS_2D))
+@pytest.mark.parametrize("padding, expected_pads", [((1, 2), (2, 2, 1, 1)), ("same", (2, 2, 1, 1)), ("valid", (0,) * 4)])
+def test_conv2d_padding_modes_pad_then_convolve(rng, mode, padding, expected_pads):
+    """Conv2d's padding_mode pads with F.pad (PyTorch's order, 'same' from the kernel) and convolves unpadded."""
+    layer = nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode, dtype=np.float64)
+    assert repr(layer).endswith(f"padding_mode={mode})")
+    x = rng.normal(size=(2, 2, 6, 7))
+    expected = nn.functional.conv2d(nnx.tensor(numpy_pad(x, expected_pads, mode)), layer.weight, layer.bias)
+    np.testing.assert_allclose(layer(nnx.tensor(x)).numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", sorted(LAYERS_1D))
+def test_conv1d_padding_modes_unbatched(rng, mode):
+    layer = nn.Conv1d(2, 3, 4, padding="same", padding_mode=mode, dtype=np.float64)
+    x = rng.normal(size=(2, 9))
+    expected = nn.functional.conv1d(nnx.tensor(numpy_pad(x, (1, 2), mode)), layer.weight, layer.bias)
+    np.testing.assert_allclose(layer(nnx.tensor(x)).numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", sorted(LAYERS_2D))
+def test_pad_results_do_not_depend_on_the_thread_count(rng, mode):
+    before = nnx.get_num_threads()
+    x = rng.normal(size=(64, 3, 20, 30)).astype(np.float32)
+    grad = rng.normal(size=(64, 3, 25, 33)).astype(np.float32)
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            nnx.set_num_threads(threads)
+            tensor = nnx.tensor(x, requires_grad=True)
+            out = nn.functional.pad(tensor, (2, 1, 4, 1), mode)
+            out.backward(nnx.tensor(grad))
+            results.append((out.numpy(), tensor.grad.numpy()))
+    finally:
+        nnx.set_num_threads(before)
+    for out, grad_x in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(grad_x, results[0][1])

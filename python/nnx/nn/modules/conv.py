@@ -58,8 +58,6 @@ class _ConvNd(Module):
             pads = _tuple(padding, rank, "padding")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode={padding_mode!r}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported by nnx yet (only 'zeros')")
         dtype = _float_dtype(dtype)
         self.in_channels, self.out_channels, self.kernel_size = int(in_channels), int(out_channels), kernel
         self.stride, self.padding, self.dilation = steps, pads, dilations
@@ -99,14 +97,33 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
+
+    def _padded_input(self, input: Tensor) -> tuple[Tensor, Any]:
+        """(input, padding) for the convolution: padding_mode 'reflect', 'replicate' or 'circular' pads with F.pad
+        first (PyTorch's _reversed_padding_repeated_twice; 'same' puts the odd one at the end) and convolves
+        unpadded, as PyTorch does."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        pads: list[int] = []
+        for axis in reversed(range(len(self.kernel_size))):
+            if self.padding == "valid":
+                pads += [0, 0]
+            elif self.padding == "same":
+                total = self.dilation[axis] * (self.kernel_size[axis] - 1)
+                pads += [total // 2, total - total // 2]
+            else:
+                pads += [self.padding[axis]] * 2
+        return F.pad(input, pads, mode=self.padding_mode), (0,) * len(self.kernel_size)
 
 
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) or (C_in, H, W) input, as torch.nn.Conv2d: weight (out_channels,
     in_channels / groups, kH, kW) and bias (out_channels,), initialised as PyTorch's. kernel_size, stride, padding
-    and dilation are ints or pairs; padding may also be 'valid' or 'same' (stride 1). Only padding_mode='zeros' is
-    supported: 'reflect', 'replicate' and 'circular' raise NotImplementedError naming the mode."""
+    and dilation are ints or pairs; padding may also be 'valid' or 'same' (stride 1). padding_mode 'reflect',
+    'replicate' or 'circular' pads with F.pad and convolves unpadded, as PyTorch does."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
@@ -116,13 +133,14 @@ class Conv2d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded_input(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L) or (C_in, L) input, as torch.nn.Conv1d (weight (out_channels,
-    in_channels / groups, kW)); runs as Conv2d's kernels with H = 1. Only padding_mode='zeros' is supported:
-    'reflect', 'replicate' and 'circular' raise NotImplementedError naming the mode."""
+    in_channels / groups, kW)); runs as Conv2d's kernels with H = 1. padding_mode 'reflect', 'replicate' or
+    'circular' pads with F.pad and convolves unpadded, as PyTorch does."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
@@ -132,7 +150,8 @@ class Conv1d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded_input(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
