@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -113,6 +114,35 @@ Conv2dGeometry transpose_geometry(const A& x, const char* x_name, const A& weigh
   return g;
 }
 
+// The activations conv2d fuses into its output pass: those whose derivative reads the output (linear's fused set
+// less the gelus, which would need the pre-activation kept as well).
+constexpr std::initializer_list<Activation> kConvActivations = {Activation::none, Activation::relu,
+                                                                 Activation::leaky_relu, Activation::sigmoid,
+                                                                 Activation::tanh};
+
+Activation parse_activation(const std::string& name, double negative_slope, bool backward) {
+  Activation kind;
+  if (!activation_from_name(name, kConvActivations, &kind))
+    throw py::value_error("activation must be one of " + activation_choices(kConvActivations) + ", got '" + name +
+                          "'");
+  if (kind == Activation::leaky_relu) {
+    if (!std::isfinite(negative_slope))
+      throw py::value_error("negative_slope must be a finite number, got " + std::to_string(negative_slope));
+    // The backward tells x > 0 from out > 0, which a negative slope would make ambiguous.
+    if (backward && negative_slope < 0)
+      throw py::value_error("negative_slope must be >= 0 for the backward (it reads the sign of x from out), got " +
+                            std::to_string(negative_slope));
+  }
+  return kind;
+}
+
+template <class T>
+ActivationParams<T> params_of(double negative_slope) {
+  ActivationParams<T> params;
+  params.negative_slope = static_cast<T>(negative_slope);
+  return params;
+}
+
 }  // namespace
 
 void bind_conv2d(py::module_& m) {
@@ -121,7 +151,8 @@ void bind_conv2d(py::module_& m) {
   m.def(
       "conv2d_forward",
       [](py::handle x_obj, py::handle weight_obj, py::handle bias_obj, py::handle out_obj, Pair stride,
-         Padding padding, Pair dilation, int64_t groups) {
+         Padding padding, Pair dilation, int64_t groups, const std::string& activation_name, double negative_slope) {
+        const Activation activation = parse_activation(activation_name, negative_slope, false);
         Array x = Device::input(x_obj, "x");
         const Float dtype = require_float(x, "x");
         Array weight = Device::input(weight_obj, "weight");
@@ -141,18 +172,21 @@ void bind_conv2d(py::module_& m) {
           using T = decltype(zero);
           const T *input = cptr<T>(x), *w = cptr<T>(weight), *b = cptr_or_null<T>(bias);
           T* result = ptr<T>(out);
-          Device::launch(x, [&] { dev::conv2d_forward(result, input, w, b, N, g); });
+          const ActivationParams<T> params = params_of<T>(negative_slope);
+          Device::launch(x, [&] { dev::conv2d_forward(result, input, w, b, N, g, activation, params); });
         });
       },
       py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("stride"), py::arg("padding"),
-      py::arg("dilation"), py::arg("groups") = 1,
-      "out(N,O,OH,OW) = conv2d(x(N,C,H,W), weight(O,C/groups,KH,KW)) + bias(O,) (bias may be None, added in the "
-      "output pass). padding is (top, bottom, left, right), zeros; stride and dilation (h, w). As torch's conv2d.");
+      py::arg("dilation"), py::arg("groups") = 1, py::arg("activation") = "none", py::arg("negative_slope") = 0.01,
+      "out(N,O,OH,OW) = act(conv2d(x(N,C,H,W), weight(O,C/groups,KH,KW)) + bias(O,)) (bias may be None, added in the "
+      "output pass; activation one of none, relu, leaky_relu, sigmoid, tanh, applied after it). padding is (top, "
+      "bottom, left, right), zeros; stride and dilation (h, w). As torch's conv2d.");
   m.def(
       "conv2d_backward",
       [](py::handle grad_out_obj, py::handle x_obj, py::handle weight_obj, py::handle grad_x_obj,
          py::handle grad_weight_obj, py::handle grad_bias_obj, Pair stride, Padding padding, Pair dilation,
-         int64_t groups) {
+         int64_t groups, py::handle out_obj, const std::string& activation_name, double negative_slope) {
+        const Activation activation = parse_activation(activation_name, negative_slope, true);
         Array grad_out = Device::input(grad_out_obj, "grad_out");
         const Float dtype = require_float(grad_out, "grad_out");
         Array x = Device::input(x_obj, "x");
@@ -168,21 +202,31 @@ void bind_conv2d(py::module_& m) {
         auto grad_weight = optional_like<Device>(grad_weight_obj, "grad_weight", true, grad_out, "grad_out",
                                                  {g.O, g.C / g.G, g.KH, g.KW});
         auto grad_bias = optional_like<Device>(grad_bias_obj, "grad_bias", true, grad_out, "grad_out", {g.O});
+        const auto out = optional_like<Device>(out_obj, "out", false, grad_out, "grad_out", {N, g.O, g.OH, g.OW});
+        if (!out && activation != Activation::none)
+          throw py::value_error("out is required for activation '" + activation_name +
+                                "' (the backward reads the forward's output)");
         require_disjoint_arrays<Device::Value>(
             {Named{get(grad_x), "grad_x"}, Named{get(grad_weight), "grad_weight"}, Named{get(grad_bias), "grad_bias"}},
-            {Named{&grad_out, "grad_out"}, Named{&x, "x"}, Named{&weight, "weight"}});
+            {Named{&grad_out, "grad_out"}, Named{&x, "x"}, Named{&weight, "weight"}, Named{get(out), "out"}});
         require_gemm_sizes<Device>(g);
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
           const T *g_out = cptr<T>(grad_out), *input = cptr<T>(x), *w = cptr<T>(weight);
+          const T* saved = cptr_or_null<T>(out);
           T *gx = ptr_or_null<T>(grad_x), *gw = ptr_or_null<T>(grad_weight), *gb = ptr_or_null<T>(grad_bias);
-          Device::launch(grad_out, [&] { dev::conv2d_backward(gx, gw, gb, g_out, input, w, N, g); });
+          const ActivationParams<T> params = params_of<T>(negative_slope);
+          Device::launch(grad_out, [&] {
+            dev::conv2d_backward(gx, gw, gb, g_out, input, w, N, g, saved, activation, params);
+          });
         });
       },
       py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"), py::arg("grad_weight"),
       py::arg("grad_bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups") = 1,
+      py::arg("out") = py::none(), py::arg("activation") = "none", py::arg("negative_slope") = 0.01,
       "Backward of conv2d_forward: grad_x(N,C,H,W), grad_weight(O,C/groups,KH,KW) and grad_bias(O,), each may be "
-      "None and is otherwise overwritten; deterministic (col2im is a gather, the batch is summed in a fixed order).");
+      "None and is otherwise overwritten; deterministic (col2im is a gather, the batch is summed in a fixed order). "
+      "With an activation, grad_out is first masked by the forward's output out(N,O,OH,OW) (required then).");
   m.def(
       "conv_transpose2d_forward",
       [](py::handle x_obj, py::handle weight_obj, py::handle bias_obj, py::handle out_obj, Pair stride, Pair padding,

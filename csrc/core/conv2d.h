@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/activations.h"
 #include "core/device_namespace.h"
 #include "core/hd.h"
 
@@ -66,13 +67,16 @@ NNX_HD T conv2d_input_grad(const T* cols, const Conv2dGeometry& g, int64_t c, in
 
 namespace nnx::NNX_DEVICE {
 
-// out(N, O, OH, OW) = conv2d(x(N, C, H, W), weight(O, C/G, KH, KW)) + bias(O) (bias may be null), sizes in g.
-// The bias is written first and the GEMM adds onto it (beta = 1): one pass over out. No argument may overlap
-// another. Per image and group: im2col into a column buffer (skipped for a 1x1, stride-1, unpadded kernel), then
-// out[n, group] (+)= weight[group] @ cols[group]. CPU: images split over threads, each with its own buffer and a
-// single-threaded BLAS GEMM (one image: the GEMM splits). CUDA: an im2col kernel and cuBLAS per image and group.
+// out(N, O, OH, OW) = act(conv2d(x(N, C, H, W), weight(O, C/G, KH, KW)) + bias(O)) (bias may be null), sizes in
+// g. The bias is written first and the GEMM adds onto it (beta = 1); the activation (none, relu, leaky_relu,
+// sigmoid, tanh: those whose derivative reads the output, as linear's fused ones) is applied to the image's output
+// right after its GEMMs, while it is in cache. No argument may overlap another. Per image and group: im2col into a
+// column buffer (skipped for a 1x1, stride-1, unpadded kernel), then out[n, group] (+)= weight[group] @
+// cols[group]. CPU: images split over threads, each with its own buffer and a single-threaded BLAS GEMM (one image:
+// the GEMM splits). CUDA: an im2col kernel and cuBLAS per image and group, then one activation pass.
 template <class T>
-void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g);
+void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g,
+                    Activation activation = Activation::none, const ActivationParams<T>& params = {});
 
 // The gradients of conv2d_forward, each skipped when null and otherwise overwritten:
 //   grad_x(N, C, H, W)          weight[group]^T @ grad_out[n, group] into columns, then the col2im gather
@@ -82,10 +86,13 @@ void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t 
 //                               with single-threaded BLAS, the chunks then added in order: the result does not
 //                               depend on the thread count. CUDA: images in order, cuBLAS with beta = 1.
 //   grad_bias(O)                sum of grad_out over the batch and the plane, per channel, in index order.
-// x is read only for grad_weight, weight only for grad_x. No atomics on either device.
+// x is read only for grad_weight, weight only for grad_x. No atomics on either device. With an activation, grad_out
+// is first masked by the forward's output `out` (grad_out * act'(out), as linear's backward; into a scratch buffer)
+// and the three gradients are taken of that; out is read only then (may be null for none).
 template <class T>
 void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
-                     int64_t N, const Conv2dGeometry& g);
+                     int64_t N, const Conv2dGeometry& g, const T* out = nullptr,
+                     Activation activation = Activation::none, const ActivationParams<T>& params = {});
 
 // grad_bias(O) = the sum of grad_out(N, O, P) over the batch and the plane, per channel, in index order (conv2d's
 // grad_bias; conv_transpose2d's with its own channels and plane).

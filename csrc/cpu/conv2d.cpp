@@ -8,6 +8,7 @@
 
 #include "core/gemm.h"
 #include "core/parallel.h"
+#include "cpu/cpu_math.h"
 
 namespace nnx::cpu {
 namespace {
@@ -86,7 +87,9 @@ void input_gradient(T* grad_x, const T* grad_out, const T* weight, const T* bias
 }  // namespace
 
 template <class T>
-void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g) {
+void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g,
+                    Activation activation, const ActivationParams<T>& params) {
+  const ActivationParams<T> p = params;
   const int64_t P = g.OH * g.OW, Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW;
   if (N == 0 || P == 0 || g.O == 0) return;
   const bool direct = columns_are_input(g);
@@ -101,14 +104,35 @@ void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t 
       for (int64_t group = 0; group < g.G; ++group)
         gemm<T>(false, false, Og, P, K, T(1), weight + group * Og * K, cols + group * K * P, T(1),
                 out_n + group * Og * P);
+      // The fused activation, on the image's output while it is in this thread's cache.
+      if (activation != Activation::none)
+        with_activation(activation, [&](auto op) {
+          using Op = decltype(op);
+#pragma omp simd
+          for (int64_t i = 0; i < g.O * P; ++i) out_n[i] = Op::forward(out_n[i], p);
+        });
     }
   });
 }
 
 template <class T>
 void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
-                     int64_t N, const Conv2dGeometry& g) {
+                     int64_t N, const Conv2dGeometry& g, const T* out, Activation activation,
+                     const ActivationParams<T>& params) {
   const int64_t P = g.OH * g.OW, Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW;
+  std::vector<T> masked;  // grad_out * act'(out) when an activation was fused into the forward
+  if (activation != Activation::none) {
+    masked.resize(static_cast<size_t>(N * g.O * P));
+    const ActivationParams<T> p = params;
+    with_activation(activation, [&](auto op) {
+      using Op = decltype(op);
+      parallel_for(N * g.O * P, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) masked[i] = Op::backward(grad_out[i], out[i], p);
+      });
+    });
+    grad_out = masked.data();
+  }
   const int64_t plane = g.H * g.W, rows = g.C * g.KH * g.KW;
   const bool direct = columns_are_input(g);
   if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.O, P);
@@ -180,13 +204,15 @@ void conv_transpose2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T*
 }
 
 template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t,
-                                    const Conv2dGeometry&);
+                                    const Conv2dGeometry&, Activation, const ActivationParams<float>&);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
-                                     const Conv2dGeometry&);
+                                     const Conv2dGeometry&, Activation, const ActivationParams<double>&);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
-                                     const Conv2dGeometry&);
+                                     const Conv2dGeometry&, const float*, Activation,
+                                     const ActivationParams<float>&);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      int64_t, const Conv2dGeometry&);
+                                      int64_t, const Conv2dGeometry&, const double*, Activation,
+                                      const ActivationParams<double>&);
 
 #define NNX_CONV_TRANSPOSE2D_INSTANCES(T)                                                                      \
   template void conv2d_bias_grad<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \

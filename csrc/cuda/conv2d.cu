@@ -1,5 +1,6 @@
 // conv2d kernels on the GPU: per image an im2col kernel (one thread per column element) into scratch from the
-// caching allocator, then cuBLAS (the GEMM family's gemm) per group; the backward's col2im is a gather (one thread
+// caching allocator, then cuBLAS (the GEMM family's gemm) per group, then the fused activation (activations.cu's
+// elementwise kernels, forward in place and backward into scratch); the backward's col2im is a gather (one thread
 // per input element) and grad_weight sums the images in order with beta = 1: no atomics, deterministic. The index
 // arithmetic is core/conv2d.h's, shared with the CPU.
 #include "core/conv2d.h"
@@ -93,7 +94,8 @@ void input_gradient(T* grad_x, const T* grad_out, const T* weight, const T* bias
 }  // namespace
 
 template <class T>
-void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g) {
+void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t N, const Conv2dGeometry& g,
+                    Activation activation, const ActivationParams<T>& params) {
   const int64_t P = g.OH * g.OW, Og = g.O / g.G, K = (g.C / g.G) * g.KH * g.KW;
   const int64_t total = N * g.O * P;
   if (total == 0) return;
@@ -107,13 +109,23 @@ void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t 
       gemm<T>(false, false, Og, P, K, T(1), weight + group * Og * K, cols + group * K * P, T(1),
               out + (n * g.O + group * Og) * P);
   }
+  // The fused activation: one in-place elementwise pass (activations.cu's kernel) over the whole output.
+  if (activation != Activation::none) activation_forward<T>(out, out, total, activation, params);
 }
 
 template <class T>
 void conv2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T* grad_out, const T* x, const T* weight,
-                     int64_t N, const Conv2dGeometry& g) {
+                     int64_t N, const Conv2dGeometry& g, const T* out, Activation activation,
+                     const ActivationParams<T>& params) {
   const int64_t P = g.OH * g.OW, Og = g.O / g.G, K = (g.C / g.G) * g.KH * g.KW;
   const int64_t plane = g.H * g.W, rows = g.C * g.KH * g.KW;
+  std::shared_ptr<Storage> masked;  // grad_out * act'(out) when an activation was fused into the forward
+  if (activation != Activation::none && N * g.O * P > 0) {
+    masked = scratch(N * g.O * P * static_cast<int64_t>(sizeof(T)));
+    T* grad_preact = static_cast<T*>(masked->ptr());
+    activation_backward<T>(grad_preact, grad_out, out, out, N * g.O * P, activation, params);
+    grad_out = grad_preact;
+  }
   if (grad_bias) conv2d_bias_grad(grad_bias, grad_out, N, g.O, P);
   if (grad_x) input_gradient(grad_x, grad_out, weight, static_cast<const T*>(nullptr), N, g);
   if (!grad_weight) return;
@@ -158,13 +170,15 @@ void conv_transpose2d_backward(T* grad_x, T* grad_weight, T* grad_bias, const T*
 }
 
 template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t,
-                                    const Conv2dGeometry&);
+                                    const Conv2dGeometry&, Activation, const ActivationParams<float>&);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
-                                     const Conv2dGeometry&);
+                                     const Conv2dGeometry&, Activation, const ActivationParams<double>&);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
-                                     const Conv2dGeometry&);
+                                     const Conv2dGeometry&, const float*, Activation,
+                                     const ActivationParams<float>&);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      int64_t, const Conv2dGeometry&);
+                                      int64_t, const Conv2dGeometry&, const double*, Activation,
+                                      const ActivationParams<double>&);
 
 #define NNX_CONV_TRANSPOSE2D_INSTANCES(T)                                                                      \
   template void conv2d_bias_grad<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \

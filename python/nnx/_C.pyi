@@ -34,6 +34,9 @@ def column_sum(x: _Array, out: _Array, accumulate: bool = False) -> None:
 def row_argmax(x: _Array, out: _Array) -> None:
     """out(N,) int64 = x(N,M).argmax(1); NaN counts as largest (first one wins), like NumPy."""
 
+def squared_norm(x: _Array, out: _Array) -> None:
+    """out() = (x ** 2).sum() of x(n,) (flatten first), in double, in an order fixed by n."""
+
 # --- linear.cpp: fused linear layer -------------------------------------------------------------
 _LinearActivation: TypeAlias = Literal["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
 
@@ -265,17 +268,21 @@ def adaptive_max_pool2d_backward(grad_out: _Array, argmax: _Array, grad_in: _Arr
 
 # --- conv2d.cpp: 2-D convolution over NCHW (im2col + BLAS) ----------------------------------------------------
 def conv2d_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array, stride: tuple[int, int],
-                   padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1) -> None:
-    """out(N,O,OH,OW) = conv2d(x(N,C,H,W), weight(O,C/groups,KH,KW)) + bias(O,) as torch's conv2d (cross-
-    correlation, zero padding); bias may be None and is added in the output pass. padding is (top, bottom, left,
-    right), stride and dilation (h, w); OH and OW must be >= 1. Overwrites out."""
+                   padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1,
+                   activation: str = "none", negative_slope: float = 0.01) -> None:
+    """out(N,O,OH,OW) = act(conv2d(x(N,C,H,W), weight(O,C/groups,KH,KW)) + bias(O,)) as torch's conv2d (cross-
+    correlation, zero padding); bias may be None and is added in the output pass, the activation ('none', 'relu',
+    'leaky_relu', 'sigmoid', 'tanh') applied after it. padding is (top, bottom, left, right), stride and dilation
+    (h, w); OH and OW must be >= 1. Overwrites out."""
 
 def conv2d_backward(grad_out: _Array, x: _Array, weight: _Array, grad_x: _Array | None, grad_weight: _Array | None,
                     grad_bias: _Array | None, stride: tuple[int, int], padding: tuple[int, int, int, int],
-                    dilation: tuple[int, int], groups: int = 1) -> None:
+                    dilation: tuple[int, int], groups: int = 1, out: _Array | None = None, activation: str = "none",
+                    negative_slope: float = 0.01) -> None:
     """Backward of conv2d_forward: grad_x(N,C,H,W) (col2im as a gather per input element), grad_weight
     (O,C/groups,KH,KW) (the batch summed in a fixed order: independent of the thread count) and grad_bias(O,);
-    each may be None and is otherwise overwritten."""
+    each may be None and is otherwise overwritten. With an activation, grad_out is first masked by the forward's
+    output out(N,O,OH,OW) (required then)."""
 
 def conv_transpose2d_forward(x: _Array, weight: _Array, bias: _Array | None, out: _Array, stride: tuple[int, int],
                              padding: tuple[int, int], output_padding: tuple[int, int], dilation: tuple[int, int],

@@ -160,6 +160,7 @@ def cumsum(x: DeviceArray, out: DeviceArray, outer: int, length: int, inner: int
     """Inclusive prefix sum along the middle axis of contiguous (outer, length, inner) views."""
 def column_sum(x: DeviceArray, out: DeviceArray, accumulate: bool = False) -> None: ...  # as _C
 def row_argmax(x: DeviceArray, out: DeviceArray) -> None: ...  # as _C
+def squared_norm(x: DeviceArray, out: DeviceArray) -> None: ...  # as _C
 
 # --- index.cu: gathers and scatters along one axis of contiguous (outer, length, inner) views ----------------------
 def index_select(src: DeviceArray, indices: DeviceArray, out: DeviceArray, outer: int, length: int, inner: int) -> None:
@@ -294,10 +295,11 @@ def adaptive_max_pool2d_backward(grad_out: DeviceArray, argmax: DeviceArray, gra
 # sums the images in order (no atomics: deterministic).
 def conv2d_forward(x: DeviceArray, weight: DeviceArray, bias: DeviceArray | None, out: DeviceArray,
                    stride: tuple[int, int], padding: tuple[int, int, int, int], dilation: tuple[int, int],
-                   groups: int = 1) -> None: ...
+                   groups: int = 1, activation: str = "none", negative_slope: float = 0.01) -> None: ...
 def conv2d_backward(grad_out: DeviceArray, x: DeviceArray, weight: DeviceArray, grad_x: DeviceArray | None,
                     grad_weight: DeviceArray | None, grad_bias: DeviceArray | None, stride: tuple[int, int],
-                    padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1) -> None: ...
+                    padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int = 1,
+                    out: DeviceArray | None = None, activation: str = "none", negative_slope: float = 0.01) -> None: ...
 def conv_transpose2d_forward(x: DeviceArray, weight: DeviceArray, bias: DeviceArray | None, out: DeviceArray,
                              stride: tuple[int, int], padding: tuple[int, int], output_padding: tuple[int, int],
                              dilation: tuple[int, int], groups: int = 1) -> None: ...

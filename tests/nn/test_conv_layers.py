@@ -49,3 +49,42 @@ def test_conv_transpose2d_functional_refuses_a_large_output_padding():
         nnx.nn.functional.conv_transpose2d(x, w, stride=2, output_padding=2)
     with pytest.raises(ValueError, match="to have 2 channels"):
         nnx.nn.functional.conv_transpose2d(nnx.zeros((1, 3, 4, 4)), w)
+
+
+@pytest.mark.parametrize("activation", [nn.ReLU(), nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh()])
+def test_sequential_fuses_conv2d_and_its_activation_with_the_unfused_results(activation):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, dtype=np.float64), activation,
+                          nn.Conv2d(4, 2, 1, dtype=np.float64))
+    plan = model.plan()
+    assert len(plan) == 2 and plan[0].fuses[0] is model[0]
+    x = nnx.tensor(np.random.default_rng(1).standard_normal((2, 3, 5, 6)), requires_grad=True)
+    model(x).sum().backward()
+    fused_out, fused_grads = model(x).numpy(), [p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy()]
+    model.zero_grad()
+    x.grad = None
+    unfused = model[2](activation(model[0](x)))  # the modules one by one, as written
+    unfused.sum().backward()
+    np.testing.assert_allclose(fused_out, unfused.numpy(), rtol=1e-13, atol=1e-14)
+    for fused, plain in zip(fused_grads, [p.grad.numpy() for p in model.parameters()] + [x.grad.numpy()]):
+        np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-13)
+
+
+def test_sequential_runs_a_negative_leaky_slope_and_a_conv_subclass_as_written():
+    class Doubled(nn.Conv2d):
+        def forward(self, input):
+            return super().forward(input) * 2
+
+    model = nn.Sequential(Doubled(1, 1, 1), nn.ReLU())
+    assert model.plan()[0] is model[0]
+    leaky = nn.Sequential(nn.Conv2d(1, 2, 3, dtype=np.float64), nn.LeakyReLU(-0.5))
+    x = nnx.tensor(np.random.default_rng(2).standard_normal((1, 1, 4, 4)))
+    np.testing.assert_allclose(leaky(x).numpy(), leaky[1](leaky[0](x)).numpy())
+
+
+def test_an_in_place_write_to_a_fused_conv2d_output_is_refused_in_backward():
+    x = nnx.tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    w = nnx.tensor(np.ones((1, 1, 1, 1)), requires_grad=True)
+    out = nnx.nn.functional.fused_conv2d(x, w, activation="relu")
+    out.mul_(2)
+    with pytest.raises(RuntimeError):
+        out.sum().backward()

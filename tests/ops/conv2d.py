@@ -2,9 +2,13 @@
 conv_transpose2d_forward/backward likewise): the float64 references, written from the definition (a loop over kernel
 offsets, NumPy slicing of the zero-padded input; the transposed one scatters into the full output), and the call
 specs; F.conv2d/F.conv1d/F.conv_transpose2d gradient-checked through the same references."""
+import math
+
 import numpy as np
 
 import nnx.nn.functional as F
+from ops.activations import reference_backward as activation_backward
+from ops.activations import reference_forward as activation_forward
 from ops.gradcheck import Functional
 from ops.spec import Call, Draw, poison, upstream_special, values
 
@@ -96,18 +100,26 @@ _INVALID = {"stride": [(0, 1), (1, -2)], "padding": [(-1, 0, 0, 0), (0, 0, 0, -3
             "groups": [0, -1]}
 
 
+# The activations fused into conv2d's output pass (the activations family's references).
+KINDS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
+
+
 def conv2d_forward(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
     config = CONFIGS[draw("config", range(len(CONFIGS)))]
+    kind, slope = draw("activation", KINDS), draw("negative_slope", [0.01, 0.2, -0.5])
     x_shape, w_shape, groups = _shapes(dims, config)
     kernel, stride, padding, dilation, _ = config
     x, weight = values(rng, x_shape, dtype, special), values(rng, w_shape, dtype)
     bias = values(rng, (w_shape[0],), dtype) if draw("with_bias", [True, False]) else None
-    out = reference_forward(x, weight, bias, stride, padding, dilation, groups)
-    return Call("conv2d_forward", ["x", "weight", "bias", "out", "stride", "padding", "dilation", "groups"],
-                [x, weight, bias, poison(out.shape, dtype), stride, padding, dilation, groups],
+    out = activation_forward(kind, reference_forward(x, weight, bias, stride, padding, dilation, groups), slope)
+    invalid = dict(_INVALID, activation=["swish", "gelu"],
+                   **({"negative_slope": [math.nan, math.inf]} if kind == "leaky_relu" else {}))
+    return Call("conv2d_forward", ["x", "weight", "bias", "out", "stride", "padding", "dilation", "groups",
+                                   "activation", "negative_slope"],
+                [x, weight, bias, poison(out.shape, dtype), stride, padding, dilation, groups, kind, slope],
                 {"x": "in", "weight": "in", "bias": "opt_in", "out": "out"}, {"out": out},
-                invalid_scalars=_INVALID, scale=max(w_shape[1] * kernel[0] * kernel[1], 1))
+                invalid_scalars=invalid, scale=max(w_shape[1] * kernel[0] * kernel[1], 1))
 
 
 _NEEDS = {"all": ("grad_x", "grad_weight", "grad_bias"), "x": ("grad_x",), "weight": ("grad_weight", "grad_bias")}
@@ -123,17 +135,23 @@ def conv2d_backward(rng, dtype, dims, special, fixed=None):
     out_shape = reference_forward(np.zeros(x_shape), np.zeros(w_shape), None, stride, padding, dilation,
                                   groups).shape
     grad_out = values(rng, out_shape, dtype, upstream_special(special))
+    # A fused activation: the backward masks grad_out by the forward's output (drawn from a pre-activation).
+    kind, slope = draw("activation", KINDS), 0.1
+    pre = values(rng, out_shape, np.float64)
+    out = None if kind == "none" else activation_forward(kind, pre, slope).astype(dtype)
+    grad_preact = activation_backward(kind, grad_out.astype(np.float64), pre, out, slope)
     expected = {name: value for name, value in
-                reference_backward(grad_out, x, weight, stride, padding, dilation, groups).items() if name in needs}
+                reference_backward(grad_preact, x, weight, stride, padding, dilation, groups).items() if name in needs}
     grads = {name: poison(shape, dtype) if name in needs else None
              for name, shape in (("grad_x", x_shape), ("grad_weight", w_shape), ("grad_bias", (w_shape[0],)))}
     terms = max(x_shape[0] * out_shape[2] * out_shape[3], w_shape[0] // groups * kernel[0] * kernel[1], 1)
     return Call("conv2d_backward", ["grad_out", "x", "weight", "grad_x", "grad_weight", "grad_bias", "stride",
-                                    "padding", "dilation", "groups"],
+                                    "padding", "dilation", "groups", "out", "activation", "negative_slope"],
                 [grad_out, x, weight, grads["grad_x"], grads["grad_weight"], grads["grad_bias"], stride, padding,
-                 dilation, groups],
+                 dilation, groups, out, kind, slope],
                 {"grad_out": "in", "x": "in", "weight": "in", "grad_x": "opt_out", "grad_weight": "opt_out",
-                 "grad_bias": "opt_out"}, expected, invalid_scalars=_INVALID, scale=terms)
+                 "grad_bias": "opt_out", "out": "opt_in"}, expected,
+                invalid_scalars=dict(_INVALID, activation=["swish"]), scale=terms)
 
 
 # ---- conv_transpose2d: the reference scatters each input element's kernel-weighted copy into the full output ----
@@ -267,8 +285,8 @@ def conv_transpose2d_backward(rng, dtype, dims, special, fixed=None):
 
 SPECS = {"conv2d_forward": conv2d_forward, "conv2d_backward": conv2d_backward,
          "conv_transpose2d_forward": conv_transpose2d_forward, "conv_transpose2d_backward": conv_transpose2d_backward}
-AXES = {"conv2d_forward": {"config": tuple(range(len(CONFIGS)))},
-        "conv2d_backward": {"config": tuple(range(len(CONFIGS))), "needs": tuple(_NEEDS)},
+AXES = {"conv2d_forward": {"config": tuple(range(len(CONFIGS))), "activation": KINDS},
+        "conv2d_backward": {"config": tuple(range(len(CONFIGS))), "needs": tuple(_NEEDS), "activation": KINDS},
         "conv_transpose2d_forward": {"config": tuple(range(len(TRANSPOSE_CONFIGS)))},
         "conv_transpose2d_backward": {"config": tuple(range(len(TRANSPOSE_CONFIGS))), "needs": tuple(_NEEDS)}}
 # (N, C/groups, H, W, O/groups): one element, odd sizes, a single row or column, more images than grad_weight's
@@ -309,6 +327,18 @@ def _conv1d_reference(x, weight, bias):
     return out[:, :, 0, :]
 
 
+def _fused(kind, slope, batched=True):
+    def function(x, weight, bias):
+        return F.fused_conv2d(x, weight, bias, 1, 1, 1, 1, kind, slope)
+
+    def reference(x, weight, bias):
+        out = reference_forward(x if batched else x[None], weight, bias, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+        out = activation_forward(kind, out, slope)
+        return out if batched else out[0]
+
+    return function, reference
+
+
 def _transposed(stride, padding, output_padding, groups, dilation, batched):
     def function(x, weight, bias):
         return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)
@@ -329,6 +359,11 @@ FUNCTIONAL = [
                ((1, 2, 4, 5), (3, 2, 2, 3), (3,))),
     Functional("conv2d-depthwise-CHW", *_functional((2, 2), (1, 1), (1, 1), 3, False), ((3, 5, 6), (3, 1, 3, 3), (3,))),
     Functional("conv1d-same-dilated", _conv1d, _conv1d_reference, ((2, 2, 7), (3, 2, 3), (3,))),
+    Functional("fused_conv2d-relu", *_fused("relu", 0.01), ((2, 3, 5, 4), (4, 3, 3, 3), (4,))),
+    Functional("fused_conv2d-leaky_relu-CHW", *_fused("leaky_relu", 0.2, batched=False), ((3, 5, 6), (2, 3, 2, 3),
+                                                                                        (2,))),
+    Functional("fused_conv2d-sigmoid", *_fused("sigmoid", 0.01), ((1, 2, 4, 4), (3, 2, 3, 3), (3,))),
+    Functional("fused_conv2d-tanh", *_fused("tanh", 0.01), ((1, 2, 4, 4), (3, 2, 3, 3), (3,))),
     Functional("conv_transpose2d-stride2-output-padding", *_transposed((2, 2), (1, 1), (1, 1), 1, (1, 1), True),
                ((2, 3, 3, 4), (3, 2, 3, 3), (2,))),
     Functional("conv_transpose2d-groups-dilation-CHW", *_transposed((1, 2), (1, 0), (1, 0), 2, (2, 1), False),

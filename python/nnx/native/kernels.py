@@ -275,22 +275,24 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         return grad_in
 
     # --- conv2d (NCHW; padding (top, bottom, left, right), the rest (h, w) pairs, checked by ops.conv2d) ------------
-    def conv2d_forward(x, weight, bias, output_size, stride, padding, dilation, groups):
-        """out of shape (N, O) + output_size: conv2d(x, weight) + bias (bias may be None)."""
+    def conv2d_forward(x, weight, bias, output_size, stride, padding, dilation, groups, activation="none",
+                       negative_slope=0.01):
+        """out of shape (N, O) + output_size: act(conv2d(x, weight) + bias) (bias may be None)."""
         x = contiguous(x)
         out = empty((x.shape[0], weight.shape[0]) + tuple(output_size), x.dtype, like=x)
         kernels.conv2d_forward(x, contiguous(weight), optional_contiguous(bias), out, stride, padding, dilation,
-                               groups)
+                               groups, activation, negative_slope)
         return out
 
-    def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups, need_x, need_weight, need_bias):
-        """(grad_x, grad_weight, grad_bias), None where not needed."""
+    def conv2d_backward(grad_out, x, weight, stride, padding, dilation, groups, need_x, need_weight, need_bias,
+                        out=None, activation="none", negative_slope=0.01):
+        """(grad_x, grad_weight, grad_bias), None where not needed; out: the forward's, read with an activation."""
         x, weight = contiguous(x), contiguous(weight)
         grad_x = empty_like(x) if need_x else None
         grad_weight = empty_like(weight) if need_weight else None
         grad_bias = empty((weight.shape[0],), weight.dtype, like=weight) if need_bias else None
         kernels.conv2d_backward(contiguous(grad_out), x, weight, grad_x, grad_weight, grad_bias, stride, padding,
-                                dilation, groups)
+                                dilation, groups, out, activation, negative_slope)
         return grad_x, grad_weight, grad_bias
 
     # conv_transpose2d (weight (C_in, C_out/groups, KH, KW); padding, output_padding, stride, dilation (h, w) pairs)

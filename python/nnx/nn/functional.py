@@ -6,7 +6,7 @@ native kernels, its backward beside its forward); this module only gathers them 
 from ..ops.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from ..ops.adaptive_pool2d import adaptive_avg_pool2d, adaptive_max_pool2d
 from ..ops.avg_pool2d import avg_pool2d
-from ..ops.conv2d import conv1d, conv2d, conv_transpose2d
+from ..ops.conv2d import conv1d, conv2d, conv_transpose2d, fused_conv2d
 from ..ops.dropout import dropout
 from ..ops.embedding import embedding, one_hot
 from ..ops.grid_sample import affine_grid, grid_sample
@@ -31,6 +31,6 @@ __all__ = [
     "binary_cross_entropy_with_logits", "binary_cross_entropy", "layer_norm", "batch_norm", "max_pool2d",
     "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
     "pad",
-    "conv2d", "conv1d", "conv_transpose2d",
+    "conv2d", "conv1d", "conv_transpose2d", "fused_conv2d",
     "grid_sample", "affine_grid",
 ]

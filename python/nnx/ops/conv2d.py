@@ -1,6 +1,7 @@
 """conv2d family: 2-D convolution (PyTorch's conv2d: cross-correlation over NCHW or CHW input, stride, zero padding
 as ints, pairs or 'valid'/'same', dilation, groups incl. depthwise, bias added in the kernel's output pass),
-conv1d as a thin wrapper over it (H = 1), and conv_transpose2d (conv2d's input gradient as a forward, the bias added
+fused_conv2d (an activation applied in the output pass, as fused_linear), conv1d as a thin wrapper over conv2d
+(H = 1), and conv_transpose2d (conv2d's input gradient as a forward, the bias added
 in its gather pass; its gradients are conv2d's forward and grad_weight). The kernels (im2col + GEMM) compute the
 three gradients deterministically; here are PyTorch's argument checks, the autograd Function and the functionals."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
-from ._checks import check_float, check_tensor
+from ._checks import check_float, check_number, check_tensor
 from ._common import Array
 
 if TYPE_CHECKING:
@@ -67,29 +68,41 @@ def conv_padding(padding: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
     return tuple(v for v in values for _ in range(2))
 
 
+# The activations conv2d fuses into its output pass (those whose derivative reads the output).
+CONV_ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
+
+
 class Conv2dFunction(Function):
-    """conv2d over (N, C, H, W) arrays; padding is (top, bottom, left, right)."""
+    """act(conv2d) over (N, C, H, W) arrays; padding is (top, bottom, left, right)."""
 
     saved_inputs, saves_output = (0, 1), False
 
     @staticmethod
     def forward(ctx: Any, x: Array, weight: Array, bias: Array | None, stride: tuple[int, int],
                 padding: tuple[int, int, int, int], dilation: tuple[int, int], groups: int,
-                output_hw: tuple[int, int]) -> Array:
+                output_hw: tuple[int, int], activation: str = "none", negative_slope: float = 0.01) -> Array:
         kernels = native.for_array(x)
         if not kernels.is_native_float(x):
             raise TypeError(f"conv2d(): input must have dtype float32 or float64, got {x.dtype}")
-        out = kernels.conv2d_forward(x, weight, bias, output_hw, stride, padding, dilation, groups)
+        out = kernels.conv2d_forward(x, weight, bias, output_hw, stride, padding, dilation, groups, activation,
+                                     negative_slope)
         if ctx.needs_input_grad:
             ctx.x, ctx.weight, ctx.params = x, weight, (stride, padding, dilation, groups)
+            ctx.activation = (None if activation == "none" else out, activation, negative_slope)
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: Array) -> Any:
         need_x, need_weight, need_bias = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
         grads = native.for_array(grad).conv2d_backward(grad, ctx.x, ctx.weight, *ctx.params, need_x, need_weight,
-                                                       need_bias)
-        return (*grads, None, None, None, None, None)
+                                                       need_bias, *ctx.activation)
+        return (*grads, None, None, None, None, None, None, None)
+
+
+class FusedConv2dFunction(Conv2dFunction):
+    """Conv2dFunction with an activation: its backward reads the output (an in-place write to it is refused)."""
+
+    saves_output = True
 
 
 def _check_arrays(input: Any, weight: Any, bias: Any, function: str, rank: int) -> None:
@@ -124,9 +137,23 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 
+def fused_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
+                 padding: IntPair | str = 0, dilation: IntPair = 1, groups: int = 1, activation: str = "none",
+                 negative_slope: float = 0.01) -> Tensor:
+    """nnx extension: activation(conv2d(input, weight, bias, ...)) as one native call forward and backward (the
+    activation applied in the convolution's output pass, its derivative read from the output), as fused_linear is
+    for linear; nn.Sequential runs a Conv2d followed by ReLU/LeakyReLU/Sigmoid/Tanh through it. activation is one
+    of 'none', 'relu', 'leaky_relu', 'sigmoid', 'tanh'."""
+    if activation not in CONV_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(CONV_ACTIVATIONS)}; got {activation!r}")
+    if negative_slope != 0.01:
+        negative_slope = check_number(negative_slope, "negative_slope", "conv2d")
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d", activation, negative_slope)
+
+
 def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any,
-            function: str) -> Tensor:
-    """conv2d, its errors naming `function` (conv1d calls it with H = 1)."""
+            function: str, activation: str = "none", negative_slope: float = 0.01) -> Tensor:
+    """act(conv2d), its errors naming `function` (conv1d calls it with H = 1)."""
     if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
         check_tensor(input, "input", function)
         check_tensor(weight, "weight", function)
@@ -159,7 +186,11 @@ def _conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilat
                          "size")
     output_hw = tuple((p - s) // st + 1 for p, s, st in zip(padded, spans, strides))
     batched = input if len(shape) == 4 else input.reshape((1,) + shape)
-    out = Conv2dFunction.apply(batched, weight, bias, strides, pads, dilations, groups, output_hw)
+    if activation == "none":
+        out = Conv2dFunction.apply(batched, weight, bias, strides, pads, dilations, groups, output_hw)
+    else:
+        out = FusedConv2dFunction.apply(batched, weight, bias, strides, pads, dilations, groups, output_hw,
+                                        activation, negative_slope)
     return out if len(shape) == 4 else out.reshape(out.shape[1:])
 
 

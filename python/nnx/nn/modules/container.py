@@ -1,9 +1,11 @@
-"""Sequential (with automatic Linear + activation fusion) and ModuleList.
+"""Sequential (with automatic Linear/Conv2d + activation fusion) and ModuleList.
 
 Sequential builds an execution plan once per structure: a plain Linear immediately followed by
 ReLU/LeakyReLU/Sigmoid/Tanh/GELU becomes one F.fused_linear call (matmul, bias and activation in
-one native pass; backward likewise). The plan is rebuilt only when children are added, replaced or
-removed. Subclasses that override forward are never fused: their code runs as written.
+one native pass; backward likewise), and a plain Conv2d followed by ReLU/LeakyReLU/Sigmoid/Tanh one
+F.fused_conv2d call (the activation in the convolution's output pass). The plan is rebuilt only
+when children are added, replaced or removed. Subclasses that override forward are never fused:
+their code runs as written.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar, Union
 from .. import functional as F
 from ..module import Module
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .conv import Conv2d
 from .linear import Linear
 
 if TYPE_CHECKING:
@@ -55,8 +58,25 @@ _FUSERS = {
 }
 
 
+def _fused_conv(conv, activation, activation_name):
+    """One plan step: conv + activation as one F.fused_conv2d call, reading the modules' current parameters (and
+    LeakyReLU's slope) on every call. A padding_mode other than 'zeros' (Conv2d pads first) or a negative slope (the
+    fused backward reads the sign from the output) runs the two modules as written instead."""
+    def step(input):
+        slope = activation.negative_slope if activation_name == "leaky_relu" else 0.01
+        if conv.padding_mode != "zeros" or slope < 0:
+            return activation(conv(input))
+        return F.fused_conv2d(input, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups,
+                              activation_name, slope)
+    step.fuses = (conv, activation_name)
+    return step
+
+
+_CONV_FUSED = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyReLU: "leaky_relu"}
+
+
 def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
-    """The callables a Sequential runs in order: fused Linear + activation pairs, other modules as is."""
+    """The callables a Sequential runs in order: fused Linear/Conv2d + activation pairs, other modules as is."""
     plan, i = [], 0
     while i < len(modules):
         module = modules[i]
@@ -64,6 +84,10 @@ def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
         if type(module) is Linear and "forward" not in module.__dict__ and type(following) in _FUSERS \
                 and "forward" not in following.__dict__:
             plan.append(_FUSERS[type(following)](module, following))
+            i += 2
+        elif type(module) is Conv2d and "forward" not in module.__dict__ and type(following) in _CONV_FUSED \
+                and "forward" not in following.__dict__:
+            plan.append(_fused_conv(module, following, _CONV_FUSED[type(following)]))
             i += 2
         else:
             plan.append(module)
