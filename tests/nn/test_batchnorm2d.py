@@ -138,3 +138,21 @@ def test_channel_input_runs_natively(rng, monkeypatch, layer, shape):
     expected, expected_dx, _, _ = reference(x.astype(np.float64), g.astype(np.float64), np.ones(3), np.zeros(3))
     np.testing.assert_allclose(out, expected, rtol=2e-5, atol=2e-5)
     np.testing.assert_allclose(dx, expected_dx, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("activation", ["none", "relu"])
+def test_batch_norm_nchw_on_a_device_matches_the_cpu(device, rng, activation):
+    """F.batch_norm of NCHW input (training, running statistics updated) on the device against the CPU."""
+    x, weight, bias = rng.normal(size=(4, 3, 5, 6)).astype(np.float32), rng.uniform(0.5, 1.5, 3), rng.normal(size=3)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    results = []
+    for where in ("cpu", device):
+        tensors = [nnx.tensor(a.astype(np.float32), device=where, requires_grad=True) for a in (x, weight, bias)]
+        stats = [nnx.tensor(np.zeros(3, np.float32), device=where), nnx.tensor(np.ones(3, np.float32), device=where)]
+        out = nn.functional.batch_norm(tensors[0], *stats, tensors[1], tensors[2], training=True,
+                                       activation=activation)
+        (out * nnx.tensor(g, device=where)).sum().backward()
+        results.append([out.detach().cpu().numpy(), *(s.cpu().numpy() for s in stats),
+                        *(t.grad.cpu().numpy() for t in tensors)])
+    for got, expected in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)

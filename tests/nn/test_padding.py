@@ -130,3 +130,19 @@ def test_pad_results_do_not_depend_on_the_thread_count(rng, mode):
     for out, grad_x in results[1:]:
         np.testing.assert_array_equal(out, results[0][0])
         np.testing.assert_array_equal(grad_x, results[0][1])
+
+
+@pytest.mark.parametrize("mode, pad, shape", [("constant", (1, -1, 2, 0, 1, 1), (2, 3, 4, 5, 6)),
+                                              ("reflect", (2, 1, 1, 3), (2, 3, 5, 6)), ("replicate", (3, -1), (2, 3, 6)),
+                                              ("circular", (1, 2, -1, 1, 1, 0), (2, 3, 4, 5, 6))])
+def test_pad_on_a_device_matches_the_cpu(device, rng, mode, pad, shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    results = []
+    for where in ("cpu", device):
+        tensor = nnx.tensor(x, device=where, requires_grad=True)
+        out = nn.functional.pad(tensor, pad, mode, 0.5 if mode == "constant" else None)
+        weights = np.random.default_rng(0).uniform(0.5, 1.5, out.shape).astype(np.float32)
+        (out * nnx.tensor(weights, device=where)).sum().backward()
+        results.append((out.detach().cpu().numpy(), tensor.grad.cpu().numpy()))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-6, atol=1e-6)
