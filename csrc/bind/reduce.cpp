@@ -1,4 +1,5 @@
-// Bindings of the reductions: column_sum (bias gradients) and row_argmax (predictions) on both devices
+// Bindings of the reductions: column_sum (bias gradients), row_argmax (predictions) and squared_norm (an L2
+// penalty's value) on both devices
 // (csrc/core/reduce.h); on CUDA also the generic reduce/cumsum over (outer, length, inner) views, which the CPU
 // leaves to NumPy (csrc/cuda/reduce_axis.h). Checks, then the kernel with the GIL released. Compiled once per
 // device (csrc/bind/device.h).
@@ -123,6 +124,28 @@ void bind_reduce(py::module_& m) {
       },
       py::arg("x"), py::arg("out"),
       "out(N,) int64 = x(N, M).argmax(axis=1); the first NaN of a row counts as its maximum, as in NumPy.");
+  m.def(
+      "squared_norm",
+      [](py::handle x_obj, py::handle out_obj) {
+        Device::Array x = Device::input(x_obj, "x");
+        Device::Array out = Device::output(out_obj, "out");
+        const Float dtype = require_float(x, "x");
+        require_ndim(x, "x", 1);
+        require_dtype_like(out, "out", x, "x");
+        require_shape(out, "out", {});
+        require_same_device(out, "out", x, "x");
+        require_no_overlap(out, "out", x, "x");
+        const int64_t n = size_of(x);
+        with_float(dtype, [&](auto zero) {
+          using T = decltype(zero);
+          const T* input = cptr<T>(x);
+          T* result = ptr<T>(out);
+          Device::launch(x, [&] { dev::squared_norm(input, n, result); });
+        });
+      },
+      py::arg("x"), py::arg("out"),
+      "out() = (x ** 2).sum() of x(n,) (a flattened array), accumulated in double in an order fixed by n (not by "
+      "the thread count).");
 }
 
 }  // namespace nnx::bind

@@ -1,6 +1,7 @@
-// Column sums and row argmax, parallel over the axis that keeps each thread's writes private.
+// Column sums, row argmax and squared norms, parallel over the axis (or blocks) that keep each thread's writes private.
 #include "core/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -45,9 +46,39 @@ void row_argmax(const T* x, int64_t N, int64_t M, int64_t* out) {
   });
 }
 
+template <class T>
+void squared_norm(const T* x, int64_t n, T* out) {
+  const int64_t blocks = (n + kSquaredNormBlock - 1) / kSquaredNormBlock;
+  std::vector<double> block_sums(static_cast<size_t>(blocks));
+  parallel_for(blocks, std::max<int64_t>(1, kParallelGrain / kSquaredNormBlock), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const T* block = x + b * kSquaredNormBlock;
+      const int64_t length = std::min(kSquaredNormBlock, n - b * kSquaredNormBlock);
+      // 32 running sums (8 vector registers of doubles) so the additions do not wait on each other's latency.
+      constexpr int64_t kLanes = 32;
+      double lanes[kLanes] = {};
+      int64_t i = 0;
+      for (; i + kLanes <= length; i += kLanes) {
+#pragma omp simd
+        for (int64_t j = 0; j < kLanes; ++j)
+          lanes[j] += static_cast<double>(block[i + j]) * static_cast<double>(block[i + j]);
+      }
+      double acc = 0.0;
+      for (int64_t j = 0; j < kLanes; ++j) acc += lanes[j];
+      for (; i < length; ++i) acc += static_cast<double>(block[i]) * static_cast<double>(block[i]);
+      block_sums[static_cast<size_t>(b)] = acc;
+    }
+  });
+  double total = 0.0;
+  for (double block_sum : block_sums) total += block_sum;
+  *out = static_cast<T>(total);
+}
+
 template void column_sum<float>(const float*, int64_t, int64_t, float*, bool);
 template void column_sum<double>(const double*, int64_t, int64_t, double*, bool);
 template void row_argmax<float>(const float*, int64_t, int64_t, int64_t*);
 template void row_argmax<double>(const double*, int64_t, int64_t, int64_t*);
+template void squared_norm<float>(const float*, int64_t, float*);
+template void squared_norm<double>(const double*, int64_t, double*);
 
 }  // namespace nnx::cpu

@@ -1,5 +1,5 @@
 // Reductions on the GPU: one tree-reduction kernel for every ReduceOp (a functor says how to load,
-// combine and store), prefix sums, and the column_sum/row_argmax the training step uses.
+// combine and store), prefix sums, and the column_sum/row_argmax/squared_norm the training step uses.
 #include "core/reduce.h"
 #include "cuda/reduce_axis.h"
 
@@ -82,6 +82,17 @@ struct MeanOp {
     else
       *dst = Out(0);
   }
+};
+
+// sum of squares, in double for floats (squared_norm).
+template <class In>
+struct SquareSumOp {
+  using Acc = double;
+  using Out = In;
+  __device__ Acc identity() const { return 0.0; }
+  __device__ Acc load(In v, int64_t) const { return static_cast<double>(v) * static_cast<double>(v); }
+  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
+  __device__ void store(Out* dst, Acc acc, int64_t) const { *dst = Out(acc); }
 };
 
 template <class In>
@@ -380,9 +391,16 @@ void row_argmax(const T* x, int64_t rows, int64_t cols, int64_t* out) {
   run_reduce<T>(ArgExtremeOp<T, true>{}, x, out, rows, cols, 1);
 }
 
+template <class T>
+void squared_norm(const T* x, int64_t n, T* out) {
+  run_reduce<T>(SquareSumOp<T>{}, x, out, 1, n, 1);
+}
+
 template void column_sum<float>(const float*, int64_t, int64_t, float*, bool);
 template void column_sum<double>(const double*, int64_t, int64_t, double*, bool);
 template void row_argmax<float>(const float*, int64_t, int64_t, int64_t*);
 template void row_argmax<double>(const double*, int64_t, int64_t, int64_t*);
+template void squared_norm<float>(const float*, int64_t, float*);
+template void squared_norm<double>(const double*, int64_t, double*);
 
 }  // namespace nnx::cuda

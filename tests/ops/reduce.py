@@ -1,4 +1,4 @@
-"""Reduce family (column_sum, row_argmax): the float64 references and the call specs."""
+"""Reduce family (column_sum, row_argmax, squared_norm): the float64 references and the call specs."""
 import numpy as np
 
 from ops.spec import Call, Draw, poison, values
@@ -23,6 +23,13 @@ def row_argmax(rng, dtype, dims, special, fixed=None):
                 {"out": expected})
 
 
-SPECS = {"column_sum": column_sum, "row_argmax": row_argmax}
+def squared_norm(rng, dtype, dims, special, fixed=None):
+    x = values(rng, (dims[0] * dims[1],), dtype, special)
+    expected = np.array((x.astype(np.float64) ** 2).sum())
+    return Call("squared_norm", ["x", "out"], [x, poison((), dtype)], {"x": "in", "out": "out"},
+                {"out": expected}, scale=max(x.size, 1) ** 0.5)
+
+
+SPECS = {"column_sum": column_sum, "row_argmax": row_argmax, "squared_norm": squared_norm}
 AXES = {"column_sum": {"accumulate": (False, True)}}
-SIZES = [(1, 1), (5, 3), (129, 17), (40_003, 2), (3, 2000)]  # (N, M)
+SIZES = [(1, 1), (5, 3), (129, 17), (40_003, 2), (3, 2000)]  # (N, M); squared_norm sums all N * M
