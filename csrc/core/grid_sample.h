@@ -38,25 +38,20 @@ NNX_HD T grid_unnormalize(T coord, int64_t size, bool align_corners, T* grad) {
 }
 
 // Clip to [0, size - 1]; *grad 0 on and beyond the borders (PyTorch counts the borders as out of bounds for the
-// gradient), 1 inside. The comparisons keep a NaN coordinate NaN, as std::min/std::max do in PyTorch's.
+// gradient), 1 inside. A NaN coordinate stays NaN (the int-range cast then puts it out of bounds).
 template <class T>
 NNX_HD T grid_clip(T coord, int64_t size, T* grad) {
-  if (coord <= T(0)) {
-    *grad = T(0);
-    return T(0);
-  }
   const T max = static_cast<T>(size - 1);
-  if (coord >= max) {
-    *grad = T(0);
-    return max;
-  }
-  *grad = coord == coord ? T(1) : T(0);
-  return coord;
+  *grad = coord > T(0) && coord < max ? T(1) : T(0);  // selects, not branches: random grids mispredict
+  const T low = coord < T(0) ? T(0) : coord;
+  return low > max ? max : low;
 }
 
 // Reflect coord about the bounds twice_low / 2 and twice_high / 2 until it falls between them; *grad is +-1. A
-// coordinate that is not finite stays NaN (the int-range cast then puts it out of bounds); the parity of the flips
-// is taken in floating point (PyTorch's cast of a huge quotient to int is undefined behaviour).
+// coordinate that is not finite stays NaN (the int-range cast then puts it out of bounds). The remainder is
+// in - flips * span, as PyTorch's vectorised CPU kernel computes it (fmod, its scalar kernels' choice, costs as much
+// as the rest of a point), and the parity of the flips is taken in floating point (PyTorch casts the quotient to
+// int: undefined behaviour when it is huge).
 template <class T>
 NNX_HD T grid_reflect(T coord, int64_t twice_low, int64_t twice_high, T* grad) {
   if (twice_low == twice_high) {
@@ -70,18 +65,14 @@ NNX_HD T grid_reflect(T coord, int64_t twice_low, int64_t twice_high, T* grad) {
     *grad = T(0);
     return static_cast<T>(NAN);
   }
-  T sign = T(1);
-  if (in < 0) {
-    sign = T(-1);
-    in = -in;
-  }
-  const T extra = ::fmod(in, span);
-  if (::fmod(::floor(in / span), T(2)) == T(0)) {
-    *grad = sign;
-    return extra + min;
-  }
-  *grad = -sign;
-  return span - extra + min;
+  const T sign = in < T(0) ? T(-1) : T(1);
+  in = ::fabs(in);
+  const T flips = ::floor(in / span);
+  T extra = in - flips * span;
+  extra = extra < T(0) ? T(0) : (extra > span ? span : extra);  // rounding of a huge quotient
+  const bool even = flips - 2 * ::floor(flips / 2) == T(0);
+  *grad = even ? sign : -sign;
+  return (even ? extra : span - extra) + min;
 }
 
 // PyTorch's safe_downgrade_to_int_range: a coordinate outside the int range, or not finite, becomes -100 (out of
