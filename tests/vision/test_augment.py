@@ -174,3 +174,15 @@ def test_padding_modes_and_errors(rng):
         A.augment_batch(x[0], [A.Flip()], 0)
     with pytest.raises(ValueError, match="N, C, H, W"):
         A.augment_batch(x.astype(np.int64), [A.Flip()], 0)
+
+
+def test_a_device_batch_gives_the_cpu_result(rng, device):
+    # The grid is built on the host and uploaded; the sampling, the exact dihedral copies and the lighting run on
+    # the batch's device.
+    x = _batch(rng, (5, 3, 6, 6))
+    tfms = A.aug_transforms(flip_vert=True, max_zoom=1.2) + [A.Dihedral(p=1.0, draw=[0, 1, 3, 5, 7])]
+    expected = A.augment_batch(x, tfms, 11)
+    out = A.augment_batch(nnx.tensor(x).to(device), tfms, 11)
+    assert out.device.type == device
+    np.testing.assert_allclose(out.cpu().numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(A.augment_batch(nnx.tensor(x).to(device), tfms, 11, split_idx=1).cpu().numpy(), x)
