@@ -118,7 +118,7 @@ def augment_case(batch=128):
     images = rng.random((batch, 3, 32, 32), dtype=np.float32)
     tfms = augment.aug_transforms()
     generator = np.random.default_rng(1)
-    return lambda: augment.apply_batch_tfms(tfms, images, generator)
+    return lambda: augment.augment_batch(images, tfms, generator)
 
 
 def run_worker(library, case, quick):

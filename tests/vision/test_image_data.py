@@ -29,7 +29,7 @@ def test_channels_last_uint8_become_scaled_nchw_float32_in_order():
     np.testing.assert_array_equal(y, [1, 0, 1])
     assert dls.n_channels == 3 and dls.c == 2 and dls.stats is None
     x_train, _ = all_batches(dls.train)
-    assert x_train.shape == (7, 3, 5, 6)
+    assert dls.train.n == 7 and x_train.shape == (4, 3, 5, 6)  # shuffled, the last partial batch dropped (fastai's)
 
 
 def test_grayscale_float_images_and_string_labels():
@@ -65,7 +65,9 @@ def test_training_loader_shuffles_reproducibly_from_the_seed():
     first = data.ImageDataLoaders.from_arrays(images, np.arange(30) % 3, seed=5, bs=7)
     second = data.ImageDataLoaders.from_arrays(images, np.arange(30) % 3, seed=5, bs=7)
     np.testing.assert_array_equal(all_batches(first.train)[0], all_batches(second.train)[0])
-    assert len(first.train) == 4  # 24 training images, batches of 7, the last one partial
+    kept = data.ImageDataLoaders.from_arrays(images, np.arange(30) % 3, seed=5, bs=7, drop_last=False)
+    assert len(kept.train) == 4
+    assert len(first.train) == 3  # 24 training images, batches of 7, the partial last one dropped
 
 
 def test_test_dl_normalises_like_training():
@@ -116,9 +118,25 @@ def test_from_folder_splits_resizes_and_refuses_mixed_sizes(tmp_path):
     write_folder(tmp_path, {"a": random_images(5, (6, 6), seed=3), "b": random_images(5, (10, 7), seed=4)}, Image)
     with pytest.raises(ValueError, match="size="):
         data.ImageDataLoaders.from_folder(tmp_path)
-    dls = data.ImageDataLoaders.from_folder(tmp_path, size=8, valid_pct=0.2, seed=0, normalize=False)
+    dls = data.ImageDataLoaders.from_folder(tmp_path, size=8, valid_pct=0.2, seed=0, normalize=False, bs=4)
     assert dls.train.n == 8 and dls.valid.n == 2 and dls.n_channels == 1
     x, _ = all_batches(dls.train)
     assert x.shape == (8, 1, 8, 8)
     with pytest.raises(ValueError, match="no image files"):
         data.ImageDataLoaders.from_folder(tmp_path / "a")
+
+
+def test_batch_tfms_augment_training_batches_only_reproducibly():
+    from nnx.vision.augment import aug_transforms
+    images = random_images(24, (10, 10, 3), seed=6)
+
+    def loaders():
+        return data.ImageDataLoaders.from_arrays(images, np.arange(24) % 3, valid_pct=0.25, seed=2, bs=6,
+                                                 batch_tfms=aug_transforms(p_affine=1.0, max_lighting=0.3))
+
+    first, second, plain = loaders(), loaders(), data.ImageDataLoaders.from_arrays(
+        images, np.arange(24) % 3, valid_pct=0.25, seed=2, bs=6)
+    np.testing.assert_array_equal(all_batches(first.valid)[0], all_batches(plain.valid)[0])  # untouched
+    augmented, raw = all_batches(first.train)[0], all_batches(plain.train)[0]
+    assert augmented.shape == raw.shape and not np.allclose(augmented, raw)
+    np.testing.assert_array_equal(augmented, all_batches(second.train)[0])  # the same seed, the same batches

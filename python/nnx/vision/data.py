@@ -56,8 +56,9 @@ def image_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 class ImageDataLoader(DataLoader):
     """Batches (xb, yb) of images: xb float32 (N, C, H, W), uint8 images scaled to [0, 1], then batch_tfms
-    applied when this is a training loader (augment=True), then normalised by `stats` ((mean, std) per
-    channel, None for none); yb int64 class indices (a loader without labels yields (xb,))."""
+    (nnx.vision.augment's transforms, e.g. aug_transforms()) applied — all of them in a training loader
+    (augment=True), only the deterministic ones (resizes) otherwise — then normalised by `stats` ((mean, std)
+    per channel, None for none); yb int64 class indices (a loader without labels yields (xb,))."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 64,
                  shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
@@ -77,8 +78,8 @@ class ImageDataLoader(DataLoader):
         for positions in super().__iter__():
             index = positions.numpy()
             x = self.decode_images(self.images[index])
-            if self.augment and self.batch_tfms:
-                x = _apply_tfms(self.batch_tfms, x, self._generator_for_tfms())
+            if self.batch_tfms:  # (a validation loader's split_idx 1 skips the random parts, keeps resizes)
+                x = _apply_tfms(self.batch_tfms, x, self._generator_for_tfms(), 0 if self.augment else 1)
             x = Tensor._wrap(np.ascontiguousarray(self.normalize(x)))
             yield (x,) if self.labels is None else (x, Tensor._wrap(self.labels[index]))
 
@@ -110,11 +111,11 @@ class ImageDataLoader(DataLoader):
         return x * std + mean
 
 
-def _apply_tfms(tfms, x, generator):
-    """Apply the batch transforms in order to the float NCHW batch x (a transform is a callable of
-    (x, generator) or nnx.vision.augment's)."""
-    from . import augment
-    return augment.apply_batch_tfms(tfms, x, generator)
+def _apply_tfms(tfms, x, generator, split_idx=0):
+    """nnx.vision.augment's transforms applied to the float NCHW batch x (one grid_sample for the coordinate
+    transforms, one pass for lighting); split_idx 1 (validation) applies only the deterministic ones."""
+    from .augment import augment_batch
+    return augment_batch(x, tfms, generator, split_idx)
 
 
 class ImageDataLoaders(DataLoaders):
@@ -158,11 +159,12 @@ class ImageDataLoaders(DataLoaders):
     def from_arrays(cls, images: Any, labels: Any, valid_pct: float = 0.2, seed: int | None = None,
                     valid_idx: Sequence[int] | None = None, bs: int = 64, val_bs: int | None = None,
                     batch_tfms: Sequence[Any] | None = None, normalize: bool = True, stats: Stats | None = None,
-                    vocab: Sequence[Hashable] | None = None, drop_last: bool = False) -> ImageDataLoaders:
+                    vocab: Sequence[Hashable] | None = None, drop_last: bool = True) -> ImageDataLoaders:
         """Loaders over images (N, H, W) or (N, H, W, C), uint8 or float, and their labels (any hashable
         values: classes are the sorted unique labels unless vocab is given). A random valid_pct of the images
         (from seed) or those at valid_idx are the validation set. Batches are normalised with stats when
-        given, else with the training images' per-channel statistics when normalize, else not at all."""
+        given, else with the training images' per-channel statistics when normalize, else not at all. The training
+        loader shuffles and, as fastai's, drops a last partial batch (drop_last; BatchNorm refuses a batch of one)."""
         X = _as_nchw(images)
         y_raw = labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
         if y_raw.ndim != 1 or len(y_raw) != len(X):
@@ -235,8 +237,8 @@ class ImageDataLoaders(DataLoaders):
         if unique:
             raw = np.repeat(loader.images[:1], max_n, axis=0)
             x = loader.decode_images(raw)
-            if loader.augment and loader.batch_tfms:
-                x = _apply_tfms(loader.batch_tfms, x, loader._generator_for_tfms())
+            if loader.batch_tfms:
+                x = _apply_tfms(loader.batch_tfms, x, loader._generator_for_tfms(), 0 if loader.augment else 1)
             labels = np.repeat(loader.labels[:1], max_n) if loader.has_labels else None
         else:
             batch = next(iter(loader))

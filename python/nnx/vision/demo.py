@@ -91,15 +91,15 @@ def transfer(epochs: int, shots: int, seed: int, verbose: bool) -> dict:
 
     def target_learner(pretrained):
         manual_seed(seed)
-        dls = ImageDataLoaders.from_arrays(target_images, target_labels, valid_idx=valid, seed=seed, bs=16,
+        dls = ImageDataLoaders.from_arrays(target_images, target_labels, valid_idx=valid, seed=seed, bs=8,
                                            stats=([0.5], [0.5]))
         return vision_learner(dls, lambda: digits_cnn(5), pretrained_weights=weights if pretrained else None,
                               metrics=accuracy, verbose=verbose, concat_pool=False, lin_ftrs=[], ps=0.25)
 
     tuned = target_learner(True)
-    tuned.fine_tune(epochs, base_lr=1e-2, freeze_epochs=2)
+    tuned.fine_tune(epochs, base_lr=2e-2, freeze_epochs=3, lr_mult=1)  # (few examples: a few steps per epoch)
     scratch = target_learner(False)
-    scratch.fit_one_cycle(epochs + 2, 1e-2)
+    scratch.fit_one_cycle(epochs + 3, 1e-2)  # (as many epochs as fine_tune's two phases)
     score = {name: float(np.mean(learn.get_preds()[0].argmax(1) == target_labels[len(few):]))
              for name, learn in (("fine_tuned", tuned), ("scratch", scratch))}
     return dict(score, shots=shots, n_test=len(valid))
