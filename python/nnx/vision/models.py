@@ -24,6 +24,13 @@ def _conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
+def _bn_relu(bn: nn.Module, relu: nn.Module, x: Tensor) -> Tensor:
+    """relu(bn(x)), in one pass (BatchNorm2d's fused relu) when both are the stock layers."""
+    if type(bn) is nn.BatchNorm2d and type(relu) is nn.ReLU and "forward" not in bn.__dict__:
+        return bn._normalize(x, "relu")
+    return relu(bn(x))
+
+
 class BasicBlock(nn.Module):
     """torchvision's two-3x3-convolution residual block (ResNet-18/34)."""
 
@@ -46,7 +53,7 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = _bn_relu(self.bn1, self.relu, self.conv1(x))
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)
 
@@ -72,8 +79,8 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
+        out = _bn_relu(self.bn1, self.relu, self.conv1(x))
+        out = _bn_relu(self.bn2, self.relu, self.conv2(out))
         out = self.bn3(self.conv3(out))
         return self.relu(out + identity)
 
@@ -127,7 +134,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(_bn_relu(self.bn1, self.relu, self.conv1(x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 

@@ -2,8 +2,9 @@
 
 Sequential builds an execution plan once per structure: a plain Linear immediately followed by
 ReLU/LeakyReLU/Sigmoid/Tanh/GELU becomes one F.fused_linear call (matmul, bias and activation in
-one native pass; backward likewise), and a plain Conv2d followed by ReLU/LeakyReLU/Sigmoid/Tanh one
-F.fused_conv2d call (the activation in the convolution's output pass). The plan is rebuilt only
+one native pass; backward likewise), a plain Conv2d followed by ReLU/LeakyReLU/Sigmoid/Tanh one
+F.fused_conv2d call (the activation in the convolution's output pass), and a BatchNorm1d/2d followed by
+ReLU one F.batch_norm pass with its fused relu. The plan is rebuilt only
 when children are added, replaced or removed. Subclasses that override forward are never fused:
 their code runs as written.
 """
@@ -19,6 +20,7 @@ from ..module import Module
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .conv import Conv2d
 from .linear import Linear
+from .normalization import BatchNorm1d, BatchNorm2d
 
 if TYPE_CHECKING:
     from ...tensor import Tensor
@@ -75,6 +77,15 @@ def _fused_conv(conv, activation, activation_name):
 _CONV_FUSED = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyReLU: "leaky_relu"}
 
 
+def _fused_batch_norm_relu(norm):
+    """One plan step: BatchNorm1d/2d + ReLU as one F.batch_norm pass with its fused relu (the layer's own
+    statistics, momentum and running-buffer updates, as its forward)."""
+    def step(input):
+        return norm._normalize(input, "relu")
+    step.fuses = (norm, "relu")
+    return step
+
+
 def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
     """The callables a Sequential runs in order: fused Linear/Conv2d + activation pairs, other modules as is."""
     plan, i = [], 0
@@ -88,6 +99,10 @@ def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
         elif type(module) is Conv2d and "forward" not in module.__dict__ and type(following) in _CONV_FUSED \
                 and "forward" not in following.__dict__:
             plan.append(_fused_conv(module, following, _CONV_FUSED[type(following)]))
+            i += 2
+        elif type(module) in (BatchNorm1d, BatchNorm2d) and "forward" not in module.__dict__ \
+                and type(following) is ReLU and "forward" not in following.__dict__:
+            plan.append(_fused_batch_norm_relu(module))
             i += 2
         else:
             plan.append(module)
