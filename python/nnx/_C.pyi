@@ -298,6 +298,18 @@ def conv_transpose2d_backward(grad_out: _Array, x: _Array, weight: _Array, grad_
     """Backward of conv_transpose2d_forward: grad_x(N,C_in,H,W) (conv2d's forward), grad_weight(C_in,C_out/groups,
     KH,KW) (conv2d's, the batch summed in a fixed order) and grad_bias(C_out,); each may be None, else overwritten."""
 
+# --- interpolate.cpp: nearest / nearest-exact / bilinear resampling of NCHW planes (torch's interpolate) ----------
+def interpolate_forward(x: _Array, out: _Array, mode: str, align_corners: bool = False, scale_h: float = 0.0,
+                        scale_w: float = 0.0) -> None:
+    """out(N,C,OH,OW) = x(N,C,H,W) resampled as torch's interpolate: mode 'nearest', 'nearest-exact' or 'bilinear'
+    (align_corners); scale_h/scale_w the scale factors given (used for the source index) or 0 (input / output
+    size). Overwrites out."""
+
+def interpolate_backward(grad_out: _Array, grad_in: _Array, mode: str, align_corners: bool = False,
+                         scale_h: float = 0.0, scale_w: float = 0.0) -> None:
+    """grad_in(N,C,H,W) of interpolate_forward: a gather per input element over the outputs that read it
+    (deterministic). Overwrites grad_in."""
+
 # --- grid_sample.cpp: sampling NCHW input at a (N, OH, OW, 2) grid (torch's grid_sample, 4-D) ------------------
 def grid_sample_forward(input: _Array, grid: _Array, out: _Array, mode: int = 0, padding_mode: int = 0,
                         align_corners: bool = False) -> None:

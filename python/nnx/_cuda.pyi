@@ -307,6 +307,11 @@ def conv_transpose2d_backward(grad_out: DeviceArray, x: DeviceArray, weight: Dev
                               grad_weight: DeviceArray | None, grad_bias: DeviceArray | None,
                               stride: tuple[int, int], padding: tuple[int, int], output_padding: tuple[int, int],
                               dilation: tuple[int, int], groups: int = 1) -> None: ...
+# interpolate.cu: one thread per output element; the backward a gather per input element (no atomics).
+def interpolate_forward(x: DeviceArray, out: DeviceArray, mode: str, align_corners: bool = False,
+                        scale_h: float = 0.0, scale_w: float = 0.0) -> None: ...
+def interpolate_backward(grad_out: DeviceArray, grad_in: DeviceArray, mode: str, align_corners: bool = False,
+                         scale_h: float = 0.0, scale_w: float = 0.0) -> None: ...
 # grid_sample.cu: one thread per output point; the backward scatters grad_input with atomicAdd (not bit-reproducible
 # in float32 where points share cells), grad_grid without atomics.
 def grid_sample_forward(input: DeviceArray, grid: DeviceArray, out: DeviceArray, mode: int = 0,

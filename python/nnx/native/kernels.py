@@ -32,6 +32,7 @@ WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activati
             "pad_forward", "pad_backward",
             "conv2d_forward", "conv2d_backward",
             "conv_transpose2d_forward", "conv_transpose2d_backward",
+            "interpolate_forward", "interpolate_backward",
             "grid_sample_forward", "grid_sample_backward") + OPTIMIZER_STEPS
 
 _UINT8 = np.dtype(np.uint8)  # dropout masks
@@ -346,6 +347,21 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         """grad_in of shape input_shape (B, D, H, W): grad_out gathered back onto the elements it was read from."""
         grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
         kernels.pad_backward(contiguous(grad_out), grad_in, padding, mode)
+        return grad_in
+
+    # --- interpolate (NCHW; scales (h, w), 0 where none was given; checked by ops.interpolate) ------------------------
+    def interpolate_forward(x, output_size, mode, align_corners, scales):
+        """x (N, C, H, W) resampled to (N, C) + output_size."""
+        x = contiguous(x)
+        out = empty(x.shape[:2] + tuple(output_size), x.dtype, like=x)
+        kernels.interpolate_forward(x, out, mode, align_corners, *scales)
+        return out
+
+    def interpolate_backward(grad_out, input_shape, mode, align_corners, scales):
+        """grad_input of shape input_shape (N, C, H, W)."""
+        grad_out = contiguous(grad_out)
+        grad_in = empty(tuple(input_shape), grad_out.dtype, like=grad_out)
+        kernels.interpolate_backward(grad_out, grad_in, mode, align_corners, *scales)
         return grad_in
 
     wrappers = locals()

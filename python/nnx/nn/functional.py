@@ -10,6 +10,7 @@ from ..ops.conv2d import conv1d, conv2d, conv_transpose2d, fused_conv2d
 from ..ops.dropout import dropout
 from ..ops.embedding import embedding, one_hot
 from ..ops.grid_sample import affine_grid, grid_sample
+from ..ops.interpolate import interpolate
 from ..ops.linear import fused_linear, linear
 from ..ops.losses import (
                           binary_cross_entropy,
@@ -32,5 +33,6 @@ __all__ = [
     "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
     "pad",
     "conv2d", "conv1d", "conv_transpose2d", "fused_conv2d",
+    "interpolate",
     "grid_sample", "affine_grid",
 ]
