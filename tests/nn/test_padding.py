@@ -94,7 +94,8 @@ def test_bad_input(rng, call, error, message):
 
 
 @pytest.mark.parametrize("mode", sorted(LAYERS_2D))
-@pytest.mark.parametrize("padding, expected_pads", [((1, 2), (2, 2, 1, 1)), ("same", (2, 2, 1, 1)), ("valid", (0,) * 4)])
+@pytest.mark.parametrize("padding, expected_pads",
+                         [((1, 2), (2, 2, 1, 1)), ("same", (2, 2, 1, 1)), ("valid", (0,) * 4)])
 def test_conv2d_padding_modes_pad_then_convolve(rng, mode, padding, expected_pads):
     """Conv2d's padding_mode pads with F.pad (PyTorch's order, 'same' from the kernel) and convolves unpadded."""
     layer = nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode, dtype=np.float64)
@@ -133,7 +134,8 @@ def test_pad_results_do_not_depend_on_the_thread_count(rng, mode):
 
 
 @pytest.mark.parametrize("mode, pad, shape", [("constant", (1, -1, 2, 0, 1, 1), (2, 3, 4, 5, 6)),
-                                              ("reflect", (2, 1, 1, 3), (2, 3, 5, 6)), ("replicate", (3, -1), (2, 3, 6)),
+                                              ("reflect", (2, 1, 1, 3), (2, 3, 5, 6)),
+                                              ("replicate", (3, -1), (2, 3, 6)),
                                               ("circular", (1, 2, -1, 1, 1, 0), (2, 3, 4, 5, 6))])
 def test_pad_on_a_device_matches_the_cpu(device, rng, mode, pad, shape):
     x = rng.normal(size=shape).astype(np.float32)

@@ -16,8 +16,8 @@ from .. import native
 from ..autograd import Function
 from ..tensor import Tensor
 from ._checks import check_float, check_number
-from .activations import relu
 from ._common import Array
+from .activations import relu
 
 
 def _normalized_input_grad(grad_xhat, xhat, rstd, axes):
