@@ -8,16 +8,16 @@ from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .padding import (
-                      CircularPad1d,
-                      CircularPad2d,
-                      ConstantPad1d,
-                      ConstantPad2d,
-                      ReflectionPad1d,
-                      ReflectionPad2d,
-                      ReplicationPad1d,
-                      ReplicationPad2d,
-                      ZeroPad1d,
-                      ZeroPad2d,
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
 )
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
