@@ -21,8 +21,11 @@ def cross_entropy_reference(logits, target, reduction="mean", ignore_index=-100,
     w = np.ones(C) if weight is None else np.asarray(weight, dtype=np.float64)
     with np.errstate(all="ignore"):
         top = x.max(axis=1, keepdims=True) if x.size else np.zeros((N, 1))
-        logsumexp = (top + np.log(np.exp(x - top).sum(axis=1, keepdims=True)))[:, 0]
-        log_probs = x - logsumexp[:, None]
+        log_sum = np.log(np.exp(x - top).sum(axis=1, keepdims=True))
+        logsumexp = (top + log_sum)[:, 0]
+        # (x - top) - log_sum, not x - logsumexp: at logits of magnitude 1e4 the rounded logsumexp is off by up to
+        # half an ulp of 1e4 (9e-13), which p_j - 1 near p_j = 1 would inherit
+        log_probs = (x - top) - log_sum
         valid = target != ignore_index
         safe = np.where(valid, target, 0)
         nll = -log_probs[np.arange(N), safe] * w[safe] if N else np.zeros(0)
