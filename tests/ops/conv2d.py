@@ -84,6 +84,31 @@ def reference_backward(grad_out, x, weight, stride, padding, dilation, groups):
     return {"grad_x": grad_x, "grad_weight": grad_weight, "grad_bias": grad_bias}
 
 
+# The fuzzer's "big" draw (N = 700, C >= 50) on top of sizes up to 33 would ask for outputs of 10^9 elements (a
+# depthwise 2x2 transposed conv at stride 3: 700 x 1650 x 7 x 67, 4 GiB in float64, and the references' temporaries
+# on top: CI's fuzz run was OOM-killed). Above this many elements in x or out, the spatial sizes and the output
+# channels are halved until the call fits; the batch and input channels (what "big" is about) stay.
+ELEMENT_BUDGET = 1 << 21
+
+
+def _fit_budget(N, C, Og, groups, hw, out_size):
+    """(Og, hw), halved largest first, so that x (N, C, *hw) and out (N, Og * groups, *out_size(hw)) both stay within
+    ELEMENT_BUDGET (or every halvable size is 1)."""
+    hw = list(hw)
+    while True:
+        out_hw = out_size(hw)
+        if max(N * C * hw[0] * hw[1], N * Og * groups * out_hw[0] * out_hw[1]) <= ELEMENT_BUDGET:
+            return Og, hw
+        sizes = [hw[0], hw[1], Og]
+        largest = sizes.index(max(sizes))
+        if sizes[largest] == 1:
+            return Og, hw
+        if largest == 2:
+            Og = (Og + 1) // 2
+        else:
+            hw[largest] = (hw[largest] + 1) // 2
+
+
 def _shapes(dims, config):
     """x (N, C, H, W) and weight (O, C/groups, KH, KW) from the drawn sizes (N, C/groups, H, W, O/groups); H and W
     raised so that the output has at least one element."""
@@ -91,8 +116,10 @@ def _shapes(dims, config):
     N, Cg, Og = dims[0], max(dims[1], 1), max(dims[4], 1)
     if groups == "dw":
         groups, Cg = max(dims[1], 1), 1
-    hw = [max(dims[2 + a], 1, dilation[a] * (kernel[a] - 1) + 1 - padding[2 * a] - padding[2 * a + 1])
-          for a in range(2)]
+    minimum = [max(1, dilation[a] * (kernel[a] - 1) + 1 - padding[2 * a] - padding[2 * a + 1]) for a in range(2)]
+    hw = [max(dims[2 + a], minimum[a]) for a in range(2)]
+    Og, hw = _fit_budget(N, Cg * groups, Og, groups, hw, lambda hw: hw)
+    hw = [max(hw[a], minimum[a]) for a in range(2)]
     return (N, Cg * groups, *hw), (Og * groups, Cg, *kernel), groups
 
 
@@ -230,12 +257,14 @@ def _transpose_shapes(dims, config):
     N, Cg, Og = dims[0], max(dims[1], 1), max(dims[4], 1)
     if groups == "dw":
         groups, Cg = max(dims[1], 1), 1
-    hw = []
+    def out_size(hw):
+        return [transpose_output_size(hw[a], kernel[a], stride[a], padding[a], output_padding[a], dilation[a])
+                for a in range(2)]
+
+    Og, hw = _fit_budget(N, Cg * groups, Og, groups, [max(dims[2 + a], 1) for a in range(2)], out_size)
     for a in range(2):
-        size = max(dims[2 + a], 1)
-        while transpose_output_size(size, kernel[a], stride[a], padding[a], output_padding[a], dilation[a]) < 1:
-            size += 1
-        hw.append(size)
+        while out_size(hw)[a] < 1:
+            hw[a] += 1
     return (N, Cg * groups, *hw), (Cg * groups, Og, *kernel), groups
 
 
