@@ -56,9 +56,10 @@ def batch_norm_backward_reference(grad_out, x, weight, mean, invstd, training, r
     with np.errstate(all="ignore"):
         xhat = (x - mean) * invstd
         scale = invstd * (1 if weight is None else as64(weight)[:, None])
-        if training:
-            grad_input = (g - g.mean(axis=(0, 2), keepdims=True)
-                          - xhat * (g * xhat).mean(axis=(0, 2), keepdims=True)) * scale
+        if training:  # sums over the count, at least 1: a channel with no values (N or S = 0) has no gradient
+            count = max(g.shape[0] * g.shape[2], 1)
+            grad_input = (g - g.sum(axis=(0, 2), keepdims=True) / count
+                          - xhat * (g * xhat).sum(axis=(0, 2), keepdims=True) / count) * scale
         else:
             grad_input = g * scale
     return grad_input.reshape(shape), (g * xhat).sum(axis=(0, 2)), g.sum(axis=(0, 2))
