@@ -12,8 +12,8 @@ import nnx
 
 # The subpackages a user reaches as nnx.<name> after `import nnx` (the README writes nnx.decomposition.PCA).
 PUBLIC = ("accelerator", "audio", "collab", "data", "datasets", "decomposition", "learner", "metrics", "nn", "optim",
-          "sklearn", "tabular", "utils", "vision")
-HEAVY = ("collab", "decomposition", "sklearn", "tabular", "vision")  # (scikit-learn, pandas, the tabular/vision models)
+          "sklearn", "tabular", "text", "utils", "vision")
+HEAVY = ("collab", "decomposition", "sklearn", "tabular", "text", "vision")  # (scikit-learn, pandas, their models)
 PRESENT = tuple(name for name in PUBLIC if importlib.util.find_spec(f"nnx.{name}") is not None)
 
 FRESH_PROCESS = """

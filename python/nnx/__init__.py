@@ -38,7 +38,7 @@ __all__ += sorted(name for name in {*_functions.namespace(), *_dtypes.DTYPE_NAME
 
 # Subpackages imported on first use (PEP 562), so `import nnx` stays fast while `nnx.tabular.…` works after it
 # (nnx.sklearn imports scikit-learn, seconds). The rest of the public subpackages are imported above.
-_LAZY_SUBMODULES = ("accelerator", "audio", "collab", "decomposition", "sklearn", "tabular", "utils", "vision")
+_LAZY_SUBMODULES = ("accelerator", "audio", "collab", "decomposition", "sklearn", "tabular", "text", "utils", "vision")
 
 
 def __getattr__(name: str):
