@@ -19,10 +19,12 @@ CONFIGS = [("nearest", False, None), ("nearest", False, (2.0, 2.0)), ("nearest",
            ("bilinear", False, (0.6, 1.3))]
 
 
-def source(mode, align_corners, n_in, n_out, scale):
+def source(mode, align_corners, n_in, n_out, scale, dtype=np.float64):
     """(i0, i1, l0, l1) per output index along one axis, PyTorch's formulas: nearest floor(o * s) with s a float32
     (2x: o // 2), nearest-exact floor(float32((o + 0.5) * s)), linear area_pixel_compute_source_index and
-    guard_index_and_lambda (in float64 here); a same-size axis is copied."""
+    guard_index_and_lambda in the data's `dtype` as PyTorch (and the kernel) compute them: in float32,
+    fma(float32(1 / 3), 1.5, -0.5) is 1.5e-8, not 0, so an infinite input next to that output gives inf, not
+    0 * inf = NaN; a same-size axis is copied."""
     o = np.arange(n_out)
     if n_out == n_in:
         return o, o, np.ones(n_out), np.zeros(n_out)
@@ -34,13 +36,18 @@ def source(mode, align_corners, n_in, n_out, scale):
             index = np.floor(((o + 0.5) * np.float64(s)).astype(np.float32)).astype(np.int64)
         index = np.minimum(index, n_in - 1)
         return index, index, np.ones(n_out), np.zeros(n_out)
+    T = np.dtype(dtype).type
     if align_corners:
-        real = o * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        real = o.astype(T) * (T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0))
     else:
-        real = np.maximum((1.0 / scale if scale else n_in / n_out) * (o + 0.5) - 0.5, 0.0)
-    i0 = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
-    lam = np.clip(real - i0, 0.0, 1.0)
-    return i0, i0 + (i0 < n_in - 1), 1.0 - lam, lam
+        s = T(1.0 / scale) if scale else T(n_in) / T(n_out)
+        # s * (o + 0.5) - 0.5 as one fused multiply-add (compilers contract it; PyTorch's build does too): the
+        # product exact in a wider type, one rounding to T
+        wide = np.float64 if T is np.float32 else np.longdouble
+        real = np.maximum((wide(s) * (o.astype(wide) + wide(0.5)) - wide(0.5)).astype(T), T(0))
+    i0 = np.minimum(np.floor(real.astype(np.float32)).astype(np.int64), n_in - 1)
+    lam = np.clip(real - i0.astype(T), T(0), T(1))
+    return i0, i0 + (i0 < n_in - 1), (T(1) - lam).astype(np.float64), lam.astype(np.float64)
 
 
 def output_hw(shape, dims, config):
@@ -52,9 +59,9 @@ def output_hw(shape, dims, config):
 
 def reference_forward(x, out_hw, mode, align_corners, scales):
     """interpolate in float64: out = lh0 (lw0 x[h0, w0] + lw1 x[h0, w1]) + lh1 (...) (nearest: x[h0, w0])."""
-    x = np.asarray(x, np.float64)
-    h0, h1, lh0, lh1 = source(mode, align_corners, x.shape[2], out_hw[0], scales[0])
-    w0, w1, lw0, lw1 = source(mode, align_corners, x.shape[3], out_hw[1], scales[1])
+    dtype, x = np.asarray(x).dtype, np.asarray(x, np.float64)
+    h0, h1, lh0, lh1 = source(mode, align_corners, x.shape[2], out_hw[0], scales[0], dtype)
+    w0, w1, lw0, lw1 = source(mode, align_corners, x.shape[3], out_hw[1], scales[1], dtype)
     if mode != "bilinear":
         return x[:, :, h0][:, :, :, w0]
     with np.errstate(all="ignore"):
@@ -65,10 +72,10 @@ def reference_forward(x, out_hw, mode, align_corners, scales):
 
 def reference_backward(grad_out, in_hw, mode, align_corners, scales):
     """grad_in in float64: each output's gradient added into the inputs it read, times their weights."""
-    grad_out = np.asarray(grad_out, np.float64)
+    dtype, grad_out = np.asarray(grad_out).dtype, np.asarray(grad_out, np.float64)
     N, C, OH, OW = grad_out.shape
-    h0, h1, lh0, lh1 = source(mode, align_corners, in_hw[0], OH, scales[0])
-    w0, w1, lw0, lw1 = source(mode, align_corners, in_hw[1], OW, scales[1])
+    h0, h1, lh0, lh1 = source(mode, align_corners, in_hw[0], OH, scales[0], dtype)
+    w0, w1, lw0, lw1 = source(mode, align_corners, in_hw[1], OW, scales[1], dtype)
     grad = np.zeros((N, C) + tuple(in_hw))
     with np.errstate(all="ignore"):
         corners = [(h0, w0, lh0, lw0)] if mode != "bilinear" else [(h0, w0, lh0, lw0), (h0, w1, lh0, lw1),
