@@ -310,6 +310,32 @@ def interpolate_backward(grad_out: _Array, grad_in: _Array, mode: str, align_cor
     """grad_in(N,C,H,W) of interpolate_forward: a gather per input element over the outputs that read it
     (deterministic). Overwrites grad_in."""
 
+# --- rnn.cpp: the fused recurrent cells of one time step (LSTM i,f,g,o; GRU r,z,n; Elman tanh/relu) ---------------
+def lstm_cell_forward(gates: _Array, c_prev: _Array, h: _Array, c: _Array, act: _Array) -> None:
+    """One LSTM step: gates (N, 4H) the summed pre-activations (i, f, g, o), c_prev (N, H); writes c = f * c_prev +
+    i * g, h = o * tanh(c) and act (N, 4H) the activated gates (act may be gates itself)."""
+
+def lstm_cell_backward(grad_out: _Array, grad_h: _Array, grad_c: _Array, act: _Array, c_prev: _Array, c: _Array,
+                       grad_gates: _Array, grad_c_prev: _Array) -> None:
+    """One LSTM step backward: dh = grad_out + grad_h, dc = grad_c + dh * o * tanh'(c); writes grad_gates (N, 4H)
+    and grad_c_prev = dc * f (which may be grad_c itself)."""
+
+def gru_cell_forward(gates_x: _Array, gates_h: _Array, bias_hh: _Array | None, h_prev: _Array, h: _Array,
+                     act: _Array) -> None:
+    """One GRU step: gates_x (N, 3H) = x @ W_ih^T + b_ih, gates_h (N, 3H) = h_prev @ W_hh^T, bias_hh (3H) or None;
+    n = tanh(x_n + r * (h_n + b_hn)), h = (1 - z) * n + z * h_prev; act (N, 4H) gets r, z, n and h_n + b_hn."""
+
+def gru_cell_backward(grad_out: _Array, grad_h: _Array, act: _Array, h_prev: _Array, grad_gates_x: _Array,
+                      grad_gates_h: _Array, grad_h_prev: _Array) -> None:
+    """One GRU step backward from dh = grad_out + grad_h: the pre-activation gradients of both projections and
+    grad_h_prev = dh * z (may be grad_h itself; the caller adds grad_gates_h @ W_hh)."""
+
+def rnn_cell_forward(gates: _Array, h: _Array, nonlinearity: str) -> None:
+    """One Elman RNN step: h = tanh(gates) or relu(gates) (nonlinearity 'tanh' or 'relu'; h may be gates)."""
+
+def rnn_cell_backward(grad_out: _Array, grad_h: _Array, h: _Array, grad_gates: _Array, nonlinearity: str) -> None:
+    """grad_gates = (grad_out + grad_h) * act'(gates), read from h (the forward's output)."""
+
 # --- grid_sample.cpp: sampling NCHW input at a (N, OH, OW, 2) grid (torch's grid_sample, 4-D) ------------------
 def grid_sample_forward(input: _Array, grid: _Array, out: _Array, mode: int = 0, padding_mode: int = 0,
                         align_corners: bool = False) -> None:
