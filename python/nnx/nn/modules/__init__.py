@@ -21,6 +21,7 @@ from .padding import (
 )
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
@@ -32,4 +33,5 @@ __all__ = ["Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tan
            "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "Unflatten",
            "Conv2d", "Conv1d", "ConvTranspose2d",
-           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
