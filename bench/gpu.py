@@ -9,6 +9,8 @@ Cases (full size; --dry-run shrinks them):
    moves per element: read p, g, m, v; write p, m, v).
 4. One epoch of a 784-512-256-10 ReLU MLP with Adam on 60000 samples already on the GPU, batch 128 and 4096,
    the same plain loop in both libraries: target nnx <= 1.0x PyTorch eager's time.
+5. A ResNet-20 (CIFAR layout, bench/vision.py's model written once for both libraries) SGD training step at batch
+   128 on 32x32x3 images already on the GPU (issue 14): nnx's time against PyTorch eager's (cuDNN), reported.
 Every timing synchronises the device before stopping the clock; medians of several repeats, libraries
 interleaved. The table is printed last.
 
@@ -106,7 +108,7 @@ def main():
     dry, quick = args.dry_run, args.quick and not args.dry_run
     sizes = dict(gemm=64 if dry else 1024 if quick else 4096, ce=(256, 100) if dry else (8192, 1000) if quick
                  else (65536, 1000), adam=10_000 if dry else 10_000_000 if quick else 100_000_000,
-                 samples=512 if dry else 8192 if quick else 60000)
+                 samples=512 if dry else 8192 if quick else 60000, resnet_batch=4 if dry else 128)
     rows = []
     sync_nnx = nnx.cuda.synchronize
     sync_torch = torch.cuda.synchronize if torch else (lambda: None)
@@ -230,6 +232,33 @@ def main():
         ratio = t_nnx / t_torch if t_torch else None
         rows.append(Row(f"MLP epoch {samples}x784 batch {batch}", t_nnx, t_torch, "s", ratio, "<= 1.0x",
                         None if ratio is None else ("yes" if ratio <= 1.0 else "NO")))
+
+    # --- 5. ResNet-20 training step -------------------------------------------------------------------------
+    sys.path.insert(0, HERE)
+    from vision import resnet20  # the CPU benchmark's model: the same code for either library's nn
+
+    batch = sizes["resnet_batch"]
+    images_host = rng.standard_normal((batch, 3, 32, 32), dtype=np.float32)
+    labels_host = rng.integers(0, 10, batch).astype(np.int64)
+
+    def resnet_step(lib, model, device):
+        images, labels = lib.tensor(images_host, device=device), lib.tensor(labels_host, device=device)
+        opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        loss_fn = lib.nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(images), labels).backward()
+            opt.step()
+        return step
+
+    t_nnx = median_seconds(resnet_step(nnx, resnet20(nn).to("cuda"), "cuda"), sync_nnx, repeat)
+    t_torch = None
+    if torch:
+        t_torch = median_seconds(resnet_step(torch, resnet20(torch.nn).cuda(), "cuda"), sync_torch, repeat)
+    ratio = t_nnx / t_torch if t_torch else None
+    rows.append(Row(f"ResNet-20 step batch {batch} 32x32x3", t_nnx * 1e3, t_torch * 1e3 if t_torch else None, "ms",
+                    ratio, "info (nnx/torch)", None))
 
     print()
     print_table(rows)
