@@ -11,7 +11,8 @@ from nnx.text import FAKE, Numericalize, Vocab, make_vocab, text_spec_tok
 
 def test_make_vocab_order_min_freq_and_padding():
     count = Counter(["a"] * 4 + ["b"] * 2 + ["c"] * 2 + ["d"])
-    vocab = make_vocab(count)
+    assert make_vocab(count)[9:12] == ["a", "b", "c"]  # the default min_freq=2 drops d
+    vocab = make_vocab(count, min_freq=3)
     assert vocab[:10] == text_spec_tok + ["a"]  # min_freq=3 keeps a only
     assert len(vocab) % 8 == 0 and set(vocab[10:]) == {FAKE}
     vocab = make_vocab(count, min_freq=1)

@@ -286,7 +286,7 @@ class TextDataLoaders(DataLoaders):
                    seed: int | None = None, valid_idx: Sequence[int] | None = None, is_lm: bool = False,
                    bs: int = 64, val_bs: int | None = None, seq_len: int = 72, backwards: bool = False,
                    tok: Any = None, rules: Sequence[Any] | None = None, text_vocab: Sequence[str] | None = None,
-                   min_freq: int = 3, max_vocab: int = 60000, n_workers: int | None = None,
+                   min_freq: int = 2, max_vocab: int = 60000, n_workers: int | None = None,
                    shuffle_train: bool = True, drop_last: bool = True, wgts: Sequence[float] | None = None,
                    jitter: bool = False, device: Any = None) -> TextDataLoaders:
         """Tokenize texts (rules, then tok: default WordTokenizer; n_workers processes), hold out a random

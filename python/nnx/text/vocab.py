@@ -17,13 +17,14 @@ __all__ = ["FAKE", "make_vocab", "Vocab", "Numericalize"]
 FAKE = "xxfake"  # the filler that makes a vocabulary's length a multiple of 8; never an encoding's result
 
 
-def make_vocab(count: Counter | dict[str, int], min_freq: int = 3, max_vocab: int = 60000,
+def make_vocab(count: Counter | dict[str, int], min_freq: int = 2, max_vocab: int = 60000,
                special_toks: Sequence[str] | None = None) -> list[str]:
     """The vocabulary of a token Counter, fastai's rule: the max_vocab most frequent tokens that occur at least
     min_freq times (ties in alphabetical order, where fastai keeps the Counter's first-seen order, so the vocabulary
     does not depend on the order of the documents), then special_toks (default text_spec_tok) moved or added to
     the front in their order, cut to max_vocab, then 8 - len % 8 'xxfake' tokens appended (as fastai: 8 when the
-    length is already a multiple of 8) for fast embedding sizes."""
+    length is already a multiple of 8) for fast embedding sizes. min_freq=2 is the issue's (and fastai 1's
+    Vocab.create) default; fastai v2's make_vocab has 3."""
     for name, value, low in (("min_freq", min_freq, 0), ("max_vocab", max_vocab, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -107,7 +108,7 @@ class Numericalize:
     make_vocab(min_freq, max_vocab, special_toks) from the documents' tokens (or a Counter). Unknown tokens
     encode to 0 (xxunk); decode drops pad_tok (when given)."""
 
-    def __init__(self, vocab: Vocab | Sequence[str] | None = None, min_freq: int = 3, max_vocab: int = 60000,
+    def __init__(self, vocab: Vocab | Sequence[str] | None = None, min_freq: int = 2, max_vocab: int = 60000,
                  special_toks: Sequence[str] | None = None, pad_tok: str | None = None) -> None:
         self.vocab = None if vocab is None else (vocab if isinstance(vocab, Vocab) else Vocab(vocab))
         self.min_freq, self.max_vocab, self.special_toks, self.pad_tok = min_freq, max_vocab, special_toks, pad_tok
