@@ -80,7 +80,9 @@ void conv2d_forward(T* out, const T* x, const T* weight, const T* bias, int64_t 
 
 // The gradients of conv2d_forward, each skipped when null and otherwise overwritten:
 //   grad_x(N, C, H, W)          weight[group]^T @ grad_out[n, group] into columns, then the col2im gather
-//                               (conv2d_input_grad): deterministic.
+//                               (conv2d_input_grad): deterministic. CPU: the same sums in the same order as a
+//                               scatter (cpu/conv2d.cpp's col2im), or, with stride 1 and one group, as a
+//                               convolution of grad_out with the flipped weight.
 //   grad_weight(O, C/G, KH, KW)  sum over the batch of grad_out[n, group] @ cols[n, group]^T. CPU: the batch in a
 //                               fixed number of chunks (a function of N only), each chunk summed in image order
 //                               with single-threaded BLAS, the chunks then added in order: the result does not
