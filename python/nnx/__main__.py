@@ -1,6 +1,7 @@
 """`python -m nnx`: train an MLP on the handwritten digits shipped with nnx, with fit_one_cycle, and
 print the test accuracy and the training time. A smoke test of the whole stack that needs no download.
-`python -m nnx vision` runs the convolutional demo instead (nnx/vision/demo.py)."""
+`python -m nnx vision` runs the convolutional demo instead (nnx/vision/demo.py), `python -m nnx text` the ULMFiT
+one (nnx/text/demo.py)."""
 import argparse
 import sys
 import time
@@ -51,6 +52,9 @@ def main(argv=None):
     if argv[:1] == ["vision"]:
         from .vision.demo import main as vision_main
         return vision_main(argv[1:])
+    if argv[:1] == ["text"]:
+        from .text.demo import main as text_main
+        return text_main(argv[1:])
     args = parse_args(argv)
     manual_seed(args.seed)
     X_train, X_test, y_train, y_test = load_digits_split()

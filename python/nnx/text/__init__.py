@@ -1,7 +1,8 @@
 """nnx.text: fastai's text pipeline — tokenization rules and special tokens over a word or subword splitter
-(core, subword), numericalization (vocab), language-model and classifier loaders (data), and an offline English
-corpus from Python's own help pages (corpus). The splitters use Hugging Face `tokenizers` (pip install
-tokenizers, or nnx[text]), imported on first use."""
+(core, subword), numericalization (vocab), language-model and classifier loaders (data), an offline English
+corpus from Python's own help pages (corpus), fastai's AWD-LSTM with its language-model and classifier heads
+(models) and the ULMFiT Learners (learner); `python -m nnx text` runs the demo (demo). The splitters use Hugging
+Face `tokenizers` (pip install tokenizers, or nnx[text]), imported on first use."""
 from . import corpus
 from .core import (
     BOS,
@@ -42,6 +43,40 @@ from .data import (
     pad_input_chunk,
     reverse_text,
 )
+from .learner import (
+    CrossEntropyLossFlat,
+    LMLearner,
+    ModelResetter,
+    Perplexity,
+    RNNCallback,
+    RNNRegularizer,
+    TextLearner,
+    clean_raw_keys,
+    decode_spec_tokens,
+    language_model_learner,
+    match_embeds,
+    rnn_cbs,
+    text_classifier_learner,
+)
+from .models import (
+    AWD_LSTM,
+    EmbeddingDropout,
+    LinearDecoder,
+    PoolingLinearClassifier,
+    RNNDropout,
+    SentenceEncoder,
+    SequentialRNN,
+    WeightDropout,
+    awd_lstm_clas_config,
+    awd_lstm_clas_split,
+    awd_lstm_lm_config,
+    awd_lstm_lm_split,
+    awd_lstm_small_config,
+    dropout_mask,
+    get_language_model,
+    get_text_classifier,
+    masked_concat_pool,
+)
 from .subword import SubwordTokenizer
 from .vocab import FAKE, Numericalize, Vocab, make_vocab
 
@@ -51,4 +86,10 @@ __all__ = ["UNK", "PAD", "BOS", "EOS", "FLD", "TK_REP", "TK_WREP", "TK_UP", "TK_
            "BaseTokenizer", "WordTokenizer", "SubwordTokenizer", "TokenizeWithRules", "tokenize1",
            "parallel_tokenize", "tokenize_texts", "Tokenizer", "FAKE", "make_vocab", "Vocab", "Numericalize",
            "reverse_text", "pad_input", "pad_input_chunk", "LMDataLoader", "SortedDL", "TextDataLoaders",
-           "WeightedRandomSampler", "corpus"]
+           "WeightedRandomSampler", "corpus",
+           "dropout_mask", "RNNDropout", "WeightDropout", "EmbeddingDropout", "AWD_LSTM", "awd_lstm_lm_split",
+           "awd_lstm_lm_config", "awd_lstm_clas_split", "awd_lstm_clas_config", "awd_lstm_small_config",
+           "LinearDecoder", "SequentialRNN", "get_language_model", "SentenceEncoder", "masked_concat_pool",
+           "PoolingLinearClassifier", "get_text_classifier", "CrossEntropyLossFlat", "Perplexity", "ModelResetter",
+           "RNNCallback", "RNNRegularizer", "rnn_cbs", "match_embeds", "clean_raw_keys", "decode_spec_tokens",
+           "TextLearner", "LMLearner", "language_model_learner", "text_classifier_learner"]
