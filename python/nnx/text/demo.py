@@ -42,31 +42,33 @@ def train_language_model(epochs: int, seed: int, model_dir: str, verbose: bool) 
     return dls, dict(perplexity=perplexity, accuracy=accuracy, text=text, seconds=seconds)
 
 
-def _classifier(dls, model_dir, verbose):
+def _classifier(texts, labels, lm_dls, seed, model_dir, verbose):
+    # Fresh loaders for each run, so that both classifiers see the same batches in the same order.
+    dls = TextDataLoaders.from_texts(texts, labels, bs=32, seq_len=SEQ_LEN, seed=seed, text_vocab=lm_dls.text_vocab)
+    manual_seed(seed)
     return text_classifier_learner(dls, seq_len=SEQ_LEN, config={**awd_lstm_clas_config, **awd_lstm_small_config},
                                    path=model_dir, model_dir=".", verbose=verbose)
 
 
 def train_classifiers(lm_dls: TextDataLoaders, epochs: int, seed: int, model_dir: str, verbose: bool) -> dict:
     """{fine_tuned, scratch} validation accuracies of the topic classifier with the language model's encoder
-    (gradual unfreezing: 1 epoch of the head, 1 with freeze_to(-2), the rest unfrozen) and from scratch (all
-    epochs unfrozen), and {seconds}."""
+    (gradual unfreezing: the head for 1 epoch, freeze_to(-2) for 1, then everything, with discriminative rates)
+    and from scratch (everything trained for as many epochs), the sizes, classes and seconds."""
     texts, labels = corpus.topic_classification()
-    dls = TextDataLoaders.from_texts(texts, labels, bs=32, seq_len=SEQ_LEN, seed=seed,
-                                     text_vocab=lm_dls.text_vocab)
     start = time.perf_counter()
-    manual_seed(seed)
-    learn = _classifier(dls, model_dir, verbose)
-    learn.load_encoder("lm_enc")
+    learn = _classifier(texts, labels, lm_dls, seed, model_dir, verbose)
+    learn.load_encoder("lm_enc")  # frozen to the head
     learn.fit_one_cycle(1, 2e-2)
-    learn.freeze_to(-2)
-    learn.fit_one_cycle(1, slice(1e-2 / 2.6 ** 4, 1e-2))
-    learn.unfreeze()
-    learn.fit_one_cycle(max(epochs - 2, 1), slice(5e-3 / 2.6 ** 4, 5e-3))
+    if epochs > 1:
+        learn.freeze_to(-2)
+        learn.fit_one_cycle(1, slice(1e-3, 1e-2))
+    if epochs > 2:
+        learn.unfreeze()
+        learn.fit_one_cycle(epochs - 2, slice(1e-3, 1e-2))
     fine_tuned = learn.recorder.values[-1][-1]
-    manual_seed(seed)
-    scratch = _classifier(dls, model_dir, verbose)
-    scratch.fit_one_cycle(max(epochs, 3), 1e-2)
+    scratch = _classifier(texts, labels, lm_dls, seed, model_dir, verbose)
+    scratch.fit_one_cycle(epochs, 1e-2)
+    dls = learn.dls
     return dict(fine_tuned=fine_tuned, scratch=scratch.recorder.values[-1][-1], seconds=time.perf_counter() - start,
                 n_train=len(dls.train.docs), n_valid=len(dls.valid.docs), classes=dls.classes)
 
@@ -77,7 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m nnx text",
         description="ULMFiT offline: an AWD-LSTM language model on Python's help pages, then a topic classifier "
                     "with its encoder against one trained from scratch.")
-    parser.add_argument("--lm-epochs", type=int, default=4, help="language-model epochs (4)")
+    parser.add_argument("--lm-epochs", type=int, default=8, help="language-model epochs (8)")
     parser.add_argument("--clas-epochs", type=int, default=4, help="classifier epochs (4)")
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, initialisation and sampling (0)")
     parser.add_argument("--quiet", action="store_true", help="no progress display, only the results")
