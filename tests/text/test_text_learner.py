@@ -153,3 +153,18 @@ def test_match_embeds_and_decode_spec_tokens(rng):
     assert decode_spec_tokens(["xxup", "text"]) == ["TEXT"]
     assert decode_spec_tokens(["xxrep", "3", "a", "b"]) == ["aaa", "b"]
     assert decode_spec_tokens(["xxwrep", "3", "word"]) == ["word"] * 3
+
+
+def test_pretrained_weights_are_matched_to_the_vocabulary_and_frozen(lm_dls, rng):
+    nnx.manual_seed(5)
+    source = language_model_learner(lm_dls, config=LM_CONFIG, verbose=False)
+    weights = {k: v.numpy().copy() for k, v in source.model.state_dict().items()}
+    itos = list(lm_dls.text_vocab.itos)
+    order = rng.permutation(len(itos))  # the same tokens in another order: rows must follow their tokens
+    shuffled = {**weights, "0.encoder.weight": weights["0.encoder.weight"][order],
+                "1.decoder.bias": weights["1.decoder.bias"][order]}
+    learn = language_model_learner(lm_dls, config=LM_CONFIG, verbose=False, pretrained_weights=shuffled,
+                                   pretrained_vocab=[itos[i] for i in order])
+    loaded = learn.model.state_dict()
+    assert all(np.allclose(loaded[k].numpy(), weights[k]) for k in weights)
+    assert learn.frozen_idx == len(learn.opt.param_groups) - 1
