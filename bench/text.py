@@ -6,6 +6,8 @@ fresh process, best of N after warm-up, the median of several rounds with the si
 Rows (target in brackets, issue 15):
 - nn.LSTM(400, 1152) forward + backward on (seq 72, batch 64, 400), 1 and 3 layers [nnx's time <= 0.75x
   PyTorch's]; GFLOP/s count the forward's GEMMs (input and recurrent projections) x 3, against the fp32 roof.
+- the per-step overhead: nn.LSTM(32, 32) forward + backward on (500, 8, 32), where the GEMMs are tiny and the time
+  is the per-step work around them (the fused cell, the calls), in microseconds per step [nnx's < PyTorch's].
 - a language-model training step of AWD-LSTM's shape (fastai's default sizes: embedding 400, 3 LSTM layers of
   1152 hidden units, the last one back to 400, tied decoder, vocabulary 10000) at batch 64 and bptt 72: forward,
   flattened cross-entropy, backward, Adam [nnx's time <= 0.75x PyTorch's]. Both libraries run the same model code
@@ -55,12 +57,15 @@ def lstm_flops(layers):
     return 3 * 2 * SEQ * BATCH * per_step
 
 
-def lstm_case(library, layers):
+SMALL_SHAPE = (500, 8, 32)  # (seq, batch, input = hidden) of the per-step overhead row
+
+
+def lstm_case(library, layers, shape=(SEQ, BATCH, INPUT), hidden=HIDDEN):
     import numpy as np
     lib, nn = library_modules(library)
     rng = np.random.default_rng(0)
-    x = lib.tensor(rng.standard_normal((SEQ, BATCH, INPUT), dtype=np.float32), requires_grad=True)
-    lstm = nn.LSTM(INPUT, HIDDEN, num_layers=layers)
+    x = lib.tensor(rng.standard_normal(shape, dtype=np.float32), requires_grad=True)
+    lstm = nn.LSTM(shape[2], hidden, num_layers=layers)
 
     def step():
         x.grad = None
@@ -129,7 +134,9 @@ def run_worker(library, case, quick):
         import torch
         torch.set_num_threads(len(os.sched_getaffinity(0)))
     result = {}
-    if case.startswith("lstm"):
+    if case == "lstm_small":
+        result["seconds"] = best_seconds(lstm_case(library, 1, SMALL_SHAPE, SMALL_SHAPE[2]), warmup, repeat)
+    elif case.startswith("lstm"):
         result["seconds"] = best_seconds(lstm_case(library, int(case[4:])), warmup, repeat)
     elif case == "lm":
         result["seconds"] = best_seconds(lm_case(library), warmup, repeat)
@@ -191,6 +198,13 @@ def main():
                      flops / times["nnx"] / 1e9 / roof if flops else None])
         payload[case] = dict(nnx_seconds=times["nnx"], torch_seconds=times.get("torch"), ratio=ratio)
         print(f"  {name}: nnx {times['nnx'] * 1e3:.0f} ms, torch {times.get('torch', 0) * 1e3:.0f} ms", flush=True)
+    times = alternated(libraries, "lstm_small", rounds, args.quick)
+    per_step = {library: seconds / SMALL_SHAPE[0] * 1e6 for library, seconds in times.items()}
+    ratio = per_step["nnx"] / per_step["torch"] if "torch" in per_step else None
+    name = "nn.LSTM(32, 32) fwd+bwd on (500, 8, 32), per step (us)"
+    rows.append([name, per_step["nnx"], per_step.get("torch"), ratio, "< 1.0 (time)",
+                 "yes" if ratio is not None and ratio < 1.0 else "NO", None])
+    payload["lstm_small"] = dict(nnx_us_per_step=per_step["nnx"], torch_us_per_step=per_step.get("torch"), ratio=ratio)
     rates = {}
     for side in ("nnx", "plain"):
         runs = [in_fresh_process(side, "tokenize", args.quick) for _ in range(rounds)]
