@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -95,6 +96,40 @@ def measure_side_by_side(fns, rounds=3, **options):
         for name in samples:
             samples[name] += sample(fns[name], **options)
     return {name: Timing.of(samples[name]) if name in samples else None for name in fns}
+
+
+def best_seconds(fn, warmup, repeat):
+    """The fastest of `repeat` timed calls of fn() after `warmup` untimed ones (a worker process's figure)."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def worker_result(script, library, case, quick):
+    """The JSON object `python bench/<script> --worker LIBRARY CASE [--quick]` prints last: one case measured by
+    one library alone in a fresh process (no other library's threads or caches), without the OpenBLAS
+    overrides."""
+    command = [sys.executable, os.path.join(HERE, script), "--worker", library, case] + (["--quick"] if quick else [])
+    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
+                            env=environment_without_openblas_overrides())
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} {library} {case} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def alternated_seconds(script, libraries, case, rounds, quick):
+    """{library: the median over `rounds` fresh worker processes of their "seconds"}, the libraries taking turns
+    in alternating order so that the machine's drift falls on both."""
+    seconds = {library: [] for library in libraries}
+    for round_index in range(rounds):
+        for library in (libraries if round_index % 2 == 0 else libraries[::-1]):
+            seconds[library].append(worker_result(script, library, case, quick)["seconds"])
+    return {library: statistics.median(values) for library, values in seconds.items()}
 
 
 def optional_import(name):

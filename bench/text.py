@@ -20,26 +20,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-import time
 
-from common import environment_without_openblas_overrides, machine_description, print_table, roofs, write_json
+from common import alternated_seconds, best_seconds, machine_description, print_table, roofs, worker_result, write_json
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SEQ, BATCH, INPUT, HIDDEN, VOCAB = 72, 64, 400, 1152, 10000
 TIME_TARGET = 0.75  # nnx's time / PyTorch's
-
-
-def best_seconds(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def library_modules(library):
@@ -148,25 +133,6 @@ def run_worker(library, case, quick):
     print(json.dumps(result))
 
 
-def in_fresh_process(library, case, quick):
-    command = [sys.executable, os.path.join(HERE, "text.py"), "--worker", library, case]
-    if quick:
-        command.append("--quick")
-    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
-                            env=environment_without_openblas_overrides())
-    if result.returncode != 0:
-        raise RuntimeError(f"{library} {case} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def alternated(libraries, case, rounds, quick):
-    seconds = {library: [] for library in libraries}
-    for round_index in range(rounds):
-        for library in (libraries if round_index % 2 == 0 else libraries[::-1]):
-            seconds[library].append(in_fresh_process(library, case, quick)["seconds"])
-    return {library: statistics.median(values) for library, values in seconds.items()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and one round")
@@ -191,14 +157,14 @@ def main():
               lstm_flops(layers)) for layers in (1, 3)]
     cases.append(("lm", "AWD-LSTM-shaped LM step, bs 64, bptt 72, vocab 10k (ms)", None))
     for case, name, flops in cases:
-        times = alternated(libraries, case, rounds, args.quick)
+        times = alternated_seconds("text.py", libraries, case, rounds, args.quick)
         ratio = times["nnx"] / times["torch"] if "torch" in times else None
         rows.append([name, times["nnx"] * 1e3, times["torch"] * 1e3 if "torch" in times else None, ratio,
                      f"<= {TIME_TARGET} (time)", "yes" if ratio is not None and ratio <= TIME_TARGET else "NO",
                      flops / times["nnx"] / 1e9 / roof if flops else None])
         payload[case] = dict(nnx_seconds=times["nnx"], torch_seconds=times.get("torch"), ratio=ratio)
         print(f"  {name}: nnx {times['nnx'] * 1e3:.0f} ms, torch {times.get('torch', 0) * 1e3:.0f} ms", flush=True)
-    times = alternated(libraries, "lstm_small", rounds, args.quick)
+    times = alternated_seconds("text.py", libraries, "lstm_small", rounds, args.quick)
     per_step = {library: seconds / SMALL_SHAPE[0] * 1e6 for library, seconds in times.items()}
     ratio = per_step["nnx"] / per_step["torch"] if "torch" in per_step else None
     name = "nn.LSTM(32, 32) fwd+bwd on (500, 8, 32), per step (us)"
@@ -207,7 +173,7 @@ def main():
     payload["lstm_small"] = dict(nnx_us_per_step=per_step["nnx"], torch_us_per_step=per_step.get("torch"), ratio=ratio)
     rates = {}
     for side in ("nnx", "plain"):
-        runs = [in_fresh_process(side, "tokenize", args.quick) for _ in range(rounds)]
+        runs = [worker_result("text.py", side, "tokenize", args.quick) for _ in range(rounds)]
         rates[side] = statistics.median(run["documents"] / run["seconds"] for run in runs)
     rows.append(["tokenization, Python help pages (documents/s)", rates["nnx"], None, rates["nnx"] / rates["plain"],
                  f"info (plain Python {rates['plain']:.0f}/s)", "-", None])

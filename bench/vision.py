@@ -18,28 +18,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-import time
 
-from common import environment_without_openblas_overrides, machine_description, print_table, roofs, write_json
+from common import alternated_seconds, best_seconds, machine_description, print_table, roofs, worker_result, write_json
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CONV_SHAPES = [(128, 16, 32), (128, 32, 16), (128, 64, 8), (64, 64, 56)]  # (batch, channels, height = width)
 CONV_TARGET = 1.0  # nnx GFLOP/s / PyTorch's
 STEP_TARGET = 0.8  # nnx's step time / PyTorch's
 AUGMENT_TARGET = 0.10  # augmentation time / nnx's ResNet-20 step
-
-
-def best_seconds(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def library_modules(library):
@@ -138,25 +123,6 @@ def run_worker(library, case, quick):
     print(json.dumps({"seconds": seconds}))
 
 
-def in_fresh_process(library, case, quick):
-    command = [sys.executable, os.path.join(HERE, "vision.py"), "--worker", library, case]
-    if quick:
-        command.append("--quick")
-    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
-                            env=environment_without_openblas_overrides())
-    if result.returncode != 0:
-        raise RuntimeError(f"{library} {case} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
-
-
-def alternated(libraries, case, rounds, quick):
-    seconds = {library: [] for library in libraries}
-    for round_index in range(rounds):
-        for library in (libraries if round_index % 2 == 0 else libraries[::-1]):
-            seconds[library].append(in_fresh_process(library, case, quick))
-    return {library: statistics.median(values) for library, values in seconds.items()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and one round")
@@ -178,7 +144,7 @@ def main():
     roof = roofs()["fp32"]
     rows, payload = [], {}
     for batch, channels, size in CONV_SHAPES:
-        times = alternated(libraries, f"conv{batch}_{channels}_{size}", rounds, args.quick)
+        times = alternated_seconds("vision.py", libraries, f"conv{batch}_{channels}_{size}", rounds, args.quick)
         flops = 3 * 2 * batch * channels * channels * 9 * size * size
         rates = {lib: flops / t / 1e9 for lib, t in times.items()}
         ratio = rates["nnx"] / rates["torch"] if "torch" in rates else None
@@ -188,13 +154,14 @@ def main():
                      "im2col + GEMM"])
         payload[name] = dict(nnx_gflops=rates["nnx"], torch_gflops=rates.get("torch"), ratio=ratio)
         print(f"  {name}: nnx {rates['nnx']:.1f} GFLOP/s, torch {rates.get('torch') or 0:.1f}", flush=True)
-    times = alternated(libraries, "resnet20", rounds, args.quick)
+    times = alternated_seconds("vision.py", libraries, "resnet20", rounds, args.quick)
     step_ratio = times["nnx"] / times["torch"] if "torch" in times else None
     rows.append(["ResNet-20 step, batch 128, 32x32x3 (ms)", times["nnx"] * 1e3, times.get("torch", 0) * 1e3,
                  step_ratio, f"<= {STEP_TARGET} (time)",
                  "yes" if step_ratio is not None and step_ratio <= STEP_TARGET else "NO", None, "im2col + GEMM"])
     payload["resnet20_step"] = dict(nnx_seconds=times["nnx"], torch_seconds=times.get("torch"), ratio=step_ratio)
-    augment_seconds = statistics.median(in_fresh_process("nnx", "augment", args.quick) for _ in range(rounds))
+    augment_seconds = statistics.median(worker_result("vision.py", "nnx", "augment", args.quick)["seconds"]
+                                       for _ in range(rounds))
     share = augment_seconds / times["nnx"]
     rows.append(["aug_transforms() on 128x3x32x32 (ms)", augment_seconds * 1e3, None, share,
                  f"<= {AUGMENT_TARGET} of the step", "yes" if share <= AUGMENT_TARGET else "NO", None,
