@@ -39,29 +39,43 @@ void axes_of(const A& in, const char* in_name, const A& out, const char* out_nam
   *aw = InterpolateAxis{extent(in, 3), extent(out, 3), scale_w, align_corners};
 }
 
+// One binding body for both directions, the same checks in the same order: `source` is read and `target` written.
+// The forward reads the input-sized array (N, C, H, W) and writes the output-sized one; the backward the reverse.
+void resample(py::handle source_obj, const char* source_name, py::handle target_obj, const char* target_name,
+              bool forward, const std::string& mode_name, bool align_corners, double scale_h, double scale_w) {
+  const InterpolateMode mode = parse_mode(mode_name);
+  Device::Array source = Device::input(source_obj, source_name);
+  Device::Array target = Device::output(target_obj, target_name);
+  const Float dtype = require_float(source, source_name);
+  require_dtype_like(target, target_name, source, source_name);
+  const Device::Array& in = forward ? source : target;
+  const Device::Array& out = forward ? target : source;
+  InterpolateAxis ah{}, aw{};
+  axes_of(in, forward ? source_name : target_name, out, forward ? target_name : source_name, scale_h, scale_w,
+          align_corners, &ah, &aw);
+  require_same_device(target, target_name, source, source_name);
+  require_no_overlap(target, target_name, source, source_name);
+  const int64_t planes = extent(in, 0) * extent(in, 1);
+  with_float(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const T* from = cptr<T>(source);
+    T* to = ptr<T>(target);
+    Device::launch(source, [&] {
+      if (forward)
+        dev::interpolate_forward(to, from, planes, ah, aw, mode);
+      else
+        dev::interpolate_backward(to, from, planes, ah, aw, mode);
+    });
+  });
+}
+
 }  // namespace
 
 void bind_interpolate(py::module_& m) {
   m.def(
       "interpolate_forward",
-      [](py::handle x_obj, py::handle out_obj, const std::string& mode_name, bool align_corners, double scale_h,
-         double scale_w) {
-        const InterpolateMode mode = parse_mode(mode_name);
-        Device::Array x = Device::input(x_obj, "x");
-        Device::Array out = Device::output(out_obj, "out");
-        const Float dtype = require_float(x, "x");
-        require_dtype_like(out, "out", x, "x");
-        InterpolateAxis ah{}, aw{};
-        axes_of(x, "x", out, "out", scale_h, scale_w, align_corners, &ah, &aw);
-        require_same_device(out, "out", x, "x");
-        require_no_overlap(out, "out", x, "x");
-        const int64_t planes = extent(x, 0) * extent(x, 1);
-        with_float(dtype, [&](auto zero) {
-          using T = decltype(zero);
-          const T* input = cptr<T>(x);
-          T* result = ptr<T>(out);
-          Device::launch(x, [&] { dev::interpolate_forward(result, input, planes, ah, aw, mode); });
-        });
+      [](py::handle x, py::handle out, const std::string& mode, bool align_corners, double scale_h, double scale_w) {
+        resample(x, "x", out, "out", true, mode, align_corners, scale_h, scale_w);
       },
       py::arg("x"), py::arg("out"), py::arg("mode"), py::arg("align_corners") = false, py::arg("scale_h") = 0.0,
       py::arg("scale_w") = 0.0,
@@ -70,25 +84,9 @@ void bind_interpolate(py::module_& m) {
       "(input / output size).");
   m.def(
       "interpolate_backward",
-      [](py::handle grad_out_obj, py::handle grad_in_obj, const std::string& mode_name, bool align_corners,
-         double scale_h, double scale_w) {
-        const InterpolateMode mode = parse_mode(mode_name);
-        Device::Array grad_out = Device::input(grad_out_obj, "grad_out");
-        Device::Array grad_in = Device::output(grad_in_obj, "grad_in");
-        const Float dtype = require_float(grad_out, "grad_out");
-        require_dtype_like(grad_in, "grad_in", grad_out, "grad_out");
-        InterpolateAxis ah{}, aw{};
-        axes_of(grad_in, "grad_in", grad_out, "grad_out", scale_h, scale_w, align_corners, &ah, &aw);
-        require_same_device(grad_in, "grad_in", grad_out, "grad_out");
-        require_no_overlap(grad_in, "grad_in", grad_out, "grad_out");
-        const int64_t planes = extent(grad_in, 0) * extent(grad_in, 1);
-        with_float(dtype, [&](auto zero) {
-          using T = decltype(zero);
-          const T* g_out = cptr<T>(grad_out);
-          T* result = ptr<T>(grad_in);
-          Device::launch(grad_out, [&] { dev::interpolate_backward(result, g_out, planes, ah, aw, mode); });
-        });
-      },
+      [](py::handle grad_out, py::handle grad_in, const std::string& mode, bool align_corners, double scale_h,
+         double scale_w) { resample(grad_out, "grad_out", grad_in, "grad_in", false, mode, align_corners, scale_h,
+                                    scale_w); },
       py::arg("grad_out"), py::arg("grad_in"), py::arg("mode"), py::arg("align_corners") = false,
       py::arg("scale_h") = 0.0, py::arg("scale_w") = 0.0,
       "grad_in(N, C, H, W) of interpolate_forward from grad_out(N, C, OH, OW): a gather per input element over the "
