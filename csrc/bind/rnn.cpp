@@ -1,7 +1,7 @@
-// Bindings of the recurrent cells (csrc/core/rnn.h): every array checked by name (dtype, shape, device, aliasing),
-// then the kernel with the GIL released. Compiled once per device (csrc/bind/device.h). The in-place pairs the
-// kernels allow (act = gates for the LSTM forward, grad_c_prev = grad_c, grad_h_prev = grad_h, h = gates for the
-// RNN forward) must be the same array exactly; any other overlap is refused.
+// Bindings of the recurrent step loops (csrc/core/rnn.h): one call runs every step of one layer and direction, so
+// a step costs no Python. Every array is checked by name (dtype, shape, device, aliasing), then the loop runs with
+// the GIL released. Compiled once per device (csrc/bind/device.h). Arrays the loops read and write (gates, states,
+// grad_h, grad_c) are outputs here: writable, and disjoint from every other argument.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,19 +25,35 @@ inline RnnNonlinearity parse_nonlinearity(py::handle name) {
   throw py::value_error("nonlinearity must be 'tanh' or 'relu', got '" + value + "'");
 }
 
-// `out` may be exactly `in` (in place) but must not overlap it partially.
+// The sizes of one layer's sequence: L steps, N rows, H hidden units, G gate rows per unit.
+struct SequenceSizes {
+  int64_t L, N, H;
+};
+
+// (L, N, H) from the (L, N, G * H) array of a sequence's gates, each extent within the BLAS's int.
 template <class A>
-void require_same_or_disjoint(const A& out, const char* out_name, const A& in, const char* in_name) {
-  if (address(out) == address(in)) return;  // shape and dtype are checked by the caller
-  require_no_overlap(out, out_name, in, in_name);
+SequenceSizes sequence_of(const A& gates, const char* name, int64_t G) {
+  require_ndim(gates, name, 3);
+  const int64_t width = extent(gates, 2);
+  if (width % G != 0)
+    throw py::value_error(std::string(name) + " must have a last dimension divisible by " + std::to_string(G) +
+                          " (the gates), got " + std::to_string(width));
+  require_blas_int<Device>(width, name);
+  require_blas_int<Device>(extent(gates, 1), name);
+  return {extent(gates, 0), extent(gates, 1), width / G};
 }
 
-// (N, H) from an (N, k * H) array's shape.
-inline int64_t hidden_of(int64_t width, int64_t k, const char* name) {
-  if (width % k != 0)
-    throw py::value_error(std::string(name) + " must have a last dimension divisible by " + std::to_string(k) +
-                          " (the gates), got " + std::to_string(width));
-  return width / k;
+// L from the (S, N, H) states array (or its gradient), S = 2L + 2 for an LSTM (h and c rows) and L + 1 otherwise.
+template <class A>
+int64_t steps_of_states(const A& states, const char* name, bool lstm) {
+  require_ndim(states, name, 3);
+  const int64_t S = extent(states, 0);
+  if (lstm ? (S < 2 || S % 2 != 0) : S < 1)
+    throw py::value_error(std::string(name) + " must have " +
+                          (lstm ? "2L + 2 rows (h0 and every step's h, then c0 and every step's c)"
+                                : "L + 1 rows (h0 and every step's h)") +
+                          ", got " + std::to_string(S));
+  return lstm ? S / 2 - 1 : S - 1;
 }
 
 }  // namespace
@@ -45,173 +61,185 @@ inline int64_t hidden_of(int64_t width, int64_t k, const char* name) {
 void bind_rnn(py::module_& m) {
   using Array = Device::Array;
   m.def(
-      "lstm_cell_forward",
-      [](py::handle gates_obj, py::handle c_prev_obj, py::handle h_obj, py::handle c_obj, py::handle act_obj) {
-        Array gates = Device::input(gates_obj, "gates");
+      "lstm_sequence_forward",
+      [](py::handle gates_obj, py::handle w_hh_obj, py::handle states_obj, bool reverse) {
+        Array gates = Device::output(gates_obj, "gates");
         const Float dtype = require_float(gates, "gates");
-        require_ndim(gates, "gates", 2);
-        const int64_t N = extent(gates, 0), H = hidden_of(extent(gates, 1), 4, "gates");
-        const auto c_prev = required_like<Device>(c_prev_obj, "c_prev", false, gates, "gates", {N, H});
-        auto h = required_like<Device>(h_obj, "h", true, gates, "gates", {N, H});
-        auto c = required_like<Device>(c_obj, "c", true, gates, "gates", {N, H});
-        auto act = required_like<Device>(act_obj, "act", true, gates, "gates", {N, 4 * H});
-        require_disjoint_arrays<Device::Value>({{get(h), "h"}, {get(c), "c"}}, {{&gates, "gates"}, {get(c_prev), "c_prev"}});
-        require_disjoint_arrays<Device::Value>({{get(act), "act"}}, {{get(c_prev), "c_prev"}, {get(h), "h"}, {get(c), "c"}});
-        require_same_or_disjoint(*get(act), "act", gates, "gates");
+        const SequenceSizes size = sequence_of(gates, "gates", 4);
+        const int64_t L = size.L, N = size.N, H = size.H;
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, gates, "gates", {4 * H, H});
+        auto states = required_like<Device>(states_obj, "states", true, gates, "gates", {2 * L + 2, N, H});
+        require_disjoint_arrays<Device::Value>({{&gates, "gates"}, {get(states), "states"}}, {{get(w_hh), "w_hh"}});
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T *g = cptr<T>(gates), *cp = cptr_or_null<T>(c_prev);
-          T *ho = ptr_or_null<T>(h), *co = ptr_or_null<T>(c), *a = ptr_or_null<T>(act);
-          Device::launch(gates, [&] { dev::lstm_cell_forward(g, cp, N, H, ho, co, a); });
+          const T* w = cptr_or_null<T>(w_hh);
+          T *g = ptr<T>(gates), *st = ptr_or_null<T>(states);
+          Device::launch(gates, [&] { dev::lstm_sequence_forward(w, L, N, H, reverse, g, st); });
         });
       },
-      py::arg("gates"), py::arg("c_prev"), py::arg("h"), py::arg("c"), py::arg("act"),
-      "One LSTM step: gates (N, 4H) the summed pre-activations (i, f, g, o), c_prev (N, H); writes c = f * c_prev + "
-      "i * g, h = o * tanh(c) and act (N, 4H) the activated gates (act may be gates itself).");
+      py::arg("gates"), py::arg("w_hh"), py::arg("states"), py::arg("reverse"),
+      "Every step of one LSTM layer and direction: gates (L, N, 4H) the input projections with both biases, w_hh "
+      "(4H, H), states (2L + 2, N, H) with h0 and c0 in their rows (forward: rows 0 and L + 1; reverse: L and "
+      "2L + 1). Each step adds h_prev @ w_hh^T to its gates and runs the fused cell; writes every step's h and c "
+      "into states and the activated gates (i, f, g, o) over gates.");
   m.def(
-      "lstm_cell_backward",
-      [](py::handle grad_out_obj, py::handle grad_h_obj, py::handle grad_c_obj, py::handle act_obj,
-         py::handle c_prev_obj, py::handle c_obj, py::handle grad_gates_obj, py::handle grad_c_prev_obj) {
-        Array grad_out = Device::input(grad_out_obj, "grad_out");
-        const Float dtype = require_float(grad_out, "grad_out");
-        require_ndim(grad_out, "grad_out", 2);
-        const int64_t N = extent(grad_out, 0), H = extent(grad_out, 1);
-        const auto grad_h = required_like<Device>(grad_h_obj, "grad_h", false, grad_out, "grad_out", {N, H});
-        const auto grad_c = required_like<Device>(grad_c_obj, "grad_c", false, grad_out, "grad_out", {N, H});
-        const auto act = required_like<Device>(act_obj, "act", false, grad_out, "grad_out", {N, 4 * H});
-        const auto c_prev = required_like<Device>(c_prev_obj, "c_prev", false, grad_out, "grad_out", {N, H});
-        const auto c = required_like<Device>(c_obj, "c", false, grad_out, "grad_out", {N, H});
-        auto grad_gates = required_like<Device>(grad_gates_obj, "grad_gates", true, grad_out, "grad_out", {N, 4 * H});
-        auto grad_c_prev = required_like<Device>(grad_c_prev_obj, "grad_c_prev", true, grad_out, "grad_out", {N, H});
-        const std::vector<Named> inputs = {{&grad_out, "grad_out"}, {get(grad_h), "grad_h"}, {get(grad_c), "grad_c"},
-                                           {get(act), "act"}, {get(c_prev), "c_prev"}, {get(c), "c"}};
-        require_disjoint_arrays<Device::Value>({{get(grad_gates), "grad_gates"}}, inputs);
+      "lstm_sequence_backward",
+      [](py::handle grad_states_obj, py::handle states_obj, py::handle act_obj, py::handle w_hh_obj,
+         py::handle grad_gates_obj, py::handle grad_h_obj, py::handle grad_c_obj, bool reverse) {
+        Array grad_states = Device::input(grad_states_obj, "grad_states");
+        const Float dtype = require_float(grad_states, "grad_states");
+        const int64_t L = steps_of_states(grad_states, "grad_states", true);
+        const int64_t N = extent(grad_states, 1), H = extent(grad_states, 2);
+        require_blas_int<Device>(4 * H, "grad_states");
+        require_blas_int<Device>(N, "grad_states");
+        const auto states = required_like<Device>(states_obj, "states", false, grad_states, "grad_states",
+                                                  {2 * L + 2, N, H});
+        const auto act = required_like<Device>(act_obj, "act", false, grad_states, "grad_states", {L, N, 4 * H});
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, grad_states, "grad_states", {4 * H, H});
+        auto grad_gates =
+            required_like<Device>(grad_gates_obj, "grad_gates", true, grad_states, "grad_states", {L, N, 4 * H});
+        auto grad_h = required_like<Device>(grad_h_obj, "grad_h", true, grad_states, "grad_states", {N, H});
+        auto grad_c = required_like<Device>(grad_c_obj, "grad_c", true, grad_states, "grad_states", {N, H});
         require_disjoint_arrays<Device::Value>(
-            {{get(grad_c_prev), "grad_c_prev"}},
-            {{&grad_out, "grad_out"}, {get(grad_h), "grad_h"}, {get(act), "act"}, {get(c_prev), "c_prev"},
-             {get(c), "c"}, {get(grad_gates), "grad_gates"}});
-        require_same_or_disjoint(*get(grad_c_prev), "grad_c_prev", *get(grad_c), "grad_c");
+            {{get(grad_gates), "grad_gates"}, {get(grad_h), "grad_h"}, {get(grad_c), "grad_c"}},
+            {{&grad_states, "grad_states"}, {get(states), "states"}, {get(act), "act"}, {get(w_hh), "w_hh"}});
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T *go = cptr<T>(grad_out), *gh = cptr_or_null<T>(grad_h), *gc = cptr_or_null<T>(grad_c);
-          const T *a = cptr_or_null<T>(act), *cp = cptr_or_null<T>(c_prev), *cc = cptr_or_null<T>(c);
-          T *gg = ptr_or_null<T>(grad_gates), *gcp = ptr_or_null<T>(grad_c_prev);
-          Device::launch(grad_out, [&] { dev::lstm_cell_backward(go, gh, gc, a, cp, cc, N, H, gg, gcp); });
+          const T *gs = cptr<T>(grad_states), *st = cptr_or_null<T>(states), *a = cptr_or_null<T>(act);
+          const T* w = cptr_or_null<T>(w_hh);
+          T *gg = ptr_or_null<T>(grad_gates), *gh = ptr_or_null<T>(grad_h), *gc = ptr_or_null<T>(grad_c);
+          Device::launch(grad_states,
+                         [&] { dev::lstm_sequence_backward(gs, a, st, w, L, N, H, reverse, gg, gh, gc); });
         });
       },
-      py::arg("grad_out"), py::arg("grad_h"), py::arg("grad_c"), py::arg("act"), py::arg("c_prev"), py::arg("c"),
-      py::arg("grad_gates"), py::arg("grad_c_prev"),
-      "One LSTM step backward: dh = grad_out + grad_h, dc = grad_c + dh * o * tanh'(c); writes grad_gates (N, 4H), "
-      "the pre-activation gradients, and grad_c_prev = dc * f (which may be grad_c itself).");
+      py::arg("grad_states"), py::arg("states"), py::arg("act"), py::arg("w_hh"), py::arg("grad_gates"),
+      py::arg("grad_h"), py::arg("grad_c"), py::arg("reverse"),
+      "BPTT through lstm_sequence_forward, last step first: grad_states (2L + 2, N, H) the gradient of states (the "
+      "rows of h0, c0 and every c but c_n ignored), act (L, N, 4H) the activated gates. Writes grad_gates (L, N, 4H), "
+      "the pre-activation gradients; grad_h (N, H) comes in as the gradient reaching h_n from beyond the sequence "
+      "and leaves as h0's, grad_c comes in as c_n's and leaves as c0's.");
   m.def(
-      "gru_cell_forward",
-      [](py::handle gates_x_obj, py::handle gates_h_obj, py::handle bias_hh_obj, py::handle h_prev_obj,
-         py::handle h_obj, py::handle act_obj) {
+      "gru_sequence_forward",
+      [](py::handle gates_x_obj, py::handle w_hh_obj, py::handle bias_hh_obj, py::handle states_obj,
+         py::handle act_obj, py::handle scratch_obj, bool reverse) {
         Array gates_x = Device::input(gates_x_obj, "gates_x");
         const Float dtype = require_float(gates_x, "gates_x");
-        require_ndim(gates_x, "gates_x", 2);
-        const int64_t N = extent(gates_x, 0), H = hidden_of(extent(gates_x, 1), 3, "gates_x");
-        const auto gates_h = required_like<Device>(gates_h_obj, "gates_h", false, gates_x, "gates_x", {N, 3 * H});
+        const SequenceSizes size = sequence_of(gates_x, "gates_x", 3);
+        const int64_t L = size.L, N = size.N, H = size.H;
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, gates_x, "gates_x", {3 * H, H});
         const auto bias_hh = optional_like<Device>(bias_hh_obj, "bias_hh", false, gates_x, "gates_x", {3 * H});
-        const auto h_prev = required_like<Device>(h_prev_obj, "h_prev", false, gates_x, "gates_x", {N, H});
-        auto h = required_like<Device>(h_obj, "h", true, gates_x, "gates_x", {N, H});
-        auto act = required_like<Device>(act_obj, "act", true, gates_x, "gates_x", {N, 4 * H});
+        auto states = required_like<Device>(states_obj, "states", true, gates_x, "gates_x", {L + 1, N, H});
+        auto act = required_like<Device>(act_obj, "act", true, gates_x, "gates_x", {L, N, 4 * H});
+        auto scratch = required_like<Device>(scratch_obj, "scratch", true, gates_x, "gates_x", {N, 3 * H});
         require_disjoint_arrays<Device::Value>(
-            {{get(h), "h"}, {get(act), "act"}},
-            {{&gates_x, "gates_x"}, {get(gates_h), "gates_h"}, {get(bias_hh), "bias_hh"}, {get(h_prev), "h_prev"}});
+            {{get(states), "states"}, {get(act), "act"}, {get(scratch), "scratch"}},
+            {{&gates_x, "gates_x"}, {get(w_hh), "w_hh"}, {get(bias_hh), "bias_hh"}});
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T *gx = cptr<T>(gates_x), *gh = cptr_or_null<T>(gates_h), *b = cptr_or_null<T>(bias_hh);
-          const T* hp = cptr_or_null<T>(h_prev);
-          T *ho = ptr_or_null<T>(h), *a = ptr_or_null<T>(act);
-          Device::launch(gates_x, [&] { dev::gru_cell_forward(gx, gh, b, hp, N, H, ho, a); });
+          const T *gx = cptr<T>(gates_x), *w = cptr_or_null<T>(w_hh), *b = cptr_or_null<T>(bias_hh);
+          T *st = ptr_or_null<T>(states), *a = ptr_or_null<T>(act), *sc = ptr_or_null<T>(scratch);
+          Device::launch(gates_x, [&] { dev::gru_sequence_forward(gx, w, b, L, N, H, reverse, st, a, sc); });
         });
       },
-      py::arg("gates_x"), py::arg("gates_h"), py::arg("bias_hh"), py::arg("h_prev"), py::arg("h"), py::arg("act"),
-      "One GRU step: gates_x (N, 3H) = x @ W_ih^T + b_ih, gates_h (N, 3H) = h_prev @ W_hh^T, bias_hh (3H) or None; "
-      "r, z = sigmoid, n = tanh(x_n + r * (h_n + b_hn)), h = (1 - z) * n + z * h_prev; act (N, 4H) gets r, z, n "
-      "and h_n + b_hn.");
+      py::arg("gates_x"), py::arg("w_hh"), py::arg("bias_hh"), py::arg("states"), py::arg("act"),
+      py::arg("scratch"), py::arg("reverse"),
+      "Every step of one GRU layer and direction: gates_x (L, N, 3H) the input projections with b_ih, w_hh (3H, H), "
+      "bias_hh (3H) or None, states (L + 1, N, H) with h0 in its row (forward 0, reverse L), scratch (N, 3H) for a "
+      "step's h_prev @ w_hh^T. r, z = sigmoid, n = tanh(x_n + r * (h_n + b_hn)), h = (1 - z) * n + z * h_prev; "
+      "writes every step's h into states and act (L, N, 4H): r, z, n and h_n + b_hn.");
   m.def(
-      "gru_cell_backward",
-      [](py::handle grad_out_obj, py::handle grad_h_obj, py::handle act_obj, py::handle h_prev_obj,
-         py::handle grad_gates_x_obj, py::handle grad_gates_h_obj, py::handle grad_h_prev_obj) {
-        Array grad_out = Device::input(grad_out_obj, "grad_out");
-        const Float dtype = require_float(grad_out, "grad_out");
-        require_ndim(grad_out, "grad_out", 2);
-        const int64_t N = extent(grad_out, 0), H = extent(grad_out, 1);
-        const auto grad_h = required_like<Device>(grad_h_obj, "grad_h", false, grad_out, "grad_out", {N, H});
-        const auto act = required_like<Device>(act_obj, "act", false, grad_out, "grad_out", {N, 4 * H});
-        const auto h_prev = required_like<Device>(h_prev_obj, "h_prev", false, grad_out, "grad_out", {N, H});
-        auto grad_gates_x =
-            required_like<Device>(grad_gates_x_obj, "grad_gates_x", true, grad_out, "grad_out", {N, 3 * H});
-        auto grad_gates_h =
-            required_like<Device>(grad_gates_h_obj, "grad_gates_h", true, grad_out, "grad_out", {N, 3 * H});
-        auto grad_h_prev = required_like<Device>(grad_h_prev_obj, "grad_h_prev", true, grad_out, "grad_out", {N, H});
+      "gru_sequence_backward",
+      [](py::handle grad_states_obj, py::handle states_obj, py::handle act_obj, py::handle w_hh_obj,
+         py::handle grad_gates_x_obj, py::handle grad_gates_h_obj, py::handle grad_h_obj, bool reverse) {
+        Array grad_states = Device::input(grad_states_obj, "grad_states");
+        const Float dtype = require_float(grad_states, "grad_states");
+        const int64_t L = steps_of_states(grad_states, "grad_states", false);
+        const int64_t N = extent(grad_states, 1), H = extent(grad_states, 2);
+        require_blas_int<Device>(3 * H, "grad_states");
+        require_blas_int<Device>(N, "grad_states");
+        const auto states = required_like<Device>(states_obj, "states", false, grad_states, "grad_states",
+                                                  {L + 1, N, H});
+        const auto act = required_like<Device>(act_obj, "act", false, grad_states, "grad_states", {L, N, 4 * H});
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, grad_states, "grad_states", {3 * H, H});
+        auto grad_gates_x = required_like<Device>(grad_gates_x_obj, "grad_gates_x", true, grad_states,
+                                                  "grad_states", {L, N, 3 * H});
+        auto grad_gates_h = required_like<Device>(grad_gates_h_obj, "grad_gates_h", true, grad_states,
+                                                  "grad_states", {L, N, 3 * H});
+        auto grad_h = required_like<Device>(grad_h_obj, "grad_h", true, grad_states, "grad_states", {N, H});
         require_disjoint_arrays<Device::Value>(
-            {{get(grad_gates_x), "grad_gates_x"}, {get(grad_gates_h), "grad_gates_h"}},
-            {{&grad_out, "grad_out"}, {get(grad_h), "grad_h"}, {get(act), "act"}, {get(h_prev), "h_prev"},
-             {get(grad_h_prev), "grad_h_prev"}});
-        require_disjoint_arrays<Device::Value>(
-            {{get(grad_h_prev), "grad_h_prev"}},
-            {{&grad_out, "grad_out"}, {get(act), "act"}, {get(h_prev), "h_prev"}});
-        require_same_or_disjoint(*get(grad_h_prev), "grad_h_prev", *get(grad_h), "grad_h");
+            {{get(grad_gates_x), "grad_gates_x"}, {get(grad_gates_h), "grad_gates_h"}, {get(grad_h), "grad_h"}},
+            {{&grad_states, "grad_states"}, {get(states), "states"}, {get(act), "act"}, {get(w_hh), "w_hh"}});
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T *go = cptr<T>(grad_out), *gh = cptr_or_null<T>(grad_h), *a = cptr_or_null<T>(act);
-          const T* hp = cptr_or_null<T>(h_prev);
-          T *ggx = ptr_or_null<T>(grad_gates_x), *ggh = ptr_or_null<T>(grad_gates_h);
-          T* ghp = ptr_or_null<T>(grad_h_prev);
-          Device::launch(grad_out, [&] { dev::gru_cell_backward(go, gh, a, hp, N, H, ggx, ggh, ghp); });
+          const T *gs = cptr<T>(grad_states), *st = cptr_or_null<T>(states), *a = cptr_or_null<T>(act);
+          const T* w = cptr_or_null<T>(w_hh);
+          T *ggx = ptr_or_null<T>(grad_gates_x), *ggh = ptr_or_null<T>(grad_gates_h), *gh = ptr_or_null<T>(grad_h);
+          Device::launch(grad_states,
+                         [&] { dev::gru_sequence_backward(gs, a, st, w, L, N, H, reverse, ggx, ggh, gh); });
         });
       },
-      py::arg("grad_out"), py::arg("grad_h"), py::arg("act"), py::arg("h_prev"), py::arg("grad_gates_x"),
-      py::arg("grad_gates_h"), py::arg("grad_h_prev"),
-      "One GRU step backward from dh = grad_out + grad_h: grad_gates_x, grad_gates_h (N, 3H) the pre-activation "
-      "gradients of the two projections, grad_h_prev = dh * z (may be grad_h itself; the caller adds grad_gates_h @ "
-      "W_hh).");
+      py::arg("grad_states"), py::arg("states"), py::arg("act"), py::arg("w_hh"), py::arg("grad_gates_x"),
+      py::arg("grad_gates_h"), py::arg("grad_h"), py::arg("reverse"),
+      "BPTT through gru_sequence_forward, last step first: grad_states (L + 1, N, H) the gradient of states (h0's "
+      "row ignored), act (L, N, 4H). Writes grad_gates_x and grad_gates_h (L, N, 3H), the pre-activation gradients "
+      "of the input and recurrent projections; grad_h (N, H) comes in as the gradient reaching h_n from beyond the "
+      "sequence and leaves as h0's.");
   m.def(
-      "rnn_cell_forward",
-      [](py::handle gates_obj, py::handle h_obj, py::handle nonlinearity_obj) {
-        Array gates = Device::input(gates_obj, "gates");
+      "rnn_sequence_forward",
+      [](py::handle gates_obj, py::handle w_hh_obj, py::handle states_obj, py::handle nonlinearity_obj,
+         bool reverse) {
+        Array gates = Device::output(gates_obj, "gates");
         const Float dtype = require_float(gates, "gates");
-        require_ndim(gates, "gates", 2);
-        const int64_t N = extent(gates, 0), H = extent(gates, 1);
-        auto h = required_like<Device>(h_obj, "h", true, gates, "gates", {N, H});
-        require_same_or_disjoint(*get(h), "h", gates, "gates");
+        const SequenceSizes size = sequence_of(gates, "gates", 1);
+        const int64_t L = size.L, N = size.N, H = size.H;
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, gates, "gates", {H, H});
+        auto states = required_like<Device>(states_obj, "states", true, gates, "gates", {L + 1, N, H});
+        require_disjoint_arrays<Device::Value>({{&gates, "gates"}, {get(states), "states"}}, {{get(w_hh), "w_hh"}});
         const RnnNonlinearity kind = parse_nonlinearity(nonlinearity_obj);
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T* g = cptr<T>(gates);
-          T* ho = ptr_or_null<T>(h);
-          Device::launch(gates, [&] { dev::rnn_cell_forward(g, N * H, kind, ho); });
+          const T* w = cptr_or_null<T>(w_hh);
+          T *g = ptr<T>(gates), *st = ptr_or_null<T>(states);
+          Device::launch(gates, [&] { dev::rnn_sequence_forward(w, L, N, H, reverse, kind, g, st); });
         });
       },
-      py::arg("gates"), py::arg("h"), py::arg("nonlinearity"),
-      "One Elman RNN step: h = tanh(gates) or relu(gates), gates (N, H) the summed pre-activations (h may be gates).");
+      py::arg("gates"), py::arg("w_hh"), py::arg("states"), py::arg("nonlinearity"), py::arg("reverse"),
+      "Every step of one Elman RNN layer and direction: gates (L, N, H) the input projections with both biases, "
+      "w_hh (H, H), states (L + 1, N, H) with h0 in its row (forward 0, reverse L). Each step adds h_prev @ w_hh^T "
+      "to its gates and writes h = tanh or relu of the sum into states.");
   m.def(
-      "rnn_cell_backward",
-      [](py::handle grad_out_obj, py::handle grad_h_obj, py::handle h_obj, py::handle grad_gates_obj,
-         py::handle nonlinearity_obj) {
-        Array grad_out = Device::input(grad_out_obj, "grad_out");
-        const Float dtype = require_float(grad_out, "grad_out");
-        require_ndim(grad_out, "grad_out", 2);
-        const int64_t N = extent(grad_out, 0), H = extent(grad_out, 1);
-        const auto grad_h = required_like<Device>(grad_h_obj, "grad_h", false, grad_out, "grad_out", {N, H});
-        const auto h = required_like<Device>(h_obj, "h", false, grad_out, "grad_out", {N, H});
-        auto grad_gates = required_like<Device>(grad_gates_obj, "grad_gates", true, grad_out, "grad_out", {N, H});
-        require_disjoint_arrays<Device::Value>({{get(grad_gates), "grad_gates"}},
-                                               {{&grad_out, "grad_out"}, {get(grad_h), "grad_h"}, {get(h), "h"}});
+      "rnn_sequence_backward",
+      [](py::handle grad_states_obj, py::handle states_obj, py::handle w_hh_obj, py::handle grad_gates_obj,
+         py::handle grad_h_obj, py::handle nonlinearity_obj, bool reverse) {
+        Array grad_states = Device::input(grad_states_obj, "grad_states");
+        const Float dtype = require_float(grad_states, "grad_states");
+        const int64_t L = steps_of_states(grad_states, "grad_states", false);
+        const int64_t N = extent(grad_states, 1), H = extent(grad_states, 2);
+        require_blas_int<Device>(H, "grad_states");
+        require_blas_int<Device>(N, "grad_states");
+        const auto states = required_like<Device>(states_obj, "states", false, grad_states, "grad_states",
+                                                  {L + 1, N, H});
+        const auto w_hh = required_like<Device>(w_hh_obj, "w_hh", false, grad_states, "grad_states", {H, H});
+        auto grad_gates =
+            required_like<Device>(grad_gates_obj, "grad_gates", true, grad_states, "grad_states", {L, N, H});
+        auto grad_h = required_like<Device>(grad_h_obj, "grad_h", true, grad_states, "grad_states", {N, H});
+        require_disjoint_arrays<Device::Value>(
+            {{get(grad_gates), "grad_gates"}, {get(grad_h), "grad_h"}},
+            {{&grad_states, "grad_states"}, {get(states), "states"}, {get(w_hh), "w_hh"}});
         const RnnNonlinearity kind = parse_nonlinearity(nonlinearity_obj);
         with_float(dtype, [&](auto zero) {
           using T = decltype(zero);
-          const T *go = cptr<T>(grad_out), *gh = cptr_or_null<T>(grad_h), *ho = cptr_or_null<T>(h);
-          T* gg = ptr_or_null<T>(grad_gates);
-          Device::launch(grad_out, [&] { dev::rnn_cell_backward(go, gh, ho, N * H, kind, gg); });
+          const T *gs = cptr<T>(grad_states), *st = cptr_or_null<T>(states), *w = cptr_or_null<T>(w_hh);
+          T *gg = ptr_or_null<T>(grad_gates), *gh = ptr_or_null<T>(grad_h);
+          Device::launch(grad_states,
+                         [&] { dev::rnn_sequence_backward(gs, st, w, L, N, H, reverse, kind, gg, gh); });
         });
       },
-      py::arg("grad_out"), py::arg("grad_h"), py::arg("h"), py::arg("grad_gates"), py::arg("nonlinearity"),
-      "One Elman RNN step backward: grad_gates = (grad_out + grad_h) * act'(gates), read from h (the forward's "
-      "output).");
+      py::arg("grad_states"), py::arg("states"), py::arg("w_hh"), py::arg("grad_gates"), py::arg("grad_h"),
+      py::arg("nonlinearity"), py::arg("reverse"),
+      "BPTT through rnn_sequence_forward, last step first: grad_states (L + 1, N, H) the gradient of states (h0's "
+      "row ignored). Writes grad_gates (L, N, H), the pre-activation gradients; grad_h (N, H) comes in as the "
+      "gradient reaching h_n from beyond the sequence and leaves as h0's.");
 }
 
 }  // namespace nnx::bind

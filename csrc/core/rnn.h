@@ -1,8 +1,10 @@
 // The recurrent cells (LSTM, GRU, Elman RNN with tanh or relu): the gate nonlinearities and the state update of one
-// time step, forward and backward, fused into one pass per step. The GEMMs around them are the callers' (the input
-// projection of all steps as one GEMM, the recurrent h @ W_hh^T per step: python/nnx/ops/rnn.py); here are the
-// per-element formulas both devices compute (NNX_HD, written once over a Math policy: the CPU's vectorisable
-// approximations of cpu/cpu_math.h, the device's libm on CUDA), then the kernels' declarations.
+// time step, forward and backward, fused into one pass per step, and the loops over a sequence's steps around them
+// (the recurrent h @ W_hh^T GEMM and the cell, per step; the input projection of all steps as one GEMM before the
+// loop and the weight gradients as single GEMMs after it are python/nnx/ops/rnn.py's). Here are the per-element
+// formulas both devices compute (NNX_HD, written once over a Math policy: the CPU's vectorisable approximations of
+// cpu/cpu_math.h, the device's libm on CUDA), the cells' declarations, then the step loops, written once for both
+// devices over the device's gemm and cells: a step costs one GEMM and one cell kernel and no Python.
 // Gate order as PyTorch's: LSTM i, f, g, o; GRU r, z, n with n = tanh(x_n + r * (W_hn h + b_hn)), so a GRU keeps the
 // recurrent projection apart from the input projection. Rows are the batch, H the hidden size; all arrays C-ordered.
 // CPU: rows split over threads (parallel_for), each element written by one thread. CUDA: one thread per (row, hidden
@@ -12,6 +14,7 @@
 
 #include "core/activations.h"
 #include "core/device_namespace.h"
+#include "core/gemm.h"
 #include "core/hd.h"
 
 namespace nnx {
@@ -138,5 +141,116 @@ void rnn_cell_forward(const T* gates, int64_t n, RnnNonlinearity kind, T* h);
 template <class T>
 void rnn_cell_backward(const T* grad_out, const T* grad_h, const T* h, int64_t n, RnnNonlinearity kind,
                        T* grad_gates);
+
+// ---- The loops over the steps of one layer and direction ------------------------------------------------------
+// The states of every step live in one array `states` (S, N, H), laid out so that the previous step's state is
+// always one row away: forward, h0 at row 0 and step t's h at row t + 1; reverse (t from L - 1 down to 0), step t's h
+// at row t and h0 at row L. An LSTM's c follow in the same layout from row L + 1 (S = 2L + 2; otherwise S = L + 1).
+// The forward reads h0 (and c0) from their rows and writes every other row; the backward reads the gradient of the
+// whole array and ignores the rows of h0 and c0 (their gradients are what it returns). All arrays C-ordered.
+
+// The rows (previous state, this step's state) of step t.
+struct RnnStepRows {
+  int64_t prev, cur;
+  static RnnStepRows of(int64_t t, bool reverse) { return reverse ? RnnStepRows{t + 1, t} : RnnStepRows{t, t + 1}; }
+};
+
+// Step t of the k-th run: forward 0, 1, ..., L - 1; reverse L - 1, ..., 0.
+inline int64_t rnn_step(int64_t k, int64_t L, bool reverse) { return reverse ? L - 1 - k : k; }
+
+// LSTM. gates (L, N, 4H): every step's input projection with both biases; each step adds h_prev @ W_hh^T and the
+// cell replaces the sum by the activated i, f, g, o (what the backward reads). w_hh (4H, H).
+template <class T>
+void lstm_sequence_forward(const T* w_hh, int64_t L, int64_t N, int64_t H, bool reverse, T* gates, T* states) {
+  const int64_t S = N * H;
+  T *hs = states, *cs = states + (L + 1) * S;
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    T* g = gates + t * 4 * S;
+    gemm<T>(false, true, N, 4 * H, H, T(1), hs + row.prev * S, w_hh, T(1), g);
+    lstm_cell_forward<T>(g, cs + row.prev * S, N, H, hs + row.cur * S, cs + row.cur * S, g);
+  }
+}
+
+// BPTT through an LSTM, last step first. grad_states (2L + 2, N, H) the gradient of the states array (its c rows but
+// c_n's are ignored: only c_n leaves the layer); act (L, N, 4H) the forward's activated gates. Writes grad_gates
+// (L, N, 4H) the pre-activation gradients; grad_h (N, H) comes in as the gradient reaching h_n from beyond the
+// sequence (zeros for a layer's output) and leaves as h0's; grad_c comes in as c_n's and leaves as c0's.
+template <class T>
+void lstm_sequence_backward(const T* grad_states, const T* act, const T* states, const T* w_hh, int64_t L, int64_t N,
+                            int64_t H, bool reverse, T* grad_gates, T* grad_h, T* grad_c) {
+  const int64_t S = N * H;
+  const T *cs = states + (L + 1) * S;
+  for (int64_t k = L - 1; k >= 0; --k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    T* gg = grad_gates + t * 4 * S;
+    lstm_cell_backward<T>(grad_states + row.cur * S, grad_h, grad_c, act + t * 4 * S, cs + row.prev * S,
+                          cs + row.cur * S, N, H, gg, grad_c);
+    gemm<T>(false, false, N, H, 4 * H, T(1), gg, w_hh, T(0), grad_h);
+  }
+}
+
+// GRU. gates_x (L, N, 3H): every step's input projection with b_ih; bias_hh (3H) or null; scratch (N, 3H) holds a
+// step's h_prev @ W_hh^T. Writes act (L, N, 4H): r, z, n and hn = W_hn h_prev + b_hn per step.
+template <class T>
+void gru_sequence_forward(const T* gates_x, const T* w_hh, const T* bias_hh, int64_t L, int64_t N, int64_t H,
+                          bool reverse, T* states, T* act, T* scratch) {
+  const int64_t S = N * H;
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    gemm<T>(false, true, N, 3 * H, H, T(1), states + row.prev * S, w_hh, T(0), scratch);
+    gru_cell_forward<T>(gates_x + t * 3 * S, scratch, bias_hh, states + row.prev * S, N, H, states + row.cur * S,
+                        act + t * 4 * S);
+  }
+}
+
+// BPTT through a GRU: grad_states (L + 1, N, H); writes grad_gates_x and grad_gates_h (L, N, 3H), the
+// pre-activation gradients of the input and recurrent projections; grad_h as lstm_sequence_backward's.
+template <class T>
+void gru_sequence_backward(const T* grad_states, const T* act, const T* states, const T* w_hh, int64_t L, int64_t N,
+                           int64_t H, bool reverse, T* grad_gates_x, T* grad_gates_h, T* grad_h) {
+  const int64_t S = N * H;
+  for (int64_t k = L - 1; k >= 0; --k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    T* ggh = grad_gates_h + t * 3 * S;
+    gru_cell_backward<T>(grad_states + row.cur * S, grad_h, act + t * 4 * S, states + row.prev * S, N, H,
+                         grad_gates_x + t * 3 * S, ggh, grad_h);
+    gemm<T>(false, false, N, H, 3 * H, T(1), ggh, w_hh, T(1), grad_h);
+  }
+}
+
+// Elman RNN. gates (L, N, H): every step's input projection with both biases; each step adds h_prev @ W_hh^T and
+// writes h = act(sum) into its row of states (gates keep the sums).
+template <class T>
+void rnn_sequence_forward(const T* w_hh, int64_t L, int64_t N, int64_t H, bool reverse, RnnNonlinearity kind,
+                          T* gates, T* states) {
+  const int64_t S = N * H;
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    T* g = gates + t * S;
+    gemm<T>(false, true, N, H, H, T(1), states + row.prev * S, w_hh, T(1), g);
+    rnn_cell_forward<T>(g, S, kind, states + row.cur * S);
+  }
+}
+
+// BPTT through an Elman RNN: grad_states (L + 1, N, H); writes grad_gates (L, N, H); grad_h as
+// lstm_sequence_backward's.
+template <class T>
+void rnn_sequence_backward(const T* grad_states, const T* states, const T* w_hh, int64_t L, int64_t N, int64_t H,
+                           bool reverse, RnnNonlinearity kind, T* grad_gates, T* grad_h) {
+  const int64_t S = N * H;
+  for (int64_t k = L - 1; k >= 0; --k) {
+    const int64_t t = rnn_step(k, L, reverse);
+    const RnnStepRows row = RnnStepRows::of(t, reverse);
+    T* gg = grad_gates + t * S;
+    rnn_cell_backward<T>(grad_states + row.cur * S, grad_h, states + row.cur * S, S, kind, gg);
+    gemm<T>(false, false, N, H, H, T(1), gg, w_hh, T(0), grad_h);
+  }
+}
 
 }  // namespace nnx::NNX_DEVICE

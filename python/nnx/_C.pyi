@@ -310,31 +310,34 @@ def interpolate_backward(grad_out: _Array, grad_in: _Array, mode: str, align_cor
     """grad_in(N,C,H,W) of interpolate_forward: a gather per input element over the outputs that read it
     (deterministic). Overwrites grad_in."""
 
-# --- rnn.cpp: the fused recurrent cells of one time step (LSTM i,f,g,o; GRU r,z,n; Elman tanh/relu) ---------------
-def lstm_cell_forward(gates: _Array, c_prev: _Array, h: _Array, c: _Array, act: _Array) -> None:
-    """One LSTM step: gates (N, 4H) the summed pre-activations (i, f, g, o), c_prev (N, H); writes c = f * c_prev +
-    i * g, h = o * tanh(c) and act (N, 4H) the activated gates (act may be gates itself)."""
+# --- rnn.cpp: the step loops of one recurrent layer and direction (LSTM i,f,g,o; GRU r,z,n; Elman tanh/relu) -----
+def lstm_sequence_forward(gates: _Array, w_hh: _Array, states: _Array, reverse: bool) -> None:
+    """Every step of one LSTM layer and direction: gates (L, N, 4H) the input projections with both biases, w_hh
+    (4H, H), states (2L + 2, N, H) with h0 and c0 in their rows (forward: 0 and L + 1; reverse: L and 2L + 1).
+    Writes every step's h and c into states and the activated gates (i, f, g, o) over gates."""
 
-def lstm_cell_backward(grad_out: _Array, grad_h: _Array, grad_c: _Array, act: _Array, c_prev: _Array, c: _Array,
-                       grad_gates: _Array, grad_c_prev: _Array) -> None:
-    """One LSTM step backward: dh = grad_out + grad_h, dc = grad_c + dh * o * tanh'(c); writes grad_gates (N, 4H)
-    and grad_c_prev = dc * f (which may be grad_c itself)."""
+def lstm_sequence_backward(grad_states: _Array, states: _Array, act: _Array, w_hh: _Array, grad_gates: _Array,
+                           grad_h: _Array, grad_c: _Array, reverse: bool) -> None:
+    """BPTT through lstm_sequence_forward: writes grad_gates (L, N, 4H); grad_h and grad_c (N, H) come in as the
+    gradients reaching h_n (from beyond the sequence) and c_n and leave as h0's and c0's."""
 
-def gru_cell_forward(gates_x: _Array, gates_h: _Array, bias_hh: _Array | None, h_prev: _Array, h: _Array,
-                     act: _Array) -> None:
-    """One GRU step: gates_x (N, 3H) = x @ W_ih^T + b_ih, gates_h (N, 3H) = h_prev @ W_hh^T, bias_hh (3H) or None;
-    n = tanh(x_n + r * (h_n + b_hn)), h = (1 - z) * n + z * h_prev; act (N, 4H) gets r, z, n and h_n + b_hn."""
+def gru_sequence_forward(gates_x: _Array, w_hh: _Array, bias_hh: _Array | None, states: _Array, act: _Array,
+                         scratch: _Array, reverse: bool) -> None:
+    """Every step of one GRU layer and direction: gates_x (L, N, 3H) with b_ih, w_hh (3H, H), states (L + 1, N, H)
+    with h0 in its row, scratch (N, 3H); writes every step's h and act (L, N, 4H): r, z, n and h_n + b_hn."""
 
-def gru_cell_backward(grad_out: _Array, grad_h: _Array, act: _Array, h_prev: _Array, grad_gates_x: _Array,
-                      grad_gates_h: _Array, grad_h_prev: _Array) -> None:
-    """One GRU step backward from dh = grad_out + grad_h: the pre-activation gradients of both projections and
-    grad_h_prev = dh * z (may be grad_h itself; the caller adds grad_gates_h @ W_hh)."""
+def gru_sequence_backward(grad_states: _Array, states: _Array, act: _Array, w_hh: _Array, grad_gates_x: _Array,
+                          grad_gates_h: _Array, grad_h: _Array, reverse: bool) -> None:
+    """BPTT through gru_sequence_forward: writes grad_gates_x and grad_gates_h (L, N, 3H); grad_h as
+    lstm_sequence_backward's."""
 
-def rnn_cell_forward(gates: _Array, h: _Array, nonlinearity: str) -> None:
-    """One Elman RNN step: h = tanh(gates) or relu(gates) (nonlinearity 'tanh' or 'relu'; h may be gates)."""
+def rnn_sequence_forward(gates: _Array, w_hh: _Array, states: _Array, nonlinearity: str, reverse: bool) -> None:
+    """Every step of one Elman RNN layer and direction (nonlinearity 'tanh' or 'relu'): gates (L, N, H) with both
+    biases, w_hh (H, H), states (L + 1, N, H) with h0 in its row; writes every step's h into states."""
 
-def rnn_cell_backward(grad_out: _Array, grad_h: _Array, h: _Array, grad_gates: _Array, nonlinearity: str) -> None:
-    """grad_gates = (grad_out + grad_h) * act'(gates), read from h (the forward's output)."""
+def rnn_sequence_backward(grad_states: _Array, states: _Array, w_hh: _Array, grad_gates: _Array, grad_h: _Array,
+                          nonlinearity: str, reverse: bool) -> None:
+    """BPTT through rnn_sequence_forward: writes grad_gates (L, N, H); grad_h as lstm_sequence_backward's."""
 
 # --- grid_sample.cpp: sampling NCHW input at a (N, OH, OW, 2) grid (torch's grid_sample, 4-D) ------------------
 def grid_sample_forward(input: _Array, grid: _Array, out: _Array, mode: int = 0, padding_mode: int = 0,

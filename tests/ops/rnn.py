@@ -1,6 +1,6 @@
-"""rnn family (the fused recurrent cells of one step, forward and backward: LSTM, GRU, Elman RNN tanh/relu): float64
-NumPy references of the gate equations, the kernels' call specs, and FUNCTIONAL gradchecks of the whole-sequence
-layer (nnx.ops.rnn.rnn_layer) against a float64 NumPy recurrence."""
+"""rnn family (the step loops of one recurrent layer and direction, forward and backward: LSTM, GRU, Elman RNN
+tanh/relu): float64 NumPy references of the gate equations and of the loops, the kernels' call specs, and FUNCTIONAL
+gradchecks of the whole-sequence layer (nnx.ops.rnn.rnn_layer) against a float64 NumPy recurrence."""
 import numpy as np
 
 import nnx
@@ -71,103 +71,201 @@ def rnn_backward(grad_out, grad_h, h, nonlinearity):
         return dh * (1 - h * h) if nonlinearity == "tanh" else np.where(h <= 0, 0.0, dh)
 
 
+# ---- float64 references of the step loops (one layer and direction; states as csrc/core/rnn.h lays them out) ----
+def _order(L, reverse):
+    """(t, previous state's row, this step's row) in the order the forward runs the steps."""
+    return [(t, t + 1, t) if reverse else (t, t, t + 1) for t in (range(L - 1, -1, -1) if reverse else range(L))]
+
+
+def lstm_sequence_forward(gates, w_hh, states, reverse):
+    """(activated gates (L, N, 4H), states (2L + 2, N, H)) from the input projections and h0, c0 in states."""
+    L = gates.shape[0]
+    act, states = np.empty_like(gates), states.copy()
+    hs, cs = states[:L + 1], states[L + 1:]
+    for t, prev, cur in _order(L, reverse):
+        hs[cur], cs[cur], act[t] = lstm_forward(gates[t] + hs[prev] @ w_hh.T, cs[prev])
+    return act, states
+
+
+def lstm_sequence_backward(grad_states, states, act, w_hh, grad_h, grad_c, reverse):
+    """(grad_gates, h0's gradient, c0's gradient) by BPTT, last step first."""
+    L = act.shape[0]
+    grad_gates, cs = np.empty_like(act), states[L + 1:]
+    for t, prev, cur in reversed(_order(L, reverse)):
+        grad_gates[t], grad_c = lstm_backward(grad_states[cur], grad_h, grad_c, act[t], cs[prev], cs[cur])
+        grad_h = grad_gates[t] @ w_hh
+    return grad_gates, grad_h, grad_c
+
+
+def gru_sequence_forward(gates_x, w_hh, bias_hh, states, reverse):
+    """(states (L + 1, N, H), act (L, N, 4H)) from the input projections and h0 in states."""
+    L, N, H = gates_x.shape[0], gates_x.shape[1], w_hh.shape[1]
+    act, states = np.empty((L, N, 4 * H)), states.copy()
+    for t, prev, cur in _order(L, reverse):
+        states[cur], act[t] = gru_forward(gates_x[t], states[prev] @ w_hh.T, bias_hh, states[prev])
+    return states, act
+
+
+def gru_sequence_backward(grad_states, states, act, w_hh, grad_h, reverse):
+    """(grad_gates_x, grad_gates_h, h0's gradient) by BPTT, last step first."""
+    L, N, H = act.shape[0], act.shape[1], w_hh.shape[1]
+    grad_gates_x, grad_gates_h = np.empty((L, N, 3 * H)), np.empty((L, N, 3 * H))
+    for t, prev, cur in reversed(_order(L, reverse)):
+        grad_gates_x[t], grad_gates_h[t], direct = gru_backward(grad_states[cur], grad_h, act[t], states[prev])
+        grad_h = direct + grad_gates_h[t] @ w_hh
+    return grad_gates_x, grad_gates_h, grad_h
+
+
+def rnn_sequence_forward(gates, w_hh, states, nonlinearity, reverse):
+    """states (L + 1, N, H) from the input projections and h0 in states."""
+    states = states.copy()
+    for t, prev, cur in _order(gates.shape[0], reverse):
+        states[cur] = rnn_forward(gates[t] + states[prev] @ w_hh.T, nonlinearity)
+    return states
+
+
+def rnn_sequence_backward(grad_states, states, w_hh, grad_h, nonlinearity, reverse):
+    """(grad_gates, h0's gradient) by BPTT, last step first."""
+    L = states.shape[0] - 1
+    grad_gates = np.empty((L,) + states.shape[1:])
+    for t, _prev, cur in reversed(_order(L, reverse)):
+        grad_gates[t] = rnn_backward(grad_states[cur], grad_h, states[cur], nonlinearity)
+        grad_h = grad_gates[t] @ w_hh
+    return grad_gates, grad_h
+
+
 # ---- call specs --------------------------------------------------------------------------------------------------
-def _lstm_act(rng, N, H, dtype):
-    """Activated gates as the forward leaves them: i, f, o in (0, 1), g in (-1, 1)."""
-    act = np.concatenate([rng.uniform(0, 1, (N, H)), rng.uniform(0, 1, (N, H)), rng.uniform(-1, 1, (N, H)),
-                          rng.uniform(0, 1, (N, H))], axis=1)
-    return act.astype(dtype)
+def _f64(*arrays):
+    return [None if a is None else a.astype(np.float64) for a in arrays]
 
 
-def lstm_cell_forward_call(rng, dtype, dims, special, fixed=None):
-    N, H = dims[0], dims[1]
-    gates, c_prev = values(rng, (N, 4 * H), dtype, special), values(rng, (N, H), dtype, special)
-    h, c, act = lstm_forward(gates.astype(np.float64), c_prev.astype(np.float64))
-    return Call("lstm_cell_forward", ["gates", "c_prev", "h", "c", "act"],
-                [gates, c_prev, poison((N, H), dtype), poison((N, H), dtype), poison((N, 4 * H), dtype)],
-                {"gates": "in", "c_prev": "in", "h": "out", "c": "out", "act": "out"},
-                {"h": h, "c": c, "act": act}, aliases_ok={("act", "gates")}, scale=4)
+def _sizes(dims):
+    return dims[0], dims[1], dims[2]
 
 
-def lstm_cell_backward_call(rng, dtype, dims, special, fixed=None):
-    N, H = dims[0], dims[1]
+def _weights(rng, shape, dtype, H):
+    """Recurrent weights of PyTorch's initial scale, so that the recurrence stays well conditioned."""
+    bound = 1 / max(H, 1) ** 0.5
+    return values(rng, shape, dtype, low=-bound, high=bound)
+
+
+def _scale(L, H, per_step):
+    """Tolerance multiplier: per_step rounding terms of an H-term dot product, compounded over L steps."""
+    return per_step * (H + 1) * max(L, 1)
+
+
+def _initial_states(rng, rows, first_rows, shape, dtype, special):
+    """A states array of `rows` rows, NaN (poison) but for h0 (and c0) in `first_rows`."""
+    states = poison((rows,) + shape, dtype)
+    for row in first_rows:
+        states[row] = values(rng, shape, dtype, special)
+    return states
+
+
+def lstm_sequence_forward_call(rng, dtype, dims, special, fixed=None):
+    reverse = Draw(rng, fixed)("reverse", [False, True])
+    L, N, H = _sizes(dims)
+    gates, w_hh = values(rng, (L, N, 4 * H), dtype, special), _weights(rng, (4 * H, H), dtype, H)
+    first = L if reverse else 0
+    states = _initial_states(rng, 2 * L + 2, (first, L + 1 + first), (N, H), dtype, special)
+    act, expected_states = lstm_sequence_forward(*_f64(gates, w_hh, states), reverse)
+    return Call("lstm_sequence_forward", ["gates", "w_hh", "states", "reverse"], [gates, w_hh, states, reverse],
+                {"gates": "out", "w_hh": "in", "states": "out"}, {"gates": act, "states": expected_states},
+                scale=_scale(L, H, 4))
+
+
+def lstm_sequence_backward_call(rng, dtype, dims, special, fixed=None):
+    reverse = Draw(rng, fixed)("reverse", [False, True])
+    L, N, H = _sizes(dims)
+    gates, w_hh = values(rng, (L, N, 4 * H), dtype), _weights(rng, (4 * H, H), dtype, H)
+    first = L if reverse else 0
+    states = _initial_states(rng, 2 * L + 2, (first, L + 1 + first), (N, H), dtype, False)
+    act, states = (a.astype(dtype) for a in lstm_sequence_forward(*_f64(gates, w_hh, states), reverse))
     upstream = upstream_special(special)
-    grad_out, grad_h, grad_c = (values(rng, (N, H), dtype, upstream) for _ in range(3))
-    act, c_prev, c = _lstm_act(rng, N, H, dtype), values(rng, (N, H), dtype), values(rng, (N, H), dtype)
-    grad_gates, grad_c_prev = lstm_backward(*(a.astype(np.float64) for a in (grad_out, grad_h, grad_c, act, c_prev, c)))
-    return Call("lstm_cell_backward", ["grad_out", "grad_h", "grad_c", "act", "c_prev", "c", "grad_gates",
-                                       "grad_c_prev"],
-                [grad_out, grad_h, grad_c, act, c_prev, c, poison((N, 4 * H), dtype), poison((N, H), dtype)],
-                {"grad_out": "in", "grad_h": "in", "grad_c": "in", "act": "in", "c_prev": "in", "c": "in",
-                 "grad_gates": "out", "grad_c_prev": "out"},
-                {"grad_gates": grad_gates, "grad_c_prev": grad_c_prev}, aliases_ok={("grad_c_prev", "grad_c")},
-                scale=8)
+    grad_states = values(rng, (2 * L + 2, N, H), dtype, upstream)
+    grad_h, grad_c = values(rng, (N, H), dtype, upstream), values(rng, (N, H), dtype, upstream)
+    expected = lstm_sequence_backward(*_f64(grad_states, states, act, w_hh, grad_h, grad_c), reverse)
+    return Call("lstm_sequence_backward",
+                ["grad_states", "states", "act", "w_hh", "grad_gates", "grad_h", "grad_c", "reverse"],
+                [grad_states, states, act, w_hh, poison((L, N, 4 * H), dtype), grad_h, grad_c, reverse],
+                {"grad_states": "in", "states": "in", "act": "in", "w_hh": "in", "grad_gates": "out", "grad_h": "out",
+                 "grad_c": "out"},
+                dict(zip(("grad_gates", "grad_h", "grad_c"), expected)), scale=_scale(L, H, 8))
 
 
-def gru_cell_forward_call(rng, dtype, dims, special, fixed=None):
+def gru_sequence_forward_call(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
-    N, H = dims[0], dims[1]
-    gates_x, gates_h = values(rng, (N, 3 * H), dtype, special), values(rng, (N, 3 * H), dtype, special)
-    bias_hh = values(rng, (3 * H,), dtype) if draw("bias", [True, False]) else None
-    h_prev = values(rng, (N, H), dtype, special)
-    h, act = gru_forward(gates_x.astype(np.float64), gates_h.astype(np.float64),
-                         None if bias_hh is None else bias_hh.astype(np.float64), h_prev.astype(np.float64))
-    return Call("gru_cell_forward", ["gates_x", "gates_h", "bias_hh", "h_prev", "h", "act"],
-                [gates_x, gates_h, bias_hh, h_prev, poison((N, H), dtype), poison((N, 4 * H), dtype)],
-                {"gates_x": "in", "gates_h": "in", "bias_hh": "opt_in", "h_prev": "in", "h": "out", "act": "out"},
-                {"h": h, "act": act}, scale=4)
+    reverse, bias = draw("reverse", [False, True]), draw("bias", [True, False])
+    L, N, H = _sizes(dims)
+    gates_x, w_hh = values(rng, (L, N, 3 * H), dtype, special), _weights(rng, (3 * H, H), dtype, H)
+    bias_hh = values(rng, (3 * H,), dtype) if bias else None
+    states = _initial_states(rng, L + 1, (L if reverse else 0,), (N, H), dtype, special)
+    expected_states, act = gru_sequence_forward(*_f64(gates_x, w_hh, bias_hh, states), reverse)
+    return Call("gru_sequence_forward", ["gates_x", "w_hh", "bias_hh", "states", "act", "scratch", "reverse"],
+                [gates_x, w_hh, bias_hh, states, poison((L, N, 4 * H), dtype), poison((N, 3 * H), dtype), reverse],
+                {"gates_x": "in", "w_hh": "in", "bias_hh": "opt_in", "states": "out", "act": "out", "scratch": "out"},
+                {"states": expected_states, "act": act}, scale=_scale(L, H, 4))
 
 
-def gru_cell_backward_call(rng, dtype, dims, special, fixed=None):
-    N, H = dims[0], dims[1]
+def gru_sequence_backward_call(rng, dtype, dims, special, fixed=None):
+    reverse = Draw(rng, fixed)("reverse", [False, True])
+    L, N, H = _sizes(dims)
+    gates_x, w_hh = values(rng, (L, N, 3 * H), dtype), _weights(rng, (3 * H, H), dtype, H)
+    bias_hh = values(rng, (3 * H,), dtype)
+    states = _initial_states(rng, L + 1, (L if reverse else 0,), (N, H), dtype, False)
+    states, act = (a.astype(dtype) for a in gru_sequence_forward(*_f64(gates_x, w_hh, bias_hh, states), reverse))
     upstream = upstream_special(special)
-    grad_out, grad_h = values(rng, (N, H), dtype, upstream), values(rng, (N, H), dtype, upstream)
-    act = np.concatenate([rng.uniform(0, 1, (N, 2 * H)), rng.uniform(-1, 1, (N, H)), rng.uniform(-3, 3, (N, H))],
-                         axis=1).astype(dtype)
-    h_prev = values(rng, (N, H), dtype)
-    expected = gru_backward(*(a.astype(np.float64) for a in (grad_out, grad_h, act, h_prev)))
-    return Call("gru_cell_backward", ["grad_out", "grad_h", "act", "h_prev", "grad_gates_x", "grad_gates_h",
-                                      "grad_h_prev"],
-                [grad_out, grad_h, act, h_prev, poison((N, 3 * H), dtype), poison((N, 3 * H), dtype),
-                 poison((N, H), dtype)],
-                {"grad_out": "in", "grad_h": "in", "act": "in", "h_prev": "in", "grad_gates_x": "out",
-                 "grad_gates_h": "out", "grad_h_prev": "out"},
-                dict(zip(("grad_gates_x", "grad_gates_h", "grad_h_prev"), expected)),
-                aliases_ok={("grad_h_prev", "grad_h")}, scale=8)
+    grad_states, grad_h = values(rng, (L + 1, N, H), dtype, upstream), values(rng, (N, H), dtype, upstream)
+    expected = gru_sequence_backward(*_f64(grad_states, states, act, w_hh, grad_h), reverse)
+    return Call("gru_sequence_backward",
+                ["grad_states", "states", "act", "w_hh", "grad_gates_x", "grad_gates_h", "grad_h", "reverse"],
+                [grad_states, states, act, w_hh, poison((L, N, 3 * H), dtype), poison((L, N, 3 * H), dtype), grad_h,
+                 reverse],
+                {"grad_states": "in", "states": "in", "act": "in", "w_hh": "in", "grad_gates_x": "out",
+                 "grad_gates_h": "out", "grad_h": "out"},
+                dict(zip(("grad_gates_x", "grad_gates_h", "grad_h"), expected)), scale=_scale(L, H, 8))
 
 
-def rnn_cell_forward_call(rng, dtype, dims, special, fixed=None):
+def rnn_sequence_forward_call(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
-    N, H = dims[0], dims[1]
-    nonlinearity = draw("nonlinearity", NONLINEARITIES)
-    gates = values(rng, (N, H), dtype, special)
-    return Call("rnn_cell_forward", ["gates", "h", "nonlinearity"], [gates, poison((N, H), dtype), nonlinearity],
-                {"gates": "in", "h": "out"}, {"h": rnn_forward(gates.astype(np.float64), nonlinearity)},
-                aliases_ok={("h", "gates")}, invalid_scalars={"nonlinearity": ["sigmoid", "Tanh"]})
+    reverse, nonlinearity = draw("reverse", [False, True]), draw("nonlinearity", NONLINEARITIES)
+    L, N, H = _sizes(dims)
+    gates, w_hh = values(rng, (L, N, H), dtype, special), _weights(rng, (H, H), dtype, H)
+    states = _initial_states(rng, L + 1, (L if reverse else 0,), (N, H), dtype, special)
+    expected = rnn_sequence_forward(*_f64(gates, w_hh, states), nonlinearity, reverse)
+    return Call("rnn_sequence_forward", ["gates", "w_hh", "states", "nonlinearity", "reverse"],
+                [gates, w_hh, states, nonlinearity, reverse], {"gates": "out", "w_hh": "in", "states": "out"},
+                {"states": expected}, invalid_scalars={"nonlinearity": ["sigmoid", "Tanh"]}, scale=_scale(L, H, 2))
 
 
-def rnn_cell_backward_call(rng, dtype, dims, special, fixed=None):
+def rnn_sequence_backward_call(rng, dtype, dims, special, fixed=None):
     draw = Draw(rng, fixed)
-    N, H = dims[0], dims[1]
-    nonlinearity = draw("nonlinearity", NONLINEARITIES)
+    reverse, nonlinearity = draw("reverse", [False, True]), draw("nonlinearity", NONLINEARITIES)
+    L, N, H = _sizes(dims)
+    gates, w_hh = values(rng, (L, N, H), dtype), _weights(rng, (H, H), dtype, H)
+    states = _initial_states(rng, L + 1, (L if reverse else 0,), (N, H), dtype, False)
+    states = rnn_sequence_forward(*_f64(gates, w_hh, states), nonlinearity, reverse).astype(dtype)
     upstream = upstream_special(special)
-    grad_out, grad_h = values(rng, (N, H), dtype, upstream), values(rng, (N, H), dtype, upstream)
-    h = (rng.uniform(-1, 1, (N, H)) if nonlinearity == "tanh" else np.maximum(rng.uniform(-1, 3, (N, H)), 0))
-    h = h.astype(dtype)
-    expected = rnn_backward(grad_out.astype(np.float64), grad_h.astype(np.float64), h.astype(np.float64),
-                            nonlinearity)
-    return Call("rnn_cell_backward", ["grad_out", "grad_h", "h", "grad_gates", "nonlinearity"],
-                [grad_out, grad_h, h, poison((N, H), dtype), nonlinearity],
-                {"grad_out": "in", "grad_h": "in", "h": "in", "grad_gates": "out"}, {"grad_gates": expected},
-                invalid_scalars={"nonlinearity": ["sigmoid", ""]}, scale=2)
+    grad_states, grad_h = values(rng, (L + 1, N, H), dtype, upstream), values(rng, (N, H), dtype, upstream)
+    expected = rnn_sequence_backward(*_f64(grad_states, states, w_hh, grad_h), nonlinearity, reverse)
+    return Call("rnn_sequence_backward",
+                ["grad_states", "states", "w_hh", "grad_gates", "grad_h", "nonlinearity", "reverse"],
+                [grad_states, states, w_hh, poison((L, N, H), dtype), grad_h, nonlinearity, reverse],
+                {"grad_states": "in", "states": "in", "w_hh": "in", "grad_gates": "out", "grad_h": "out"},
+                dict(zip(("grad_gates", "grad_h"), expected)), invalid_scalars={"nonlinearity": ["sigmoid", ""]},
+                scale=_scale(L, H, 4))
 
 
-SPECS = {"lstm_cell_forward": lstm_cell_forward_call, "lstm_cell_backward": lstm_cell_backward_call,
-         "gru_cell_forward": gru_cell_forward_call, "gru_cell_backward": gru_cell_backward_call,
-         "rnn_cell_forward": rnn_cell_forward_call, "rnn_cell_backward": rnn_cell_backward_call}
-AXES = {"gru_cell_forward": {"bias": (True, False)}, "rnn_cell_forward": {"nonlinearity": NONLINEARITIES},
-        "rnn_cell_backward": {"nonlinearity": NONLINEARITIES}}
-SIZES = [(0, 3), (2, 0), (1, 1), (3, 5), (4, 17), (2, 250)]
+SPECS = {"lstm_sequence_forward": lstm_sequence_forward_call, "lstm_sequence_backward": lstm_sequence_backward_call,
+         "gru_sequence_forward": gru_sequence_forward_call, "gru_sequence_backward": gru_sequence_backward_call,
+         "rnn_sequence_forward": rnn_sequence_forward_call, "rnn_sequence_backward": rnn_sequence_backward_call}
+_REVERSE = {"reverse": (False, True)}
+AXES = {"lstm_sequence_forward": _REVERSE, "lstm_sequence_backward": _REVERSE, "gru_sequence_backward": _REVERSE,
+        "gru_sequence_forward": {**_REVERSE, "bias": (True, False)},
+        "rnn_sequence_forward": {**_REVERSE, "nonlinearity": NONLINEARITIES},
+        "rnn_sequence_backward": {**_REVERSE, "nonlinearity": NONLINEARITIES}}
+# (L, N, H): no steps, an empty batch, no hidden units, one of each, odd sizes, and a long row
+SIZES = [(0, 2, 3), (2, 0, 3), (2, 3, 0), (1, 1, 1), (3, 2, 5), (4, 3, 17), (2, 2, 250)]
 
 
 # ---- the whole-sequence layer against a float64 recurrence ----------------------------------------------------------

@@ -20,10 +20,10 @@ import numpy as np
 # The fused optimizer steps are the native functions themselves (they allocate nothing and take lists of arrays).
 OPTIMIZER_STEPS = ("sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "adamax_step",
                    "nadam_step", "radam_step")
-# The recurrent cells of one time step (rnn family): called per step with the caller's preallocated, C-contiguous
-# buffers (python/nnx/ops/rnn.py), so they are the native functions themselves, without a wrapper's checks.
-RNN_STEPS = ("lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward", "gru_cell_backward", "rnn_cell_forward",
-             "rnn_cell_backward")
+# The recurrent step loops (rnn family): called with the caller's preallocated, C-contiguous buffers
+# (python/nnx/ops/rnn.py), so they are the native functions themselves, without a wrapper.
+RNN_SEQUENCES = ("lstm_sequence_forward", "lstm_sequence_backward", "gru_sequence_forward", "gru_sequence_backward",
+                 "rnn_sequence_forward", "rnn_sequence_backward")
 
 # Every name kernel_table gives a device module.
 WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activation_backward", "softmax_forward",
@@ -38,7 +38,7 @@ WRAPPERS = ("linear_forward", "linear_backward", "activation_forward", "activati
             "conv_transpose2d_forward", "conv_transpose2d_backward",
             "interpolate_forward", "interpolate_backward",
             "grid_sample_forward", "grid_sample_backward",
-            "gemm_into") + OPTIMIZER_STEPS + RNN_STEPS
+            "gemm_into") + OPTIMIZER_STEPS + RNN_SEQUENCES
 
 _UINT8 = np.dtype(np.uint8)  # dropout masks
 _INT64 = np.dtype(np.int64)  # max_pool2d's argmax
@@ -376,9 +376,9 @@ def kernel_table(kernels: Any, contiguous: Callable, empty_c: Callable, empty: C
         return out
 
     wrappers = locals()
-    table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS and name not in RNN_STEPS}
+    table = {name: wrappers[name] for name in WRAPPERS if name not in OPTIMIZER_STEPS and name not in RNN_SEQUENCES}
     # optim: one native call per parameter group, the arrays updated in place.
     table.update((name, getattr(kernels, name)) for name in OPTIMIZER_STEPS)
-    table.update((name, getattr(kernels, name)) for name in RNN_STEPS)
+    table.update((name, getattr(kernels, name)) for name in RNN_SEQUENCES)
     return table
 

@@ -1,10 +1,11 @@
 """rnn family: one layer and direction of an LSTM, GRU or Elman RNN over a whole sequence, as one autograd Function.
 
 Forward: the input projection of every step as ONE GEMM (x (L*N, H_in) @ W_ih^T + bias through the linear kernel),
-then per step the recurrent GEMM into the step's gates and the fused cell kernel (csrc/core/rnn.h: the gate
-nonlinearities and the state update in one pass). Backward (BPTT): per step the fused cell backward and the GEMM
-d_gates @ W_hh for the previous step's dh; then W_ih, W_hh, the biases and x from single GEMMs over all steps. The
-sequence's buffers are allocated once per call (no per-step allocation). Gate order and formulas are PyTorch's.
+then one native call that runs every step: the recurrent GEMM into the step's gates and the fused cell kernel
+(csrc/core/rnn.h: the gate nonlinearities and the state update in one pass), with no Python between steps. Backward
+(BPTT): one native call for every step's fused cell backward and d_gates @ W_hh; then W_ih, W_hh, the biases and x
+from single GEMMs over all steps. The sequence's buffers are allocated once per call. Gate order and formulas are
+PyTorch's.
 """
 from __future__ import annotations
 
@@ -18,11 +19,6 @@ from ._common import Array
 
 # mode -> gates per hidden unit
 MODES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-
-
-def _rows(array: Array, start: int, stop: int) -> list[Array]:
-    """array[start], ..., array[stop - 1]: the per-step views, made once before the loop over the steps."""
-    return [array[i] for i in range(start, stop)]
 
 
 class RNNLayerFunction(Function):
@@ -44,6 +40,7 @@ class RNNLayerFunction(Function):
         L, N, _ = x.shape
         H = w_hh.shape[1]
         lstm, gru = mode == "LSTM", mode == "GRU"
+        device = k.device_index(x)
         x2 = k.contiguous(x).reshape(L * N, x.shape[2])
         w_hh = k.contiguous(w_hh)
         if gru:
@@ -51,42 +48,24 @@ class RNNLayerFunction(Function):
         else:
             bias = b_hh if b_ih is None else b_ih if b_hh is None else b_ih + b_hh
         proj = k.linear_forward(x2, w_ih, bias)[0].reshape(L, N, w_ih.shape[0])  # every step's x @ W_ih^T + bias
-        buf = k.empty((2 * (L + 1) if lstm else L + 1, N, H), x.dtype, k.device_index(x))
-        hs = _rows(buf, 0, L + 1)
+        buf = k.empty((2 * (L + 1) if lstm else L + 1, N, H), x.dtype, device)
         first = L if reverse else 0
-        hs[first][...] = h0
+        buf[first][...] = h0
+        nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
         if lstm:
-            cs = _rows(buf, L + 1, 2 * L + 2)
-            cs[first][...] = c0
-        steps = range(L - 1, -1, -1) if reverse else range(L)
-        gemm = k.gemm_into
-        if lstm:
-            cell = k.lstm_cell_forward
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                gates = proj[t]
-                gemm(hs[prev], w_hh, gates, False, True, 1.0)
-                cell(gates, cs[prev], hs[cur], cs[cur], gates)  # the activated gates replace the pre-activations
-            act = proj
+            buf[L + 1 + first][...] = c0
+            k.lstm_sequence_forward(proj, w_hh, buf, reverse)
+            act = proj  # the activated gates replaced the pre-activations
         elif gru:
-            cell = k.gru_cell_forward
-            gates_h = k.empty((N, 3 * H), x.dtype, k.device_index(x))
-            act = k.empty((L, N, 4 * H), x.dtype, k.device_index(x))
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                gemm(hs[prev], w_hh, gates_h, False, True, 0.0)
-                cell(proj[t], gates_h, b_hh, hs[prev], hs[cur], act[t])
+            act = k.empty((L, N, 4 * H), x.dtype, device)
+            b_hh = None if b_hh is None else k.contiguous(b_hh)
+            k.gru_sequence_forward(proj, w_hh, b_hh, buf, act, k.empty((N, 3 * H), x.dtype, device), reverse)
         else:
-            cell, nonlinearity = k.rnn_cell_forward, "relu" if mode == "RNN_RELU" else "tanh"
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                gates = proj[t]
-                gemm(hs[prev], w_hh, gates, False, True, 1.0)
-                cell(gates, hs[cur], nonlinearity)
+            k.rnn_sequence_forward(proj, w_hh, buf, nonlinearity, reverse)
             act = None
         if ctx.needs_input_grad:
             ctx.x2, ctx.x_shape, ctx.w_ih, ctx.w_hh, ctx.buf, ctx.act = x2, x.shape, w_ih, w_hh, buf, act
-            ctx.mode, ctx.reverse = mode, reverse
+            ctx.mode, ctx.reverse, ctx.nonlinearity = mode, reverse, nonlinearity
         return buf
 
     @staticmethod
@@ -100,33 +79,17 @@ class RNNLayerFunction(Function):
         lstm, gru = mode == "LSTM", mode == "GRU"
         G = MODES[mode] * H
         device = k.device_index(grad)
-        hs, grads = _rows(buf, 0, L + 1), _rows(grad, 0, L + 1)
         grad_gates = k.empty((L, N, G), grad.dtype, device)
-        dh = k.zeros((N, H), grad.dtype, device)
-        steps = range(L) if reverse else range(L - 1, -1, -1)
-        gemm = k.gemm_into
+        dh = k.zeros((N, H), grad.dtype, device)  # nothing reaches h_n but its row of grad; leaves as h0's gradient
         if lstm:
-            cell = k.lstm_cell_backward
-            cs = _rows(buf, L + 1, 2 * L + 2)
-            dc = grad[L + 1 if reverse else 2 * L + 1].copy()  # c_n's gradient, then each step's dc
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                cell(grads[cur], dh, dc, act[t], cs[prev], cs[cur], grad_gates[t], dc)
-                gemm(grad_gates[t], w_hh, dh, False, False, 0.0)
+            dc = grad[L + 1 if reverse else 2 * L + 1].copy()  # c_n's gradient; leaves as c0's
+            k.lstm_sequence_backward(grad, buf, act, w_hh, grad_gates, dh, dc, reverse)
             grad_gates_h = grad_gates
         elif gru:
-            cell = k.gru_cell_backward
             grad_gates_h = k.empty((L, N, G), grad.dtype, device)
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                cell(grads[cur], dh, act[t], hs[prev], grad_gates[t], grad_gates_h[t], dh)
-                gemm(grad_gates_h[t], w_hh, dh, False, False, 1.0)
+            k.gru_sequence_backward(grad, buf, act, w_hh, grad_gates, grad_gates_h, dh, reverse)
         else:
-            cell, nonlinearity = k.rnn_cell_backward, "relu" if mode == "RNN_RELU" else "tanh"
-            for t in steps:
-                prev, cur = (t + 1, t) if reverse else (t, t + 1)
-                cell(grads[cur], dh, hs[cur], grad_gates[t], nonlinearity)
-                gemm(grad_gates[t], w_hh, dh, False, False, 0.0)
+            k.rnn_sequence_backward(grad, buf, w_hh, grad_gates, dh, ctx.nonlinearity, reverse)
             grad_gates_h = grad_gates
         # Everything below is one GEMM (or sum) over all L * N rows.
         rows = grad_gates.reshape(L * N, G)
@@ -137,7 +100,8 @@ class RNNLayerFunction(Function):
         rows_h = grad_gates_h.reshape(L * N, G)
         if need_w_hh:
             h_prev = buf[1:L + 1] if reverse else buf[:L]
-            grad_w_hh = gemm(rows_h, h_prev.reshape(L * N, H), k.empty((G, H), grad.dtype, device), True, False, 0.0)
+            grad_w_hh = k.gemm_into(rows_h, h_prev.reshape(L * N, H), k.empty((G, H), grad.dtype, device), True,
+                                    False, 0.0)
         if need_b_hh:
             grad_b_hh = rows_h.sum(axis=0) if gru else grad_bias.copy()
         return (grad_x.reshape(ctx.x_shape) if need_x else None, dh if need_h0 else None,
