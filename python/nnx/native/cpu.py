@@ -43,13 +43,13 @@ def to_numpy(array: np.ndarray) -> np.ndarray:
 
 
 def empty(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
-    """An uninitialised array."""
-    return np.empty(shape, dtype=dtype)
+    """An uninitialised array; a large one in reused memory (host_memory: no page faults)."""
+    return host_memory.empty(shape, dtype)
 
 
 def zeros(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
-    """An array of zeros."""
-    return np.zeros(shape, dtype=dtype)
+    """An array of zeros; a large one in reused memory (host_memory: no page faults)."""
+    return host_memory.zeros(shape, dtype)
 
 
 def ones(shape: tuple[int, ...], dtype: DTypeLike, index: int = 0) -> np.ndarray:
@@ -122,4 +122,4 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # --- the op families (kernels.py: linear, activations, softmax, losses, dropout, embedding, normalization, optim) ---
-globals().update(kernel_table(_C, contiguous, empty_c, host_memory.empty, host_memory.empty_like, np.zeros))
+globals().update(kernel_table(_C, contiguous, empty_c, host_memory.empty, host_memory.empty_like, host_memory.zeros))

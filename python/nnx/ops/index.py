@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import native
 from ..autograd import Function
 from ._common import Array, ViewFunction
 
@@ -70,7 +71,8 @@ class Index(ViewFunction):
 
     @staticmethod
     def backward(ctx: Any, grad: Array) -> Any:
-        grad_x = np.zeros(ctx.shape, dtype=ctx.dtype, like=grad)
+        k = native.for_array(grad)
+        grad_x = k.zeros(ctx.shape, ctx.dtype, k.device_index(grad))  # large: reused host memory on the CPU
         if _is_advanced(ctx.index):
             np.add.at(grad_x, ctx.index, grad)  # repeated indices accumulate (a device array's ufunc.at)
         else:
