@@ -72,8 +72,11 @@ void bind_module(py::module_& m) {
 }  // namespace nnx::bind
 
 #else
+#include <cblas.h>
 #include <omp.h>
+#include <pybind11/stl.h>
 
+#include "core/build_info.h"
 #include "core/parallel.h"
 
 namespace nnx::bind {
@@ -91,6 +94,24 @@ void bind_module(py::module_& m) {
         omp_set_num_threads(n);
       },
       py::arg("n"), "Set the number of threads the kernels use, in every Python thread.");
+  m.def(
+      "build_config",
+      []() {
+        const nnx::cpu::BuildInfo info = nnx::cpu::build_info();
+        py::dict config;
+        config["compiler"] = info.compiler;
+        config["march_native"] = info.march_native;
+        config["isa"] = info.isa;
+        config["openmp"] = info.openmp;
+        config["cpu_features"] = nnx::cpu::cpu_features();
+        config["blas_config"] = std::string(scipy_openblas_get_config());
+        config["blas_corename"] = std::string(scipy_openblas_get_corename());
+        config["blas_threads"] = scipy_openblas_get_num_threads();
+        return config;
+      },
+      "What the kernels were built with and what they run on (nnx.show_config): compiler, march_native, isa (the "
+      "instruction sets the kernels were compiled to use), openmp (_OPENMP), cpu_features (this CPU's, among "
+      "those), blas_config, blas_corename (the OpenBLAS kernel chosen for this CPU), blas_threads.");
 }
 
 }  // namespace

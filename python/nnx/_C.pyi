@@ -11,7 +11,7 @@ Conventions for every function:
 - The GIL is released while a kernel runs.
 """
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from typing_extensions import TypeAlias
@@ -22,6 +22,9 @@ _Reduction: TypeAlias = Literal["mean", "sum", "none"]
 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
+def build_config() -> dict[str, Any]:
+    """What the kernels were built with and what they run on (nnx.show_config): compiler, march_native, isa,
+    openmp, cpu_features, blas_config, blas_corename, blas_threads."""
 
 # --- gemm.cpp / reduce.cpp ----------------------------------------------------------------------
 def gemm(a: _Array, b: _Array, out: _Array, trans_a: bool = False, trans_b: bool = False,

@@ -18,10 +18,11 @@ from ._dtypes import (bfloat16, bool, double, float, float16, half, int, int8, i
 from . import _functions  # noqa: E402,I001
 globals().update(_functions.namespace())  # torch's functions: nnx.exp, nnx.max(x, dim=1), nnx.linspace ...
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
+from ._config import show_config  # noqa: E402
 
 __all__ = [
-    "_C", "__version__",
+    "_C", "__version__", "show_config",
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
     "empty_like", "full_like", "arange", "randn", "rand", "cat", "stack", "where", "float32", "float64", "int64",
     "device", "cuda", "backends", "accelerator",
