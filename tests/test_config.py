@@ -42,3 +42,13 @@ def test_build_config_reports_what_the_kernels_use_and_the_cpu_has():
         # The kernels are running, so the CPU has every instruction set they were compiled to use.
         assert set(build["isa"]) <= set(build["cpu_features"])
         assert "sse4.2" in build["cpu_features"]
+
+
+def test_show_config_lists_the_cuda_devices_and_cublas(fake_cuda_module):
+    cuda = nnx.show_config(mode="dicts")["cuda"]
+    assert cuda["available"] is True
+    name = fake_cuda_module.get_device_name(0)
+    major, minor = fake_cuda_module.get_device_capability(0)
+    assert cuda["devices"][0] == f"{name} (compute capability {major}.{minor})"
+    assert len(cuda["devices"]) == fake_cuda_module.device_count()
+    assert cuda["cuBLAS"] == fake_cuda_module.cublas_path()

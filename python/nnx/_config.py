@@ -26,12 +26,8 @@ def _kernel_variant(build: dict) -> str:
 
 
 def _cuda_section() -> dict[str, Any]:
-    built = importlib.util.find_spec("nnx._cuda") is not None
-    section: dict[str, Any] = {"module built": built}
-    if not built:
-        section["why not"] = "nnx._cuda was not compiled (no nvcc at build time, or NNX_CUDA=OFF)"
-        return section
     from .native import cuda as cuda_backend  # imported on first use, as nnx.cuda does
+    section: dict[str, Any] = {"module built": importlib.util.find_spec("nnx._cuda") is not None}
     reason = cuda_backend.unavailable_reason()
     section["available"] = reason is None
     if reason is not None:
