@@ -23,6 +23,7 @@ __all__ = [
     "accuracy", "error_rate", "mse", "rmse", "mae", "r2_score", "F1Score",
     "Metric", "AvgMetric", "AccumMetric", "as_metric",
 ]
+__all__ += ["foreground_acc", "dice", "Dice", "DiceMulti"]  # segmentation (issue 16)
 
 
 def to_numpy(x: ArrayOrTensor) -> np.ndarray:
@@ -222,12 +223,98 @@ def _f1(true_pos, false_pos, false_neg):
     return float(2 * true_pos / denominator) if denominator else 0.0
 
 
+# ---- segmentation (fastai/metrics.py): scores (N, C, H, W) against masks (N, H, W) ----
+
+def _seg_pair(inp: ArrayOrTensor, targ: ArrayOrTensor, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted classes, targets) flattened: argmax of inp over axis, targ with a (N, 1, H, W) channel dropped."""
+    inp, targ = to_numpy(inp), to_numpy(targ)
+    if targ.ndim == inp.ndim and targ.ndim > 1 and targ.shape[1] == 1:
+        targ = targ[:, 0]  # fastai's targ.squeeze(1)
+    return _flatten_pair(inp.argmax(axis=axis), targ)
+
+
+def foreground_acc(inp: ArrayOrTensor, targ: ArrayOrTensor, bkg_idx: int = 0, axis: int = 1) -> float:
+    """fastai's foreground_acc: accuracy of argmax(inp, axis) over the pixels whose target is not bkg_idx (nan when
+    every pixel is background)."""
+    pred, targ = _seg_pair(inp, targ, axis)
+    keep = targ != bkg_idx
+    return float(np.mean(pred[keep] == targ[keep])) if keep.any() else float("nan")
+
+
+def dice(input: ArrayOrTensor, targs: ArrayOrTensor, iou: bool = False, eps: float = 1e-8) -> float:
+    """fastai's dice of one batch, for binary masks: 2 |P & T| / (|P| + |T|) with P = argmax(input, 1), or the
+    IoU |P & T| / |P | T| (iou=True); 1 when both are empty. Given to a Learner it is accumulated over the whole
+    validation set as fastai's Dice metric (the sums, not a mean of per-batch values)."""
+    pred, targ = _seg_pair(input, targs, 1)
+    inter, union = float(np.sum(pred * targ, dtype=np.float64)), float(np.sum(pred + targ, dtype=np.float64))
+    if union <= 0:
+        return 1.0
+    return 2.0 * inter / union if not iou else inter / (union - inter + eps)
+
+
+class Dice(Metric):
+    """fastai's Dice(axis=1): the binary Dice coefficient 2 sum(P T) / sum(P + T), P = argmax over axis, both sums
+    accumulated over the epoch (nan when nothing was seen; fastai's None)."""
+
+    name = "dice"
+
+    def __init__(self, axis: int = 1) -> None:
+        self.axis = axis
+        self.reset()
+
+    def reset(self) -> None:
+        self.inter, self.union = 0.0, 0.0
+
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
+        p, t = _seg_pair(pred, targ, self.axis)
+        self.inter += float(np.sum(p * t, dtype=np.float64))
+        self.union += float(np.sum(p + t, dtype=np.float64))
+
+    @property
+    def value(self) -> float:
+        return 2.0 * self.inter / self.union if self.union > 0 else float("nan")
+
+
+class DiceMulti(Metric):
+    """fastai's DiceMulti(axis=1): the Dice of each class c (pixels predicted c against pixels labelled c, sums
+    accumulated over the epoch), averaged over the classes seen (a class absent from both counts as nan and is left
+    out: fastai's nanmean); the macro F1 of the pixels."""
+
+    name = "dice_multi"
+
+    def __init__(self, axis: int = 1) -> None:
+        self.axis = axis
+        self.reset()
+
+    def reset(self) -> None:
+        self.inter: dict[int, float] = {}
+        self.union: dict[int, float] = {}
+
+    def accumulate(self, pred: ArrayOrTensor, targ: ArrayOrTensor) -> None:
+        n_classes = to_numpy(pred).shape[self.axis]
+        p, t = _seg_pair(pred, targ, self.axis)
+        for c in range(n_classes):
+            pc, tc = p == c, t == c
+            self.inter[c] = self.inter.get(c, 0.0) + float(np.sum(pc & tc))
+            self.union[c] = self.union.get(c, 0.0) + float(np.sum(pc)) + float(np.sum(tc))
+
+    @property
+    def value(self) -> float:
+        scores = [2.0 * self.inter[c] / self.union[c] for c in self.inter if self.union[c] > 0]
+        return float(np.mean(scores)) if scores else float("nan")
+
+
+dice.accumulated_as = Dice  # as_metric makes the Learner accumulate dice over the epoch as fastai's Dice
+
+
 def as_metric(metric: Metric | Callable[..., float]) -> Metric:
     """The Metric the Learner accumulates for `metric` (a Metric, or a function of (pred, targ))."""
     if isinstance(metric, Metric):
         return metric
     if not callable(metric):
         raise TypeError(f"metrics must be Metric objects or functions of (pred, targ), got {metric!r}")
+    if getattr(metric, "accumulated_as", None) is not None:  # (dice: its Metric class sums over the epoch)
+        return metric.accumulated_as()
     if getattr(metric, "needs_whole_set", False):
         return AccumMetric(metric)
     return AvgMetric(metric)

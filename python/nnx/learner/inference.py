@@ -46,6 +46,8 @@ def predict(learn: Any, X: Any, batch_size: int = 256) -> np.ndarray:
     X = _as_model_dtype(learn.model, X)
     rows = [X[start:start + batch_size] for start in range(0, len(X), batch_size)]
     probs, _ = learn.get_preds(dl=[Tensor(np.ascontiguousarray(r)) for r in rows])
+    if callable(getattr(learn.loss_func, "decodes", None)):  # fastai's losses decode over their own axis
+        return np.asarray(learn.loss_func.decodes(probs)).astype(np.int64)
     kind = loss_kind(learn.loss_func)
     if kind == "cross_entropy":
         return probs.argmax(axis=-1)
@@ -77,7 +79,10 @@ def loss_kind(loss: Any) -> str | None:
 
 
 def loss_activation(loss: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """The activation that turns the model's outputs into predictions: softmax, sigmoid or none (loss_kind)."""
+    """The activation that turns the model's outputs into predictions: the loss's own `activation` when it has one
+    (fastai's losses: nnx.losses' softmax over their class axis), else softmax, sigmoid or none (loss_kind)."""
+    if callable(getattr(loss, "activation", None)):
+        return loss.activation
     kind = loss_kind(loss)
     if kind == "cross_entropy":
         return _softmax

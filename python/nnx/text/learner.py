@@ -15,6 +15,7 @@ from .. import nn
 from .._grad_mode import no_grad
 from ..learner import Callback, Learner
 from ..learner.inference import loss_activation, split_batch
+from ..losses import CrossEntropyLossFlat  # (moved to nnx.losses; re-exported here, as before)
 from ..metrics import Metric, accuracy, to_numpy
 from ..random import numpy_generator
 from ..serialization import load as _load
@@ -28,15 +29,6 @@ from .vocab import Vocab
 __all__ = ["CrossEntropyLossFlat", "Perplexity", "ModelResetter", "RNNCallback", "RNNRegularizer", "rnn_cbs",
            "match_embeds", "clean_raw_keys", "decode_spec_tokens", "TextLearner", "LMLearner",
            "language_model_learner", "text_classifier_learner"]
-
-
-class CrossEntropyLossFlat(nn.CrossEntropyLoss):
-    """fastai's CrossEntropyLossFlat: cross-entropy of (..., n_classes) scores against (...) targets, both flattened
-    first, so a language model's (bs, seq, vocab) output meets its (bs, seq) targets. A CrossEntropyLoss, so
-    get_preds applies the softmax."""
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return super().forward(input.reshape(-1, input.shape[-1]), target.reshape(-1))
 
 
 class Perplexity(Metric):

@@ -9,7 +9,9 @@ random parts are left out, as fastai's: the batch comes back untouched unless a 
 Identity parameters give the input exactly: the sampling is skipped when every matrix is the identity at the
 input's size, and an image whose own homography is one of the 8 dihedral symmetries (the identity, flips) is the
 permuted input itself, as an image whose lighting is neutral is copied through unchanged. Lighting expects values
-in [0, 1] (augment before normalising, as fastai does)."""
+in [0, 1] (augment before normalising, as fastai does). Segmentation masks (N, H, W) of class indices given with the
+batch take exactly the images' coordinate transform, sampled nearest (fastai's mode_mask) on the same grid with the
+same padding, and never the lighting (fastai's TensorMask)."""
 from __future__ import annotations
 
 import math
@@ -426,11 +428,13 @@ def _exact_dihedral(t: Tensor, total: np.ndarray, out: Tensor) -> Tensor:
 
 
 def augment_batch(x: Any, tfms: Sequence[RandTransform], rng: np.random.Generator | int | None = None,
-                  split_idx: int = 0) -> Any:
+                  split_idx: int = 0, mask: Any = None) -> Any:
     """Apply tfms to a batch x (N, C, H, W) of floats (a NumPy array or a Tensor; the result has its type): every
     coordinate transform composed into one homography per image and one grid_sample, then the lighting maps as one
     elementwise pass. rng: a numpy Generator or a seed. split_idx 1 (validation) leaves out every random part
-    (lighting, matrices, warps, random crops) and keeps the resizes."""
+    (lighting, matrices, warps, random crops) and keeps the resizes. mask: the batch's segmentation masks (N, H, W)
+    of integers (same type rules as x): then (x, mask) comes back, the masks moved by each image's transform with
+    nearest sampling, their dtype kept, untouched by the lighting."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     as_tensor = isinstance(x, Tensor)
     t = x if as_tensor else Tensor._wrap(np.asarray(x))
@@ -440,16 +444,33 @@ def augment_batch(x: Any, tfms: Sequence[RandTransform], rng: np.random.Generato
     active = [tfm for tfm in sorted(tfms, key=lambda tfm: tfm.order)
               if tfm.split_idx is None or tfm.split_idx == split_idx]
     n, (h, w) = t.shape[0], tuple(t.shape[2:])
+    m = None if mask is None else _mask_batch(mask, t)
     with no_grad():
-        out = _sample(t, [tfm for tfm in active if isinstance(tfm, AffineCoordTfm)], n, (h, w), gen, split_idx)
+        out, m_out = _sample(t, [tfm for tfm in active if isinstance(tfm, AffineCoordTfm)], n, (h, w), gen, split_idx,
+                             m)
         out = _lighting(out, [tfm for tfm in active if isinstance(tfm, LightingTfm)], n, gen)
-    return out if as_tensor else out.numpy()
+    out = out if as_tensor else out.numpy()
+    if mask is None:
+        return out
+    m_out = m_out[:, 0].numpy().round().astype(m[1])  # (nearest sampling copied whole class indices)
+    return out, (Tensor._wrap(m_out) if isinstance(mask, Tensor) else m_out)
+
+
+def _mask_batch(mask: Any, t: Tensor) -> tuple[Tensor, np.dtype]:
+    """(the masks as a float (N, 1, H, W) tensor beside t, their dtype), checked against the images' batch."""
+    array = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    if array.shape != (t.shape[0],) + tuple(t.shape[2:]) or array.dtype.kind not in "biu":
+        raise ValueError(f"augment_batch(): mask must be integer (N, H, W) masks of the images' size "
+                         f"{(t.shape[0],) + tuple(t.shape[2:])}, got shape {array.shape} and dtype {array.dtype}")
+    return Tensor._wrap(host_data_on_device_of(array[:, None].astype(t._data.dtype), t)), array.dtype
 
 
 def _sample(t: Tensor, coords: list[AffineCoordTfm], n: int, hw: tuple[int, int], rng: np.random.Generator,
-            split_idx: int) -> Tensor:
+            split_idx: int, mask: tuple[Tensor, np.dtype] | None = None) -> tuple[Tensor, Tensor | None]:
+    """(the images resampled, the masks resampled nearest on the same grid, or None without masks)."""
+    m = None if mask is None else mask[0]
     if not coords or n == 0:
-        return t
+        return t, m
     affine, warp, crop, size = np.broadcast_to(_EYE, (n, 3, 3)).copy(), np.broadcast_to(_EYE, (n, 3, 3)).copy(), \
         np.broadcast_to(_EYE, (n, 3, 3)).copy(), hw
     for tfm in coords:
@@ -467,12 +488,15 @@ def _sample(t: Tensor, coords: list[AffineCoordTfm], n: int, hw: tuple[int, int]
     total = warp @ affine @ crop
     identity = np.all(total == _EYE, axis=(1, 2))
     if identity.all() and tuple(size) == hw:
-        return t
+        return t, m
     first = coords[0]
-    grid = _sampling_grid(total, affine @ crop, size, first.align_corners, t._data.dtype)
-    out = grid_sample(t, Tensor._wrap(host_data_on_device_of(grid, t)), first.mode, first.pad_mode,
-                      first.align_corners)
-    return _exact_dihedral(t, total, out) if tuple(size) == hw else out
+    grid = Tensor._wrap(host_data_on_device_of(_sampling_grid(total, affine @ crop, size, first.align_corners,
+                                                              t._data.dtype), t))
+    out = grid_sample(t, grid, first.mode, first.pad_mode, first.align_corners)
+    if m is not None:
+        m_out = grid_sample(m, grid, "nearest", first.pad_mode, first.align_corners)
+        m = _exact_dihedral(m, total, m_out) if tuple(size) == hw else m_out
+    return (_exact_dihedral(t, total, out) if tuple(size) == hw else out), m
 
 
 def _lighting(t: Tensor, lights: list[LightingTfm], n: int, rng: np.random.Generator) -> Tensor:
@@ -501,8 +525,8 @@ class BatchAugment:
         self.tfms = list(tfms)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
-    def __call__(self, x: Any, split_idx: int = 0) -> Any:
-        return augment_batch(x, self.tfms, self.rng, split_idx)
+    def __call__(self, x: Any, split_idx: int = 0, mask: Any = None) -> Any:
+        return augment_batch(x, self.tfms, self.rng, split_idx, mask)
 
     def __repr__(self) -> str:
         return f"BatchAugment({self.tfms!r})"
