@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import native
 from ..tensor import Tensor, _device_of_array, _target_device, fill_array, move_array
+from .hooks import ModuleHooks
 from .parameter import Parameter
 
 _M = TypeVar("_M", bound="Module")
@@ -28,8 +29,9 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
 
-class Module:
-    """Base class of all layers: subclass it, assign parameters and submodules in __init__, define forward."""
+class Module(ModuleHooks):
+    """Base class of all layers: subclass it, assign parameters and submodules in __init__, define forward.
+    Hooks (register_forward_hook ...) come from ModuleHooks (hooks.py)."""
 
     training: bool = True
     # Set in __init__ through object.__setattr__ (declared here for type checkers; annotations cost nothing).
@@ -53,6 +55,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._hooked:  # the one check an unhooked call pays
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     # --- registration ----------------------------------------------------------------------------

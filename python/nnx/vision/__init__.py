@@ -47,3 +47,8 @@ from .augment import (  # noqa: E402
 __all__ += ["RandTransform", "AffineCoordTfm", "LightingTfm", "Flip", "Dihedral", "Rotate", "Zoom", "Warp",
             "RandomResizedCropGPU", "CropPad", "Brightness", "Contrast", "aug_transforms", "augment_batch",
             "BatchAugment"]
+
+# ---- fastai's hook helpers (nnx.learner.hook), which fastai.vision.all exports too ----
+from ..learner.hook import Hook, Hooks, dummy_eval, hook_output, hook_outputs, model_sizes  # noqa: E402
+
+__all__ += ["Hook", "Hooks", "hook_output", "hook_outputs", "dummy_eval", "model_sizes"]

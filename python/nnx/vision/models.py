@@ -3,7 +3,7 @@ so torchvision weights given as NumPy arrays load as they are), fastai's XResNet
 simple_cnn. All NCHW; each is an nnx.nn.Module trained by any nnx optimizer or Learner."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import nn
@@ -26,7 +26,8 @@ def _conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 def _bn_relu(bn: nn.Module, relu: nn.Module, x: Tensor) -> Tensor:
     """relu(bn(x)), in one pass (BatchNorm2d's fused relu) when both are the stock layers."""
-    if type(bn) is nn.BatchNorm2d and type(relu) is nn.ReLU and "forward" not in bn.__dict__:
+    if type(bn) is nn.BatchNorm2d and type(relu) is nn.ReLU and "forward" not in bn.__dict__ and not bn._hooked \
+            and not relu._hooked:  # a hooked module runs as itself, so that its hooks fire
         return bn._normalize(x, "relu")
     return relu(bn(x))
 
@@ -165,18 +166,22 @@ def resnet50(pretrained_weights: Any = None, **kwargs: Any) -> ResNet:
 class ResBlock(nn.Module):
     """fastai's ResBlock: convpath (two 3x3 ConvLayers, or 1x1-3x3-1x1 when expansion > 1, the last one's
     BatchNorm zero-initialised and without activation) plus idpath (average pooling when strided, then a 1x1
-    ConvLayer when the width changes), then the activation. State-dict keys as fastai's."""
+    ConvLayer when the width changes), then the activation. nh2: the inner width (nf by default); norm_type and
+    act_cls as fastai's (norm_type None: no BatchNorm, biased convolutions). State-dict keys as fastai's."""
 
-    def __init__(self, expansion: int, ni: int, nf: int, stride: int = 1, ks: int = 3) -> None:
+    def __init__(self, expansion: int, ni: int, nf: int, stride: int = 1, ks: int = 3, nh2: int | None = None,
+                 norm_type: NormType | None = NormType.Batch, act_cls: Callable[[], nn.Module] = nn.ReLU) -> None:
         super().__init__()
-        nh = nf
+        nh = nf if nh2 is None else nh2
         nf, ni = nf * expansion, ni * expansion
+        # fastai's: the last BatchNorm of the path starts at zero (the block starts as its shortcut)
+        norm2 = NormType.BatchZero if norm_type is NormType.Batch else norm_type
+        k0, k1 = {"norm_type": norm_type, "act_cls": act_cls}, {"norm_type": norm2, "act_cls": None}
         if expansion == 1:
-            convpath = [ConvLayer(ni, nh, ks, stride=stride),
-                        ConvLayer(nh, nf, ks, norm_type=NormType.BatchZero, act_cls=None)]
+            convpath = [ConvLayer(ni, nh, ks, stride=stride, **k0), ConvLayer(nh, nf, ks, **k1)]
         else:
-            convpath = [ConvLayer(ni, nh, 1), ConvLayer(nh, nh, ks, stride=stride),
-                        ConvLayer(nh, nf, 1, norm_type=NormType.BatchZero, act_cls=None)]
+            convpath = [ConvLayer(ni, nh, 1, **k0), ConvLayer(nh, nh, ks, stride=stride, **k0),
+                        ConvLayer(nh, nf, 1, **k1)]
         self.convpath = nn.Sequential(*convpath)
         idpath: list[nn.Module] = []
         if ni != nf:
@@ -184,7 +189,7 @@ class ResBlock(nn.Module):
         if stride != 1:
             idpath.insert(0, nn.AvgPool2d(stride, ceil_mode=True))
         self.idpath = nn.Sequential(*idpath)
-        self.act = nn.ReLU(inplace=True)
+        self.act = nn.ReLU(inplace=True) if act_cls is nn.ReLU else act_cls()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.act(self.convpath(x) + self.idpath(x))

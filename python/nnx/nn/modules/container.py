@@ -29,7 +29,19 @@ _S = TypeVar("_S", bound="_ModuleSequence")
 PlanStep = Union[Module, Callable[["Tensor"], "Tensor"]]
 
 
-def _fused(linear, activation_name, slope_of=None):
+def _unless_hooked(fused_step, first, second, fuses):
+    """fused_step, except while either module has hooks: then the two run as modules, so that their hooks fire
+    exactly as in PyTorch (a hook sees the Linear's/Conv2d's/BatchNorm's own output). Read on every call: hooks
+    come and go without the plan being rebuilt."""
+    def step(input):
+        if first._hooked or second._hooked:
+            return second(first(input))
+        return fused_step(input)
+    step.fuses = fuses
+    return step
+
+
+def _fused(linear, activation, activation_name, slope_of=None):
     """One plan step: linear + activation as one F.fused_linear call, reading the modules' current
     parameters (and LeakyReLU's slope) on every call."""
     if slope_of is None:
@@ -38,24 +50,22 @@ def _fused(linear, activation_name, slope_of=None):
     else:
         def step(input):
             return F.fused_linear(input, linear.weight, linear.bias, activation_name, slope_of.negative_slope)
-    step.fuses = (linear, activation_name)
-    return step
+    return _unless_hooked(step, linear, activation, (linear, activation_name))
 
 
 def _fused_gelu(linear, gelu):
     def step(input):
         activation = "gelu_tanh" if gelu.approximate == "tanh" else "gelu"
         return F.fused_linear(input, linear.weight, linear.bias, activation)
-    step.fuses = (linear, "gelu")
-    return step
+    return _unless_hooked(step, linear, gelu, (linear, "gelu"))
 
 
 # Exact types only: a subclass may change forward, and then it must run as written.
 _FUSERS = {
-    ReLU: lambda linear, act: _fused(linear, "relu"),
-    Sigmoid: lambda linear, act: _fused(linear, "sigmoid"),
-    Tanh: lambda linear, act: _fused(linear, "tanh"),
-    LeakyReLU: lambda linear, act: _fused(linear, "leaky_relu", slope_of=act),
+    ReLU: lambda linear, act: _fused(linear, act, "relu"),
+    Sigmoid: lambda linear, act: _fused(linear, act, "sigmoid"),
+    Tanh: lambda linear, act: _fused(linear, act, "tanh"),
+    LeakyReLU: lambda linear, act: _fused(linear, act, "leaky_relu", slope_of=act),
     GELU: _fused_gelu,
 }
 
@@ -70,20 +80,18 @@ def _fused_conv(conv, activation, activation_name):
             return activation(conv(input))
         return F.fused_conv2d(input, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups,
                               activation_name, slope)
-    step.fuses = (conv, activation_name)
-    return step
+    return _unless_hooked(step, conv, activation, (conv, activation_name))
 
 
 _CONV_FUSED = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyReLU: "leaky_relu"}
 
 
-def _fused_batch_norm_relu(norm):
+def _fused_batch_norm_relu(norm, relu):
     """One plan step: BatchNorm1d/2d + ReLU as one F.batch_norm pass with its fused relu (the layer's own
     statistics, momentum and running-buffer updates, as its forward)."""
     def step(input):
         return norm._normalize(input, "relu")
-    step.fuses = (norm, "relu")
-    return step
+    return _unless_hooked(step, norm, relu, (norm, "relu"))
 
 
 def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
@@ -102,7 +110,7 @@ def build_plan(modules: list[Module]) -> tuple[PlanStep, ...]:
             i += 2
         elif type(module) in (BatchNorm1d, BatchNorm2d) and "forward" not in module.__dict__ \
                 and type(following) is ReLU and "forward" not in following.__dict__:
-            plan.append(_fused_batch_norm_relu(module))
+            plan.append(_fused_batch_norm_relu(module, following))
             i += 2
         else:
             plan.append(module)
