@@ -52,3 +52,16 @@ __all__ += ["RandTransform", "AffineCoordTfm", "LightingTfm", "Flip", "Dihedral"
 from ..learner.hook import Hook, Hooks, dummy_eval, hook_output, hook_outputs, model_sizes  # noqa: E402
 
 __all__ += ["Hook", "Hooks", "hook_output", "hook_outputs", "dummy_eval", "model_sizes"]
+
+# ---- image restoration (nnx.vision.restoration) ----
+from .restoration import (  # noqa: E402
+    FeatureLoss,
+    LossMetrics,
+    add_noise,
+    crappify,
+    downscale_upscale,
+    gram_matrix,
+    jpeg_blocking,
+)
+
+__all__ += ["add_noise", "downscale_upscale", "jpeg_blocking", "crappify", "gram_matrix", "FeatureLoss", "LossMetrics"]
