@@ -30,10 +30,10 @@ def test_empty_and_unit_sizes(kernel, dims, dtype):
 
 
 def test_every_bound_kernel_has_a_spec():
-    """A new kernel of nnx._C needs a spec in tests/ops/<family>.py (the host-only thread controls and the Philox
-    generator, which dropout's check uses, excepted)."""
+    """A new kernel of nnx._C needs a spec in tests/ops/<family>.py (the host-only thread controls, the build
+    description (tests/test_config.py) and the Philox generator, which dropout's check uses, excepted)."""
     bound = {name for name in dir(_C) if not name.startswith("_")}
-    unchecked = {"get_num_threads", "set_num_threads", "philox_uniform"}
+    unchecked = {"get_num_threads", "set_num_threads", "build_config", "philox_uniform"}
     assert bound - unchecked - set(ops.BUILDERS) == set()
     assert set(ops.BUILDERS) <= bound
 
