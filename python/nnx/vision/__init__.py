@@ -65,3 +65,8 @@ from .restoration import (  # noqa: E402
 )
 
 __all__ += ["add_noise", "downscale_upscale", "jpeg_blocking", "crappify", "gram_matrix", "FeatureLoss", "LossMetrics"]
+
+# ---- segmentation (nnx.vision.segmentation) ----
+from .segmentation import SegmentationDataLoader, SegmentationDataLoaders  # noqa: E402
+
+__all__ += ["SegmentationDataLoader", "SegmentationDataLoaders"]
