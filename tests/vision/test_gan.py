@@ -326,6 +326,24 @@ def test_from_learners_and_sample():
     assert not learn.model.gen_mode  # predict leaves the mode as it found it
     with pytest.raises(TypeError, match="critic"):
         gan.GANLearner(dls, generator, "critic", gan._tk_mean, gan._tk_diff)
+    assert learn.metrics == []  # no validation loader: no gen_loss/crit_loss columns (they would be nan)
+
+
+def test_validation_runs_the_generator_and_fills_the_loss_columns():
+    generator, critic = tiny_gan(14)
+    dls = gan.gan_dataloaders(bright_images(40, 14), noise_size=4, bs=8, n_valid=8, seed=14)
+    learn = gan.GANLearner(dls, generator, critic, gan._tk_mean, gan._tk_diff, verbose=False)
+    modes = []
+    learn.add_cb(type("ModeSpy", (Callback,), {"after_pred": lambda self: modes.append(
+        (self.learn.training, self.learn.model.gen_mode, tuple(self.learn.pred.shape)))})())
+    learn.fit(1)
+    assert [m.name for m in learn.metrics] == ["gen_loss", "crit_loss"]
+    train_loss, valid_loss, gen_loss, crit_loss = learn.recorder.values[-1]
+    assert (gen_loss, crit_loss) == (learn.gan_trainer.gen_loss, learn.gan_trainer.crit_loss)
+    assert np.isfinite([valid_loss, gen_loss, crit_loss]).all()
+    assert [m for m in modes if not m[0]] == [(False, True, (8, 1, 8, 8))]  # validation: the generator's images
+    # training resumes in the mode it had before validation: the alternation goes on (C, G, C, G)
+    assert [m[1] for m in modes if m[0]] == [False, True, False, True]
 
 
 def test_end_to_end_critic_separates_and_samples_move_towards_the_data():

@@ -326,6 +326,7 @@ class FixedGANSwitcher(_GANCallback):
         self.n_c = self.n_g = self.last_n_c = self.last_n_g = 0
 
     def before_fit(self) -> None:
+        """Start counting from zero."""
         self.n_c = self.n_g = self.last_n_c = self.last_n_g = 0
 
     def after_batch(self) -> None:
@@ -412,9 +413,10 @@ class _GANLossMetric(Metric):
 
 class GANLearner(Learner):
     """fastai's GANLearner: a Learner over GANModule(generator, critic) with GANLoss(gen_loss_func, crit_loss_func),
-    GANTrainer(switch_eval, clip, gen_first, show_img) and a switcher (FixedGANSwitcher() by default); the epoch
-    table gains gen_loss and crit_loss columns (shown when there is a validation set). Other keyword arguments go to
-    Learner (opt_func, lr, wd, verbose, ...). sample(n) and predict(noise) run the generator."""
+    GANTrainer(switch_eval, clip, gen_first, show_img) and a switcher (FixedGANSwitcher() by default); with a
+    validation loader the epoch table gains gen_loss and crit_loss columns (the smoothed training losses). Other
+    keyword arguments go to Learner (opt_func, lr, wd, verbose, ...). sample(n) and predict(noise) run the
+    generator."""
 
     def __init__(self, dls: Any, generator: nn.Module, critic: nn.Module, gen_loss_func: Callable[..., Tensor],
                  crit_loss_func: Callable[..., Tensor], switcher: Callback | None = None, gen_first: bool = False,
@@ -428,7 +430,12 @@ class GANLearner(Learner):
         switcher = FixedGANSwitcher() if switcher is None else switcher
         trainer = GANTrainer(clip=clip, switch_eval=switch_eval, gen_first=gen_first, show_img=show_img)
         cbs = _as_list(cbs) + [trainer, switcher]
-        metrics = _as_list(metrics) + [_GANLossMetric(self, "gen_loss"), _GANLossMetric(self, "crit_loss")]
+        # The Recorder fills metric columns only for an epoch with validation: without a validation loader the
+        # gen_loss/crit_loss columns would be nan, so they come with one (learn.gan_trainer has them regardless).
+        valid = dls[1] if isinstance(dls, (tuple, list)) and len(dls) == 2 else getattr(dls, "valid", None)
+        metrics = _as_list(metrics)
+        if valid is not None:
+            metrics += [_GANLossMetric(self, "gen_loss"), _GANLossMetric(self, "crit_loss")]
         super().__init__(dls, gan, loss_func=loss_func, cbs=cbs, metrics=metrics, **kwargs)
 
     @classmethod
