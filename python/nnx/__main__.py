@@ -61,6 +61,9 @@ def main(argv=None):
     if argv[:1] == ["gan"]:
         from .vision.gan_demo import main as gan_main
         return gan_main(argv[1:])
+    if argv[:1] == ["segmentation"]:
+        from .vision.segmentation_demo import main as segmentation_main
+        return segmentation_main(argv[1:])
     args = parse_args(argv)
     manual_seed(args.seed)
     X_train, X_test, y_train, y_test = load_digits_split()
