@@ -273,3 +273,18 @@ def test_model_sizes_and_dummy_eval():
     assert tuple(out.shape) == (1, 8, 2, 2) and not out.requires_grad
     with pytest.raises(ValueError, match="no layer with a 4-d weight"):
         in_channels(nn.Linear(2, 2))
+
+
+def test_deepcopy_of_a_hooked_model_keeps_its_own_hooks():
+    import copy
+
+    from nnx.learner.hook import hook_outputs
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    hooks = hook_outputs(model)
+    model_copy, hooks_copy = copy.deepcopy((model, hooks))
+    model_copy(nnx.ones(2, 3))
+    assert hooks_copy.stored[0] is not None and hooks.stored[0] is None  # the copy's hooks fill the copy's Hooks
+    hooks_copy.remove()
+    assert not model_copy[0]._forward_hooks and len(model[0]._forward_hooks) == 1
+    hooks.remove()

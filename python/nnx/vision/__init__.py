@@ -53,6 +53,13 @@ from ..learner.hook import Hook, Hooks, dummy_eval, hook_output, hook_outputs, m
 
 __all__ += ["Hook", "Hooks", "hook_output", "hook_outputs", "dummy_eval", "model_sizes"]
 
+# ---- U-Net (nnx.vision.unet) and its layers (nnx.vision.layers) ----
+from .layers import MergeLayer, PixelShuffle_ICNR, ResizeToOrig, SequentialEx, icnr_init  # noqa: E402
+from .unet import DynamicUnet, UnetBlock, create_unet_model, unet_learner  # noqa: E402
+
+__all__ += ["DynamicUnet", "UnetBlock", "create_unet_model", "unet_learner", "PixelShuffle_ICNR", "icnr_init",
+            "SequentialEx", "MergeLayer", "ResizeToOrig"]
+
 # ---- image restoration (nnx.vision.restoration) ----
 from .restoration import (  # noqa: E402
     FeatureLoss,

@@ -3,16 +3,21 @@ AdaptiveConcatPool2d, the classifier head create_head makes, and the initialisat
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import nn
-from .._tensor_factories import cat
+from .._tensor_factories import cat, zeros
+from ..nn import functional as F
 from ..nn import init
 from ..tabular.model import LinBnDrop, SigmoidRange
 from ..tensor import Tensor
 
-__all__ = ["NormType", "ConvLayer", "AdaptiveConcatPool2d", "create_head", "init_cnn", "apply_init"]
+__all__ = ["NormType", "ConvLayer", "AdaptiveConcatPool2d", "create_head", "init_cnn", "apply_init", "icnr_init",
+           "PixelShuffle_ICNR", "SequentialEx", "MergeLayer", "ResizeToOrig", "SigmoidRange"]
 
 
 class NormType(enum.Enum):
@@ -34,12 +39,14 @@ def _batch_norm(nf: int, zero: bool = False) -> nn.BatchNorm2d:
 class ConvLayer(nn.Sequential):
     """fastai's ConvLayer: Conv2d(ni, nf, ks, stride, padding=(ks-1)//2, no bias when normalised), then BatchNorm2d
     and the activation (bn_1st, the default) or the activation then BatchNorm2d. Children are numbered as fastai's
-    (0: conv, 1: norm, 2: activation), so state-dict keys match. act_cls=None leaves the activation out; the
-    convolution is Kaiming-uniform initialised for ReLU (fastai's init='auto' for ReLU), biases zero."""
+    (0: conv, 1: norm, 2: activation, then `xtra` when given), so state-dict keys match. act_cls=None leaves the
+    activation out; the convolution is Kaiming-uniform initialised for ReLU (fastai's init='auto' for ReLU), biases
+    zero."""
 
     def __init__(self, ni: int, nf: int, ks: int = 3, stride: int = 1, padding: int | None = None,
                  bias: bool | None = None, norm_type: NormType | None = NormType.Batch, bn_1st: bool = True,
-                 act_cls: Callable[[], nn.Module] | None = nn.ReLU, groups: int = 1, dilation: int = 1) -> None:
+                 act_cls: Callable[[], nn.Module] | None = nn.ReLU, groups: int = 1, dilation: int = 1,
+                 xtra: nn.Module | None = None) -> None:
         if norm_type is not None and not isinstance(norm_type, NormType):
             raise TypeError(f"norm_type must be a NormType or None, got {norm_type!r}")
         padding = (ks - 1) // 2 * dilation if padding is None else padding
@@ -60,7 +67,7 @@ class ConvLayer(nn.Sequential):
             act_bn.append(_batch_norm(nf, zero=norm_type is NormType.BatchZero))
         if bn_1st:
             act_bn.reverse()
-        super().__init__(conv, *act_bn)
+        super().__init__(conv, *act_bn, *([xtra] if xtra is not None else []))
 
 
 class AdaptiveConcatPool2d(nn.Module):
@@ -130,3 +137,117 @@ def apply_init(m: nn.Module, func: Callable[..., Any] = init.kaiming_normal_) ->
             func(weight)
             if getattr(module, "bias", None) is not None:
                 init.zeros_(module.bias)
+
+
+# ---- the U-Net's layers (fastai.layers): ICNR upsampling, SequentialEx and its merge layers ----
+def icnr_init(x: Tensor, scale: int = 2, init: Callable[..., Any] = init.kaiming_normal_) -> Tensor:
+    """fastai's icnr_init: a (ni, nf, h, w) convolution weight whose output channels come in groups of scale**2
+    equal kernels (k * scale**2 + j for j < scale**2 share kernel k, drawn by `init` with x's fan-in), so that the
+    PixelShuffle that follows starts as nearest-neighbour upsampling: no checkerboard artefacts. Returns a new
+    tensor (x is not written), as fastai's."""
+    ni, nf, h, w = x.shape
+    ni2 = int(ni / (scale ** 2))
+    kernels = init(zeros(ni2, nf, h, w, dtype=x.dtype)).detach().numpy()
+    return Tensor._wrap(np.ascontiguousarray(np.repeat(kernels, scale ** 2, axis=0)))
+
+
+class PixelShuffle_ICNR(nn.Sequential):
+    """fastai's PixelShuffle_ICNR: upsample by `scale` from ni to nf (default ni) channels: ConvLayer(ni,
+    nf * scale**2, ks=1) with icnr_init weights, PixelShuffle(scale), and with blur a ReplicationPad2d((1, 0, 1, 0))
+    and AvgPool2d(2, stride=1) that smooth the result. Keys as fastai's (0.0.weight, 0.0.bias, ...). nnx has no
+    weight normalisation: norm_type is None (fastai's U-Net passes None) or a NormType."""
+
+    def __init__(self, ni: int, nf: int | None = None, scale: int = 2, blur: bool = False,
+                 norm_type: NormType | None = None, act_cls: Callable[[], nn.Module] | None = nn.ReLU) -> None:
+        nf = ni if nf is None else nf
+        conv = ConvLayer(ni, nf * scale ** 2, ks=1, norm_type=norm_type, act_cls=act_cls)
+        weight = conv[0].weight
+        weight.detach().numpy()[...] = icnr_init(weight.detach(), scale).numpy()
+        layers: list[nn.Module] = [conv, nn.PixelShuffle(scale)]
+        if blur:
+            layers += [nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1)]
+        super().__init__(*layers)
+
+
+class SequentialEx(nn.Module):
+    """fastai's SequentialEx: runs `layers` (a ModuleList: keys layers.0, layers.1, ...) in order, and lets a layer
+    read the SequentialEx's own input (MergeLayer, ResizeToOrig). fastai sets it as `x.orig` on each layer's input;
+    nnx Tensors take no attributes, so the input is kept on a per-thread stack while the layers run."""
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _ORIGINALS.stack.append(x)
+        try:
+            result = x
+            for layer in self.layers:
+                result = layer(result)
+            return result
+        finally:
+            _ORIGINALS.stack.pop()
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[nn.Module]:
+        return iter(self.layers)
+
+    def append(self, layer: nn.Module) -> nn.ModuleList:
+        """Add `layer` at the end."""
+        return self.layers.append(layer)
+
+    def extend(self, layers: Sequence[nn.Module]) -> nn.ModuleList:
+        """Add each of `layers` at the end."""
+        return self.layers.extend(layers)
+
+    def insert(self, i: int, layer: nn.Module) -> nn.ModuleList:
+        """Put `layer` at position i."""
+        return self.layers.insert(i, layer)
+
+
+class _Originals(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[Tensor] = []
+
+
+_ORIGINALS = _Originals()
+
+
+def _original() -> Tensor:
+    if not _ORIGINALS.stack:
+        raise RuntimeError("MergeLayer and ResizeToOrig read the input of the SequentialEx they are in; "
+                           "this one is called outside a SequentialEx")
+    return _ORIGINALS.stack[-1]
+
+
+class MergeLayer(nn.Module):
+    """fastai's MergeLayer: the enclosing SequentialEx's input added to x, or concatenated after x's channels
+    when dense."""
+
+    def __init__(self, dense: bool = False) -> None:
+        super().__init__()
+        self.dense = dense
+
+    def forward(self, x: Tensor) -> Tensor:
+        orig = _original()
+        return cat([x, orig], dim=1) if self.dense else x + orig
+
+
+class ResizeToOrig(nn.Module):
+    """fastai's ResizeToOrig: x interpolated (`mode`, nearest by default) to the spatial size of the enclosing
+    SequentialEx's input when they differ (a U-Net's output at the input's size, odd sizes included)."""
+
+    def __init__(self, mode: str = "nearest") -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        size = tuple(_original().shape[-2:])
+        if size != tuple(x.shape[-2:]):
+            x = F.interpolate(x, size, mode=self.mode)
+        return x

@@ -166,6 +166,13 @@ def _as_state_dict(weights):
     return weights
 
 
+def add_norm(dls: Any, meta: dict[str, Any], pretrained: bool, n_in: int = 3) -> None:
+    """fastai's _add_norm: with pretrained weights, 3-channel images and DataLoaders that do not normalise yet,
+    the statistics the arch's weights expect (meta["stats"]) are set on dls."""
+    if pretrained and n_in == 3 and getattr(dls, "stats", False) is None:
+        dls.set_stats(meta["stats"])
+
+
 def vision_learner(dls: Any, arch: Callable[..., nn.Module], normalize: bool = True, n_out: int | None = None,
                    pretrained_weights: Any = None, loss_func: Callable[..., Tensor] | None = None,
                    opt_func: Callable[..., optim.Optimizer] = optim.Adam, lr: float | slice = 1e-3,
@@ -190,8 +197,8 @@ def vision_learner(dls: Any, arch: Callable[..., nn.Module], normalize: bool = T
     if n_in is None:
         n_in = getattr(dls, "n_channels", 3)
     pretrained = pretrained_weights is not None
-    if normalize and pretrained and n_in == 3 and getattr(dls, "stats", False) is None:
-        dls.set_stats(meta["stats"])
+    if normalize:
+        add_norm(dls, meta, pretrained, n_in)
     model = create_vision_model(arch, n_out, pretrained_weights=pretrained_weights, cut=cut, n_in=n_in, **kwargs)
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr,
                     splitter=meta["split"] if splitter is None else splitter, cbs=cbs, metrics=metrics, path=path,
