@@ -153,12 +153,13 @@ def unet_learner(dls: Any, arch: Callable[..., nn.Module], normalize: bool = Tru
                  lr: float | slice = 1e-3, splitter: Callable[[nn.Module], list[list]] | None = None, cbs: Any = None,
                  metrics: Any = None, path: str | os.PathLike[str] | None = None,
                  model_dir: str | os.PathLike[str] = "models", wd: float | None = None, wd_bn_bias: bool = True,
-                 train_bn: bool = True, moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+                 train_bn: bool = True, moms: tuple[float, float, float] = (0.95, 0.85, 0.95), verbose: bool = True,
                  **kwargs: Any) -> Learner:
     """fastai's unet_learner: a Learner over create_unet_model(arch, n_out, the size of dls's images), split by
     the arch's model_meta splitter (resnets: two encoder groups, then the decoder) and, with pretrained_weights,
     frozen to the decoder. n_out defaults to dls.c; normalize as vision_learner; config (deprecated in fastai) is
-    merged into kwargs, which go to create_unet_model and DynamicUnet (blur, self_attention, y_range, ...)."""
+    merged into kwargs, which go to create_unet_model and DynamicUnet (blur, self_attention, y_range, ...);
+    verbose as vision_learner's (the Learner's progress table)."""
     if config:
         kwargs = {**config, **kwargs}
     meta = model_meta.get(arch, _DEFAULT_META)
@@ -177,7 +178,7 @@ def unet_learner(dls: Any, arch: Callable[..., nn.Module], normalize: bool = Tru
     model = create_unet_model(arch, n_out, img_size, pretrained_weights=pretrained_weights, **kwargs)
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr,
                     splitter=meta["split"] if splitter is None else splitter, cbs=cbs, metrics=metrics, path=path,
-                    model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias, train_bn=train_bn, moms=moms)
+                    model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias, train_bn=train_bn, moms=moms, verbose=verbose)
     if pretrained:
         learn.freeze()
     learn.arch, learn.normalize, learn.n_out, learn.pretrained = arch, normalize, n_out, pretrained
